@@ -1,0 +1,5 @@
+export * from './topics';
+export * from './events';
+export * from './validate';
+export * from './decisions';
+export * from './ports';
