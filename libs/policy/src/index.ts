@@ -1,0 +1,4 @@
+export * from './version';
+export * from './behaviour';
+export * from './notes';
+export * from './decide';
