@@ -1,0 +1,125 @@
+import { DataSource } from 'typeorm';
+import { EventSink, IncomingEvent, StoreOutcome } from '@fleetcompat/contract';
+import { appendEvents, dedupeByEventId, EventRow } from './appendEvents';
+import { readAll, readHead, readStream } from './readAll';
+import { streamIdOf } from './stream-id';
+import { runTransaction, TransactionOptions } from './transaction';
+import {
+  AppendOptions,
+  AppendResult,
+  Checkpoint,
+  ConcurrencyError,
+  ExpectedVersion,
+  Queryable,
+  ReadAllOptions,
+  ReadAllResult,
+  StoredEvent,
+} from './types';
+
+function toRow(incoming: IncomingEvent, streamId: string = streamIdOf(incoming.event)): EventRow {
+  const e = incoming.event;
+  return {
+    eventId: e.eventId,
+    streamId,
+    type: e.type,
+    schemaVersion: e.schemaVersion,
+    occurredAt: e.occurredAt,
+    source: e.source,
+    data: JSON.stringify(e.data),
+    origin: JSON.stringify(incoming.origin ?? {}),
+  };
+}
+
+function matches(expected: ExpectedVersion, actual: number): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no-stream') return actual === 0;
+  return actual === expected;
+}
+
+/**
+ * The Postgres event store: append-only, an eventId stored once forever, gapless positions
+ * per stream, and a global order readers can never skip (see readAll).
+ */
+export class PostgresEventStore implements EventSink {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: TransactionOptions = {},
+  ) {}
+
+  /**
+   * Idempotent batch append: each event goes to its own stream (streamIdOf). Within the
+   * batch the first occurrence of an eventId wins; eventIds already stored are skipped.
+   * One transaction, one INSERT; concurrent calls with overlapping eventIds store each
+   * eventId once (conflicts are retried, never surfaced).
+   */
+  async store(events: readonly IncomingEvent[]): Promise<StoreOutcome> {
+    if (events.length === 0) return { stored: 0, duplicates: 0 };
+    const rows = dedupeByEventId(events.map((e) => toRow(e)));
+    const stored = await runTransaction(
+      this.dataSource,
+      async (q) => {
+        const { stored } = await appendEvents(q, rows);
+        return { result: stored, commit: stored > 0 };
+      },
+      this.options,
+    );
+    return { stored, duplicates: events.length - stored };
+  }
+
+  /**
+   * Appends to one stream if it is at `expectedVersion` (a number: that many events;
+   * 'no-stream': none; 'any': no check), else throws ConcurrencyError
+   * (code 'wrong-expected-version'). Idempotent by eventId like store(): events already
+   * stored are skipped, and a call whose events are all stored already succeeds without a
+   * version check (a retried append is harmless).
+   */
+  async append(streamId: string, events: readonly IncomingEvent[], options: AppendOptions): Promise<AppendResult> {
+    const rows = dedupeByEventId(events.map((e) => toRow(e, streamId)));
+    const { stored, version } = await runTransaction(
+      this.dataSource,
+      async (q) => {
+        const result = await appendEvents(q, rows, (versions, fresh) => {
+          const actual = versions.get(streamId) ?? 0;
+          if (fresh.length > 0 && !matches(options.expectedVersion, actual)) {
+            throw new ConcurrencyError(streamId, options.expectedVersion, actual);
+          }
+        });
+        return {
+          result: { stored: result.stored, version: result.versions.get(streamId) ?? 0 },
+          commit: result.stored > 0,
+        };
+      },
+      this.options,
+    );
+    return { stored, duplicates: events.length - stored, nextExpectedVersion: version };
+  }
+
+  /** See readAll(): pass your EntityManager/QueryRunner to read inside your transaction. */
+  readAll(options: ReadAllOptions, queryable: Queryable = this.dataSource): Promise<ReadAllResult> {
+    return readAll(queryable, options);
+  }
+
+  readStream(streamId: string, fromPosition = 1, queryable: Queryable = this.dataSource): Promise<StoredEvent[]> {
+    return readStream(queryable, streamId, fromPosition);
+  }
+
+  /** The checkpoint of the last event readers can see now (START when none). */
+  head(queryable: Queryable = this.dataSource): Promise<Checkpoint> {
+    return readHead(queryable);
+  }
+
+  /** Number of stored events (committed, visible to this snapshot). */
+  async count(queryable: Queryable = this.dataSource): Promise<number> {
+    const [{ n }]: { n: string }[] = await queryable.query(`SELECT count(*)::text AS n FROM events`);
+    return Number(n);
+  }
+
+  /** The version of a stream (0 when it does not exist). */
+  async streamVersion(streamId: string, queryable: Queryable = this.dataSource): Promise<number> {
+    const rows: { version: string }[] = await queryable.query(
+      `SELECT version::text AS version FROM streams WHERE stream_id = $1`,
+      [streamId],
+    );
+    return rows[0] ? Number(rows[0].version) : 0;
+  }
+}

@@ -1,0 +1,33 @@
+import { FleetEvent } from '@fleetcompat/contract';
+
+/** The stream that holds every HypervisorBehaviourDeclared event. */
+export const HYPERVISOR_BEHAVIOUR_STREAM = 'hypervisor-behaviour';
+
+/**
+ * The stream an event belongs to, derived from the event: `kernel-<imageSha256>`,
+ * `host-<hostId>` (host, upgrade and ack events), `guest-<guestId>` (guest events),
+ * `hypervisor-behaviour` (operator declarations).
+ */
+export function streamIdOf(event: FleetEvent): string {
+  switch (event.type) {
+    case 'KernelBuildCompleted':
+    case 'KernelBuildRevoked':
+      return `kernel-${event.data.imageSha256}`;
+    case 'HostRegistered':
+    case 'HypervisorUpgradePlanned':
+    case 'HypervisorUpgradeStarted':
+    case 'HypervisorUpgradeCompleted':
+    case 'HypervisorUpgradeCancelled':
+    case 'PlacementApplied':
+      return `host-${event.data.hostId}`;
+    case 'GuestObserved':
+    case 'GuestRemoved':
+      return `guest-${event.data.guestId}`;
+    case 'HypervisorBehaviourDeclared':
+      return HYPERVISOR_BEHAVIOUR_STREAM;
+    default: {
+      const unknown: never = event;
+      throw new Error(`no stream for event type ${(unknown as { type: string }).type}`);
+    }
+  }
+}
