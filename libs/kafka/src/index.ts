@@ -1,0 +1,5 @@
+export * from './kafka-client';
+export * from './ingest-batch-handler';
+export * from './kafka-ingest-server';
+export * from './outbox-relay';
+export { backoffDelay } from './util';

@@ -1,0 +1,119 @@
+import { Logger } from '@nestjs/common';
+import { Kafka, KafkaConfig, logLevel as KafkaLogLevel, LogEntry, Partitioners, Producer, SASLOptions } from 'kafkajs';
+import type { ConnectionOptions } from 'tls';
+
+/**
+ * The one place that builds kafkajs clients. Every kafkajs import of the project lives in
+ * libs/kafka, so that `@confluentinc/kafka-javascript`'s KafkaJS-compatible API can replace
+ * kafkajs (unmaintained since 2023) by changing this library only.
+ */
+
+/** Log levels of the adapter (kafkajs' own levels, by name). */
+export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+/** Connection options of a Kafka client. */
+export interface KafkaClientOptions {
+  /** Bootstrap brokers, "host:port". */
+  readonly brokers: readonly string[];
+  /** Client id, sent to the broker (quotas, logs). */
+  readonly clientId: string;
+  /** TLS: `true` for the defaults, or Node's TLS connection options. Passed through to kafkajs. */
+  readonly ssl?: boolean | ConnectionOptions;
+  /** SASL (plain, scram-sha-256/512, aws, oauthbearer). Passed through to kafkajs. */
+  readonly sasl?: SASLOptions;
+  /** Connection timeout in ms (kafkajs default 1000). */
+  readonly connectionTimeout?: number;
+  /** Request timeout in ms (kafkajs default 30000). */
+  readonly requestTimeout?: number;
+  /** Lowest kafkajs log level forwarded to Nest's Logger. Default `warn` (warn and error only). */
+  readonly logLevel?: KafkaLogLevelName;
+  /** Client-level retry of kafkajs (connections, metadata, produce). */
+  readonly retry?: KafkaRetryOptions;
+}
+
+/** Retry options, as kafkajs takes them (exponential with jitter). */
+export interface KafkaRetryOptions {
+  readonly maxRetryTime?: number;
+  readonly initialRetryTime?: number;
+  readonly factor?: number;
+  readonly multiplier?: number;
+  readonly retries?: number;
+}
+
+const LEVELS: Record<KafkaLogLevelName, KafkaLogLevel> = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+
+/** Parses a comma-separated broker list (e.g. the KAFKA_BROKERS variable). */
+export function parseBrokers(value: string | undefined, fallback = '127.0.0.1:9092'): string[] {
+  return (value && value.trim() ? value : fallback)
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+}
+
+/** A kafkajs `logCreator` that writes to Nest's Logger, context `kafkajs:<namespace>`. */
+export function nestLogCreator(): KafkaConfig['logCreator'] {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { logger?: unknown };
+      const details = Object.keys(extra).length ? ` ${safeJson(extra)}` : '';
+      const logger = new Logger(namespace ? `kafkajs:${namespace}` : 'kafkajs');
+      const text = `${message}${details}`;
+      switch (level) {
+        case KafkaLogLevel.ERROR:
+          return logger.error(text);
+        case KafkaLogLevel.WARN:
+          return logger.warn(text);
+        case KafkaLogLevel.INFO:
+          return logger.log(text);
+        default:
+          return logger.debug(text);
+      }
+    };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    return String(value);
+  }
+}
+
+/** Builds a kafkajs client. SSL and SASL settings are passed through unchanged. */
+export function createKafka(options: KafkaClientOptions): Kafka {
+  if (!options.brokers.length) throw new Error('Kafka: at least one broker is required');
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    ssl: options.ssl,
+    sasl: options.sasl,
+    connectionTimeout: options.connectionTimeout,
+    requestTimeout: options.requestTimeout,
+    retry: options.retry ? { ...options.retry } : undefined,
+    logLevel: LEVELS[options.logLevel ?? 'warn'],
+    logCreator: nestLogCreator(),
+  });
+}
+
+/**
+ * An idempotent producer (`idempotent: true`, one request in flight: per-partition order is
+ * kept across retries), with the Java client's murmur2 partitioner so keys land on the same
+ * partitions as with other Kafka clients. Sends must use `acks: -1` (all in-sync replicas),
+ * which the idempotent producer requires.
+ */
+export function createIdempotentProducer(kafka: Kafka, options: { retry?: KafkaRetryOptions } = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: options.retry ? { ...options.retry } : undefined,
+  });
+}
+
+export type { Kafka, Producer };
