@@ -1,0 +1,172 @@
+import { Topics } from '@fleetcompat/contract';
+import { consumeAll, createTopics, kafkaClient, produce, uniqueName } from '../../../test/support/kafka';
+import { hostRegistered, MemorySink, poison, testServer, waitFor } from '../test/fakes';
+import { KafkaDeadLetter } from './ingest-batch-handler';
+import { KafkaIngestServer } from './kafka-ingest-server';
+
+jest.setTimeout(60000);
+
+/** Committed offsets of a group on a topic, by partition (-1: none). */
+async function committed(groupId: string, topic: string): Promise<Record<number, string>> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Object.fromEntries(t.partitions.map((p) => [p.partition, p.offset]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The end offset (high watermark) of each partition. */
+async function ends(topic: string): Promise<Record<number, string>> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return Object.fromEntries(offsets.map((p) => [p.partition, p.high]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('KafkaIngestServer (real broker)', () => {
+  const servers: KafkaIngestServer[] = [];
+  const started = async (s: KafkaIngestServer) => {
+    servers.push(s);
+    await new Promise<void>((resolve, reject) => s.listen((err?: unknown) => (err ? reject(err) : resolve())));
+    return s;
+  };
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it('stores valid events, commits their offsets, and a restarted group gets only new messages', async () => {
+    const input = uniqueName('kb.in');
+    const dlq = uniqueName('kb.dlq');
+    const groupId = uniqueName('kb.group');
+    await createTopics([input], 3);
+    await createTopics([dlq], 1);
+    await produce(input, Array.from({ length: 30 }, (_, i) => ({ key: `host-${i % 7}`, value: hostRegistered(`e${i}`) })));
+
+    const sink = new MemorySink();
+    const first = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink, maxBatch: 8 }));
+    await waitFor('30 stored events', () => sink.ids.size === 30);
+    const stored = [...sink.ids.values()];
+    expect(stored.every((e) => e.origin.channel === 'kafka' && e.origin.topic === input)).toBe(true);
+    // Per partition, in offset order.
+    for (const p of [0, 1, 2]) {
+      const offsets = sink.calls.flat().filter((e) => e.origin.partition === p).map((e) => Number(e.origin.offset));
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    }
+    expect(sink.calls.every((c) => c.length <= 8)).toBe(true);
+    await waitFor('offsets committed to the end', async () => JSON.stringify(await committed(groupId, input)) === JSON.stringify(await ends(input)));
+    expect(first.stats).toMatchObject({ stored: 30, duplicates: 0, deadLettered: 0 });
+    await first.close();
+
+    // A new member of the same group: nothing is redelivered, only the new event arrives.
+    const sink2 = new MemorySink();
+    await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink: sink2 }));
+    await produce(input, [{ key: 'host-new', value: hostRegistered('e-new') }]);
+    await waitFor('the new event', () => sink2.ids.has('e-new'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sink2.calls.flat().map((e) => e.event.eventId)).toEqual(['e-new']);
+    expect((await ends(dlq))[0]).toBe('0');
+  });
+
+  it('dead-letters poison messages with reason and origin, and stores the valid events behind them', async () => {
+    const input = uniqueName('kb.in');
+    const dlq = uniqueName('kb.dlq');
+    const groupId = uniqueName('kb.group');
+    await createTopics([input, dlq], 1);
+    const values = [
+      hostRegistered('v1'),
+      poison.badJson,
+      poison.unknownType(),
+      poison.invalidData(),
+      poison.oversize(),
+      hostRegistered('v2'),
+    ];
+    await produce(input, values.map((value, i) => ({ key: `k${i}`, value })));
+
+    const sink = new MemorySink();
+    const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink }));
+    await waitFor('v1 and v2 stored', () => sink.ids.has('v1') && sink.ids.has('v2'));
+    const letters = await consumeAll(dlq, { until: (m) => m.length >= 4, timeoutMs: 15000 });
+    expect(letters).toHaveLength(4);
+    const parsed = letters.map((m) => JSON.parse(m.value!) as KafkaDeadLetter);
+    expect(parsed.map((d) => [d.topic, d.partition, d.offset, d.key, d.error.code, d.eventId])).toEqual([
+      [input, 0, '1', 'k1', 'invalid-json', undefined],
+      [input, 0, '2', 'k2', 'unknown-type', 'p-unknown'],
+      [input, 0, '3', 'k3', 'invalid-data', 'p-invalid'],
+      [input, 0, '4', 'k4', 'oversize', undefined],
+    ]);
+    expect(parsed[0].value).toBe(poison.badJson);
+    expect(parsed[1].value).toBe(values[2]);
+    // The oversize value is kept, cut to the 256 KiB default.
+    expect(parsed[3]).toMatchObject({ valueEncoding: 'utf8', valueTruncated: true });
+    expect(values[4].startsWith(parsed[3].value!)).toBe(true);
+    expect(Buffer.byteLength(parsed[3].value!)).toBe(256 * 1024);
+    expect(letters.map((m) => m.key)).toEqual(['k1', 'k2', 'k3', 'k4']);
+    expect(letters[0].headers['fleetcompat-error-code']).toBe('invalid-json');
+    expect(parsed.every((d) => !Number.isNaN(Date.parse(d.receivedAt)))).toBe(true);
+    await waitFor('offset 6 committed', async () => (await committed(groupId, input))[0] === '6');
+    expect(server.stats).toMatchObject({ stored: 2, deadLettered: 4, failures: 0 });
+  });
+
+  it('retries a failing sink with backoff until it recovers: all stored, nothing dead-lettered', async () => {
+    const input = uniqueName('kb.in');
+    const dlq = uniqueName('kb.dlq');
+    const groupId = uniqueName('kb.group');
+    await createTopics([input, dlq], 1);
+    await produce(input, Array.from({ length: 5 }, (_, i) => ({ key: 'h', value: hostRegistered(`f${i}`) })));
+
+    const sink = new MemorySink();
+    sink.failTimes = 4;
+    const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink }));
+    await waitFor('5 stored after the sink recovered', () => sink.ids.size === 5);
+    expect(sink.calls.length).toBeGreaterThanOrEqual(5);
+    expect(server.stats).toMatchObject({ stored: 5, deadLettered: 0, failures: 4 });
+    expect(server.stats.crashes).toBe(0);
+    await waitFor('offset 5 committed', async () => (await committed(groupId, input))[0] === '5');
+    expect((await ends(dlq))[0]).toBe('0');
+  });
+
+  it('does not commit while the sink is down: a restart redelivers, the sink dedupes', async () => {
+    const input = uniqueName('kb.in');
+    const dlq = uniqueName('kb.dlq');
+    const groupId = uniqueName('kb.group');
+    await createTopics([input, dlq], 2);
+    await produce(input, Array.from({ length: 12 }, (_, i) => ({ key: `g${i % 4}`, value: hostRegistered(`r${i}`) })));
+
+    // Instance A stores a batch and then "dies" before it can commit, again and again (it is
+    // stuck on its first partition: a failing store holds the consumer, it does not skip).
+    const database = new Map();
+    const sinkA = new MemorySink(database);
+    sinkA.crashAfterStore = true;
+    const a = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink: sinkA }));
+    await waitFor('A stored a batch and retried it', () => database.size > 0 && sinkA.calls.length >= 3);
+    await a.close();
+    const storedByA = database.size;
+    expect(new Set(sinkA.calls.map((c) => c.map((e) => e.event.eventId).join()))).toHaveProperty('size', 1);
+    expect(Object.values(await committed(groupId, input)).every((o) => o === '-1')).toBe(true);
+    expect(a.stats.batches).toBe(0);
+
+    // Instance B, same group, same database: everything comes (again) and A's part is deduped.
+    const sinkB = new MemorySink(database);
+    const b = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink: sinkB }));
+    await waitFor('B saw all 12', () => sinkB.seen >= 12);
+    expect(sinkB.seen).toBe(12);
+    expect(sinkB.duplicates).toBe(storedByA);
+    expect(sinkB.stored).toBe(12 - storedByA);
+    expect(database.size).toBe(12);
+    expect(b.stats).toMatchObject({ stored: 12 - storedByA, duplicates: storedByA });
+    await waitFor('offsets committed to the end', async () => JSON.stringify(await committed(groupId, input)) === JSON.stringify(await ends(input)));
+  });
+
+  it('defaults to the contract topics', () => {
+    const s = testServer({ groupId: 'g', sink: new MemorySink() });
+    expect((s as any).topics).toContain(Topics.guestInventory);
+    expect((s as any).deadLetterTopic).toBe(Topics.deadLetters);
+  });
+});
