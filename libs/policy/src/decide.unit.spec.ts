@@ -7,7 +7,7 @@ const OLD_LINUX: KernelFacts = { imageSha256: 'a'.repeat(64), xenNotes: { guestO
 const NEW_LINUX: KernelFacts = { imageSha256: 'b'.repeat(64), xenNotes: { guestOs: 'linux', supportedFeatures: 0x8801, pvh: true } };
 const FREEBSD: KernelFacts = { imageSha256: 'c'.repeat(64), xenNotes: { guestOs: 'FreeBSD', pvh: true } };
 
-function guest(over: Partial<GuestFacts> & { boot?: Partial<GuestFacts['boot']> } = {}): GuestFacts {
+function guest(over: Omit<Partial<GuestFacts>, 'boot'> & { boot?: Partial<GuestFacts['boot']> } = {}): GuestFacts {
   return {
     guestId: 'g1',
     mode: over.mode ?? 'pvh',

@@ -1,0 +1,38 @@
+import { DataSource } from 'typeorm';
+import { eventStoreMigrations } from '@fleetcompat/event-store';
+import { projectionMigrations } from '@fleetcompat/projections';
+
+export const allMigrations = [...eventStoreMigrations, ...projectionMigrations];
+
+export interface DatabaseOptions {
+  readonly url: string;
+  readonly poolSize?: number;
+  /** Run pending migrations at start (under an advisory lock, so that processes starting together do not race). */
+  readonly migrate?: boolean;
+}
+
+/** Connects to Postgres through TypeORM (never `synchronize`: the schema comes from migrations). */
+export async function openDatabase(options: DatabaseOptions): Promise<DataSource> {
+  const ds = new DataSource({
+    type: 'postgres',
+    url: options.url,
+    migrations: allMigrations,
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 10000 },
+  });
+  await ds.initialize();
+  if (options.migrate ?? true) {
+    const qr = ds.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.query(`SELECT pg_advisory_lock(hashtext('fleetcompat:migrations'))`);
+      await ds.runMigrations({ transaction: 'each' });
+    } finally {
+      await qr.query(`SELECT pg_advisory_unlock(hashtext('fleetcompat:migrations'))`).catch(() => undefined);
+      await qr.release();
+    }
+  }
+  return ds;
+}

@@ -1,0 +1,53 @@
+import { DataSource } from 'typeorm';
+import { OutboxMessage, OutboxStore } from '@fleetcompat/contract';
+import { withProcessorLock } from '@fleetcompat/event-store';
+
+/**
+ * The outbox in Postgres. The projector's transactions are serialized by its lock, so the
+ * ids of committed rows follow commit order; one relay at a time (advisory lock) publishes
+ * the oldest rows and deletes them in the same transaction once the broker has acked them.
+ * A crash between the ack and the commit publishes those rows again (at least once); the
+ * per-guest sequence lets hosts drop the repeat.
+ */
+export class PostgresOutbox implements OutboxStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async publishBatch(limit: number, publish: (messages: readonly OutboxMessage[]) => Promise<void>): Promise<number> {
+    const qr = this.dataSource.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      if (!(await withProcessorLock('outbox-relay', qr))) {
+        await qr.rollbackTransaction();
+        return 0;
+      }
+      const rows: { id: string; topic: string; key: string; value: unknown; headers: Record<string, string> | null }[] = await qr.query(
+        `SELECT id::text AS id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1`,
+        [limit],
+      );
+      if (rows.length === 0) {
+        await qr.rollbackTransaction();
+        return 0;
+      }
+      await publish(
+        rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key, value: JSON.stringify(r.value), ...(r.headers ? { headers: r.headers } : {}) })),
+      );
+      await qr.query(`DELETE FROM outbox WHERE id <= $1::bigint`, [rows[rows.length - 1].id]);
+      await qr.commitTransaction();
+      return rows.length;
+    } catch (e) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      throw e;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  /** Backlog size and the age of the oldest row in seconds (for metrics and readiness). */
+  async backlog(): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const rows: { n: string; age: number | null }[] = await this.dataSource.query(
+      `SELECT count(*)::text AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age FROM outbox`,
+    );
+    return { count: Number(rows[0].n), oldestAgeSeconds: rows[0].age ?? 0 };
+  }
+}

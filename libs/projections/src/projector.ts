@@ -1,0 +1,166 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { loadCheckpoint, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint } from '@fleetcompat/event-store';
+import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES } from '@fleetcompat/policy';
+import { Evolver } from './evolve';
+import { ProjectionStore } from './projection-store';
+import { LIVE_SCHEMA } from './schema';
+
+export interface ProjectorOptions {
+  /** Checkpoint and lock name; one instance at a time holds it. */
+  readonly processor?: string;
+  /** Schema of the projection tables (the live one by default). */
+  readonly schema?: string;
+  /** Queue decisions in the outbox (false for a rebuild beside the live projections). */
+  readonly outbox?: boolean;
+  /** Events per transaction. */
+  readonly batchSize?: number;
+  /** Default hypervisor behaviour rules (this release's data). */
+  readonly defaults?: readonly BehaviourRule[];
+  /** Idle poll interval in ms. */
+  readonly idleMs?: number;
+  /** Called after a batch that queued decisions has committed (wakes the relay). */
+  readonly onCommitted?: (result: BatchResult) => void;
+}
+
+export interface BatchResult {
+  /** False when another instance holds the processor lock. */
+  readonly locked: boolean;
+  readonly events: number;
+  readonly decisions: number;
+  readonly checkpoint: Checkpoint;
+}
+
+/**
+ * Reads the event store in its never-skip order and applies each batch to the projections
+ * in one transaction with its checkpoint and outbox rows. A failed batch rolls back whole
+ * and is read again; a recorded event is never skipped.
+ */
+export class Projector {
+  private readonly log = new Logger(Projector.name);
+  readonly processor: string;
+  private readonly store: ProjectionStore;
+  private readonly outbox: boolean;
+  private readonly batchSize: number;
+  private readonly defaults: readonly BehaviourRule[];
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  lastError: Error | null = null;
+  processedEvents = 0;
+  publishedDecisions = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: ProjectorOptions = {},
+  ) {
+    this.processor = options.processor ?? 'projector';
+    this.store = new ProjectionStore(options.schema ?? LIVE_SCHEMA);
+    this.outbox = options.outbox ?? true;
+    this.batchSize = options.batchSize ?? 2000;
+    this.defaults = options.defaults ?? DEFAULT_BEHAVIOUR_RULES;
+  }
+
+  /** Processes at most one batch. */
+  async runOnce(): Promise<BatchResult> {
+    const qr = this.dataSource.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      if (!(await withProcessorLock(this.processor, qr))) {
+        await qr.rollbackTransaction();
+        return { locked: false, events: 0, decisions: 0, checkpoint: { transactionId: '0', globalPosition: '0' } };
+      }
+      const after = await loadCheckpoint(this.processor, qr);
+      const { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
+      if (events.length === 0) {
+        await qr.rollbackTransaction();
+        return { locked: true, events: 0, decisions: 0, checkpoint };
+      }
+      const ws = await this.store.load(qr, events);
+      const evolver = new Evolver(ws, this.defaults);
+      for (const e of events) evolver.apply(e);
+      await this.store.save(qr, ws, { outbox: this.outbox });
+      await saveCheckpoint(this.processor, checkpoint, qr);
+      await qr.commitTransaction();
+      this.processedEvents += events.length;
+      this.publishedDecisions += ws.records.length;
+      const result = { locked: true, events: events.length, decisions: ws.records.length, checkpoint };
+      this.options.onCommitted?.(result);
+      return result;
+    } catch (e) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      throw e;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  /** Runs batches until the projection has caught up with the store's head as of the call. */
+  async catchUp(): Promise<number> {
+    const head = await readHead(this.dataSource);
+    let total = 0;
+    for (;;) {
+      const r = await this.runOnce();
+      total += r.events;
+      if (!r.locked) throw new Error(`processor ${this.processor} is held by another instance`);
+      if (r.events === 0 || compareCheckpoints(r.checkpoint, head) >= 0) return total;
+    }
+  }
+
+  /** Where this processor stands, and the store's head (for lag). */
+  async position(): Promise<{ checkpoint: Checkpoint; head: Checkpoint; behind: number }> {
+    const checkpoint = await loadCheckpoint(this.processor, this.dataSource);
+    const head = await readHead(this.dataSource);
+    const rows: { n: string }[] = await this.dataSource.query(
+      `SELECT count(*)::text AS n FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
+         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+      [checkpoint.transactionId, checkpoint.globalPosition],
+    );
+    return { checkpoint, head, behind: Number(rows[0].n) };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const idleMs = this.options.idleMs ?? 50;
+    this.loop = (async () => {
+      let backoff = 100;
+      while (this.running) {
+        try {
+          const r = await this.runOnce();
+          this.lastError = null;
+          backoff = 100;
+          if (r.events === 0) await this.sleep(r.locked ? idleMs : 500);
+        } catch (e) {
+          this.lastError = e as Error;
+          this.log.error(`projector batch failed, retrying in ${backoff} ms: ${(e as Error).message}`);
+          await this.sleep(backoff);
+          backoff = Math.min(backoff * 2, 5000);
+        }
+      }
+    })();
+  }
+
+  /** Wakes an idle loop at once (called after new events are stored in this process). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}

@@ -1,0 +1,203 @@
+import { DataSource } from 'typeorm';
+import { Queryable } from '@fleetcompat/event-store';
+import { AckRow, GuestRow, HostRow, KernelRow } from './model';
+import { guestFromDb, hostFromDb, kernelFromDb } from './projection-store';
+import { assertSchemaName, LIVE_SCHEMA } from './schema';
+
+export interface GuestListFilter {
+  readonly status?: string;
+  readonly hostId?: string;
+  readonly waveId?: string;
+  /** Guest id after which the page starts (keyset pagination). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export interface Readiness {
+  /** Guests present on the host. */
+  readonly guests: number;
+  /** Guests with a current decision. */
+  readonly decided: number;
+  /** Guests whose current decision the host has acknowledged (PlacementApplied). */
+  readonly acknowledged: number;
+  /** Guests blocked: they will not boot after the reboot as things stand. */
+  readonly blocked: number;
+  /** Every guest decided and acknowledged, none blocked. */
+  readonly ready: boolean;
+  /** Guests still waiting for an acknowledgement of their current decision. */
+  readonly pendingGuestIds: readonly string[];
+}
+
+/** Read-side queries over the projections (the HTTP API's source). */
+export class ProjectionQueries {
+  private readonly s: string;
+
+  constructor(
+    private readonly db: DataSource | Queryable,
+    schema: string = LIVE_SCHEMA,
+  ) {
+    this.s = assertSchemaName(schema);
+  }
+
+  async guest(guestId: string): Promise<{ guest: GuestRow; host: HostRow | null; kernel: KernelRow | null; bootloader: KernelRow | null; ack: AckRow | null } | null> {
+    const rows = await this.db.query(`SELECT * FROM ${this.s}.guests WHERE guest_id = $1`, [guestId]);
+    if (!rows.length) return null;
+    const guest = guestFromDb(rows[0]);
+    const [hosts, kernels, acks] = await Promise.all([
+      this.db.query(`SELECT * FROM ${this.s}.hosts WHERE host_id = $1`, [guest.hostId]),
+      this.db.query(`SELECT * FROM ${this.s}.kernels WHERE image_sha256 = ANY($1::text[])`, [[guest.kernelSha256, guest.bootloaderSha256].filter(Boolean)]),
+      this.db.query(`SELECT * FROM ${this.s}.acks WHERE host_id = $1 AND guest_id = $2`, [guest.hostId, guestId]),
+    ]);
+    const k = kernels.map(kernelFromDb) as KernelRow[];
+    return {
+      guest,
+      host: hosts[0] ? hostFromDb(hosts[0]) : null,
+      kernel: k.find((x) => x.imageSha256 === guest.kernelSha256) ?? null,
+      bootloader: k.find((x) => x.imageSha256 === guest.bootloaderSha256) ?? null,
+      ack: acks[0] ? ackFromDb(acks[0]) : null,
+    };
+  }
+
+  async guests(filter: GuestListFilter): Promise<{ items: GuestRow[]; next: string | null }> {
+    const where: string[] = ['g.present'];
+    const params: unknown[] = [];
+    if (filter.status) {
+      params.push(filter.status);
+      where.push(`g.status = $${params.length}`);
+    }
+    if (filter.hostId) {
+      params.push(filter.hostId);
+      where.push(`g.host_id = $${params.length}`);
+    }
+    if (filter.waveId) {
+      params.push(filter.waveId);
+      where.push(`g.host_id IN (SELECT host_id FROM ${this.s}.hosts WHERE wave_id = $${params.length})`);
+    }
+    if (filter.after) {
+      params.push(filter.after);
+      where.push(`g.guest_id > $${params.length}`);
+    }
+    params.push(filter.limit + 1);
+    const rows = await this.db.query(
+      `SELECT g.* FROM ${this.s}.guests g WHERE ${where.join(' AND ')} ORDER BY g.guest_id LIMIT $${params.length}`,
+      params,
+    );
+    const items = (rows as any[]).slice(0, filter.limit).map(guestFromDb);
+    return { items, next: rows.length > filter.limit ? items[items.length - 1].guestId : null };
+  }
+
+  async host(hostId: string): Promise<HostRow | null> {
+    const rows = await this.db.query(`SELECT * FROM ${this.s}.hosts WHERE host_id = $1`, [hostId]);
+    return rows[0] ? hostFromDb(rows[0]) : null;
+  }
+
+  /** Every present guest of the host with its current decision and acknowledgement. */
+  async placements(hostId: string): Promise<{ guest: GuestRow; ack: AckRow | null }[]> {
+    const rows: any[] = await this.db.query(
+      `SELECT g.*, a.decision_id AS ack_decision_id, a.applied_at AS ack_applied_at, a.event_id AS ack_event_id
+         FROM ${this.s}.guests g
+         LEFT JOIN ${this.s}.acks a ON a.host_id = g.host_id AND a.guest_id = g.guest_id
+        WHERE g.host_id = $1 AND g.present
+        ORDER BY g.guest_id`,
+      [hostId],
+    );
+    return rows.map((r) => ({
+      guest: guestFromDb(r),
+      ack: r.ack_decision_id ? { hostId, guestId: r.guest_id, decisionId: r.ack_decision_id, appliedAt: new Date(r.ack_applied_at).toISOString(), eventId: r.ack_event_id } : null,
+    }));
+  }
+
+  async readiness(hostId: string): Promise<Readiness> {
+    const rows = await this.placements(hostId);
+    const pending = rows.filter((r) => !r.guest.decision || r.ack?.decisionId !== r.guest.decision.message.decisionId);
+    const decided = rows.filter((r) => r.guest.decision).length;
+    const blocked = rows.filter((r) => r.guest.status === 'blocked').length;
+    return {
+      guests: rows.length,
+      decided,
+      acknowledged: rows.length - pending.length,
+      blocked,
+      ready: rows.length > 0 && pending.length === 0 && blocked === 0,
+      pendingGuestIds: pending.slice(0, 1000).map((r) => r.guest.guestId),
+    };
+  }
+
+  /** Every decision and withdrawal the guest has had, oldest first. */
+  async history(guestId: string): Promise<any[]> {
+    const rows: any[] = await this.db.query(
+      `SELECT decision_id, host_id, sequence, kind, message, caused_by, detail, decided_at
+         FROM ${this.s}.decisions WHERE guest_id = $1 ORDER BY sequence`,
+      [guestId],
+    );
+    return rows.map((r) => ({
+      decisionId: r.decision_id,
+      hostId: r.host_id,
+      sequence: r.sequence,
+      kind: r.kind,
+      message: r.message,
+      causedBy: r.caused_by,
+      detail: r.detail,
+      decidedAt: new Date(r.decided_at).toISOString(),
+    }));
+  }
+
+  async summary(): Promise<{
+    guests: number;
+    byStatus: Record<string, number>;
+    byHypervisorVersion: { version: string | null; targetVersion: string | null; hosts: number; guests: number; byStatus: Record<string, number> }[];
+    byWave: { waveId: string; hosts: number; guests: number; byStatus: Record<string, number> }[];
+    lostFirstGiBSuperpage: number;
+  }> {
+    const s = this.s;
+    const [byStatus, byVersion, byWave, lost, versionHosts, waveHosts] = await Promise.all([
+      this.db.query(`SELECT status, count(*)::int AS n FROM ${s}.guests WHERE present GROUP BY status ORDER BY status`),
+      this.db.query(
+        `SELECT h.hypervisor_version AS version, h.upgrade->>'toVersion' AS target, g.status, count(g.guest_id)::int AS n
+           FROM ${s}.hosts h LEFT JOIN ${s}.guests g ON g.host_id = h.host_id AND g.present
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      ),
+      this.db.query(
+        `SELECT h.wave_id, g.status, count(g.guest_id)::int AS n
+           FROM ${s}.hosts h LEFT JOIN ${s}.guests g ON g.host_id = h.host_id AND g.present
+          WHERE h.wave_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
+      ),
+      this.db.query(
+        `SELECT count(*)::int AS n FROM ${s}.guests WHERE present AND decision->'message'->'costs' @> '[{"code":"first-gib-superpage-lost"}]'`,
+      ),
+      this.db.query(`SELECT hypervisor_version AS version, upgrade->>'toVersion' AS target, count(*)::int AS hosts FROM ${s}.hosts GROUP BY 1, 2`),
+      this.db.query(`SELECT wave_id, count(*)::int AS hosts FROM ${s}.hosts WHERE wave_id IS NOT NULL GROUP BY 1`),
+    ]);
+    const hostsPerVersion = new Map<string, number>(versionHosts.map((r: any) => [JSON.stringify([r.version, r.target]), r.hosts]));
+    const hostsPerWave = new Map<string, number>(waveHosts.map((r: any) => [r.wave_id, r.hosts]));
+    const statusMap: Record<string, number> = {};
+    let total = 0;
+    for (const r of byStatus) {
+      statusMap[r.status] = r.n;
+      total += r.n;
+    }
+    const versions = new Map<string, any>();
+    for (const r of byVersion) {
+      const key = JSON.stringify([r.version, r.target]);
+      const v = versions.get(key) ?? { version: r.version, targetVersion: r.target, hosts: hostsPerVersion.get(key) ?? 0, guests: 0, byStatus: {} };
+      if (r.status) {
+        v.guests += r.n;
+        v.byStatus[r.status] = r.n;
+      }
+      versions.set(key, v);
+    }
+    const waves = new Map<string, any>();
+    for (const r of byWave) {
+      const w = waves.get(r.wave_id) ?? { waveId: r.wave_id, hosts: hostsPerWave.get(r.wave_id) ?? 0, guests: 0, byStatus: {} };
+      if (r.status) {
+        w.guests += r.n;
+        w.byStatus[r.status] = r.n;
+      }
+      waves.set(r.wave_id, w);
+    }
+    return { guests: total, byStatus: statusMap, byHypervisorVersion: [...versions.values()], byWave: [...waves.values()], lostFirstGiBSuperpage: lost[0].n };
+  }
+}
+
+function ackFromDb(r: any): AckRow {
+  return { hostId: r.host_id, guestId: r.guest_id, decisionId: r.decision_id, appliedAt: new Date(r.applied_at).toISOString(), eventId: r.event_id };
+}

@@ -1,0 +1,99 @@
+/** The projection tables, in a schema of their own so that a rebuild can fill a fresh copy beside the live one. */
+export const LIVE_SCHEMA = 'projection';
+
+export function assertSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+  return schema;
+}
+
+export function projectionTablesSql(schema: string): string[] {
+  const s = assertSchemaName(schema);
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${s}`,
+    `CREATE TABLE ${s}.kernels (
+       image_sha256 text PRIMARY KEY,
+       release text NOT NULL,
+       arch text NOT NULL,
+       distro text,
+       xen_notes jsonb,
+       pipeline jsonb,
+       revoked boolean NOT NULL DEFAULT false,
+       revoked_reason text,
+       last_event_id text NOT NULL
+     )`,
+    `CREATE TABLE ${s}.hosts (
+       host_id text PRIMARY KEY,
+       registered boolean NOT NULL,
+       hypervisor_version text,
+       hypervisor_build text,
+       rsdp_override_supported boolean NOT NULL,
+       labels jsonb NOT NULL DEFAULT '{}',
+       upgrade jsonb,
+       wave_id text GENERATED ALWAYS AS (upgrade->>'waveId') STORED,
+       last_event_id text NOT NULL
+     )`,
+    `CREATE INDEX ON ${s}.hosts (wave_id)`,
+    `CREATE TABLE ${s}.guests (
+       guest_id text PRIMARY KEY,
+       host_id text NOT NULL,
+       present boolean NOT NULL,
+       mode text NOT NULL,
+       memory_mib integer NOT NULL,
+       boot_method text NOT NULL,
+       kernel_sha256 text,
+       bootloader_sha256 text,
+       observed_at timestamptz NOT NULL,
+       status text NOT NULL,
+       need text,
+       sequence integer NOT NULL,
+       decision jsonb,
+       last_event_id text NOT NULL
+     )`,
+    `CREATE INDEX ON ${s}.guests (host_id, guest_id)`,
+    `CREATE INDEX ON ${s}.guests (kernel_sha256) WHERE kernel_sha256 IS NOT NULL`,
+    `CREATE INDEX ON ${s}.guests (bootloader_sha256) WHERE bootloader_sha256 IS NOT NULL`,
+    `CREATE INDEX ON ${s}.guests (status, guest_id)`,
+    `CREATE TABLE ${s}.decisions (
+       decision_id text PRIMARY KEY,
+       guest_id text NOT NULL,
+       host_id text NOT NULL,
+       sequence integer NOT NULL,
+       kind text NOT NULL,
+       message jsonb NOT NULL,
+       caused_by jsonb NOT NULL,
+       detail jsonb,
+       decided_at timestamptz NOT NULL,
+       UNIQUE (guest_id, sequence)
+     )`,
+    `CREATE INDEX ON ${s}.decisions (host_id)`,
+    `CREATE TABLE ${s}.acks (
+       host_id text NOT NULL,
+       guest_id text NOT NULL,
+       decision_id text NOT NULL,
+       applied_at timestamptz NOT NULL,
+       event_id text NOT NULL,
+       PRIMARY KEY (host_id, guest_id)
+     )`,
+    `CREATE TABLE ${s}.behaviour_rules (
+       key text PRIMARY KEY,
+       rule jsonb NOT NULL,
+       event_id text NOT NULL
+     )`,
+  ];
+}
+
+export function dropProjectionTablesSql(schema: string): string[] {
+  return [`DROP SCHEMA IF EXISTS ${assertSchemaName(schema)} CASCADE`];
+}
+
+/** The transactional outbox: rows written by the projector, published and deleted by the relay. */
+export const OUTBOX_TABLE_SQL = [
+  `CREATE TABLE outbox (
+     id bigserial PRIMARY KEY,
+     topic text NOT NULL,
+     key text NOT NULL,
+     value jsonb NOT NULL,
+     headers jsonb,
+     created_at timestamptz NOT NULL DEFAULT now()
+   )`,
+];
