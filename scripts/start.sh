@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm start`: install dependencies when needed, build, and run the all-in-one app.
+# Arguments go to the app: `npm start -- --port 8080`.
+#
+#   No DATABASE_URL  -> the app starts the embedded Postgres itself (.data/postgres, port 5433).
+#   No KAFKA_BROKERS -> HTTP only.
+#   --with-kafka     -> also fetch and start the local broker (scripts/kafka/start.sh) and
+#                       export KAFKA_BROKERS=127.0.0.1:${KAFKA_PORT:-9092} (left running; stop it
+#                       with scripts/kafka/stop.sh).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
+
+args=()
+with_kafka=""
+for a in "$@"; do
+  if [[ "$a" == "--with-kafka" ]]; then with_kafka=1; else args+=("$a"); fi
+done
+
+ensure_node_deps
+if [[ -n "$with_kafka" && -z "${KAFKA_BROKERS:-}" ]]; then
+  bash "$ROOT/scripts/kafka/start.sh"
+  export KAFKA_BROKERS="127.0.0.1:${KAFKA_PORT:-9092}"
+fi
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+  log "npm run build"
+  npm run --silent build >&2
+fi
+main="$ROOT/dist/apps/all-in-one/src/main.js"
+[[ -f "$main" ]] || { log "$main not found after the build"; exit 1; }
+exec node "$main" "${args[@]}"
