@@ -8,6 +8,7 @@
 #                            on 127.0.0.1:9092, stopped again at the end if started here)
 #   SKIP_BUILD=1             do not run `npm run build` (the e2e tests spawn the built apps)
 #   SKIP_KAFKA=1             do not start a broker (unit tests only, say)
+#   TEST_POSTGRES=embedded   use an embedded Postgres even when the machine has one
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

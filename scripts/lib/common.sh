@@ -67,19 +67,22 @@ free_port() {
 EMBEDDED_PG_PID=""
 # Sets TEST_DATABASE_ADMIN_URL: the given one, else the machine's Postgres on 127.0.0.1:5432
 # (started with pg_ctlcluster when installed but stopped), else an embedded Postgres.
+# TEST_POSTGRES=embedded skips the machine's server.
 ensure_test_postgres() {
   if [[ -n "${TEST_DATABASE_ADMIN_URL:-}" ]]; then
     pg_url_ok "$TEST_DATABASE_ADMIN_URL" || { log "TEST_DATABASE_ADMIN_URL does not answer"; return 1; }
     return 0
   fi
   local url="postgres://postgres@127.0.0.1:5432/postgres"
-  if ! port_open 5432 && command -v pg_ctlcluster >/dev/null 2>&1 && [[ -d /etc/postgresql ]] && [[ -n "$(ls /etc/postgresql 2>/dev/null)" ]]; then
+  if [[ "${TEST_POSTGRES:-}" == embedded ]]; then
+    :
+  elif ! port_open 5432 && command -v pg_ctlcluster >/dev/null 2>&1 && [[ -d /etc/postgresql ]] && [[ -n "$(ls /etc/postgresql 2>/dev/null)" ]]; then
     local v; v="$(ls /etc/postgresql | sort -V | tail -1)"
     log "starting the machine's PostgreSQL $v cluster"
     pg_ctlcluster --skip-systemctl-redirect "$v" main start >&2 || log "pg_ctlcluster failed"
     for _ in $(seq 50); do port_open 5432 && break; sleep 0.2; done
   fi
-  if port_open 5432 && pg_url_ok "$url"; then
+  if [[ "${TEST_POSTGRES:-}" != embedded ]] && port_open 5432 && pg_url_ok "$url"; then
     export TEST_DATABASE_ADMIN_URL="$url"; log "Postgres: $url"; return 0
   fi
   local port dir="$ROOT/.cache/test-postgres" urlfile
