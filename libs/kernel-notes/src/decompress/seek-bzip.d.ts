@@ -1,0 +1,14 @@
+declare module 'seek-bzip' {
+  interface InStream {
+    readByte(): number;
+    seek(pos: number): void;
+    eof(): boolean;
+  }
+  interface OutStream {
+    writeByte(b: number): void;
+  }
+  const Bunzip: {
+    decode(input: InStream | Uint8Array, output?: OutStream | Uint8Array | number, multistream?: boolean): unknown;
+  };
+  export = Bunzip;
+}
