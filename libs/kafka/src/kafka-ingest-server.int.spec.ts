@@ -1,3 +1,6 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions } from '@nestjs/microservices';
 import { Topics } from '@fleetcompat/contract';
 import { consumeAll, createTopics, kafkaClient, produce, uniqueName } from '../../../test/support/kafka';
 import { hostRegistered, MemorySink, poison, testServer, waitFor } from '../test/fakes';
@@ -25,6 +28,16 @@ async function ends(topic: string): Promise<Record<number, string>> {
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
     return Object.fromEntries(offsets.map((p) => [p.partition, p.high]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function setTopicConfig(topic: string, name: string, value: string): Promise<void> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name, value }] }] });
   } finally {
     await admin.disconnect();
   }
@@ -132,6 +145,38 @@ describe('KafkaIngestServer (real broker)', () => {
     expect((await ends(dlq))[0]).toBe('0');
   });
 
+  it('keeps its group membership through an outage longer than the session timeout (heartbeats while backing off)', async () => {
+    const input = uniqueName('kb.in');
+    const dlq = uniqueName('kb.dlq');
+    const groupId = uniqueName('kb.group');
+    await createTopics([input, dlq], 1);
+    await produce(input, [hostRegistered('o1'), hostRegistered('o2')]);
+    const sink = new MemorySink();
+    const downUntil = Date.now() + 8000; // session timeout below is 6 s
+    const store = sink.store.bind(sink);
+    let failedCalls = 0;
+    sink.store = async (events) => {
+      if (Date.now() < downUntil) {
+      failedCalls++;
+      throw new Error('database down (simulated)');
+    }
+      return store(events);
+    };
+    const server = testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink, retryMaxMs: 1000 });
+    let joins = 0;
+    let heartbeatsWhileDown = 0;
+    server.on('consumer.group_join', () => joins++);
+    server.on('consumer.heartbeat', () => {
+      if (failedCalls > 0 && Date.now() < downUntil) heartbeatsWhileDown++;
+    });
+    await started(server);
+    await waitFor('stored after the outage', () => sink.ids.size === 2, 20000);
+    expect(joins).toBe(1);
+    expect(heartbeatsWhileDown).toBeGreaterThanOrEqual(5); // every 300 ms over ~8 s
+    expect(server.stats).toMatchObject({ stored: 2, duplicates: 0, crashes: 0 });
+    await waitFor('offset 2 committed', async () => (await committed(groupId, input))[0] === '2');
+  });
+
   it('does not commit while the sink is down: a restart redelivers, the sink dedupes', async () => {
     const input = uniqueName('kb.in');
     const dlq = uniqueName('kb.dlq');
@@ -162,6 +207,47 @@ describe('KafkaIngestServer (real broker)', () => {
     expect(database.size).toBe(12);
     expect(b.stats).toMatchObject({ stored: 12 - storedByA, duplicates: storedByA });
     await waitFor('offsets committed to the end', async () => JSON.stringify(await committed(groupId, input)) === JSON.stringify(await ends(input)));
+  });
+
+  it('retries the dead-letter send until the broker takes it, then commits past the poison message', async () => {
+    const input = uniqueName('kb.in');
+    const dlq = uniqueName('kb.dlq');
+    const groupId = uniqueName('kb.group');
+    await createTopics([input, dlq], 1);
+    await setTopicConfig(dlq, 'max.message.bytes', '100'); // every dead letter is rejected for now
+    await produce(input, [hostRegistered('d1'), poison.badJson, hostRegistered('d2')]);
+
+    const sink = new MemorySink();
+    const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink }));
+    await waitFor('failed dead-letter sends', () => server.stats.failures >= 2);
+    expect(sink.ids.size).toBe(2); // stored once, not again on each retry
+    expect((await committed(groupId, input))[0]).toBe('-1');
+
+    await setTopicConfig(dlq, 'max.message.bytes', '1048588');
+    await waitFor('offset 3 committed', async () => (await committed(groupId, input))[0] === '3', 30000);
+    const letters = await consumeAll(dlq, { until: (m) => m.length >= 1, timeoutMs: 5000 });
+    expect(letters.map((m) => JSON.parse(m.value!).offset)).toEqual(['1']);
+    expect(sink.calls).toHaveLength(1);
+    expect(server.stats).toMatchObject({ stored: 2, deadLettered: 1 });
+  });
+
+  it('runs as a Nest microservice (custom transport strategy)', async () => {
+    const input = uniqueName('kb.in');
+    const dlq = uniqueName('kb.dlq');
+    await createTopics([input, dlq], 1);
+    @Module({})
+    class EmptyModule {}
+    const sink = new MemorySink();
+    const strategy = testServer({ groupId: uniqueName('kb.group'), topics: [input], deadLetterTopic: dlq, sink });
+    const app = await NestFactory.createMicroservice<MicroserviceOptions>(EmptyModule, { strategy, logger: false });
+    await app.listen();
+    try {
+      await produce(input, [hostRegistered('n1')]);
+      await waitFor('n1 stored', () => sink.ids.has('n1'));
+      expect(strategy.unwrap<{ consumer: unknown }>().consumer).toBeDefined();
+    } finally {
+      await app.close();
+    }
   });
 
   it('defaults to the contract topics', () => {
