@@ -132,8 +132,13 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   async start(): Promise<void> {
     this.closing = false;
     this.kafka = createKafka(this.options.kafka);
-    await this.ensureProducer();
-    await this.startConsumer();
+    try {
+      await this.ensureProducer();
+      await this.startConsumer();
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
     this.log.log(
       `consuming ${this.topics.join(', ')} as group ${this.options.groupId}; dead letters to ${this.deadLetterTopic}`,
     );
@@ -141,7 +146,8 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
 
   /**
    * Stops consuming and disconnects. A batch in hand is finished if its store call completes;
-   * if it is still failing, it is abandoned uncommitted (the next member redelivers it).
+   * if it is still failing, it is abandoned uncommitted (the next member redelivers it). A
+   * `sink.store` call that never settles holds this up: the sink should time out its calls.
    */
   async close(): Promise<void> {
     this.closing = true;
