@@ -19,9 +19,15 @@ echo "kafka/fetch: resolving the broker from Maven Central (scripts/kafka/pom.xm
 mkdir -p "$CACHE"
 tmp="$CACHE/libs.tmp.$$"
 rm -rf "$tmp"
-mvn -B -q -f "$HERE/pom.xml" dependency:copy-dependencies \
-  -DincludeScope=runtime -DoutputDirectory="$tmp" >&2
+mvnlog="$CACHE/fetch.log"
+if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tmp" > "$mvnlog" 2>&1; then
+  cat "$mvnlog" >&2; rm -rf "$tmp"
+  echo "kafka/fetch: mvn dependency:copy-dependencies failed (log: $mvnlog)" >&2; exit 1
+fi
 echo "$want" > "$tmp/.pom.sha256"
 rm -rf "$LIBS"
 mv "$tmp" "$LIBS"
+# The JVM class-data archive (start.sh) names the old jars: made again at the next clean stop.
+rm -f "$CACHE"/broker-cds-*.jsa
 echo "kafka/fetch: $(ls "$LIBS"/*.jar | wc -l) jars in $LIBS" >&2
