@@ -32,13 +32,29 @@ ensure_apt_packages() {
   "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Does node_modules hold every package of package-lock.json at its locked version? (npm's
+# hidden lock file node_modules/.package-lock.json lists what is installed.)
+node_modules_match_lock() {
+  (cd "$ROOT" && node -e '
+    const lock = require("./package-lock.json").packages || {};
+    const have = require("./node_modules/.package-lock.json").packages || {};
+    for (const [p, e] of Object.entries(lock)) {
+      if (!p || e.link) continue;
+      const h = have[p];
+      if (!h) { if (e.optional || e.devOptional && process.env.NODE_ENV === "production") continue; process.exit(1); }
+      if (h.version !== e.version) process.exit(1);
+    }
+    process.exit(0);
+  ') >/dev/null 2>&1
+}
+
 # npm ci when node_modules is missing or was installed from another package-lock.json.
 ensure_node_deps() {
   local stamp="$ROOT/node_modules/.fleetcompat-lock.sha256" want
   want="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
   if [[ -d "$ROOT/node_modules" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return 0; fi
-  if [[ -d "$ROOT/node_modules/.bin" && ! -f "$stamp" && -n "$(find "$ROOT/node_modules/.package-lock.json" -newer "$ROOT/package-lock.json" 2>/dev/null)" ]]; then
-    # Installed by hand after the lock last changed: trust it, and remember.
+  if [[ -f "$ROOT/node_modules/.package-lock.json" ]] && node_modules_match_lock; then
+    # Installed another way (npm install --save under the lock): already in sync; remember.
     echo "$want" > "$stamp"; return 0
   fi
   log "npm ci (node_modules missing or package-lock.json changed)"
