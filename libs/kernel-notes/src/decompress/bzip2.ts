@@ -12,6 +12,13 @@ export function decompressBzip2(input: Uint8Array, maxOutput: number): Uint8Arra
       if (pos >= input.length) fail('truncated', 'bzip2: compressed data is truncated');
       return input[pos++];
     },
+    read(buffer: Uint8Array, off: number, len: number): number {
+      if (pos >= input.length) return -1;
+      const n = Math.min(len, input.length - pos);
+      buffer.set(input.subarray(pos, pos + n), off);
+      pos += n;
+      return n;
+    },
     seek(p: number): void {
       pos = p;
     },

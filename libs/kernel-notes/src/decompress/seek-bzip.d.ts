@@ -1,6 +1,7 @@
 declare module 'seek-bzip' {
   interface InStream {
     readByte(): number;
+    read(buffer: Uint8Array, off: number, len: number): number;
     seek(pos: number): void;
     eof(): boolean;
   }

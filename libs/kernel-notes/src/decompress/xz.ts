@@ -49,7 +49,8 @@ export function decompressXz(input: Uint8Array, maxOutput: number): Uint8Array {
   const csize = checkSize(checkType);
   const out = new BoundedOutput(maxOutput, 'xz', 1 << 20);
   let pos = 12;
-  for (let block = 0; ; block++) {
+  const records: { uncompressed: number }[] = [];
+  for (;;) {
     if (pos >= input.length) fail('truncated', 'xz: data ends before the index');
     const hsizeByte = input[pos];
     if (hsizeByte === 0) break; // index indicator: all blocks done
@@ -99,9 +100,33 @@ export function decompressXz(input: Uint8Array, maxOutput: number): Uint8Array {
     }
     if (pos + csize > input.length) fail('truncated', 'xz: block check is truncated');
     if (checkType === 1 && crc32(out.buf, blockOut, out.pos) !== u32le(input, pos)) fail('corrupt-data', 'xz: block CRC32 mismatch');
+    records.push({ uncompressed: out.pos - blockOut });
     pos += csize;
   }
+  checkIndexAndFooter(input, pos, records, input[7]);
   return out.result();
+}
+
+/** Checks the index (one record per decoded block, CRC32) and the stream footer. */
+function checkIndexAndFooter(input: Uint8Array, start: number, records: { uncompressed: number }[], checkType: number): void {
+  const at = { pos: start + 1 };
+  const end = input.length;
+  const count = varint(input, at, end);
+  if (count !== records.length) fail('corrupt-data', `xz: index lists ${count} blocks, the stream has ${records.length}`);
+  for (const r of records) {
+    varint(input, at, end); // unpadded size
+    if (varint(input, at, end) !== r.uncompressed) fail('corrupt-data', 'xz: index does not match the blocks');
+  }
+  while (at.pos & 3) {
+    if (at.pos >= end) fail('truncated', 'xz: index is truncated');
+    if (input[at.pos++] !== 0) fail('corrupt-data', 'xz: nonzero index padding');
+  }
+  if (at.pos + 4 > end) fail('truncated', 'xz: index is truncated');
+  if (crc32(input, start, at.pos) !== u32le(input, at.pos)) fail('corrupt-data', 'xz: index CRC mismatch');
+  const f = at.pos + 4;
+  if (f + 12 > end) fail('truncated', 'xz: stream footer is truncated');
+  if (input[f + 10] !== 0x59 || input[f + 11] !== 0x5a) fail('corrupt-data', 'xz: bad stream footer magic');
+  if (input[f + 8] !== 0 || input[f + 9] !== checkType) fail('corrupt-data', 'xz: stream footer flags differ from the header');
 }
 
 /** Decodes one LZMA2 stream from input[start, end) into out; returns the position after it. */
