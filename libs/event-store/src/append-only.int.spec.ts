@@ -38,10 +38,15 @@ describe('events are append-only', () => {
     ]);
   });
 
-  it('the migration can be reverted and re-applied', async () => {
+  it('the migrations can be reverted and re-applied', async () => {
     await ds.undoLastMigration();
-    const tables: { n: string }[] = await ds.query(`SELECT count(*)::text AS n FROM pg_tables WHERE tablename = 'events'`);
+    await ds.undoLastMigration();
+    const tables: { n: string }[] = await ds.query(
+      `SELECT count(*)::text AS n FROM pg_tables WHERE tablename IN ('events', 'streams', 'processor_checkpoints')`,
+    );
     expect(tables[0].n).toBe('0');
+    const functions: { n: string }[] = await ds.query(`SELECT count(*)::text AS n FROM pg_proc WHERE proname LIKE 'fc\\_%'`);
+    expect(functions[0].n).toBe('0');
     await ds.runMigrations();
     expect(await new PostgresEventStore(ds).count()).toBe(0);
   });

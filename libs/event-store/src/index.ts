@@ -1,10 +1,10 @@
 export * from './types';
 export * from './stream-id';
 export * from './migrations';
-export { appendEvents, dedupeByEventId } from './appendEvents';
+export { appendEvents, dedupeByEventId, WRONG_EXPECTED_VERSION_SQLSTATE } from './appendEvents';
 export type { EventRow, AppendEventsResult } from './appendEvents';
 export { readAll, readHead, readStream, toStoredEvent, checkpointOf } from './readAll';
 export { loadCheckpoint, saveCheckpoint, withProcessorLock } from './checkpoints';
-export { runTransaction, RetryTransaction, sqlStateOf } from './transaction';
+export { runTransaction, retrying, isRetriable, RetryTransaction, sqlStateOf } from './transaction';
 export type { TransactionOptions } from './transaction';
 export { PostgresEventStore } from './postgres-event-store';

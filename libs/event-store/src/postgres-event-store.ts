@@ -3,13 +3,11 @@ import { EventSink, IncomingEvent, StoreOutcome } from '@fleetcompat/contract';
 import { appendEvents, dedupeByEventId, EventRow } from './appendEvents';
 import { readAll, readHead, readStream } from './readAll';
 import { streamIdOf } from './stream-id';
-import { runTransaction, TransactionOptions } from './transaction';
+import { retrying, TransactionOptions } from './transaction';
 import {
   AppendOptions,
   AppendResult,
   Checkpoint,
-  ConcurrencyError,
-  ExpectedVersion,
   Queryable,
   ReadAllOptions,
   ReadAllResult,
@@ -30,12 +28,6 @@ function toRow(incoming: IncomingEvent, streamId: string = streamIdOf(incoming.e
   };
 }
 
-function matches(expected: ExpectedVersion, actual: number): boolean {
-  if (expected === 'any') return true;
-  if (expected === 'no-stream') return actual === 0;
-  return actual === expected;
-}
-
 /**
  * The Postgres event store: append-only, an eventId stored once forever, gapless positions
  * per stream, and a global order readers can never skip (see readAll).
@@ -49,20 +41,13 @@ export class PostgresEventStore implements EventSink {
   /**
    * Idempotent batch append: each event goes to its own stream (streamIdOf). Within the
    * batch the first occurrence of an eventId wins; eventIds already stored are skipped.
-   * One transaction, one INSERT; concurrent calls with overlapping eventIds store each
-   * eventId once (conflicts are retried, never surfaced).
+   * One statement (one round trip, one INSERT, its own transaction); concurrent calls with
+   * overlapping eventIds store each eventId once (conflicts are retried, never surfaced).
    */
   async store(events: readonly IncomingEvent[]): Promise<StoreOutcome> {
     if (events.length === 0) return { stored: 0, duplicates: 0 };
     const rows = dedupeByEventId(events.map((e) => toRow(e)));
-    const stored = await runTransaction(
-      this.dataSource,
-      async (q) => {
-        const { stored } = await appendEvents(q, rows);
-        return { result: stored, commit: stored > 0 };
-      },
-      this.options,
-    );
+    const { stored } = await retrying(() => appendEvents(this.dataSource, rows), this.options);
     return { stored, duplicates: events.length - stored };
   }
 
@@ -75,23 +60,14 @@ export class PostgresEventStore implements EventSink {
    */
   async append(streamId: string, events: readonly IncomingEvent[], options: AppendOptions): Promise<AppendResult> {
     const rows = dedupeByEventId(events.map((e) => toRow(e, streamId)));
-    const { stored, version } = await runTransaction(
-      this.dataSource,
-      async (q) => {
-        const result = await appendEvents(q, rows, (versions, fresh) => {
-          const actual = versions.get(streamId) ?? 0;
-          if (fresh.length > 0 && !matches(options.expectedVersion, actual)) {
-            throw new ConcurrencyError(streamId, options.expectedVersion, actual);
-          }
-        });
-        return {
-          result: { stored: result.stored, version: result.versions.get(streamId) ?? 0 },
-          commit: result.stored > 0,
-        };
-      },
+    if (rows.length === 0) {
+      return { stored: 0, duplicates: 0, nextExpectedVersion: await this.streamVersion(streamId) };
+    }
+    const { stored, streamVersion } = await retrying(
+      () => appendEvents(this.dataSource, rows, { streamId, expectedVersion: options.expectedVersion }),
       this.options,
     );
-    return { stored, duplicates: events.length - stored, nextExpectedVersion: version };
+    return { stored, duplicates: events.length - stored, nextExpectedVersion: streamVersion };
   }
 
   /** See readAll(): pass your EntityManager/QueryRunner to read inside your transaction. */

@@ -124,4 +124,20 @@ describe('PostgresEventStore.store', () => {
       expect(await store.streamVersion(`guest-s4-g${g}`)).toBe(stream.length);
     }
   });
+
+  it('an eventId reused for different streams by concurrent callers is stored once, without surfacing a conflict', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, w) =>
+        store.store([guestObserved(`s5-own-${w}`, `s5-g${w}`), guestObserved('s5-shared', `s5-g${w}`)]),
+      ),
+    );
+    expect(results.reduce((n, r) => n + r.stored, 0)).toBe(9);
+    expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(7);
+    const shared: { stream_id: string }[] = await ds.query(`SELECT stream_id FROM events WHERE event_id = 's5-shared'`);
+    expect(shared).toHaveLength(1);
+    for (let w = 0; w < 8; w++) {
+      const stream = await store.readStream(`guest-s5-g${w}`);
+      expect(stream.map((e) => e.streamPosition)).toEqual(stream.map((_, i) => i + 1));
+    }
+  });
 });

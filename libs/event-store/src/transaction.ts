@@ -4,7 +4,7 @@ import { DataSource, QueryRunner } from 'typeorm';
 const RETRIABLE_SQLSTATES = new Set([
   '40001', // serialization_failure
   '40P01', // deadlock_detected
-  '23505', // unique_violation (a concurrent writer stored the same eventId first)
+  '23505', // unique_violation
 ]);
 
 /** Thrown inside a write transaction to have it rolled back and run again. */
@@ -22,7 +22,7 @@ export function sqlStateOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function isRetriable(error: unknown): boolean {
+export function isRetriable(error: unknown): boolean {
   if (error instanceof RetryTransaction) return true;
   const state = sqlStateOf(error);
   return state !== undefined && RETRIABLE_SQLSTATES.has(state);
@@ -74,4 +74,23 @@ export async function runTransaction<T>(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Runs `attempt` (a statement outside any explicit transaction, e.g. appendEvents on the
+ * DataSource) again after a retriable failure, up to `retries` times.
+ */
+export async function retrying<T>(attempt: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  const retries = options.retries ?? 10;
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n < retries && isRetriable(error)) {
+        await sleep(Math.random() * Math.min(50, 2 ** n));
+        continue;
+      }
+      throw error;
+    }
+  }
 }
