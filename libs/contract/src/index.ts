@@ -3,3 +3,4 @@ export * from './events';
 export * from './validate';
 export * from './decisions';
 export * from './ports';
+export * from './json-schema';

@@ -1,0 +1,3 @@
+import { bootstrap } from '@fleetcompat/runtime';
+
+void bootstrap('ingest');

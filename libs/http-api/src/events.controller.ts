@@ -1,0 +1,46 @@
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { EVENT_SINK, EventSink, EventTypes, FleetEvent, MAX_EVENT_BYTES, eventJsonSchema, problemJsonSchema, validateEvent } from '@fleetcompat/contract';
+import { badRequest } from './problem';
+
+export const MAX_EVENTS_PER_REQUEST = 1000;
+
+@ApiTags('events')
+@Controller('v1/events')
+export class EventsController {
+  constructor(@Inject(EVENT_SINK) private readonly sink: EventSink) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Ingest one event envelope or an array of them',
+    description:
+      'Same validation and idempotency as the Kafka topics: an eventId already stored is counted as a duplicate and has no effect. ' +
+      `All or nothing: if any event is invalid, none is stored and the answer lists every rejection. At most ${MAX_EVENTS_PER_REQUEST} events per request, ${MAX_EVENT_BYTES} bytes per event.`,
+  })
+  @ApiBody({ schema: { oneOf: [{ oneOf: EventTypes.map(eventJsonSchema) }, { type: 'array', items: { oneOf: EventTypes.map(eventJsonSchema) } }] } })
+  @ApiResponse({ status: 202, description: 'stored (or already stored)', schema: { type: 'object', properties: { received: { type: 'integer' }, stored: { type: 'integer' }, duplicates: { type: 'integer' } } } })
+  @ApiResponse({ status: 400, description: 'invalid JSON or invalid events', content: { 'application/problem+json': { schema: problemJsonSchema } } })
+  async ingest(@Body() body: unknown) {
+    const items = Array.isArray(body) ? body : [body];
+    if (items.length === 0) throw badRequest('empty-batch', 'the request holds no event');
+    if (items.length > MAX_EVENTS_PER_REQUEST) throw badRequest('too-many-events', `at most ${MAX_EVENTS_PER_REQUEST} events per request, got ${items.length}`);
+    const valid: FleetEvent[] = [];
+    const errors: { index: number; eventId?: string; code: string; message: string }[] = [];
+    items.forEach((item, index) => {
+      const size = Buffer.byteLength(JSON.stringify(item) ?? '');
+      if (size > MAX_EVENT_BYTES) {
+        errors.push({ index, code: 'oversize', message: `event of ${size} bytes exceeds the limit of ${MAX_EVENT_BYTES}` });
+        return;
+      }
+      const r = validateEvent(item);
+      if (r.ok) valid.push(r.event);
+      else errors.push({ index, ...(r.rejection.eventId ? { eventId: r.rejection.eventId } : {}), code: r.rejection.code, message: r.rejection.message });
+    });
+    if (errors.length) {
+      throw badRequest('invalid-events', `${errors.length} of ${items.length} events are invalid; none was stored`, { errors });
+    }
+    const outcome = await this.sink.store(valid.map((event) => ({ event, origin: { channel: 'http' as const } })));
+    return { received: items.length, ...outcome };
+  }
+}

@@ -1,0 +1,70 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { placementDecidedJsonSchema, problemJsonSchema } from '@fleetcompat/contract';
+import { ProjectionQueries } from '@fleetcompat/projections';
+import { badRequest, notFound } from './problem';
+import { guestSummary, hostView, kernelView } from './views';
+
+export const GUEST_STATUSES = ['ok', 'needs-low-rsdp', 'blocked', 'unknown-kernel', 'not-applicable', 'awaiting-host'] as const;
+export const MAX_PAGE_SIZE = 1000;
+
+const problem = { content: { 'application/problem+json': { schema: problemJsonSchema } } };
+
+export function pageSize(raw: string | undefined, fallback = 100): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PAGE_SIZE) throw badRequest('invalid-limit', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  return Number(raw);
+}
+
+@ApiTags('guests')
+@Controller('v1/guests')
+export class GuestsController {
+  constructor(private readonly queries: ProjectionQueries) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Guests, filtered by status, host and upgrade wave; paginated by cursor' })
+  @ApiQuery({ name: 'status', required: false, enum: GUEST_STATUSES })
+  @ApiQuery({ name: 'hostId', required: false })
+  @ApiQuery({ name: 'waveId', required: false })
+  @ApiQuery({ name: 'limit', required: false, description: `page size, 1-${MAX_PAGE_SIZE} (default 100)` })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiResponse({ status: 200, description: '{ items, nextCursor }' })
+  @ApiResponse({ status: 400, ...problem })
+  async list(@Query('status') status?: string, @Query('hostId') hostId?: string, @Query('waveId') waveId?: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
+    if (status !== undefined && !(GUEST_STATUSES as readonly string[]).includes(status)) {
+      throw badRequest('invalid-status', `status must be one of ${GUEST_STATUSES.join(', ')}`);
+    }
+    const page = await this.queries.guests({ status, hostId, waveId, after: cursor, limit: pageSize(limit) });
+    return { items: page.items.map((g) => guestSummary(g)), nextCursor: page.next };
+  }
+
+  @Get(':guestId')
+  @ApiOperation({ summary: "A guest: its facts, status, required placement, current decision and the explanation (which facts, which rule)" })
+  @ApiParam({ name: 'guestId' })
+  @ApiResponse({ status: 200, description: 'the guest projection', schema: { type: 'object', properties: { decision: placementDecidedJsonSchema } } })
+  @ApiResponse({ status: 404, ...problem })
+  async get(@Param('guestId') guestId: string) {
+    const found = await this.queries.guest(guestId);
+    if (!found) throw notFound('Guest', guestId);
+    const { guest, host, kernel, bootloader, ack } = found;
+    const d = guest.decision;
+    return {
+      ...guestSummary(guest, ack),
+      host: host ? hostView(host) : null,
+      kernel: kernelView(kernel),
+      bootloader: kernelView(bootloader),
+      explanation: d
+        ? { rule: d.message.reason, steps: d.explanation, facts: d.message.facts, flags: d.flags, causedBy: d.causedBy }
+        : { rule: null, steps: [guest.present ? 'No decision yet: the host has not registered.' : 'The guest was removed from its host.'], facts: null, flags: [], causedBy: null },
+    };
+  }
+
+  @Get(':guestId/history')
+  @ApiOperation({ summary: 'Every decision and withdrawal the guest has had, with the event each rested on' })
+  @ApiResponse({ status: 404, ...problem })
+  async history(@Param('guestId') guestId: string) {
+    const items = await this.queries.history(guestId);
+    if (!items.length && !(await this.queries.guest(guestId))) throw notFound('Guest', guestId);
+    return { guestId, items };
+  }
+}

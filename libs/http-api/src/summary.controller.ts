@@ -1,0 +1,15 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ProjectionQueries } from '@fleetcompat/projections';
+
+@ApiTags('fleet')
+@Controller('v1/summary')
+export class SummaryController {
+  constructor(private readonly queries: ProjectionQueries) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Fleet totals by status, by hypervisor version (current and target), and by wave' })
+  async get() {
+    return this.queries.summary();
+  }
+}

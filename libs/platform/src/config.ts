@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of the service, from the environment, validated at start. A wrong value
+ * stops the process with one line naming the setting (see README "Configuration").
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+
+const schema = z.object({
+  PORT: int(1, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/postgres'),
+  EMBEDDED_PG_PORT: int(1, 65535).default(5433),
+  KAFKA_BROKERS: optionalText.refine((v) => v === undefined || v.split(',').every((b) => /^[^\s:,]+:\d+$/.test(b.trim())), 'must be host:port[,host:port...]'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('fleetcompat'),
+  KAFKA_GROUP_ID: z.string().min(1).default('fleetcompat-ingest'),
+  KAFKA_SSL: bool.default(false),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: optionalText,
+  KAFKA_SASL_PASSWORD: optionalText,
+  FLEETCOMPAT_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, ".", "_" and "-" only').default(''),
+  PROJECTOR_BATCH_SIZE: int(1, 100000).default(2000),
+  RELAY_BATCH_SIZE: int(1, 10000).default(500),
+  INGEST_BATCH_SIZE: int(1, 10000).default(500),
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+});
+
+export type Settings = z.output<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, message: string) {
+    super(`configuration error: ${setting} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the settings; throws ConfigError naming the first bad setting. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const setting = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(setting, `${issue.message}${input[setting] !== undefined ? ` (got "${input[setting]}")` : ''}`);
+  }
+  const s = parsed.data;
+  if (s.KAFKA_SASL_MECHANISM && (!s.KAFKA_SASL_USERNAME || !s.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError(s.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME', `is required when KAFKA_SASL_MECHANISM is set`);
+  }
+  return s;
+}
+
+/** The topic names in force (the contract's names, behind an optional prefix). */
+export function topicName(settings: Pick<Settings, 'FLEETCOMPAT_TOPIC_PREFIX'>, name: string): string {
+  return `${settings.FLEETCOMPAT_TOPIC_PREFIX}${name}`;
+}

@@ -1,0 +1,77 @@
+import { DynamicModule, Global, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { EVENT_SINK, EventSink, IncomingEvent, OUTBOX_STORE, StoreOutcome } from '@fleetcompat/contract';
+import { PostgresEventStore } from '@fleetcompat/event-store';
+import { PostgresOutbox, ProjectionQueries } from '@fleetcompat/projections';
+import { EmbeddedPostgres, openDatabase, Settings, startEmbeddedPostgres } from '@fleetcompat/platform';
+import { ProcessSignals } from './signals';
+
+export const SETTINGS = Symbol('SETTINGS');
+
+/** The database connection of the process: the configured server, or embedded Postgres when none is. */
+export class DatabaseConnection implements OnApplicationShutdown {
+  private static readonly log = new Logger('Database');
+
+  private constructor(
+    readonly dataSource: DataSource,
+    private readonly embedded: EmbeddedPostgres | null,
+  ) {}
+
+  static async open(settings: Settings): Promise<DatabaseConnection> {
+    let url = settings.DATABASE_URL;
+    let embedded: EmbeddedPostgres | null = null;
+    if (!url) {
+      DatabaseConnection.log.log(`no DATABASE_URL: starting embedded Postgres in ${settings.EMBEDDED_PG_DATA_DIR} on port ${settings.EMBEDDED_PG_PORT}`);
+      embedded = await startEmbeddedPostgres({ dataDir: settings.EMBEDDED_PG_DATA_DIR, port: settings.EMBEDDED_PG_PORT, database: 'fleetcompat' });
+      url = embedded.url;
+    }
+    try {
+      const dataSource = await openDatabase({ url, poolSize: settings.DATABASE_POOL_SIZE, migrate: true });
+      return new DatabaseConnection(dataSource, embedded);
+    } catch (e) {
+      await embedded?.stop();
+      throw e;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.dataSource.destroy().catch(() => undefined);
+    await this.embedded?.stop();
+  }
+}
+
+/** The event store as the transports' sink, waking the projector of this process after each store. */
+export class SignallingSink implements EventSink {
+  constructor(
+    private readonly eventStore: PostgresEventStore,
+    private readonly signals: ProcessSignals,
+  ) {}
+
+  async store(events: readonly IncomingEvent[]): Promise<StoreOutcome> {
+    const outcome = await this.eventStore.store(events);
+    if (outcome.stored > 0) this.signals.eventsStored();
+    return outcome;
+  }
+}
+
+@Global()
+@Module({})
+export class DatabaseModule {
+  static forRoot(settings: Settings): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [
+        { provide: SETTINGS, useValue: settings },
+        { provide: ProcessSignals, useValue: new ProcessSignals() },
+        { provide: DatabaseConnection, useFactory: () => DatabaseConnection.open(settings) },
+        { provide: DataSource, useFactory: (c: DatabaseConnection) => c.dataSource, inject: [DatabaseConnection] },
+        { provide: PostgresEventStore, useFactory: (ds: DataSource) => new PostgresEventStore(ds), inject: [DataSource] },
+        { provide: EVENT_SINK, useFactory: (s: PostgresEventStore, sig: ProcessSignals) => new SignallingSink(s, sig), inject: [PostgresEventStore, ProcessSignals] },
+        { provide: PostgresOutbox, useFactory: (ds: DataSource) => new PostgresOutbox(ds), inject: [DataSource] },
+        { provide: OUTBOX_STORE, useExisting: PostgresOutbox },
+        { provide: ProjectionQueries, useFactory: (ds: DataSource) => new ProjectionQueries(ds), inject: [DataSource] },
+      ],
+      exports: [SETTINGS, ProcessSignals, DatabaseConnection, DataSource, PostgresEventStore, EVENT_SINK, PostgresOutbox, OUTBOX_STORE, ProjectionQueries],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { InputTopics, OutboxStore, Topics } from '@fleetcompat/contract';
+import { KafkaClientOptions, KafkaIngestServer, parseBrokers } from '@fleetcompat/kafka';
+import { Settings, topicName } from '@fleetcompat/platform';
+import { EventSink } from '@fleetcompat/contract';
+
+/** kafkajs connection options from the settings (TLS and SASL passed through). */
+export function kafkaOptionsFrom(settings: Settings, role: string): KafkaClientOptions {
+  if (!settings.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is required for this role');
+  return {
+    brokers: parseBrokers(settings.KAFKA_BROKERS),
+    clientId: `${settings.KAFKA_CLIENT_ID}-${role}`,
+    ssl: settings.KAFKA_SSL || undefined,
+    sasl: settings.KAFKA_SASL_MECHANISM
+      ? ({ mechanism: settings.KAFKA_SASL_MECHANISM, username: settings.KAFKA_SASL_USERNAME!, password: settings.KAFKA_SASL_PASSWORD! } as KafkaClientOptions['sasl'])
+      : undefined,
+  };
+}
+
+/** The ingest transport on the (prefixed) input topics. */
+export function createIngestServer(settings: Settings, sink: EventSink): KafkaIngestServer {
+  return new KafkaIngestServer({
+    kafka: kafkaOptionsFrom(settings, 'ingest'),
+    groupId: settings.KAFKA_GROUP_ID,
+    topics: InputTopics.map((t) => topicName(settings, t)),
+    deadLetterTopic: topicName(settings, Topics.deadLetters),
+    sink,
+    maxBatch: settings.INGEST_BATCH_SIZE,
+  });
+}
+
+/** The outbox with the topic prefix applied to what it hands the relay. */
+export function prefixedOutbox(settings: Settings, outbox: OutboxStore): OutboxStore {
+  if (!settings.FLEETCOMPAT_TOPIC_PREFIX) return outbox;
+  return {
+    publishBatch: (limit, publish) => outbox.publishBatch(limit, (messages) => publish(messages.map((m) => ({ ...m, topic: topicName(settings, m.topic) })))),
+  };
+}
