@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { CliIo, ExitCode, GroupHandler, processIo } from './io';
+import { kernelGroup } from './kernel';
+
+/**
+ * `fleetcompat <group> <command> [options]`. Add a group by adding it to this map; each
+ * group parses its own commands and options.
+ */
+export const groups: Record<string, { describe: string; run: GroupHandler }> = {
+  kernel: { describe: 'inspect kernel images and publish KernelBuildCompleted', run: kernelGroup },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(groups).map((g) => g.length));
+  const lines = Object.entries(groups).map(([name, g]) => `  ${name.padEnd(width)}  ${g.describe}`);
+  return `Usage: fleetcompat <group> <command> [options]\n\nGroups:\n${lines.join('\n')}\n\nRun "fleetcompat <group> --help" for its commands.\n`;
+}
+
+/** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
+export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [group, ...rest] = argv;
+  if (!group || group === '--help' || group === '-h' || group === 'help') {
+    (group ? io.stdout : io.stderr)(usage());
+    return group ? ExitCode.ok : ExitCode.usage;
+  }
+  const handler = groups[group];
+  if (!handler) {
+    io.stderr(`fleetcompat: unknown command group "${group}"\n\n${usage()}`);
+    return ExitCode.usage;
+  }
+  try {
+    return await handler.run(rest, io);
+  } catch (e) {
+    io.stderr(`fleetcompat: ${(e as Error)?.message ?? String(e)}\n`);
+    return ExitCode.badInput;
+  }
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`fleetcompat: ${(e as Error)?.message ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
