@@ -139,4 +139,28 @@ describe('fuzz: mutated kernel images', () => {
     expect(outcomes.ok).toBeGreaterThan(0);
     expect(Object.keys(outcomes).length).toBeGreaterThanOrEqual(5);
   }, 120000);
+
+  const PER_CODEC = Number(process.env.FUZZ_CODEC_CASES ?? 1500);
+  it.each(COMPRESSIONS.map((c) => [c]))(`%s: ${PER_CODEC} mutated streams decode or fail cleanly within the cap`, (c) => {
+    const r = rng(SEED ^ c.length ^ c.charCodeAt(0));
+    const stream = fixture(`vmlinux-4.17.${FIXTURE_EXT[c]}`);
+    // hot spots: the container header and the first compressed bytes
+    const seed = { bytes: stream, hot: [0, 4, 5, 6, 8, 9, 10, 12, 13, 16, 20, 24, 30, 40, 50, stream.length - 12, stream.length - 8, stream.length - 4] };
+    const outcomes: Record<string, number> = {};
+    for (let i = 0; i < PER_CODEC; i++) {
+      const input = mutate(r, seed);
+      let outcome: string;
+      try {
+        const out = decompress(c, input, CAP);
+        expect(out.length).toBeLessThanOrEqual(CAP);
+        outcome = 'ok';
+      } catch (e) {
+        if (!(e instanceof KernelImageError)) throw new Error(`${c} case ${i} (seed ${SEED}): non-KernelImageError ${String(e)}`);
+        outcome = e.code;
+      }
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    }
+    expect(outcomes.internal).toBeUndefined();
+    expect(Object.keys(outcomes).length).toBeGreaterThanOrEqual(2);
+  }, 60000);
 });

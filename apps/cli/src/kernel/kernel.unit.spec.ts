@@ -1,0 +1,286 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { createServer, IncomingMessage, Server } from 'http';
+import { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { gzipSync } from 'zlib';
+import { validateEvent } from '@fleetcompat/contract';
+import { run } from '../main';
+import { CliIo } from '../io';
+import { buildBzImage, buildElf, fixture, linux415, linux417, str, u32, u64, xen } from '../../../../libs/kernel-notes/src/test/synth';
+
+interface Captured {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(argv: string[], env: Record<string, string> = {}): Promise<Captured> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env };
+  const code = await run(argv, io);
+  return { code, out, err };
+}
+
+let dir: string;
+const file = (name: string, bytes: Uint8Array) => {
+  const p = join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fleetcompat-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** No stack trace ever reaches the user. */
+function expectNoTrace(c: Captured) {
+  expect(c.err + c.out).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+  expect(c.err + c.out).not.toMatch(/TypeError|RangeError|ReferenceError/);
+}
+
+describe('fleetcompat kernel inspect', () => {
+  it('prints a readable table: Linux 4.15-like kernel gets the RSDP low', async () => {
+    const c = await cli(['kernel', 'inspect', file('vmlinux-4.15', linux415())]);
+    expect(c.code).toBe(0);
+    expect(c.err).toBe('');
+    expect(c.out).toMatch(/^Release\s+4\.15\.0-synthetic$/m);
+    expect(c.out).toMatch(/^Supported\s+0x801 = writable_page_tables, dom0$/m);
+    expect(c.out).toMatch(/^PVH-capable\s+yes \(PHYS32_ENTRY 0x1000850\)$/m);
+    expect(c.out).toMatch(/^RSDP \(libxl\)\s+low: GUEST_OS "linux" without bit 15/m);
+    expect(c.out).toMatch(/^\s+17\s+SUPPORTED_FEATURES\s+0x801 = writable_page_tables, dom0$/m);
+    expect(c.out).toMatch(/^\s+13\s+L1_MFN_VALID\s+mask=0x1 value=0x1$/m);
+  });
+
+  it('reads a bzImage with an xz payload: 4.17-like, high', async () => {
+    const vmlinuxSize = Number(require('zlib').gunzipSync(fixture('vmlinux-4.17.gz')).length);
+    const c = await cli(['kernel', 'inspect', file('vmlinuz-xz', buildBzImage(fixture('vmlinux-4.17.xz'), vmlinuxSize))]);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/^Format\s+bzImage \(boot protocol 2\.15\), xz payload/m);
+    expect(c.out).toMatch(/^RSDP \(libxl\)\s+high: SUPPORTED_FEATURES has bit 15/m);
+    expect(c.out).toMatch(/^Release\s+4\.17\.0-fixture-amd64$/m);
+  });
+
+  it('--json gives the contract fields, the decoded features, sha256 and release', async () => {
+    const img = linux417();
+    const c = await cli(['kernel', 'inspect', '--json', file('vmlinux-4.17', img)]);
+    expect(c.code).toBe(0);
+    const j = JSON.parse(c.out);
+    expect(j.sha256).toBe(require('crypto').createHash('sha256').update(img).digest('hex'));
+    expect(j.release).toBe('4.17.0-synthetic');
+    expect(j.xenNotes).toEqual({
+      guestOs: 'linux',
+      guestVersion: '2.6',
+      xenVersion: 'xen-3.0',
+      loader: 'generic',
+      features: '!writable_page_tables|pae_pgdir_above_4gb',
+      supportedFeatures: 0x8801,
+      phys32Entry: '0x1000850',
+      pvh: true,
+    });
+    expect(j.supportedFeatureNames).toEqual(['writable_page_tables', 'dom0', 'linux_rsdp_unrestricted']);
+    expect(j.rsdpPlacement).toBe('high');
+    expect(j.pvhCapable).toBe(true);
+    expect(j.notes.find((n: { name: string }) => n.name === 'PHYS32_ENTRY')).toEqual({ type: 18, name: 'PHYS32_ENTRY', kind: 'numeric', value: '0x1000850', size: 8 });
+  });
+
+  it('an image without Xen notes', async () => {
+    const c = await cli(['kernel', 'inspect', file('plain', buildElf([]))]);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/^Xen notes\s+none$/m);
+    expect(c.out).toMatch(/^PVH-capable\s+no/m);
+    expect(c.out).toMatch(/^RSDP \(libxl\)\s+high: the image has no Xen notes$/m);
+  });
+
+  it('escapes control characters from the image instead of writing them to the terminal', async () => {
+    const c = await cli(['kernel', 'inspect', file('evil', buildElf([xen(6, str('linux\x1b[2J\x07')), xen(18, u32(1))]))]);
+    expect(c.code).toBe(0);
+    expect(c.out).not.toContain('\x1b');
+    expect(c.out).toContain('linux\\x1b[2J\\x07');
+  });
+
+  describe('bad files: a clear message and exit code 1, never a stack trace', () => {
+    const cases: [string, () => string, RegExp][] = [
+      ['a missing file', () => join(dir, 'does-not-exist'), /does-not-exist: cannot read: no such file/],
+      ['a directory', () => dir, /is a directory/],
+      ['an empty file', () => file('empty', new Uint8Array(0)), /the file is empty \[empty\]/],
+      ['random bytes', () => file('random', require('crypto').randomBytes(4096)), /\[(unknown-format|unsupported|bad-bzimage|truncated)\]/],
+      ['a truncated ELF', () => file('trunc', linux417().subarray(0, 100)), /past the end .*\[truncated\]/],
+      ['a truncated gzip vmlinux', () => file('trunc.gz', gzipSync(linux417()).subarray(0, 200)), /gzip: .*\[truncated\]/],
+      [
+        'a note size past the end',
+        () => {
+          const b = linux417();
+          b.writeUInt32LE(0x10000, 64 + 2 * 56 + 4);
+          return file('badnote', b);
+        },
+        /note payload .* runs past the end of the notes \[bad-notes\]/,
+      ],
+      [
+        'a bzImage whose payload offset lies',
+        () => {
+          const b = buildBzImage(gzipSync(linux415()), linux415().length);
+          b.writeUInt32LE(0x40000000, 0x248);
+          return file('lying-bz', b);
+        },
+        /payload \(offset 0x40000000, \d+ bytes\) runs past the end of the file .*\[truncated\]/,
+      ],
+    ];
+    it.each(cases)('%s', async (_name, make, message) => {
+      const c = await cli(['kernel', 'inspect', make()]);
+      expect(c.code).toBe(1);
+      expect(c.out).toBe('');
+      expect(c.err).toMatch(message);
+      expect(c.err.trim().split('\n')).toHaveLength(1);
+      expectNoTrace(c);
+    });
+
+    it('a decompression bomb stops at --max-decompressed-mib', async () => {
+      const c = await cli(['kernel', 'inspect', '--max-decompressed-mib', '1', file('bomb.gz', gzipSync(Buffer.alloc(8 * 1024 * 1024)))]);
+      expect(c.code).toBe(1);
+      expect(c.err).toMatch(/exceeds the limit of 1048576 bytes \[too-large\]/);
+    });
+  });
+
+  describe('usage errors: exit code 2', () => {
+    it.each([
+      [[], /Usage: fleetcompat <group> <command>/],
+      [['nosuchgroup'], /unknown command group "nosuchgroup"/],
+      [['kernel', 'inspect'], /missing required argument 'image'/],
+      [['kernel', 'inspect', '--bogus', 'x'], /unknown option '--bogus'/],
+      [['kernel', 'nosuch'], /unknown command 'nosuch'/],
+      [['kernel', 'inspect', '--max-decompressed-mib', 'lots', 'x'], /--max-decompressed-mib must be a number/],
+      [['kernel', 'publish', 'x'], /exactly one of --brokers <list>, --url <url> or --dry-run/],
+    ])('%j', async (argv, message) => {
+      const c = await cli(argv as string[]);
+      expect(c.code).toBe(2);
+      expect(c.err).toMatch(message);
+      expectNoTrace(c);
+    });
+
+    it('--help is not an error', async () => {
+      const c = await cli(['kernel', 'inspect', '--help']);
+      expect(c.code).toBe(0);
+      expect(c.out).toMatch(/--json/);
+    });
+  });
+});
+
+describe('fleetcompat kernel publish', () => {
+  let server: Server;
+  let url: string;
+  const received: { method?: string; url?: string; body: unknown }[] = [];
+  let status = 202;
+  let responseBody = '{"stored":1,"duplicates":0}';
+
+  beforeAll(async () => {
+    server = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ method: req.method, url: req.url, body: JSON.parse(body) });
+        res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' });
+        res.end(responseBody);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    received.length = 0;
+    status = 202;
+    responseBody = '{"stored":1,"duplicates":0}';
+  });
+
+  it('--dry-run prints a valid KernelBuildCompleted whose eventId derives from the sha256', async () => {
+    const c = await cli(['kernel', 'publish', '--dry-run', '--distro', 'debian-12', file('p415', linux415())]);
+    expect(c.code).toBe(0);
+    const ev = JSON.parse(c.out);
+    expect(validateEvent(ev).ok).toBe(true);
+    expect(ev.type).toBe('KernelBuildCompleted');
+    expect(ev.eventId).toBe(`kernel-build-completed-${ev.data.imageSha256}`);
+    expect(ev.data).toMatchObject({ release: '4.15.0-synthetic', arch: 'x86_64', distro: 'debian-12' });
+    expect(ev.data.xenNotes).toMatchObject({ guestOs: 'linux', supportedFeatures: 0x801, pvh: true });
+  });
+
+  it('POSTs the event to {url}/v1/events; a re-run sends the same eventId', async () => {
+    const img = file('p417', linux417());
+    const env = { GITLAB_CI: 'true', CI_PROJECT_PATH: 'kernels/linux', CI_PIPELINE_ID: '4242', CI_PIPELINE_URL: 'https://gitlab.example/kernels/linux/-/pipelines/4242' };
+    const first = await cli(['kernel', 'publish', '--url', url + '/', img], env);
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/published KernelBuildCompleted kernel-build-completed-[0-9a-f]{64}/);
+    expect(first.out).toMatch(/RSDP high/);
+    const second = await cli(['kernel', 'publish', '--url', url, img], env);
+    expect(second.code).toBe(0);
+    expect(received).toHaveLength(2);
+    expect(received[0].method).toBe('POST');
+    expect(received[0].url).toBe('/v1/events');
+    const [a, b] = received.map((r) => r.body as { eventId: string; source: string; data: Record<string, unknown> });
+    expect(a.eventId).toBe(b.eventId);
+    expect(validateEvent(a).ok).toBe(true);
+    expect(a.source).toBe('gitlab-ci:kernels/linux');
+    expect(a.data.pipeline).toEqual({ name: 'kernels/linux', runId: '4242', url: 'https://gitlab.example/kernels/linux/-/pipelines/4242' });
+    expect(a.data.release).toBe('4.17.0-synthetic');
+  });
+
+  it('GitHub Actions and Jenkins variables fill the pipeline', async () => {
+    const img = file('p417b', linux417());
+    const gh = await cli(['kernel', 'publish', '--dry-run', img], {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_REPOSITORY: 'org/kernel',
+      GITHUB_WORKFLOW: 'build',
+      GITHUB_RUN_ID: '99',
+      GITHUB_SERVER_URL: 'https://github.example',
+    });
+    expect(JSON.parse(gh.out).data.pipeline).toEqual({ name: 'org/kernel/build', runId: '99', url: 'https://github.example/org/kernel/actions/runs/99' });
+    const jk = await cli(['kernel', 'publish', '--dry-run', '--pipeline-run-id', 'override', img], {
+      JENKINS_URL: 'https://jenkins.example/',
+      JOB_NAME: 'kernel-build',
+      BUILD_NUMBER: '7',
+      BUILD_URL: 'https://jenkins.example/job/kernel-build/7/',
+    });
+    expect(JSON.parse(jk.out).data.pipeline).toEqual({ name: 'kernel-build', runId: 'override', url: 'https://jenkins.example/job/kernel-build/7/' });
+    expect(JSON.parse(jk.out).source).toBe('jenkins:kernel-build');
+  });
+
+  it('a rejection by the API: exit 3 with the problem details', async () => {
+    status = 400;
+    responseBody = JSON.stringify({ type: 'about:blank', title: 'Invalid event', status: 400, detail: 'data.release: too long' });
+    const c = await cli(['kernel', 'publish', '--url', url, file('p-rej', linux417())]);
+    expect(c.code).toBe(3);
+    expect(c.err).toMatch(/HTTP 400 Invalid event: data\.release: too long/);
+    expectNoTrace(c);
+  });
+
+  it('an unreachable API: exit 3', async () => {
+    // a port that was just free: nothing listens there
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const c = await cli(['kernel', 'publish', '--url', `http://127.0.0.1:${port}`, '--timeout-seconds', '5', file('p-unr', linux417())]);
+    expect(c.code).toBe(3);
+    expect(c.err).toMatch(new RegExp(`POST http://127\\.0\\.0\\.1:${port}/v1/events: ECONNREFUSED`));
+    expectNoTrace(c);
+  });
+
+  it('a bad image is not published: exit 1', async () => {
+    const c = await cli(['kernel', 'publish', '--url', url, file('p-bad', Buffer.from('nope'))]);
+    expect(c.code).toBe(1);
+    expect(received).toHaveLength(0);
+  });
+
+  it('an image without a release string needs --release', async () => {
+    const img = file('p-norel', buildElf([xen(6, str('linux')), xen(18, u64(0x1000000n))]));
+    const c = await cli(['kernel', 'publish', '--dry-run', img]);
+    expect(c.code).toBe(1);
+    expect(c.err).toMatch(/pass --release/);
+    const ok = await cli(['kernel', 'publish', '--dry-run', '--release', '5.10.0-custom', img]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out).data.release).toBe('5.10.0-custom');
+  });
+});
