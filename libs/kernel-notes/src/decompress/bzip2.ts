@@ -1,3 +1,4 @@
+/// <reference path="./seek-bzip.d.ts" />
 import Bunzip = require('seek-bzip');
 import { fail, KernelImageError } from '../errors';
 import { BoundedOutput } from './output';
