@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { validateEvent } from '@fleetcompat/contract';
+import { brokers, consumeAll, createTopics, uniqueName } from '../../../../test/support/kafka';
+import { linux415 } from '../../../../libs/kernel-notes/src/test/synth';
+import { CliIo } from '../io';
+import { run } from '../main';
+
+/* `fleetcompat kernel publish --brokers` against the real broker (`npm test` starts it). */
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fleetcompat-publish-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(argv: string[]) {
+  let out = '';
+  let err = '';
+  const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: {} };
+  return { code: await run(argv, io), out, err };
+}
+
+it('produces KernelBuildCompleted keyed by the image sha256; a re-run produces the same eventId', async () => {
+  const topic = uniqueName('kernel-builds');
+  await createTopics([topic], 3);
+  const img = join(dir, 'vmlinux-4.15');
+  writeFileSync(img, linux415());
+  const args = ['kernel', 'publish', '--brokers', brokers().join(','), '--topic', topic, '--distro', 'synthetic', img];
+  const first = await cli(args);
+  expect(first.err).toBe('');
+  expect(first.code).toBe(0);
+  expect(first.out).toContain(`to Kafka topic ${topic}`);
+  const second = await cli(args);
+  expect(second.code).toBe(0);
+
+  const got = await consumeAll(topic, { until: (m) => m.length >= 2, timeoutMs: 20000 });
+  expect(got).toHaveLength(2);
+  const events = got.map((m) => JSON.parse(m.value ?? 'null'));
+  const sha = events[0].data.imageSha256;
+  expect(got.map((m) => m.key)).toEqual([sha, sha]);
+  expect(got[0].partition).toBe(got[1].partition);
+  expect(got[0].headers['content-type']).toBe('application/json');
+  expect(events[0].eventId).toBe(`kernel-build-completed-${sha}`);
+  expect(events[1].eventId).toBe(events[0].eventId);
+  expect(validateEvent(events[0]).ok).toBe(true);
+  expect(events[0].data).toMatchObject({ release: '4.15.0-synthetic', distro: 'synthetic', xenNotes: { guestOs: 'linux', supportedFeatures: 0x801, pvh: true } });
+}, 60000);
+
+it('an unreachable broker: exit 3 with a one-line message', async () => {
+  const img = join(dir, 'vmlinux-b');
+  writeFileSync(img, linux415());
+  const c = await cli(['kernel', 'publish', '--brokers', '127.0.0.1:9', '--timeout-seconds', '5', img]);
+  expect(c.code).toBe(3);
+  expect(c.err).toMatch(/^fleetcompat kernel: Kafka 127\.0\.0\.1:9/);
+  expect(c.err.trim().split('\n')).toHaveLength(1);
+}, 30000);
