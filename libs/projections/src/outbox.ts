@@ -22,7 +22,7 @@ export class PostgresOutbox implements OutboxStore {
         return 0;
       }
       const rows: { id: string; topic: string; key: string; value: unknown; headers: Record<string, string> | null }[] = await qr.query(
-        `SELECT id::text AS id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1`,
+        `SELECT id::text AS id, topic, key, value, headers FROM outbox ORDER BY outbox.id LIMIT $1`,
         [limit],
       );
       if (rows.length === 0) {

@@ -1,0 +1,64 @@
+import { DataSource } from 'typeorm';
+import { OutboxMessage } from '@fleetcompat/contract';
+import { openDatabase } from '@fleetcompat/platform';
+import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
+import { PostgresOutbox } from './outbox';
+
+describe('PostgresOutbox on real Postgres', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let outbox: PostgresOutbox;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('outbox');
+    ds = await openDatabase({ url: db.url });
+    outbox = new PostgresOutbox(ds);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  async function fill(n: number) {
+    for (let i = 1; i <= n; i++) await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', $1, $2)`, [`k${i % 3}`, JSON.stringify({ n: i })]);
+  }
+
+  it('hands over rows in commit (numeric id) order and deletes exactly what was published', async () => {
+    await fill(25); // ids past 9 and 19: a text ordering would put "10" before "9"
+    const seen: OutboxMessage[] = [];
+    expect(await outbox.publishBatch(100, async (m) => void seen.push(...m))).toBe(25);
+    expect(seen.map((m) => JSON.parse(m.value).n)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(await outbox.backlog()).toMatchObject({ count: 0 });
+    expect(await outbox.publishBatch(100, async () => undefined)).toBe(0);
+  });
+
+  it('a batch smaller than the backlog takes the oldest rows, and the next batch the rest', async () => {
+    await fill(12);
+    const first: number[] = [];
+    const second: number[] = [];
+    await outbox.publishBatch(10, async (m) => void first.push(...m.map((x) => JSON.parse(x.value).n)));
+    await outbox.publishBatch(10, async (m) => void second.push(...m.map((x) => JSON.parse(x.value).n)));
+    expect(first).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(second).toEqual([11, 12]);
+  });
+
+  it('a failed publish marks nothing: the same rows come again', async () => {
+    await fill(3);
+    await expect(outbox.publishBatch(10, async () => Promise.reject(new Error('broker down')))).rejects.toThrow('broker down');
+    expect((await outbox.backlog()).count).toBe(3);
+    const again: number[] = [];
+    await outbox.publishBatch(10, async (m) => void again.push(...m.map((x) => JSON.parse(x.value).n)));
+    expect(again).toEqual([1, 2, 3]);
+  });
+
+  it('two relays at once: only one gets the batch', async () => {
+    await fill(5);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const first = outbox.publishBatch(10, () => held);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await outbox.publishBatch(10, async () => undefined)).toBe(0);
+    release();
+    expect(await first).toBe(5);
+  });
+});
