@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { json } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 
 export const PROBLEM_BASE = 'https://fleetcompat.dev/problems/';
 
@@ -45,16 +46,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       code = status === 404 ? 'not-found' : (HttpStatus[status] ?? 'error').toLowerCase().replace(/_/g, '-');
       const body = exception.getResponse() as any;
       detail = typeof body === 'string' ? body : Array.isArray(body?.message) ? body.message.join('; ') : body?.message;
-    } else if (e?.type === 'entity.parse.failed' || (exception instanceof SyntaxError && e.status === 400)) {
-      status = 400;
-      code = 'invalid-json';
-      title = TITLES[400];
-      detail = `the request body is not valid JSON: ${e.message}`;
-    } else if (e?.type === 'entity.too.large') {
-      status = 413;
-      code = 'body-too-large';
-      title = TITLES[413];
-      detail = `the request body exceeds the limit of ${e.limit} bytes`;
+    } else if (bodyParserProblem(e)) {
+      ({ status, code, title, detail } = bodyParserProblem(e)!);
     } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
       status = e.status;
       title = TITLES[status] ?? 'Error';
@@ -63,9 +56,41 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     } else {
       this.log.error(`${req.method} ${req.url} failed: ${e?.stack ?? e}`);
     }
-    res
-      .status(status)
-      .type('application/problem+json')
-      .json({ type: `${PROBLEM_BASE}${code}`, title, status, ...(detail ? { detail } : {}), instance: req.originalUrl ?? req.url, code, ...extensions });
+    sendProblem(res, req, { status, code, title, detail, extensions });
   }
+}
+
+function sendProblem(res: Response, req: Request, p: { status: number; code: string; title: string; detail?: string; extensions?: Record<string, unknown> }): void {
+  res
+    .status(p.status)
+    .type('application/problem+json')
+    .json({ type: `${PROBLEM_BASE}${p.code}`, title: p.title, status: p.status, ...(p.detail ? { detail: p.detail } : {}), instance: req.originalUrl ?? req.url, code: p.code, ...(p.extensions ?? {}) });
+}
+
+/** The problem for an error of Express' body parser (bad JSON, too large, bad charset), if it is one. */
+function bodyParserProblem(e: any): { status: number; code: string; title: string; detail: string } | null {
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return { status: 400, code: 'invalid-json', title: TITLES[400], detail: `the request body is not valid JSON: ${e.message}` };
+    case 'entity.too.large':
+      return { status: 413, code: 'body-too-large', title: TITLES[413], detail: `the request body exceeds the limit of ${e.limit} bytes` };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, code: 'unsupported-encoding', title: TITLES[415], detail: e.message };
+    default:
+      return null;
+  }
+}
+
+/**
+ * JSON bodies up to `limit`, with the parser's own errors answered as problem details here:
+ * Nest would otherwise turn them into a bare 400 and lose which error it was.
+ */
+export function jsonBodyWithProblems(limit: string) {
+  const parse = json({ limit, type: ['application/json', 'application/*+json'] });
+  return [parse, (err: any, req: Request, res: Response, next: NextFunction) => {
+    const p = bodyParserProblem(err);
+    if (p) sendProblem(res, req, p);
+    else next(err);
+  }] as const;
 }

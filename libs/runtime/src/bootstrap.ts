@@ -3,7 +3,7 @@ import { DynamicModule, Logger, LogLevel, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
-import { HttpApiModule, serveOpenApi } from '@fleetcompat/http-api';
+import { HttpApiModule, jsonBodyWithProblems, serveOpenApi } from '@fleetcompat/http-api';
 import { ConfigError, loadSettings, Settings } from '@fleetcompat/platform';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
 import { DatabaseModule } from './database.module';
@@ -69,7 +69,7 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   };
   const log = new Logger(`fleetcompat:${role}`);
   const app = await NestFactory.create<NestExpressApplication>(root, { logger: LEVELS[settings.LOG_LEVEL], bodyParser: false });
-  app.useBodyParser('json', { limit: '8mb', type: ['application/json', 'application/*+json'] });
+  app.use(...jsonBodyWithProblems('8mb'));
   app.enableShutdownHooks();
   if (parts.httpApi) serveOpenApi(app, VERSION);
   if (parts.ingest) {
