@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { CliIo, ExitCode, GroupHandler, processIo } from './io';
 import { kernelGroup } from './kernel';
+import { projectionsGroup } from './projections';
+import { sampleGroup } from './sample';
 
 /**
  * `fleetcompat <group> <command> [options]`. Add a group by adding it to this map; each
@@ -8,6 +10,8 @@ import { kernelGroup } from './kernel';
  */
 export const groups: Record<string, { describe: string; run: GroupHandler }> = {
   kernel: { describe: 'inspect kernel images and publish KernelBuildCompleted', run: kernelGroup },
+  sample: { describe: 'load the sample fleet (or a generated one) into a running service', run: sampleGroup },
+  projections: { describe: 'rebuild the projections from the event store and compare them with the live ones', run: projectionsGroup },
 };
 
 function usage(): string {

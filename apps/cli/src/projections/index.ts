@@ -1,0 +1,54 @@
+import { Command } from 'commander';
+import { compareProjections, LIVE_SCHEMA, rebuildProjections } from '@fleetcompat/projections';
+import { openDatabase } from '@fleetcompat/platform';
+import { CliError, CliIo, ExitCode } from '../io';
+
+/**
+ * `fleetcompat projections rebuild [--verify]`: replays the whole event store into fresh
+ * projection tables beside the live ones and, with --verify, compares them.
+ */
+export async function projectionsGroup(args: string[], io: CliIo): Promise<number> {
+  const result: { code: number } = { code: ExitCode.ok };
+  const root = new Command('fleetcompat projections')
+    .description('rebuild the projections from the event store')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+  root
+    .command('rebuild')
+    .description('replay every stored event into the schema projection_rebuild (the live projections are untouched)')
+    .option('--database-url <url>', 'Postgres URL (default: DATABASE_URL)')
+    .option('--schema <name>', 'schema to rebuild into', 'projection_rebuild')
+    .option('--verify', 'compare the rebuild with the live projections; exit 1 on any difference')
+    .exitOverride()
+    .action(async (o: { databaseUrl?: string; schema: string; verify?: boolean }) => {
+      const url = o.databaseUrl ?? io.env.DATABASE_URL;
+      if (!url) throw new CliError(ExitCode.usage, 'set DATABASE_URL or pass --database-url');
+      const ds = await openDatabase({ url, migrate: false });
+      try {
+        const r = await rebuildProjections(ds, { schema: o.schema });
+        io.stdout(`rebuilt ${o.schema} from ${r.events} events in ${r.ms} ms (${Math.round((r.events / Math.max(r.ms, 1)) * 1000)} events/s)\n`);
+        if (o.verify) {
+          const diffs = await compareProjections(ds, LIVE_SCHEMA, o.schema);
+          if (diffs.length) {
+            io.stdout(`DIFFERENT from the live projections:\n${JSON.stringify(diffs, null, 2)}\n`);
+            result.code = ExitCode.badInput;
+          } else io.stdout('identical to the live projections\n');
+        }
+      } finally {
+        await ds.destroy();
+      }
+    });
+  try {
+    await root.parseAsync(args, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.stderr(`fleetcompat projections: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const code = (e as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.help') return ExitCode.ok;
+    if (typeof (e as { exitCode?: number }).exitCode === 'number') return ExitCode.usage;
+    throw e;
+  }
+  return result.code;
+}
