@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm start`: install dependencies when needed, build, and run the all-in-one app.
-# Arguments go to the app: `npm start -- --port 8080`.
+# Arguments go to the app: `npm start -- --sample-fleet` loads the bundled sample fleet.
 #
 #   No DATABASE_URL  -> the app starts the embedded Postgres itself (.data/postgres, port 5433).
 #   No KAFKA_BROKERS -> HTTP only.
