@@ -17,10 +17,15 @@ function data<T extends EventType>(event: ProjectedEvent, _type: T): EventDataOf
   return event.data as EventDataOf<T>;
 }
 
-/** The hypervisor version (and build) a host's decisions are for: its target during an upgrade, else its current one. */
+/**
+ * The hypervisor version (and build) a host's decisions are for: its target during an
+ * upgrade, else its current one. None before the host registers: whether it can force low
+ * placement is not known until then, so its guests wait (status awaiting-host).
+ */
 export function decisionTarget(host: HostRow): { version: string; build: string | null } | null {
+  if (!host.registered) return null;
   if (host.upgrade) return { version: host.upgrade.toVersion, build: host.upgrade.toBuild };
-  if (!host.registered || host.hypervisorVersion === null) return null;
+  if (host.hypervisorVersion === null) return null;
   return { version: host.hypervisorVersion, build: host.hypervisorBuild };
 }
 

@@ -200,6 +200,18 @@ describe('projector on real Postgres', () => {
     expect(await decisionOf('dev-old')).toMatchObject({ rsdp: 'high', action: 'blocked' });
   });
 
+  it('an upgrade planned for a host that has not registered waits for the registration', async () => {
+    await append(
+      envelope('it-unreg-1', 'HypervisorUpgradePlanned', later(), 'orch', { hostId: 'host-late', fromVersion: '4.10.4', toVersion: '4.17.3', plannedRebootAt: '2026-12-01T02:00:00Z', waveId: 'wave-9' }),
+      envelope('it-unreg-2', 'GuestObserved', later(), 'agent', { guestId: 'late-old', hostId: 'host-late', mode: 'pvh', memoryMiB: 512, boot: { method: 'pvh-grub', kernelSha256: SAMPLE_KERNELS.linux415.sha } }),
+    );
+    const waiting = (await queries.guest('late-old'))!.guest;
+    expect(waiting).toMatchObject({ status: 'awaiting-host', decision: null });
+    await append(envelope('it-unreg-3', 'HostRegistered', later(), 'agent', { hostId: 'host-late', hypervisor: { name: 'xen', version: '4.10.4' }, rsdpOverrideSupported: true }));
+    // the planned upgrade is kept, and the host's real capability is used
+    expect(await decisionOf('late-old')).toMatchObject({ hypervisorVersion: '4.17.3', rsdp: 'low', action: 'override-low', sequence: 1 });
+  });
+
   it('a rebuild from the store equals the live projections', async () => {
     const r = await rebuildProjections(ds, { schema: 'projection_rebuild', batchSize: 7 });
     expect(r.events).toBeGreaterThan(sampleFleet().length);
