@@ -95,19 +95,6 @@ function keySchemaOf(type: EventType): Record<string, unknown> {
   return { type: 'string', minLength: 1, maxLength: 256, description: fields.map((f) => `data.${f}`).join(', else ') + ' of the event' };
 }
 
-/** The envelope schema of an input event, with what JSON Schema can say and zod refinements leave out. */
-function payloadSchemaOf(type: EventType): Record<string, unknown> {
-  const schema = eventJsonSchema(type) as Record<string, any>;
-  if (type === 'HypervisorBehaviourDeclared') {
-    schema.properties.data = {
-      ...schema.properties.data,
-      oneOf: [{ required: ['version'] }, { required: ['build'] }],
-      description: 'exactly one of version or build',
-    };
-  }
-  return schema;
-}
-
 const sha = (c: string) => c.repeat(64);
 const NEW_KERNEL = sha('a');
 const OLD_KERNEL = sha('b');
@@ -304,22 +291,6 @@ export const DeadLetterExample = {
   receivedAt: '2026-11-24T10:00:01.204Z',
 };
 
-/** The dead letter as the Kafka transport writes it: the contract's fields and how `value` is encoded. */
-function deadLetterPayloadSchema(): Record<string, unknown> {
-  return {
-    ...deadLetterJsonSchema,
-    properties: {
-      ...deadLetterJsonSchema.properties,
-      valueEncoding: {
-        type: 'string',
-        enum: ['utf8', 'base64'],
-        description: 'utf8 when the original value was valid UTF-8, else base64 of its bytes; absent when value is null',
-      },
-      valueTruncated: { type: 'boolean', const: true, description: 'present when value was cut to the size limit' },
-    },
-  };
-}
-
 const DELIVERY = `
 ## Delivery semantics
 
@@ -384,7 +355,7 @@ export function buildAsyncApi(): Record<string, any> {
   const operations: Record<string, any> = {};
 
   for (const type of EventTypes) {
-    schemas[type] = payloadSchemaOf(type);
+    schemas[type] = eventJsonSchema(type);
     messages[type] = message(type, type, EventSummaries[type], type, keySchemaOf(type), {
       ...(EventDescriptions[type] ? { description: EventDescriptions[type] } : {}),
       examples: EventExamples[type].map((e) => ({ name: e.name, summary: e.summary, payload: e.payload })),
@@ -392,7 +363,7 @@ export function buildAsyncApi(): Record<string, any> {
   }
   schemas.PlacementDecided = placementDecidedJsonSchema;
   schemas.PlacementWithdrawn = placementWithdrawnJsonSchema;
-  schemas.DeadLetter = deadLetterPayloadSchema();
+  schemas.DeadLetter = deadLetterJsonSchema;
 
   const decisionHeaders = (type: string) => ({
     type: 'object',

@@ -6,6 +6,11 @@ import { EnvelopeSchema, EventDataSchemas, EventType } from './events';
 export function eventJsonSchema(type: EventType): Record<string, unknown> {
   const envelope = z.toJSONSchema(EnvelopeSchema.extend({ type: z.literal(type), data: EventDataSchemas[type] as z.ZodTypeAny }), { unrepresentable: 'any' }) as Record<string, unknown>;
   delete envelope.$schema;
+  if (type === 'HypervisorBehaviourDeclared') {
+    // zod's refinement (exactly one of version or build) has no JSON Schema form of its own.
+    const props = envelope.properties as Record<string, Record<string, unknown>>;
+    props.data = { ...props.data, oneOf: [{ required: ['version'] }, { required: ['build'] }], description: 'exactly one of version or build' };
+  }
   return { title: type, ...envelope };
 }
 
@@ -70,6 +75,12 @@ export const deadLetterJsonSchema: Record<string, any> = {
     },
     eventId: { type: 'string' },
     receivedAt: { type: 'string', format: 'date-time' },
+    valueEncoding: {
+      type: 'string',
+      enum: ['utf8', 'base64'],
+      description: 'utf8 when the original value was valid UTF-8, else base64 of its bytes; absent when value is null',
+    },
+    valueTruncated: { type: 'boolean', const: true, description: 'present when value was cut to the size limit' },
   },
 };
 
