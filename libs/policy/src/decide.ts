@@ -1,4 +1,5 @@
 import { BehaviourTable, lookupBehaviour, ToolstackBehaviour } from './behaviour';
+import bootloaders from './data/bootloaders.json';
 import { hasRsdpUnrestricted, libxlRsdpPlacement, RsdpNotes } from './notes';
 
 /** Bump when a change to this file can change a decision for the same facts. */
@@ -109,8 +110,11 @@ export interface PlacementDecision {
 
 const FIRST_GIB_MIB = 1024;
 
-/** The notes of GRUB's i386-xen_pvh image: PHYS32_ENTRY only, no GUEST_OS. */
-const PVH_GRUB_NOTES: RsdpNotes = { pvh: true };
+/**
+ * The notes assumed for a bootloader image nobody announced (data: GRUB's i386-xen_pvh
+ * image, PHYS32_ENTRY only, no GUEST_OS).
+ */
+export const UNANNOUNCED_BOOTLOADER_NOTES: RsdpNotes = bootloaders.unannounced.notes;
 
 function need(kernel: KernelFacts | undefined): { need: Placement; reason: NeedReason } {
   if (!kernel) return { need: 'low', reason: 'kernel-unknown' };
@@ -225,7 +229,7 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
         placement = kernel ? libxlRsdpPlacement(notes) : needed.need;
       } else {
         imageLoaded = 'bootloader';
-        const loaded = input.bootloaderNotes ?? PVH_GRUB_NOTES;
+        const loaded = input.bootloaderNotes ?? UNANNOUNCED_BOOTLOADER_NOTES;
         placement = libxlRsdpPlacement(loaded);
         explanation.push(
           `The toolstack loads the bootloader (${guest.boot.method}), not the kernel: the rule sees ${
