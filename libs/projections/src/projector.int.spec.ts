@@ -200,6 +200,15 @@ describe('projector on real Postgres', () => {
     expect(await decisionOf('dev-old')).toMatchObject({ rsdp: 'high', action: 'blocked' });
   });
 
+  it('a host that loses its override capability re-decides its guests', async () => {
+    const guestId = 'host-r2-02.db-old-grub';
+    expect(await decisionOf(guestId)).toMatchObject({ action: 'override-low' });
+    await append(envelope('it-cap-1', 'HostRegistered', later(), 'agent', { hostId: 'host-r2-02', hypervisor: { name: 'xen', version: '4.17.3' }, rsdpOverrideSupported: false }));
+    expect(await decisionOf(guestId)).toMatchObject({ rsdp: 'high', action: 'blocked', facts: expect.objectContaining({ rsdpOverrideSupported: false }) });
+    await append(envelope('it-cap-2', 'HostRegistered', later(), 'agent', { hostId: 'host-r2-02', hypervisor: { name: 'xen', version: '4.17.3' }, rsdpOverrideSupported: true }));
+    expect(await decisionOf(guestId)).toMatchObject({ rsdp: 'low', action: 'override-low' });
+  });
+
   it('an upgrade planned for a host that has not registered waits for the registration', async () => {
     await append(
       envelope('it-unreg-1', 'HypervisorUpgradePlanned', later(), 'orch', { hostId: 'host-late', fromVersion: '4.10.4', toVersion: '4.17.3', plannedRebootAt: '2026-12-01T02:00:00Z', waveId: 'wave-9' }),
