@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
 import { eventStoreMigrations } from '@fleetcompat/event-store';
 import { projectionMigrations } from '@fleetcompat/projections';
+import { authMigrations } from '@fleetcompat/auth';
 
-export const allMigrations = [...eventStoreMigrations, ...projectionMigrations];
+export const allMigrations = [...eventStoreMigrations, ...projectionMigrations, ...authMigrations];
 
 export interface DatabaseOptions {
   readonly url: string;

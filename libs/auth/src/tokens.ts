@@ -1,0 +1,96 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { parseRole, Principal, Role } from './roles';
+
+/** Anything that runs SQL (a TypeORM DataSource, EntityManager or QueryRunner). */
+export interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<any>;
+}
+
+export const TOKEN_PREFIX = 'fct_';
+
+/** A new secret: `fct_` and 32 random bytes, base64url. */
+export function newSecret(): string {
+  return `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export interface TokenInfo {
+  readonly id: string;
+  readonly name: string | null;
+  readonly role: Role;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+
+function infoFromDb(r: any): TokenInfo {
+  return { id: r.id, name: r.name, role: r.role, createdAt: iso(r.created_at), revokedAt: r.revoked_at ? iso(r.revoked_at) : null };
+}
+
+/**
+ * Bearer tokens in the `access_tokens` table. Only the sha256 of a token is stored: the
+ * secret is shown once, when it is created, and cannot be read back.
+ */
+export class TokenStore {
+  constructor(private readonly db: Queryable) {}
+
+  /** Creates a token; the secret is returned here only. */
+  async create(role: string, name?: string | null): Promise<{ token: string; info: TokenInfo }> {
+    const parsed = parseRole(role);
+    if (!parsed) throw new Error(`unknown role "${role}": planner, ci, admin or host:<hostId>`);
+    const token = newSecret();
+    const id = randomUUID();
+    const rows = await this.db.query(
+      `INSERT INTO access_tokens (id, name, role, token_sha256) VALUES ($1, $2, $3, $4) RETURNING id, name, role, created_at, revoked_at`,
+      [id, name ?? null, parsed, sha256Hex(token)],
+    );
+    return { token, info: infoFromDb(rows[0]) };
+  }
+
+  /** Revokes a token; false when there is no such token (or it was revoked already). */
+  async revoke(id: string): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+    // A CTE so that every driver answers with plain rows (TypeORM wraps an UPDATE's result).
+    const rows = await this.db.query(`WITH u AS (UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`, [id]);
+    return rows.length > 0;
+  }
+
+  async list(options: { includeRevoked?: boolean } = {}): Promise<TokenInfo[]> {
+    const rows = await this.db.query(
+      `SELECT id, name, role, created_at, revoked_at FROM access_tokens ${options.includeRevoked ? '' : 'WHERE revoked_at IS NULL'} ORDER BY created_at, id`,
+    );
+    return rows.map(infoFromDb);
+  }
+
+  /** The caller a secret stands for, or null (unknown or revoked). */
+  async verify(token: string): Promise<Principal | null> {
+    if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+    const rows = await this.db.query(`SELECT id, name, role FROM access_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL`, [sha256Hex(token)]);
+    if (!rows.length) return null;
+    const role = parseRole(rows[0].role);
+    return role ? { tokenId: rows[0].id, name: rows[0].name, role } : null;
+  }
+}
+
+/** Checks a bearer token: the bootstrap token (an admin, from the environment), else the store. */
+export class Authenticator {
+  private readonly bootstrapHash: Buffer | null;
+
+  constructor(
+    private readonly store: TokenStore,
+    bootstrapToken?: string | null,
+  ) {
+    this.bootstrapHash = bootstrapToken ? createHash('sha256').update(bootstrapToken).digest() : null;
+  }
+
+  async authenticate(token: string): Promise<Principal | null> {
+    if (this.bootstrapHash && timingSafeEqual(createHash('sha256').update(token).digest(), this.bootstrapHash)) {
+      return { tokenId: 'bootstrap', name: 'FLEETCOMPAT_BOOTSTRAP_TOKEN', role: 'admin' };
+    }
+    return this.store.verify(token);
+  }
+}
