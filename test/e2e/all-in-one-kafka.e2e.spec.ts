@@ -21,8 +21,9 @@ describe('all-in-one with Kafka', () => {
   });
 
   it('consumes the input topics and publishes every guest a decision on the placement topic', async () => {
-    app = await startApp('all-in-one', { DATABASE_URL: db.url, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('aio') }).then((a) => a.ready());
-    expect(app.log()).toMatch(/parts: httpApi, projector, relay, ingest/);
+    const started = await startApp('all-in-one', { DATABASE_URL: db.url, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('aio') }).then((a) => a.ready());
+    app = started;
+    expect(started.log()).toMatch(/parts: httpApi, projector, relay, ingest/);
     const events = sampleFleet();
     for (const e of events) {
       const route = EventRouting[e.type];

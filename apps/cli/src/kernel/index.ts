@@ -1,15 +1,11 @@
-import { Command, CommanderError, Option } from 'commander';
-import { CliError, CliIo, ExitCode } from '../io';
+import { Command, Option } from 'commander';
+import { CliError, CliIo, ExitCode, groupProgram, runGroup } from '../io';
 import { formatTable, rsdpReason, toJson } from './format';
 import { buildKernelBuildCompleted, pipelineFromEnv, sendToHttp, sendToKafka } from './publish';
 import { maxDecompressed, readAndInspect } from './read-image';
 
 function program(io: CliIo, result: { code: number }): Command {
-  const root = new Command('fleetcompat kernel')
-    .description('Read the Xen ELF notes of a kernel image (vmlinux, compressed vmlinux, bzImage) and publish them')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
-    .showHelpAfterError(false);
+  const root = groupProgram('kernel', 'Read the Xen ELF notes of a kernel image (vmlinux, compressed vmlinux, bzImage) and publish them', io);
 
   const maxOpt = () => new Option('--max-decompressed-mib <mib>', 'refuse images that decompress to more than this (default 256)');
 
@@ -94,21 +90,5 @@ function program(io: CliIo, result: { code: number }): Command {
 /** `fleetcompat kernel <inspect|publish> ...` */
 export async function kernelGroup(args: string[], io: CliIo): Promise<number> {
   const result = { code: ExitCode.ok as number };
-  const cmd = program(io, result);
-  try {
-    await cmd.parseAsync(args, { from: 'user' });
-    return result.code;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // help and version are not errors; commander has already printed its message
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return ExitCode.ok;
-      return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    if (e instanceof CliError) {
-      io.stderr(`fleetcompat kernel: ${e.message}\n`);
-      return e.exitCode;
-    }
-    io.stderr(`fleetcompat kernel: ${(e as Error)?.message ?? String(e)}\n`);
-    return ExitCode.badInput;
-  }
+  return runGroup('kernel', program(io, result), args, io, result);
 }

@@ -1,7 +1,6 @@
-import { Command } from 'commander';
 import { compareProjections, LIVE_SCHEMA, rebuildProjections } from '@fleetcompat/projections';
 import { openDatabase } from '@fleetcompat/platform';
-import { CliError, CliIo, ExitCode } from '../io';
+import { CliError, CliIo, ExitCode, groupProgram, runGroup } from '../io';
 
 /**
  * `fleetcompat projections rebuild [--verify]`: replays the whole event store into fresh
@@ -9,10 +8,7 @@ import { CliError, CliIo, ExitCode } from '../io';
  */
 export async function projectionsGroup(args: string[], io: CliIo): Promise<number> {
   const result: { code: number } = { code: ExitCode.ok };
-  const root = new Command('fleetcompat projections')
-    .description('rebuild the projections from the event store')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+  const root = groupProgram('projections', 'rebuild the projections from the event store', io);
   root
     .command('rebuild')
     .description('replay every stored event into the schema projection_rebuild (the live projections are untouched)')
@@ -38,17 +34,5 @@ export async function projectionsGroup(args: string[], io: CliIo): Promise<numbe
         await ds.destroy();
       }
     });
-  try {
-    await root.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CliError) {
-      io.stderr(`fleetcompat projections: ${e.message}\n`);
-      return e.exitCode;
-    }
-    const code = (e as { code?: string }).code;
-    if (code === 'commander.helpDisplayed' || code === 'commander.help') return ExitCode.ok;
-    if (typeof (e as { exitCode?: number }).exitCode === 'number') return ExitCode.usage;
-    throw e;
-  }
-  return result.code;
+  return runGroup('projections', root, args, io, result);
 }

@@ -1,7 +1,6 @@
-import { Command } from 'commander';
 import { FleetEvent } from '@fleetcompat/contract';
 import { generateFleet, sampleFleet } from '@fleetcompat/sample-fleet';
-import { CliError, CliIo, ExitCode } from '../io';
+import { CliError, CliIo, ExitCode, groupProgram, runGroup } from '../io';
 
 const CHUNK = 1000;
 
@@ -20,10 +19,7 @@ async function post(url: string, events: FleetEvent[]): Promise<{ stored: number
 /** `fleetcompat sample load`: posts the bundled sample fleet (or a generated one) to a running service. */
 export async function sampleGroup(args: string[], io: CliIo): Promise<number> {
   const result: { code: number } = { code: ExitCode.ok };
-  const root = new Command('fleetcompat sample')
-    .description('load a fleet into a running service over HTTP')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+  const root = groupProgram('sample', 'load a fleet into a running service over HTTP', io);
   root
     .command('load')
     .description('POST the sample fleet (default) or a generated one to {url}/v1/events; loading twice has no second effect')
@@ -61,17 +57,5 @@ export async function sampleGroup(args: string[], io: CliIo): Promise<number> {
       await flush();
       io.stdout(`${stored + duplicates} events sent: ${stored} stored, ${duplicates} already there\n`);
     });
-  try {
-    await root.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CliError) {
-      io.stderr(`fleetcompat sample: ${e.message}\n`);
-      return e.exitCode;
-    }
-    const code = (e as { exitCode?: number; code?: string }).code;
-    if (code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version') return ExitCode.ok;
-    if (typeof (e as { exitCode?: number }).exitCode === 'number') return ExitCode.usage;
-    throw e;
-  }
-  return result.code;
+  return runGroup('sample', root, args, io, result);
 }
