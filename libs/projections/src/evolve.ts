@@ -1,5 +1,5 @@
 import { EventDataOf, EventType, PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
-import { BehaviourRule, BehaviourTable, decidePlacement, KernelFacts, POLICY_VERSION, RsdpNotes } from '@fleetcompat/policy';
+import { BehaviourRule, BehaviourTable, decidePlacement, KernelFacts, PlacementInput, POLICY_VERSION, RsdpNotes } from '@fleetcompat/policy';
 import { CurrentDecision, decisionIdOf, GuestRow, HostRow, KernelRow } from './model';
 import { WorkingSet } from './working-set';
 
@@ -29,14 +29,53 @@ export function decisionTarget(host: HostRow): { version: string; build: string 
   return { version: host.hypervisorVersion, build: host.hypervisorBuild };
 }
 
+/** The columns of a kernel row the policy needs. */
+export type PolicyKernel = Pick<KernelRow, 'imageSha256' | 'xenNotes' | 'revoked'>;
+
 /** A kernel the policy may call known: announced and not revoked. */
-export function knownKernel(row: KernelRow | undefined): KernelFacts | undefined {
+export function knownKernel(row: PolicyKernel | undefined): KernelFacts | undefined {
   if (!row || row.revoked) return undefined;
   return { imageSha256: row.imageSha256, xenNotes: row.xenNotes as RsdpNotes | null };
 }
 
 export function behaviourTable(rules: Iterable<{ rule: BehaviourRule }>, defaults: readonly BehaviourRule[]): BehaviourTable {
   return { declared: [...rules].map((r) => r.rule), defaults };
+}
+
+/** The columns of a guest row the policy needs. */
+export type PolicyGuest = Pick<GuestRow, 'guestId' | 'mode' | 'memoryMiB' | 'bootMethod' | 'kernelSha256' | 'bootloaderSha256'>;
+
+/**
+ * The policy's input for a guest on a host, for a target hypervisor version: what the
+ * projector decides with, and what the what-if endpoint decides with on the projections.
+ * `kernelOf` looks up a kernel row by image sha256 (undefined when never announced).
+ */
+export function policyInputFor(
+  guest: PolicyGuest,
+  host: Pick<HostRow, 'hostId' | 'rsdpOverrideSupported'>,
+  target: { version: string; build: string | null },
+  kernelOf: (imageSha256: string) => PolicyKernel | undefined,
+  behaviours: BehaviourTable,
+): PlacementInput {
+  const kernel = guest.kernelSha256 ? knownKernel(kernelOf(guest.kernelSha256)) : undefined;
+  const bootloader = guest.bootloaderSha256 ? knownKernel(kernelOf(guest.bootloaderSha256)) : undefined;
+  return {
+    guest: {
+      guestId: guest.guestId,
+      mode: guest.mode,
+      memoryMiB: guest.memoryMiB,
+      boot: { method: guest.bootMethod, kernelSha256: guest.kernelSha256, bootloaderSha256: guest.bootloaderSha256 },
+    },
+    host: {
+      hostId: host.hostId,
+      hypervisorVersion: target.version,
+      hypervisorBuild: target.build,
+      rsdpOverrideSupported: host.rsdpOverrideSupported,
+    },
+    kernel,
+    bootloaderNotes: bootloader?.xenNotes,
+    behaviours,
+  };
 }
 
 /** What makes two decisions the same: a new one is published when any of this changes. */
@@ -261,25 +300,9 @@ export class Evolver {
       if (guest.status !== 'awaiting-host') this.ws.putGuest({ ...guest, status: 'awaiting-host', need: null });
       return;
     }
-    const kernel = guest.kernelSha256 ? knownKernel(this.ws.kernels.get(guest.kernelSha256)) : undefined;
-    const bootloader = guest.bootloaderSha256 ? knownKernel(this.ws.kernels.get(guest.bootloaderSha256)) : undefined;
-    const decision = decidePlacement({
-      guest: {
-        guestId: guest.guestId,
-        mode: guest.mode,
-        memoryMiB: guest.memoryMiB,
-        boot: { method: guest.bootMethod, kernelSha256: guest.kernelSha256, bootloaderSha256: guest.bootloaderSha256 },
-      },
-      host: {
-        hostId: host.hostId,
-        hypervisorVersion: target.version,
-        hypervisorBuild: target.build,
-        rsdpOverrideSupported: host.rsdpOverrideSupported,
-      },
-      kernel,
-      bootloaderNotes: bootloader?.xenNotes,
-      behaviours: behaviourTable(this.ws.rules.values(), this.defaults),
-    });
+    const decision = decidePlacement(
+      policyInputFor(guest, host, target, (sha) => this.ws.kernels.get(sha), behaviourTable(this.ws.rules.values(), this.defaults)),
+    );
     const sequence = guest.sequence + 1;
     const message: PlacementDecided = {
       type: 'PlacementDecided',
