@@ -3,14 +3,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { AppProcess, eventually, freePort, http, startApp } from '../support/apps';
+import { AppProcess, eventually, freePort, http as rawHttp, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
 
 describe('all-in-one with embedded Postgres and the sample fleet', () => {
   let dataDir: string;
   let pgPort: number;
   let app: AppProcess | undefined;
+  /** The admin token of the running app: generated at the first start, the bootstrap one after the restart. */
+  let token = '';
+  const http = (url: string, init: { method?: string; body?: unknown } = {}) => rawHttp(url, { ...init, token });
 
-  const env = () => ({ DATABASE_URL: '', KAFKA_BROKERS: '', EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
+  const env = () => ({ DATABASE_URL: '', KAFKA_BROKERS: '', FLEETCOMPAT_BOOTSTRAP_TOKEN: '', EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'fleetcompat-embedded-'));
@@ -25,6 +28,16 @@ describe('all-in-one with embedded Postgres and the sample fleet', () => {
     const started = await startApp('all-in-one', env(), ['--sample-fleet']).then((a) => a.ready(120000));
     app = started;
     expect(started.log()).toMatch(/starting embedded Postgres/);
+    // No FLEETCOMPAT_BOOTSTRAP_TOKEN: an admin token for this run, printed once with a curl to paste.
+    const printed = /admin token for this run: (fct_[A-Za-z0-9_-]+)/.exec(started.log());
+    expect(printed).not.toBeNull();
+    token = printed![1];
+    expect(started.log()).toContain(`curl -H 'Authorization: Bearer ${token}' ${started.url}/v1/summary`);
+    expect(started.log().split(token).length - 1).toBe(2);
+    const anonymous = await rawHttp(`${started.url}/v1/summary`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.type).toMatch(/application\/problem\+json/);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
     const summary = await eventually('the sample fleet to be projected', async () => {
       const r = await http(`${started.url}/v1/summary`);
       return r.body.guests === 36 ? r.body : undefined;
@@ -60,8 +73,12 @@ describe('all-in-one with embedded Postgres and the sample fleet', () => {
 
   it('keeps its data across a restart (the data folder is reused, not re-initialised)', async () => {
     await app!.stop('SIGTERM');
-    const restarted = await startApp('all-in-one', env()).then((a) => a.ready(120000));
+    const generated = token;
+    const restarted = await startApp('all-in-one', { ...env(), FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN }).then((a) => a.ready(120000));
     app = restarted;
+    expect(restarted.log()).not.toMatch(/admin token for this run/);
+    expect((await rawHttp(`${restarted.url}/v1/summary`, { token: generated })).status).toBe(401);
+    token = TEST_ADMIN_TOKEN;
     const r = await http(`${restarted.url}/v1/summary`);
     expect(r.body.guests).toBe(36);
   });

@@ -5,9 +5,12 @@ import { execFile } from 'node:child_process';
 import { Consumer } from 'kafkajs';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
 import { envelope, SAMPLE_KERNELS, sampleFleet } from '@fleetcompat/sample-fleet';
-import { AppProcess, eventually, http, startApp } from '../support/apps';
+import { AppProcess, eventually, http as rawHttp, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
 import { brokers, createTopics, kafkaClient, kcatBinary, uniqueName } from '../support/kafka';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
+
+/** Every call here is an admin's (the bootstrap token); test/e2e/auth.e2e.spec.ts tries the other roles. */
+const http = (url: string, init: { method?: string; body?: unknown } = {}) => rawHttp(url, { ...init, token: TEST_ADMIN_TOKEN });
 
 interface Received {
   partition: number;
@@ -86,7 +89,7 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
   beforeAll(async () => {
     db = await createTestDatabase('e2e_pipeline');
     await createTopics([...Object.values(Topics)].map(topic), 3);
-    env = { DATABASE_URL: db.url, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('e2e-ingest') };
+    env = { DATABASE_URL: db.url, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('e2e-ingest'), FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN };
     // The api first: it runs the migrations; the others wait on the same advisory lock anyway.
     api = await startApp('api', env).then((a) => a.ready());
     apps = await Promise.all((['ingest', 'projector', 'relay'] as const).map((role) => startApp(role, { ...env, LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'log' }).then((a) => a.ready())));

@@ -99,11 +99,20 @@ export async function startApp(role: Role, env: Record<string, string | undefine
   return new AppProcess(role, port, child);
 }
 
-/** GET/POST JSON against an app. */
-export async function http(url: string, init?: { method?: string; body?: unknown }): Promise<{ status: number; body: any; type: string | null }> {
+/** An admin token for FLEETCOMPAT_BOOTSTRAP_TOKEN in tests that start apps. */
+export const TEST_ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+
+/** GET/POST JSON against an app; `token` is sent as `Authorization: Bearer <token>`. */
+export async function http(
+  url: string,
+  init?: { method?: string; body?: unknown; token?: string },
+): Promise<{ status: number; body: any; type: string | null; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  if (init?.body !== undefined) headers['content-type'] = 'application/json';
+  if (init?.token) headers.authorization = `Bearer ${init.token}`;
   const res = await fetch(url, {
     method: init?.method ?? 'GET',
-    headers: init?.body !== undefined ? { 'content-type': 'application/json' } : undefined,
+    headers,
     body: init?.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
   });
   const text = await res.text();
@@ -113,7 +122,7 @@ export async function http(url: string, init?: { method?: string; body?: unknown
   } catch {
     /* not JSON */
   }
-  return { status: res.status, body, type: res.headers.get('content-type') };
+  return { status: res.status, body, type: res.headers.get('content-type'), headers: res.headers };
 }
 
 /** Polls `check` until it returns a value that is not undefined/false, or fails after timeoutMs. */

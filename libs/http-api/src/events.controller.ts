@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { EVENT_SINK, EventSink, EventTypes, FleetEvent, MAX_EVENT_BYTES, eventJsonSchema, problemJsonSchema, validateEvent } from '@fleetcompat/contract';
 import { badRequest } from './problem';
+import { Access } from './auth/access';
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
@@ -12,11 +13,14 @@ export class EventsController {
 
   @Post()
   @HttpCode(202)
+  @Access({ roles: ['ci', 'host'], events: true })
   @ApiOperation({
     summary: 'Ingest one event envelope or an array of them',
     description:
       'Same validation and idempotency as the Kafka topics: an eventId already stored is counted as a duplicate and has no effect. ' +
-      `All or nothing: if any event is invalid, none is stored and the answer lists every rejection. At most ${MAX_EVENTS_PER_REQUEST} events per request, ${MAX_EVENT_BYTES} bytes per event.`,
+      'All or nothing: if any event is invalid, none is stored and the answer lists every rejection. ' +
+      'Roles: ci writes KernelBuildCompleted/KernelBuildRevoked; host:<id> writes HostRegistered, GuestObserved, GuestRemoved and PlacementApplied of its own host; admin writes everything (403 lists the refused events). ' +
+      `At most ${MAX_EVENTS_PER_REQUEST} events per request, ${MAX_EVENT_BYTES} bytes per event.`,
   })
   @ApiBody({ schema: { oneOf: [{ oneOf: EventTypes.map(eventJsonSchema) }, { type: 'array', items: { oneOf: EventTypes.map(eventJsonSchema) } }] } })
   @ApiResponse({ status: 202, description: 'stored (or already stored)', schema: { type: 'object', properties: { received: { type: 'integer' }, stored: { type: 'integer' }, duplicates: { type: 'integer' } } } })

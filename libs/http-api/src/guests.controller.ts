@@ -3,6 +3,8 @@ import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/
 import { placementDecidedJsonSchema, problemJsonSchema } from '@fleetcompat/contract';
 import { ProjectionQueries } from '@fleetcompat/projections';
 import { badRequest, notFound } from './problem';
+import { Access } from './auth/access';
+import { HistoryService } from './history/history.service';
 import { guestSummary, hostView, kernelView } from './views';
 
 export const GUEST_STATUSES = ['ok', 'needs-low-rsdp', 'blocked', 'unknown-kernel', 'not-applicable', 'awaiting-host'] as const;
@@ -18,8 +20,12 @@ export function pageSize(raw: string | undefined, fallback = 100): number {
 
 @ApiTags('guests')
 @Controller('v1/guests')
+@Access({ roles: ['planner'] })
 export class GuestsController {
-  constructor(private readonly queries: ProjectionQueries) {}
+  constructor(
+    private readonly queries: ProjectionQueries,
+    private readonly historyService: HistoryService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Guests, filtered by status, host and upgrade wave; paginated by cursor' })
@@ -60,10 +66,16 @@ export class GuestsController {
   }
 
   @Get(':guestId/history')
-  @ApiOperation({ summary: 'Every decision and withdrawal the guest has had, with the event each rested on' })
+  @ApiOperation({
+    summary: 'Every decision and withdrawal the guest has had, with the events each rested on',
+    description:
+      'From the event store: for each decision (oldest first) the event that caused it (causedBy: id, type, occurredAt, recordedAt), ' +
+      'the events its facts came from (restedOn: the guest observation, host registration, last upgrade event, kernel and bootloader builds, behaviour declarations), ' +
+      'and the rule that fired (reason, status, explanation).',
+  })
   @ApiResponse({ status: 404, ...problem })
   async history(@Param('guestId') guestId: string) {
-    const items = await this.queries.history(guestId);
+    const items = await this.historyService.guestHistory(guestId);
     if (!items.length && !(await this.queries.guest(guestId))) throw notFound('Guest', guestId);
     return { guestId, items };
   }

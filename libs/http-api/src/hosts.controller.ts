@@ -1,8 +1,11 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { placementDecidedJsonSchema, problemJsonSchema } from '@fleetcompat/contract';
 import { ProjectionQueries } from '@fleetcompat/projections';
-import { notFound } from './problem';
+import { badRequest, notFound } from './problem';
+import { Access } from './auth/access';
+import { HistoryService } from './history/history.service';
+import { MAX_PAGE_SIZE, pageSize } from './guests.controller';
 import { hostView } from './views';
 
 const problem = { content: { 'application/problem+json': { schema: problemJsonSchema } } };
@@ -10,9 +13,13 @@ const problem = { content: { 'application/problem+json': { schema: problemJsonSc
 @ApiTags('hosts')
 @Controller('v1/hosts')
 export class HostsController {
-  constructor(private readonly queries: ProjectionQueries) {}
+  constructor(
+    private readonly queries: ProjectionQueries,
+    private readonly historyService: HistoryService,
+  ) {}
 
   @Get(':hostId')
+  @Access({ roles: ['planner', 'host'], ownHostParam: 'hostId' })
   @ApiOperation({ summary: 'A host, its planned upgrade, and readiness (decisions acknowledged or not)' })
   @ApiResponse({ status: 404, ...problem })
   async get(@Param('hostId') hostId: string) {
@@ -22,6 +29,7 @@ export class HostsController {
   }
 
   @Get(':hostId/placements')
+  @Access({ roles: ['planner', 'host'], ownHostParam: 'hostId' })
   @ApiOperation({ summary: "Every current decision for the host's guests (the full set a host reads before it reboots)" })
   @ApiResponse({
     status: 200,
@@ -49,5 +57,19 @@ export class HostsController {
         acknowledged: Boolean(ack && guest.decision && ack.decisionId === guest.decision.message.decisionId),
       })),
     };
+  }
+
+  @Get(':hostId/timeline')
+  @Access({ roles: ['planner'] })
+  @ApiOperation({ summary: "The host's events from the store, in order: registration, upgrade planned/started/completed/cancelled, acknowledgements" })
+  @ApiQuery({ name: 'after', required: false, description: 'stream position after which the page starts (nextAfter of the previous page)' })
+  @ApiQuery({ name: 'limit', required: false, description: `page size, 1-${MAX_PAGE_SIZE} (default 100)` })
+  @ApiResponse({ status: 200, description: '{ hostId, items: [{ position, eventId, type, occurredAt, recordedAt, source, data }], nextAfter }' })
+  @ApiResponse({ status: 404, ...problem })
+  async timeline(@Param('hostId') hostId: string, @Query('after') after?: string, @Query('limit') limit?: string) {
+    if (after !== undefined && !/^\d{1,15}$/.test(after)) throw badRequest('invalid-after', 'after must be a stream position (a whole number)');
+    const page = await this.historyService.hostTimeline(hostId, after === undefined ? 0 : Number(after), pageSize(limit));
+    if (!page.items.length && after === undefined && !(await this.queries.host(hostId))) throw notFound('Host', hostId);
+    return { hostId, items: page.items, nextAfter: page.next };
   }
 }

@@ -1,14 +1,49 @@
-import { Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { DataSource } from 'typeorm';
+import { Authenticator, TokenStore } from '@fleetcompat/auth';
+import { AuthGuard, AUTHENTICATOR } from './auth/auth.guard';
+import { TokensController } from './auth/tokens.controller';
 import { EventsController } from './events.controller';
 import { GuestsController } from './guests.controller';
+import { HistoryService } from './history/history.service';
 import { HostsController } from './hosts.controller';
 import { ProblemDetailsFilter } from './problem';
 import { SummaryController } from './summary.controller';
+import { WhatIfController } from './what-if/what-if.controller';
+import { WhatIfService } from './what-if/what-if.service';
+import { WhatIfThrottlerGuard } from './what-if/what-if.throttler';
 
-/** The HTTP API of planners, hosts and HTTP producers. Needs EVENT_SINK and ProjectionQueries from the database module. */
-@Module({
-  controllers: [EventsController, GuestsController, HostsController, SummaryController],
-  providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
-})
-export class HttpApiModule {}
+export interface HttpApiOptions {
+  /** An admin token from the environment (FLEETCOMPAT_BOOTSTRAP_TOKEN). */
+  readonly bootstrapToken?: string | null;
+  /** What-if calls per token per window. */
+  readonly whatIfRateLimit?: number;
+  readonly whatIfRateWindowSeconds?: number;
+}
+
+/**
+ * The HTTP API of planners, hosts and HTTP producers. Needs EVENT_SINK, DataSource,
+ * PostgresEventStore and ProjectionQueries from the database module. Every route needs a
+ * bearer token (AuthGuard) except the public ones.
+ */
+@Module({})
+export class HttpApiModule {
+  static forRoot(options: HttpApiOptions = {}): DynamicModule {
+    return {
+      module: HttpApiModule,
+      imports: [ThrottlerModule.forRoot([{ name: 'default', ttl: (options.whatIfRateWindowSeconds ?? 60) * 1000, limit: options.whatIfRateLimit ?? 10 }])],
+      controllers: [EventsController, GuestsController, HostsController, SummaryController, WhatIfController, TokensController],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: TokenStore, useFactory: (ds: DataSource) => new TokenStore(ds), inject: [DataSource] },
+        { provide: AUTHENTICATOR, useFactory: (store: TokenStore) => new Authenticator(store, options.bootstrapToken ?? null), inject: [TokenStore] },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: WhatIfService, useFactory: (ds: DataSource) => new WhatIfService(ds), inject: [DataSource] },
+        { provide: HistoryService, useFactory: (ds: DataSource) => new HistoryService(ds), inject: [DataSource] },
+        WhatIfThrottlerGuard,
+      ],
+    };
+  }
+}

@@ -6,3 +6,7 @@ export * from './hosts.controller';
 export * from './summary.controller';
 export * from './http-api.module';
 export * from './openapi';
+export * from './auth/access';
+export * from './auth/auth.guard';
+export * from './what-if/what-if.service';
+export * from './history/history.service';

@@ -12,6 +12,8 @@ export class ProblemException extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly extensions: Record<string, unknown> = {},
+    /** Response headers to send with the problem (WWW-Authenticate, Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail ?? title);
   }
@@ -40,6 +42,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const e = exception as any;
     if (exception instanceof ProblemException) {
       ({ status, code, title, detail, extensions } = exception);
+      for (const [name, value] of Object.entries(exception.headers)) res.setHeader(name, value);
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       title = TITLES[status] ?? HttpStatus[status] ?? 'Error';

@@ -1,9 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ProjectionQueries } from '@fleetcompat/projections';
+import { Access } from './auth/access';
 
 @ApiTags('fleet')
 @Controller('v1/summary')
+@Access({ roles: ['planner'] })
 export class SummaryController {
   constructor(private readonly queries: ProjectionQueries) {}
 

@@ -37,6 +37,13 @@ const schema = z.object({
   RELAY_BATCH_SIZE: int(1, 10000).default(500),
   INGEST_BATCH_SIZE: int(1, 10000).default(500),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  /** An admin bearer token taken from the environment (first use, tests); unset: tokens come from the database only. */
+  FLEETCOMPAT_BOOTSTRAP_TOKEN: optionalText.refine((v) => v === undefined || (v.length >= 16 && v.length <= 200 && !/\s/.test(v)), 'must be 16-200 characters without spaces'),
+  /** Largest request body, as body-parser reads it (e.g. 8mb, 512kb). */
+  HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must be a size such as 8mb or 512kb').default('8mb'),
+  /** What-if calls allowed per token in each window of WHAT_IF_RATE_WINDOW_SECONDS. */
+  WHAT_IF_RATE_LIMIT: int(1, 100000).default(10),
+  WHAT_IF_RATE_WINDOW_SECONDS: int(1, 86400).default(60),
 });
 
 export type Settings = z.output<typeof schema>;

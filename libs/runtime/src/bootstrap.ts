@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
 import { HttpApiModule, jsonBodyWithProblems, serveOpenApi } from '@fleetcompat/http-api';
+import { newSecret } from '@fleetcompat/auth';
 import { ConfigError, loadSettings, Settings } from '@fleetcompat/platform';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
 import { DatabaseModule } from './database.module';
@@ -57,19 +58,23 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   if (role !== 'all-in-one' && !settings.DATABASE_URL) fail(`configuration error: DATABASE_URL is required for the ${role} role (only all-in-one starts embedded Postgres)`);
   const loadSample = argv.includes('--sample-fleet');
   if (loadSample && !parts.httpApi) fail('--sample-fleet needs a role that stores events (all-in-one or api)');
+  // The embedded default without a configured token: a fresh admin token for this run, shown once at start.
+  const generatedToken = role === 'all-in-one' && !settings.DATABASE_URL && !settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ? newSecret() : undefined;
 
   const root: DynamicModule = {
     module: RootModule,
     imports: [
       DatabaseModule.forRoot(settings),
-      ...(parts.httpApi ? [HttpApiModule] : []),
+      ...(parts.httpApi
+        ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS })]
+        : []),
       ...(parts.projector ? [ProjectorModule] : []),
       ...(parts.relay ? [RelayModule] : []),
     ],
   };
   const log = new Logger(`fleetcompat:${role}`);
   const app = await NestFactory.create<NestExpressApplication>(root, { logger: LEVELS[settings.LOG_LEVEL], bodyParser: false });
-  app.use(...jsonBodyWithProblems('8mb'));
+  app.use(...jsonBodyWithProblems(settings.HTTP_BODY_LIMIT));
   app.enableShutdownHooks();
   if (parts.httpApi) serveOpenApi(app, VERSION);
   if (parts.ingest) {
@@ -84,6 +89,9 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
       `; parts: ${Object.entries(parts).filter(([, on]) => on).map(([k]) => k).join(', ')}` +
       (settings.KAFKA_BROKERS ? `; Kafka ${settings.KAFKA_BROKERS}` : '; no KAFKA_BROKERS: HTTP only'),
   );
+  if (generatedToken && parts.httpApi) {
+    log.log(`no FLEETCOMPAT_BOOTSTRAP_TOKEN set: admin token for this run: ${generatedToken} (lasting tokens: fleetcompat tokens create). Try: curl -H 'Authorization: Bearer ${generatedToken}' ${url}/v1/summary`);
+  }
   if (loadSample) {
     const events = sampleFleet();
     const outcome = await app.get<EventSink>(EVENT_SINK).store(events.map((event) => ({ event, origin: { channel: 'http' as const } })));

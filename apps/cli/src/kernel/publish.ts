@@ -121,7 +121,7 @@ export async function sendToKafka(event: KernelBuildCompleted, brokers: string[]
 }
 
 /** POSTs the event to {url}/v1/events. */
-export async function sendToHttp(event: KernelBuildCompleted, baseUrl: string, timeoutMs: number): Promise<SendResult> {
+export async function sendToHttp(event: KernelBuildCompleted, baseUrl: string, timeoutMs: number, token?: string): Promise<SendResult> {
   let url: URL;
   try {
     url = new URL(baseUrl.replace(/\/+$/, '') + '/v1/events');
@@ -133,7 +133,7 @@ export async function sendToHttp(event: KernelBuildCompleted, baseUrl: string, t
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(event),
       signal: AbortSignal.timeout(timeoutMs),
     });

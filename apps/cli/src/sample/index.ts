@@ -4,10 +4,10 @@ import { CliError, CliIo, ExitCode, groupProgram, runGroup } from '../io';
 
 const CHUNK = 1000;
 
-async function post(url: string, events: FleetEvent[]): Promise<{ stored: number; duplicates: number }> {
+async function post(url: string, events: FleetEvent[], token: string | undefined): Promise<{ stored: number; duplicates: number }> {
   let res: Response;
   try {
-    res = await fetch(`${url.replace(/\/+$/, '')}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+    res = await fetch(`${url.replace(/\/+$/, '')}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(events) });
   } catch (e) {
     throw new CliError(ExitCode.publishFailed, `POST ${url}/v1/events: ${(e as Error).message}`);
   }
@@ -24,6 +24,7 @@ export async function sampleGroup(args: string[], io: CliIo): Promise<number> {
     .command('load')
     .description('POST the sample fleet (default) or a generated one to {url}/v1/events; loading twice has no second effect')
     .option('--url <url>', 'base URL of the API', 'http://127.0.0.1:3000')
+    .option('--token <token>', 'bearer token of an admin (default: FLEETCOMPAT_TOKEN)')
     .option('--generated', 'a generated fleet instead of the small sample')
     .option('--hosts <n>', 'generated: hosts', '50')
     .option('--guests <n>', 'generated: guests', '2000')
@@ -45,7 +46,7 @@ export async function sampleGroup(args: string[], io: CliIo): Promise<number> {
       let batch: FleetEvent[] = [];
       const flush = async () => {
         if (!batch.length) return;
-        const r = await post(String(o.url), batch);
+        const r = await post(String(o.url), batch, typeof o.token === 'string' ? o.token : io.env.FLEETCOMPAT_TOKEN);
         stored += r.stored;
         duplicates += r.duplicates;
         batch = [];
