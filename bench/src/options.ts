@@ -1,0 +1,95 @@
+import { DEFAULT_FLEET, FleetSize } from '@fleetcompat/sample-fleet';
+
+export interface BenchOptions {
+  readonly fleet: FleetSize;
+  /** Repetitions of each point (median and spread over them). */
+  readonly runs: number;
+  /** Hosts of 200 guests whose upgrade is timed (decision latency). */
+  readonly latencyHosts: number;
+  readonly guestsPerLatencyHost: number;
+  /** Events appended per contender and run (event store append). */
+  readonly appendEvents: number;
+  readonly appendBatch: number;
+  /** Seconds of load per query point. */
+  readonly queryDuration: number;
+  readonly queryConnections: number;
+  /** Sections to run (all by default). */
+  readonly only: readonly Section[];
+  /** Where the report goes. */
+  readonly outDir: string;
+  readonly label: string;
+  /** A previous report (JSON) whose medians are shown as "before". */
+  readonly before?: string;
+  readonly quick: boolean;
+}
+
+export const SECTIONS = ['ingest', 'append', 'latency', 'rebuild', 'queries'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+const USAGE = `npm run bench -- [options]
+  --quick                 a small smoke run (40 hosts, 2,000 guests, 2 runs)
+  --hosts N --guests N --kernels N --waves N --seed N   fleet size (default 5000/250000/2000/10)
+  --runs N                repetitions of each point (default 3)
+  --latency-hosts N       hosts of 200 guests whose upgrade is timed (default 40)
+  --append-events N       events per contender and run in the append point (default 50000)
+  --query-seconds N       seconds of load per query point (default 10)
+  --only a,b              sections: ${SECTIONS.join(',')}
+  --out DIR               report directory (default bench/results)
+  --label NAME            report file name (default: date and size)
+  --before FILE.json      show the medians of an earlier report beside this one
+Environment: BENCH_HOSTS, BENCH_GUESTS, BENCH_KERNELS, BENCH_WAVES, BENCH_RUNS, KAFKA_BROKERS,
+BENCH_DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).`;
+
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, root: string): BenchOptions {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE + '\n');
+      process.exit(0);
+    }
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${USAGE}`);
+    const [k, inline] = a.slice(2).split('=', 2);
+    if (k === 'quick') flags.set(k, 'true');
+    else if (inline !== undefined) flags.set(k, inline);
+    else if (i + 1 < argv.length) flags.set(k, argv[++i]);
+    else throw new Error(`--${k} needs a value`);
+  }
+  const known = new Set(['quick', 'hosts', 'guests', 'kernels', 'waves', 'seed', 'runs', 'latency-hosts', 'append-events', 'query-seconds', 'only', 'out', 'label', 'before']);
+  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
+  const quick = flags.get('quick') === 'true';
+  const num = (flag: string, envName: string, dflt: number, min = 0, max = 10_000_000): number => {
+    const raw = flags.get(flag) ?? env[envName];
+    if (raw === undefined || raw === '') return dflt;
+    const n = Number(raw.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be a whole number from ${min} to ${max} (got ${raw})`);
+    return n;
+  };
+  const base = quick ? { hosts: 40, guests: 2000, kernels: 60, waves: 2 } : DEFAULT_FLEET;
+  const fleet: FleetSize = {
+    hosts: num('hosts', 'BENCH_HOSTS', base.hosts, 1),
+    guests: num('guests', 'BENCH_GUESTS', base.guests, 0, 1_000_000),
+    kernels: num('kernels', 'BENCH_KERNELS', base.kernels, 0),
+    waves: num('waves', 'BENCH_WAVES', base.waves, 0),
+    seed: num('seed', 'BENCH_SEED', 1),
+    prefix: 'bench',
+  };
+  const only = (flags.get('only') ?? SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[];
+  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (sections: ${SECTIONS.join(', ')})`);
+  const stamp = new Date().toISOString().slice(0, 16).replace(/[:]/g, '').replace('T', '-');
+  return {
+    fleet,
+    runs: num('runs', 'BENCH_RUNS', quick ? 2 : 3, 1, 20),
+    latencyHosts: num('latency-hosts', 'BENCH_LATENCY_HOSTS', quick ? 4 : 40, 1, 1000),
+    guestsPerLatencyHost: 200,
+    appendEvents: num('append-events', 'BENCH_APPEND_EVENTS', quick ? 3000 : 50000, 1),
+    appendBatch: 500,
+    queryDuration: num('query-seconds', 'BENCH_QUERY_SECONDS', quick ? 2 : 10, 1, 600),
+    queryConnections: 10,
+    only,
+    outDir: flags.get('out') ?? `${root}/bench/results`,
+    label: flags.get('label') ?? `${stamp}-${quick ? 'quick' : `${fleet.guests}-guests`}`,
+    before: flags.get('before'),
+    quick,
+  };
+}

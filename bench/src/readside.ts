@@ -1,0 +1,93 @@
+// Projection rebuild (replay of the whole store into fresh projections, beside a bare read of
+// the store in the same order) and planner queries under load (beside a bare HTTP server).
+import autocannon from 'autocannon';
+import { readAll, START } from '@fleetcompat/event-store';
+import { openDatabase } from '@fleetcompat/platform';
+import { rebuildProjections } from '@fleetcompat/projections';
+import { App, startApp, startBareServer } from './support';
+
+export interface RebuildRun {
+  events: number;
+  /** rebuildProjections: events/s */
+  eventsPerSec: number;
+  /** reading the whole store in the same order and batch size, nothing applied: events/s */
+  readEventsPerSec: number;
+}
+
+export async function measureRebuild(dbUrl: string): Promise<RebuildRun> {
+  const ds = await openDatabase({ url: dbUrl, poolSize: 2, migrate: false });
+  try {
+    let after = START;
+    let n = 0;
+    const t0 = performance.now();
+    for (;;) {
+      const r = await readAll(ds, { after, limit: 5000 });
+      if (!r.events.length) break;
+      n += r.events.length;
+      after = r.checkpoint;
+    }
+    const readMs = performance.now() - t0;
+    const rebuilt = await rebuildProjections(ds, { schema: 'bench_rebuild' });
+    await ds.query(`DROP SCHEMA bench_rebuild CASCADE`);
+    await ds.query(`DELETE FROM processor_checkpoints WHERE processor = 'rebuild:bench_rebuild'`);
+    return { events: rebuilt.events, eventsPerSec: Math.round(rebuilt.events / Math.max(0.001, rebuilt.ms / 1000)), readEventsPerSec: Math.round(n / Math.max(0.001, readMs / 1000)) };
+  } finally {
+    await ds.destroy();
+  }
+}
+
+export interface LoadResult {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  non2xx: number;
+}
+
+export function load(url: string, paths: () => string, seconds: number, connections: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: paths() }) }],
+      },
+      (err: Error | null, r: any) => {
+        if (err) return reject(err);
+        resolve({ reqPerSec: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, errors: r.errors, non2xx: r.non2xx });
+      },
+    );
+  });
+}
+
+export interface QueriesRun {
+  placements: LoadResult;
+  blocked: LoadResult;
+  /** a bare node:http server answering every request with one placements body */
+  bare: LoadResult;
+}
+
+export async function startApi(dbUrl: string): Promise<App> {
+  return (await startApp('api', { DATABASE_URL: dbUrl, LOG_LEVEL: 'log' })).ready();
+}
+
+export async function measureQueries(api: App, hostIds: readonly string[], seconds: number, connections: number): Promise<QueriesRun> {
+  let i = 0;
+  const hostPath = () => `/v1/hosts/${hostIds[(i = (i * 7919 + 13) % hostIds.length)]}/placements`;
+  const sample = await fetch(`${api.url}/v1/hosts/${hostIds[0]}/placements`);
+  if (sample.status !== 200) throw new Error(`GET placements answered ${sample.status}: ${await sample.text()}`);
+  const body = await sample.text();
+  const blockedRes = await fetch(`${api.url}/v1/guests?status=blocked`);
+  if (blockedRes.status !== 200) throw new Error(`GET guests?status=blocked answered ${blockedRes.status}`);
+  const bareServer = await startBareServer(body);
+  try {
+    const bare = await load(bareServer.url, () => '/', seconds, connections);
+    const placements = await load(api.url, hostPath, seconds, connections);
+    const blocked = await load(api.url, () => '/v1/guests?status=blocked', seconds, connections);
+    return { placements, blocked, bare };
+  } finally {
+    await bareServer.stop();
+  }
+}

@@ -1,0 +1,60 @@
+import type { Report } from './main';
+import type { Stat } from './support';
+
+const n = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : String(Math.round(x * 100) / 100));
+const s = (st: Stat | undefined, unit = '') => (st ? `${n(st.median)}${unit} (±${n(st.spreadPct / 2)}%)` : '–');
+const med = (st: Stat | undefined, unit = '') => (st ? `${n(st.median)}${unit}` : '–');
+
+/** The report as a markdown table: each point beside its baseline, medians with the spread over the runs. */
+export function renderMarkdown(r: Report): string {
+  const b = r.before?.report;
+  const f = r.options.fleet;
+  const rows: string[][] = [];
+  const row = (point: string, value: string, baseline: string, ratio: string, target: string, before?: string) => rows.push([point, value, baseline, ratio, target, ...(b ? [before ?? '–'] : [])]);
+  if (r.ingest) {
+    row('1. Ingest, input topics → decisions on the placement topic (events/s)', s(r.ingest.pipelineEventsPerSec), `bare kafkajs consumer ${s(r.ingest.bareConsumerEventsPerSec)}`, med(r.ingest.ratio), '≥ 0.5', b?.ingest && `${med(b.ingest.pipelineEventsPerSec)} (ratio ${med(b.ingest.ratio)})`);
+  }
+  if (r.append) {
+    row(`2. Event store append, fleet batches of ${r.append.batch} (events/s)`, s(r.append.fleetcompat), `COPY ${s(r.append.copy)}`, med(r.append.ratioToCopy), '–', b?.append && `${med(b.append.fleetcompat)} (÷COPY ${med(b.append.ratioToCopy)})`);
+    row('   … beside Emmett, same batches (one appendToStream per stream of a batch)', s(r.append.fleetcompat), `Emmett ${s(r.append.emmett)}`, med(r.append.ratioToEmmett), '≥ 2', b?.append && med(b.append.ratioToEmmett));
+    row(`   … one stream per batch (append(stream, ${r.append.batch} events))`, s(r.append.oneStream.fleetcompat), `Emmett ${s(r.append.oneStream.emmett)}`, med(r.append.oneStream.ratioToEmmett), '–', b?.append && med(b.append.oneStream.ratioToEmmett));
+  }
+  if (r.latency) {
+    const l = r.latency.ms;
+    row(`3. Decision latency, upgrade planned → last of ${r.latency.guestsPerHost} decisions on the topic (${r.latency.hosts} hosts)`, `p50 ${n(l.p50)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms`, '–', '–', 'p99 < 100 ms', b?.latency && `p50 ${n(b.latency.ms.p50)}, p99 ${n(b.latency.ms.p99)} ms`);
+  }
+  if (r.rebuild) {
+    row(`4. Projection rebuild, ${n(r.rebuild.events)} events (events/s)`, s(r.rebuild.eventsPerSec), `read the store only ${s(r.rebuild.readEventsPerSec)}`, med(r.rebuild.ratioToRead), '> 100,000', b?.rebuild && med(b.rebuild.eventsPerSec));
+  }
+  if (r.queries) {
+    const q = r.queries;
+    const fmt = (x: Report['queries'] extends infer Q ? (Q extends { placements: infer P } ? P : never) : never) => `${s(x.reqPerSec, ' req/s')}, p50 ${med(x.p50, ' ms')}, p99 ${med(x.p99, ' ms')}`;
+    const bare = `bare node:http ${fmt(q.bare)}`;
+    row('5. GET /v1/hosts/{id}/placements under load', fmt(q.placements), bare, `${n(q.placements.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, 'p99 < 10 ms', b?.queries && fmt(b.queries.placements));
+    row('   GET /v1/guests?status=blocked under load', fmt(q.blocked), bare, `${n(q.blocked.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, '–', b?.queries && fmt(b.queries.blocked));
+  }
+  const rss = Object.entries(r.peakRssMiB)
+    .map(([k, v]) => `${k} ${n(v.median)} MiB`)
+    .join(', ');
+  row('6. Peak RSS (VmHWM), median over runs', rss || '–', '–', '–', '–', b && Object.entries(b.peakRssMiB).map(([k, v]) => `${k} ${n(v.median)}`).join(', '));
+
+  const head = ['point', 'fleetcompat: median (± half the spread)', 'baseline, same run', 'ratio', 'target', ...(b ? [`before (${r.before!.label})`] : [])];
+  const table = [head, head.map(() => '---'), ...rows].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
+  const lines = [
+    `# Benchmark ${r.label}`,
+    '',
+    `Fleet: ${n(f.hosts)} hosts, ${n(f.guests)} guests, ${n(f.kernels)} kernel builds, ${f.waves} upgrade waves` +
+      (r.ingest ? ` (${n(r.ingest.events)} events, ${n(r.ingest.decisions)} decisions)` : '') +
+      `. ${r.options.runs} runs per point. Commit ${r.commit}; ${r.startedAt} → ${r.finishedAt} (${Math.round(r.durationSec / 60)} min).`,
+    `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; load average (1, 5, 15 min) ${r.machine.loadavg.join(' / ')} at the start, ${r.machine.loadavgEnd.join(' / ')} at the end (other test suites share the machine).`,
+    '',
+    table,
+    '',
+  ];
+  if (r.ingest) {
+    const st = r.ingest.stageSeconds;
+    lines.push(`Ingest stages (seconds after the first event was stored, medians): all stored ${n(st.stored.median)}, all projected ${n(st.projected.median)}, all decisions published ${n(st.published.median)}.`, '');
+  }
+  if (r.notes.length) lines.push(...r.notes.map((x) => `- ${x}`), '');
+  return lines.join('\n');
+}
