@@ -3,6 +3,7 @@ import { CliIo, ExitCode, GroupHandler, processIo } from './io';
 import { kernelGroup } from './kernel';
 import { projectionsGroup } from './projections';
 import { sampleGroup } from './sample';
+import { tokensGroup } from './tokens';
 
 /**
  * `fleetcompat <group> <command> [options]`. Add a group by adding it to this map; each
@@ -12,6 +13,7 @@ export const groups: Record<string, { describe: string; run: GroupHandler }> = {
   kernel: { describe: 'inspect kernel images and publish KernelBuildCompleted', run: kernelGroup },
   sample: { describe: 'load the sample fleet (or a generated one) into a running service', run: sampleGroup },
   projections: { describe: 'rebuild the projections from the event store and compare them with the live ones', run: projectionsGroup },
+  tokens: { describe: 'create, revoke and list the bearer tokens of the HTTP API', run: tokensGroup },
 };
 
 function usage(): string {
