@@ -90,7 +90,6 @@ export interface WhatIfResult {
 }
 
 const FIX_LIMIT = 3;
-const CHUNK = 5000;
 
 function emptyTotals(): Totals {
   return { guests: 0, fine: 0, overrideLow: 0, blocked: 0, notApplicable: 0, lostFirstGiBSuperpage: 0, unknownKernel: 0, byReason: {}, byStatus: {} };
@@ -132,6 +131,8 @@ export class WhatIfService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly defaults: readonly BehaviourRule[] = DEFAULT_BEHAVIOUR_RULES,
+    /** Guests read per query. */
+    private readonly chunkSize = 5000,
   ) {}
 
   async run(req: WhatIfRequest): Promise<WhatIfResult> {
@@ -194,8 +195,8 @@ export class WhatIfService {
              FROM ${s}.guests
             WHERE present AND host_id = ANY($1::text[]) AND (host_id, guest_id) > ($2::text, $3::text)
             ORDER BY host_id, guest_id
-            LIMIT ${CHUNK}`,
-          [ids, after[0], after[1]],
+            LIMIT $4`,
+          [ids, after[0], after[1], this.chunkSize],
         );
         for (const r of rows) {
           const host = hosts.get(r.host_id)!;
@@ -228,7 +229,7 @@ export class WhatIfService {
             ...(outcome === 'blocked' ? { fixes: kernel?.distro ? (fixes.get(kernel.distro) ?? []).filter((f) => f.imageSha256 !== r.kernel_sha256) : [] } : {}),
           });
         }
-        if (rows.length < CHUNK) break;
+        if (rows.length < this.chunkSize) break;
         const last = rows[rows.length - 1];
         after = [last.host_id, last.guest_id];
       }
