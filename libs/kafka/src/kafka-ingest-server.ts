@@ -48,6 +48,8 @@ export interface KafkaIngestServerOptions {
   readonly maxDeadLetterValueBytes?: number;
   /** kafkajs consumer tuning (tests make the group timeouts small). */
   readonly consumer?: IngestConsumerOptions;
+  /** Called with the dead letters of a chunk once the broker has acknowledged them (for metrics). */
+  readonly onDeadLettered?: (records: readonly DeadLetterRecord[]) => void;
 }
 
 /** Counters since the server was constructed (for metrics). */
@@ -294,6 +296,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
           await this.sendDeadLetters(handled.deadLetters);
           this.counters.deadLettered += handled.deadLetters.length;
           deadLettered = true;
+          this.options.onDeadLettered?.(handled.deadLetters);
         }
         return outcome;
       } catch (e) {

@@ -44,6 +44,14 @@ const schema = z.object({
   /** What-if calls allowed per token in each window of WHAT_IF_RATE_WINDOW_SECONDS. */
   WHAT_IF_RATE_LIMIT: int(1, 100000).default(10),
   WHAT_IF_RATE_WINDOW_SECONDS: int(1, 86400).default(60),
+  /** json: one JSON object per line (pino); pretty: coloured lines for a terminal. Default: pretty on a TTY, else json. */
+  LOG_FORMAT: z.enum(['json', 'pretty']),
+  /** Longest graceful shutdown (SIGTERM/SIGINT) before the process gives up and exits 1. */
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600000).default(20000),
+  /** The projector counts as stalled (not ready) when events wait and its checkpoint has not moved for this long. */
+  PROJECTOR_STALL_SECONDS: int(5, 86400).default(60),
+  /** Longest wait of one readiness check (Postgres ping, Kafka metadata) before it counts as down. */
+  HEALTH_CHECK_TIMEOUT_MS: int(100, 60000).default(3000),
 });
 
 export type Settings = z.output<typeof schema>;
@@ -55,13 +63,17 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates the settings; throws ConfigError naming the first bad setting. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+/**
+ * Reads and validates the settings; throws ConfigError naming the first bad setting.
+ * `stdoutIsTty` picks the default LOG_FORMAT (pretty in a terminal, json otherwise).
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: boolean = Boolean(process.stdout.isTTY)): Settings {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const v = env[key];
     if (v !== undefined && v !== '') input[key] = v;
   }
+  input.LOG_FORMAT ??= stdoutIsTty ? 'pretty' : 'json';
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,29 +1,31 @@
 import 'reflect-metadata';
-import { DynamicModule, Logger, LogLevel, Module } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
 import { HttpApiModule, jsonBodyWithProblems, serveOpenApi } from '@fleetcompat/http-api';
 import { newSecret } from '@fleetcompat/auth';
+import { KafkaIngestServer, KafkaProbe } from '@fleetcompat/kafka';
+import { PostgresOutbox } from '@fleetcompat/projections';
 import { ConfigError, loadSettings, Settings } from '@fleetcompat/platform';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
-import { DatabaseModule } from './database.module';
-import { createIngestServer } from './kafka-wiring';
-import { ProjectorModule } from './projector.module';
-import { RelayModule } from './relay.module';
+import { DatabaseModule, MetricsModule } from './database.module';
+import { countDeadLetters } from './instrumentation';
+import { createIngestServer, ingestTopics, kafkaOptionsFrom } from './kafka-wiring';
+import { createPinoLogger, loggerModule } from './logging';
+import { Metrics } from './metrics';
+import { Operability } from './operability';
+import { ProjectorModule, ProjectorService } from './projector.module';
+import { RelayModule, RelayService } from './relay.module';
+import { GracefulShutdown, ShutdownStep } from './shutdown';
 
 /** The process roles. all-in-one composes every other role in one process (the embedded default). */
 export type Role = 'all-in-one' | 'api' | 'ingest' | 'projector' | 'relay';
 
 const VERSION = '0.1.0';
-
-const LEVELS: Record<Settings['LOG_LEVEL'], LogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  log: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
 
 /** Which parts a role runs, given the settings. */
 export function composition(role: Role, settings: Settings) {
@@ -61,9 +63,14 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   // The embedded default without a configured token: a fresh admin token for this run, shown once at start.
   const generatedToken = role === 'all-in-one' && !settings.DATABASE_URL && !settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ? newSecret() : undefined;
 
+  const pinoLogger = createPinoLogger(settings, role);
+  const metrics = new Metrics(role);
   const root: DynamicModule = {
     module: RootModule,
     imports: [
+      loggerModule(pinoLogger),
+      MetricsModule.forRoot(metrics),
+      TerminusModule.forRoot({ logger: false }),
       DatabaseModule.forRoot(settings),
       ...(parts.httpApi
         ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS })]
@@ -73,19 +80,67 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
     ],
   };
   const log = new Logger(`fleetcompat:${role}`);
-  const app = await NestFactory.create<NestExpressApplication>(root, { logger: LEVELS[settings.LOG_LEVEL], bodyParser: false });
+  let app: NestExpressApplication;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(root, { bufferLogs: true, bodyParser: false, abortOnError: false });
+  } catch (e) {
+    pinoLogger.fatal({ err: e }, `${role} failed to start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  app.useLogger(app.get(PinoNestLogger));
+  app.flushLogs();
+
+  const dataSource = app.get(DataSource);
+  const projector = parts.projector ? app.get(ProjectorService) : undefined;
+  const relay = parts.relay ? app.get(RelayService) : undefined;
+  const kafka = (parts.ingest || parts.relay) && settings.KAFKA_BROKERS ? new KafkaProbe({ ...kafkaOptionsFrom(settings, 'probe') }, settings.HEALTH_CHECK_TIMEOUT_MS) : undefined;
+  let ingest: KafkaIngestServer | undefined;
+  if (parts.ingest) ingest = createIngestServer(settings, app.get<EventSink>(EVENT_SINK), (records) => countDeadLetters(metrics, records));
+  const ops = new Operability(
+    app.get(HealthCheckService),
+    app.get(HealthIndicatorService),
+    metrics,
+    {
+      dataSource,
+      projector: projector?.projector,
+      relay: relay?.relay,
+      outbox: relay ? app.get(PostgresOutbox) : undefined,
+      ingest: ingest ? { server: ingest, groupId: settings.KAFKA_GROUP_ID, topics: ingestTopics(settings) } : undefined,
+      kafka,
+    },
+    settings,
+  );
+  // Before Nest's routes: the probes and the scrape stay outside the API's guards and filters.
+  ops.mount(app.getHttpAdapter().getInstance());
   app.use(...jsonBodyWithProblems(settings.HTTP_BODY_LIMIT));
-  app.enableShutdownHooks();
   if (parts.httpApi) serveOpenApi(app, VERSION);
-  if (parts.ingest) {
-    app.connectMicroservice({ strategy: createIngestServer(settings, app.get<EventSink>(EVENT_SINK)) }, { inheritAppConfig: true });
+
+  // Graceful shutdown, in the order that loses nothing: stop taking work (readiness 503, the
+  // consumer stops fetching and commits the chunk in hand), finish the projector's batch, flush
+  // the outbox, then Nest's own close (HTTP server, remaining hooks) and the database last.
+  const steps: ShutdownStep[] = [
+    { name: 'readiness', run: async () => ops.beginShutdown() },
+    ...(ingest ? [{ name: 'ingest', run: () => ingest!.close() }] : []),
+    ...(projector ? [{ name: 'projector', run: () => projector.stop() }] : []),
+    // The flush gets at most half of what is left (10 s at most), so the rest still closes in time.
+    ...(relay ? [{ name: 'relay', run: (left: number) => relay.drainAndStop(Math.max(0, Math.min(10000, left / 2))) }] : []),
+    { name: 'probes', run: () => ops.close() },
+    { name: 'application', run: () => app.close() },
+  ];
+  const shutdown = new GracefulShutdown(steps, { timeoutMs: settings.SHUTDOWN_TIMEOUT_MS });
+  shutdown.install();
+
+  if (ingest) {
+    app.connectMicroservice({ strategy: ingest }, { inheritAppConfig: true });
     await app.startAllMicroservices();
   }
   await app.listen(settings.PORT, settings.HOST);
+  ops.start();
   const url = `http://${settings.HOST === '0.0.0.0' ? '127.0.0.1' : settings.HOST}:${settings.PORT}`;
   log.log(
     `${role} listening on ${url}` +
       (parts.httpApi ? ` (API docs: ${url}/docs)` : '') +
+      `; health ${url}/health/ready, metrics ${url}/metrics` +
       `; parts: ${Object.entries(parts).filter(([, on]) => on).map(([k]) => k).join(', ')}` +
       (settings.KAFKA_BROKERS ? `; Kafka ${settings.KAFKA_BROKERS}` : '; no KAFKA_BROKERS: HTTP only'),
   );

@@ -4,6 +4,9 @@ import { EVENT_SINK, EventSink, IncomingEvent, OUTBOX_STORE, StoreOutcome } from
 import { PostgresEventStore } from '@fleetcompat/event-store';
 import { PostgresOutbox, ProjectionQueries } from '@fleetcompat/projections';
 import { EmbeddedPostgres, openDatabase, Settings, startEmbeddedPostgres } from '@fleetcompat/platform';
+import { InstrumentedSink } from './instrumentation';
+import { Metrics } from './metrics';
+import { releaseSignalsFromEmbeddedPostgres } from './shutdown';
 import { ProcessSignals } from './signals';
 
 export const SETTINGS = Symbol('SETTINGS');
@@ -23,6 +26,8 @@ export class DatabaseConnection implements OnApplicationShutdown {
     if (!url) {
       DatabaseConnection.log.log(`no DATABASE_URL: starting embedded Postgres in ${settings.EMBEDDED_PG_DATA_DIR} on port ${settings.EMBEDDED_PG_PORT}`);
       embedded = await startEmbeddedPostgres({ dataDir: settings.EMBEDDED_PG_DATA_DIR, port: settings.EMBEDDED_PG_PORT, database: 'fleetcompat' });
+      // Our graceful shutdown stops it, last (onApplicationShutdown), not the package's own signal hook.
+      releaseSignalsFromEmbeddedPostgres();
       url = embedded.url;
     }
     try {
@@ -34,9 +39,13 @@ export class DatabaseConnection implements OnApplicationShutdown {
     }
   }
 
+  /** Closes the pool, then stops the embedded server (if any): the last step of a shutdown. */
   async onApplicationShutdown(): Promise<void> {
-    await this.dataSource.destroy().catch(() => undefined);
-    await this.embedded?.stop();
+    if (this.dataSource.isInitialized) await this.dataSource.destroy().catch(() => undefined);
+    if (this.embedded) {
+      await this.embedded.stop();
+      DatabaseConnection.log.log('embedded Postgres stopped');
+    }
   }
 }
 
@@ -54,6 +63,26 @@ export class SignallingSink implements EventSink {
   }
 }
 
+/** Which of `eventIds` are stored, with their transaction (for the per-type split of InstrumentedSink). */
+function storedByLookup(ds: DataSource) {
+  return async (eventIds: readonly string[]) => {
+    const rows: { event_id: string; transaction_id: string }[] = await ds.query(
+      `SELECT event_id, transaction_id::text AS transaction_id FROM events WHERE event_id = ANY($1::text[])`,
+      [eventIds],
+    );
+    return rows.map((r) => ({ eventId: r.event_id, transactionId: r.transaction_id }));
+  };
+}
+
+/** The metrics registry of the process (global: every module counts into it). */
+@Global()
+@Module({})
+export class MetricsModule {
+  static forRoot(metrics: Metrics): DynamicModule {
+    return { module: MetricsModule, providers: [{ provide: Metrics, useValue: metrics }], exports: [Metrics] };
+  }
+}
+
 @Global()
 @Module({})
 export class DatabaseModule {
@@ -66,7 +95,12 @@ export class DatabaseModule {
         { provide: DatabaseConnection, useFactory: () => DatabaseConnection.open(settings) },
         { provide: DataSource, useFactory: (c: DatabaseConnection) => c.dataSource, inject: [DatabaseConnection] },
         { provide: PostgresEventStore, useFactory: (ds: DataSource) => new PostgresEventStore(ds), inject: [DataSource] },
-        { provide: EVENT_SINK, useFactory: (s: PostgresEventStore, sig: ProcessSignals) => new SignallingSink(s, sig), inject: [PostgresEventStore, ProcessSignals] },
+        {
+          provide: EVENT_SINK,
+          useFactory: (s: PostgresEventStore, sig: ProcessSignals, metrics: Metrics, ds: DataSource) =>
+            new InstrumentedSink(new SignallingSink(s, sig), metrics, storedByLookup(ds), settings.LOG_LEVEL === 'debug' || settings.LOG_LEVEL === 'verbose'),
+          inject: [PostgresEventStore, ProcessSignals, Metrics, DataSource],
+        },
         { provide: PostgresOutbox, useFactory: (ds: DataSource) => new PostgresOutbox(ds), inject: [DataSource] },
         { provide: OUTBOX_STORE, useExisting: PostgresOutbox },
         { provide: ProjectionQueries, useFactory: (ds: DataSource) => new ProjectionQueries(ds), inject: [DataSource] },

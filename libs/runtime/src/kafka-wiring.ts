@@ -1,5 +1,5 @@
 import { InputTopics, OutboxStore, Topics } from '@fleetcompat/contract';
-import { KafkaClientOptions, KafkaIngestServer, parseBrokers } from '@fleetcompat/kafka';
+import { KafkaClientOptions, KafkaIngestServer, KafkaIngestServerOptions, parseBrokers } from '@fleetcompat/kafka';
 import { Settings, topicName } from '@fleetcompat/platform';
 import { EventSink } from '@fleetcompat/contract';
 
@@ -16,15 +16,21 @@ export function kafkaOptionsFrom(settings: Settings, role: string): KafkaClientO
   };
 }
 
+/** The (prefixed) input topics the ingest consumes. */
+export function ingestTopics(settings: Settings): string[] {
+  return InputTopics.map((t) => topicName(settings, t));
+}
+
 /** The ingest transport on the (prefixed) input topics. */
-export function createIngestServer(settings: Settings, sink: EventSink): KafkaIngestServer {
+export function createIngestServer(settings: Settings, sink: EventSink, onDeadLettered?: KafkaIngestServerOptions['onDeadLettered']): KafkaIngestServer {
   return new KafkaIngestServer({
     kafka: kafkaOptionsFrom(settings, 'ingest'),
     groupId: settings.KAFKA_GROUP_ID,
-    topics: InputTopics.map((t) => topicName(settings, t)),
+    topics: ingestTopics(settings),
     deadLetterTopic: topicName(settings, Topics.deadLetters),
     sink,
     maxBatch: settings.INGEST_BATCH_SIZE,
+    onDeadLettered,
   });
 }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Module, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Projector } from '@fleetcompat/projections';
 import { Settings } from '@fleetcompat/platform';
@@ -8,6 +8,7 @@ import { ProcessSignals } from './signals';
 /** Runs the projector loop for the life of the process. */
 @Injectable()
 export class ProjectorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('Projector');
   readonly projector: Projector;
 
   constructor(dataSource: DataSource, signals: ProcessSignals, @Inject(SETTINGS) settings: Settings) {
@@ -15,6 +16,12 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
       batchSize: settings.PROJECTOR_BATCH_SIZE,
       onCommitted: (r) => {
         if (r.decisions > 0) signals.decisionsQueued();
+        this.log.log({
+          msg: `projected ${r.events} event${r.events === 1 ? '' : 's'}, queued ${r.decisions} decision${r.decisions === 1 ? '' : 's'}; checkpoint ${r.checkpoint.transactionId}/${r.checkpoint.globalPosition}`,
+          events: r.events,
+          decisions: r.decisions,
+          checkpoint: `${r.checkpoint.transactionId}/${r.checkpoint.globalPosition}`,
+        });
       },
     });
     signals.onEventsStored(() => this.projector.notify());
@@ -24,8 +31,13 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
     this.projector.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Finishes the batch in hand (committed or rolled back whole) and stops. Idempotent. */
+  async stop(): Promise<void> {
     await this.projector.stop();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
   }
 }
 

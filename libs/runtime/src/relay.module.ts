@@ -1,19 +1,60 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { OUTBOX_STORE, OutboxStore } from '@fleetcompat/contract';
 import { OutboxRelay } from '@fleetcompat/kafka';
 import { Settings } from '@fleetcompat/platform';
+import { PostgresOutbox } from '@fleetcompat/projections';
 import { SETTINGS } from './database.module';
+import { instrumentedOutbox } from './instrumentation';
+import { Metrics } from './metrics';
 import { kafkaOptionsFrom, prefixedOutbox } from './kafka-wiring';
 import { ProcessSignals } from './signals';
 
 /** Publishes the outbox to fleet.placement-decisions.v1 for the life of the process. */
 @Injectable()
 export class RelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('Relay');
   readonly relay: OutboxRelay;
 
-  constructor(@Inject(OUTBOX_STORE) outbox: OutboxStore, signals: ProcessSignals, @Inject(SETTINGS) settings: Settings) {
-    this.relay = new OutboxRelay({ kafka: kafkaOptionsFrom(settings, 'relay'), outbox: prefixedOutbox(settings, outbox), batchSize: settings.RELAY_BATCH_SIZE });
+  constructor(
+    @Inject(OUTBOX_STORE) outbox: OutboxStore,
+    signals: ProcessSignals,
+    @Inject(SETTINGS) settings: Settings,
+    metrics: Metrics,
+    readonly postgresOutbox: PostgresOutbox,
+  ) {
+    this.relay = new OutboxRelay({
+      kafka: kafkaOptionsFrom(settings, 'relay'),
+      outbox: instrumentedOutbox(prefixedOutbox(settings, outbox), metrics),
+      batchSize: settings.RELAY_BATCH_SIZE,
+    });
     signals.onDecisionsQueued(() => this.relay.notify());
+  }
+
+  /**
+   * Publishes what the outbox holds (until it is empty or `timeoutMs` passes), then stops:
+   * the relay's part of a graceful shutdown, after the projector's last batch committed.
+   */
+  async drainAndStop(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    if (this.relay.isRunning) {
+      for (;;) {
+        let left: number;
+        try {
+          left = (await this.postgresOutbox.backlog()).count;
+        } catch (e) {
+          this.log.warn(`outbox backlog unknown (${(e as Error).message}): stopping without flushing`);
+          break;
+        }
+        if (left === 0) break;
+        if (Date.now() >= until) {
+          this.log.warn(`outbox flush stopped after ${timeoutMs} ms with ${left} decisions left (published at the next start)`);
+          break;
+        }
+        this.relay.notify();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await this.relay.stop();
   }
 
   onApplicationBootstrap(): void {

@@ -1,0 +1,61 @@
+/** What the watch needs of the projector (Projector.position()). */
+export interface PositionSource {
+  position(): Promise<{ checkpoint: { transactionId: string; globalPosition: string }; behind: number }>;
+}
+
+export interface ProjectorProgress {
+  /** Events committed to the store that the projector has not applied yet. */
+  readonly behind: number;
+  /** Seconds since the checkpoint last moved while there was work (0 when there is none). */
+  readonly stalledForSeconds: number;
+  /** True when events wait and the checkpoint has not moved for `stallSeconds`. */
+  readonly stalled: boolean;
+}
+
+/**
+ * Tells whether the projector is stalled: events wait (`behind` > 0) and its checkpoint has
+ * not moved for `stallSeconds`. Sampled on every call (readiness, metrics) and by a timer,
+ * so that a stall is seen whatever the probe cadence.
+ */
+export class ProjectorWatch {
+  private lastCheckpoint?: string;
+  private lastProgressAt: number;
+  private last?: ProjectorProgress;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly source: PositionSource,
+    private readonly stallSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastProgressAt = now();
+  }
+
+  /** Samples every `intervalMs` in the background (unref'd: it keeps no process alive). */
+  start(intervalMs = 5000): void {
+    this.timer ??= setInterval(() => void this.sample().catch(() => undefined), intervalMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The latest sample, if any. */
+  get latest(): ProjectorProgress | undefined {
+    return this.last;
+  }
+
+  async sample(): Promise<ProjectorProgress> {
+    const { checkpoint, behind } = await this.source.position();
+    const key = `${checkpoint.transactionId}/${checkpoint.globalPosition}`;
+    const now = this.now();
+    if (key !== this.lastCheckpoint || behind === 0) {
+      this.lastCheckpoint = key;
+      this.lastProgressAt = now;
+    }
+    const stalledForSeconds = behind > 0 ? (now - this.lastProgressAt) / 1000 : 0;
+    this.last = { behind, stalledForSeconds, stalled: behind > 0 && stalledForSeconds >= this.stallSeconds };
+    return this.last;
+  }
+}
