@@ -89,7 +89,11 @@ export class GracefulShutdown {
     this.exit(code);
   }
 
+  private exited = false;
+
   private exit(code: number): void {
+    if (this.exited) return;
+    this.exited = true;
     (this.options.exit ?? ((c: number) => process.exit(c)))(code);
   }
 }
