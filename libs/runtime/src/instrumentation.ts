@@ -141,8 +141,9 @@ export function decisionAction(message: OutboxMessage): string {
 /** The outbox as the relay sees it, counting what the broker acknowledged and logging one line per batch. */
 export function instrumentedOutbox(outbox: OutboxStore, metrics: Metrics): OutboxStore {
   const log = new Logger('Relay');
-  return {
-    publishBatch: (limit, publish) =>
+  // Everything else of the outbox (e.g. its change notifications) is the outbox's own.
+  const wrapped: OutboxStore = Object.create(outbox);
+  wrapped.publishBatch = (limit, publish) =>
       outbox.publishBatch(limit, async (messages) => {
         const started = Date.now();
         await publish(messages);
@@ -159,6 +160,6 @@ export function instrumentedOutbox(outbox: OutboxStore, metrics: Metrics): Outbo
           outboxIds: `${messages[0]?.id}..${messages[messages.length - 1]?.id}`,
           ...(messages.length === 1 ? { hostId: messages[0].key } : {}),
         });
-      }),
-  };
+      });
+  return wrapped;
 }

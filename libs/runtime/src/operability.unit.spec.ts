@@ -86,6 +86,13 @@ describe('instrumented outbox: decisions published by action', () => {
     expect(await value(metrics, name, { action: 'withdrawn' })).toBe(1);
     expect(decisionAction(msg('4', { type: 'PlacementDecided', action: 'override-low' }))).toBe('override-low');
   });
+
+  it('keeps the rest of the outbox (e.g. its change notifications) as it is', () => {
+    const inner = { publishBatch: async () => 0, watch: () => 'watching' };
+    const wrapped = instrumentedOutbox(inner, new Metrics('test')) as unknown as typeof inner;
+    expect(wrapped.watch()).toBe('watching');
+    expect(wrapped.publishBatch).not.toBe(inner.publishBatch);
+  });
 });
 
 describe('Metrics', () => {
