@@ -1,4 +1,6 @@
 import { DynamicModule, Global, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink, IncomingEvent, OUTBOX_STORE, StoreOutcome } from '@fleetcompat/contract';
 import { PostgresEventStore } from '@fleetcompat/event-store';
@@ -43,7 +45,18 @@ export class DatabaseConnection implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy().catch(() => undefined);
     if (this.embedded) {
-      await this.embedded.stop();
+      // The package waits for its child's exit event, which never comes when the server is
+      // already gone (Ctrl-C in a terminal signals the whole process group, Postgres too):
+      // its pid file, removed as the server finishes, tells either way.
+      const pidFile = path.join(this.embedded.dataDir, 'postmaster.pid');
+      let poll: NodeJS.Timeout | undefined;
+      const gone = new Promise<void>((resolve) => {
+        poll = setInterval(() => {
+          if (!existsSync(pidFile)) resolve();
+        }, 100);
+      });
+      await Promise.race([this.embedded.stop(), gone]);
+      clearInterval(poll);
       DatabaseConnection.log.log('embedded Postgres stopped');
     }
   }
