@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
+import { eventStoreMigrations } from './migrations';
 import { PostgresEventStore } from './postgres-event-store';
 import { guestObserved, openEventStoreDataSource } from './testing';
 import { sqlStateOf } from './transaction';
@@ -39,8 +40,7 @@ describe('events are append-only', () => {
   });
 
   it('the migrations can be reverted and re-applied', async () => {
-    await ds.undoLastMigration();
-    await ds.undoLastMigration();
+    for (let i = 0; i < eventStoreMigrations.length; i++) await ds.undoLastMigration();
     const tables: { n: string }[] = await ds.query(
       `SELECT count(*)::text AS n FROM pg_tables WHERE tablename IN ('events', 'streams', 'processor_checkpoints')`,
     );

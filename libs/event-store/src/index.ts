@@ -8,3 +8,4 @@ export { loadCheckpoint, saveCheckpoint, withProcessorLock } from './checkpoints
 export { runTransaction, retrying, isRetriable, RetryTransaction, sqlStateOf } from './transaction';
 export type { TransactionOptions } from './transaction';
 export { PostgresEventStore } from './postgres-event-store';
+export { listen, EVENTS_CHANNEL } from './notify';

@@ -1,6 +1,9 @@
 import { DataSource } from 'typeorm';
 import { OutboxMessage, OutboxStore } from '@fleetcompat/contract';
-import { withProcessorLock } from '@fleetcompat/event-store';
+import { listen, withProcessorLock } from '@fleetcompat/event-store';
+
+/** Channel notified when a transaction that queued outbox rows commits (migration NotifyOutbox). */
+export const OUTBOX_CHANNEL = 'fleetcompat_outbox';
 
 /**
  * The outbox in Postgres. The projector's transactions are serialized by its lock, so the
@@ -41,6 +44,11 @@ export class PostgresOutbox implements OutboxStore {
     } finally {
       await qr.release();
     }
+  }
+
+  /** Wakes `onChange` when rows are committed, from any process (LISTEN fleetcompat_outbox). */
+  watch(onChange: () => void): Promise<() => Promise<void>> {
+    return listen(this.dataSource, OUTBOX_CHANNEL, onChange);
   }
 
   /** Backlog size and the age of the oldest row in seconds (for metrics and readiness). */

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { loadCheckpoint, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint } from '@fleetcompat/event-store';
+import { loadCheckpoint, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL } from '@fleetcompat/event-store';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES } from '@fleetcompat/policy';
 import { Evolver } from './evolve';
 import { ProjectionStore } from './projection-store';
@@ -19,6 +19,8 @@ export interface ProjectorOptions {
   readonly defaults?: readonly BehaviourRule[];
   /** Idle poll interval in ms. */
   readonly idleMs?: number;
+  /** Wake on commits of new events by any process (LISTEN fleetcompat_events); default true. Polling goes on regardless. */
+  readonly listen?: boolean;
   /** Called after a batch that queued decisions has committed (wakes the relay). */
   readonly onCommitted?: (result: BatchResult) => void;
 }
@@ -46,6 +48,8 @@ export class Projector {
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  private notified = false;
+  private unlisten?: Promise<() => Promise<void>>;
   lastError: Error | null = null;
   processedEvents = 0;
   publishedDecisions = 0;
@@ -124,18 +128,27 @@ export class Projector {
     if (this.running) return;
     this.running = true;
     const idleMs = this.options.idleMs ?? 50;
+    if (this.options.listen ?? true) {
+      this.unlisten = listen(this.dataSource, EVENTS_CHANNEL, () => this.notify(), {
+        onError: (e) => this.log.warn(`LISTEN ${EVENTS_CHANNEL}: ${e.message} (polling meanwhile)`),
+      }).catch((e) => {
+        this.log.warn(`LISTEN ${EVENTS_CHANNEL} failed, polling only: ${(e as Error).message}`);
+        return async () => undefined;
+      });
+    }
     this.loop = (async () => {
       let backoff = 100;
       while (this.running) {
         try {
+          this.notified = false;
           const r = await this.runOnce();
           this.lastError = null;
           backoff = 100;
-          if (r.events === 0) await this.sleep(r.locked ? idleMs : 500);
+          if (r.events === 0) await this.sleep(r.locked ? idleMs : 500, r.locked);
         } catch (e) {
           this.lastError = e as Error;
           this.log.error(`projector batch failed, retrying in ${backoff} ms: ${(e as Error).message}`);
-          await this.sleep(backoff);
+          await this.sleep(backoff, false);
           backoff = Math.min(backoff * 2, 5000);
         }
       }
@@ -144,6 +157,7 @@ export class Projector {
 
   /** Wakes an idle loop at once (called after new events are stored in this process). */
   notify(): void {
+    this.notified = true;
     this.wake?.();
   }
 
@@ -151,9 +165,14 @@ export class Projector {
     this.running = false;
     this.wake?.();
     await this.loop;
+    const unlisten = this.unlisten;
+    this.unlisten = undefined;
+    if (unlisten) await (await unlisten)();
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Sleeps up to `ms`, or not at all when notified since the batch started. */
+  private sleep(ms: number, skipWhenNotified = true): Promise<void> {
+    if (skipWhenNotified && this.notified && this.running) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done() {

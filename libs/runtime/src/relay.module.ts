@@ -14,6 +14,7 @@ import { ProcessSignals } from './signals';
 export class RelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('Relay');
   readonly relay: OutboxRelay;
+  private unwatch?: Promise<() => Promise<void>>;
 
   constructor(
     @Inject(OUTBOX_STORE) outbox: OutboxStore,
@@ -55,14 +56,28 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
       }
     }
     await this.relay.stop();
+    await this.stopWatching();
   }
 
   onApplicationBootstrap(): void {
     this.relay.start();
+    // Woken by the projector's commits in any process (LISTEN on the outbox channel), not only
+    // in this one; the relay polls regardless, so a lost notification costs latency only.
+    this.unwatch = this.postgresOutbox.watch(() => this.relay.notify()).catch((e) => {
+      this.log.warn(`outbox LISTEN failed, polling only: ${(e as Error).message}`);
+      return async () => undefined;
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.relay.stop();
+    await this.stopWatching();
+  }
+
+  private async stopWatching(): Promise<void> {
+    const unwatch = this.unwatch;
+    this.unwatch = undefined;
+    if (unwatch) await (await unwatch)().catch(() => undefined);
   }
 }
 
