@@ -5,7 +5,9 @@ import { assertSchemaName, dropProjectionTablesSql, LIVE_SCHEMA, projectionTable
 
 /**
  * Replays the whole event store into fresh projection tables in `schema` (no outbox), and
- * returns the processed count. The live projections are untouched.
+ * returns the processed count. The live projections are untouched. The tables are UNLOGGED
+ * (no WAL: a Postgres crash empties them, and replicas do not get them): a rebuild is a copy
+ * to compare with the live projections, made again at will.
  */
 export async function rebuildProjections(
   dataSource: DataSource,
@@ -15,7 +17,8 @@ export async function rebuildProjections(
   if (schema === LIVE_SCHEMA) throw new Error('refusing to rebuild into the live schema');
   const started = Date.now();
   for (const sql of dropProjectionTablesSql(schema)) await dataSource.query(sql);
-  for (const sql of projectionTablesSql(schema)) await dataSource.query(sql);
+  // Unlogged: the copy is for comparison (it needs no WAL, and a crash only means rebuilding again).
+  for (const sql of projectionTablesSql(schema, { unlogged: true })) await dataSource.query(sql);
   const processor = `rebuild:${schema}`;
   await dataSource.query(`DELETE FROM processor_checkpoints WHERE processor = $1`, [processor]);
   const projector = new Projector(dataSource, { processor, schema, outbox: false, batchSize: options.batchSize ?? 5000, defaults: options.defaults });
