@@ -32,12 +32,14 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /**
-   * Publishes what the outbox holds (until it is empty or `timeoutMs` passes), then stops:
-   * the relay's part of a graceful shutdown, after the projector's last batch committed.
+   * Publishes what the outbox holds when called (until that much is out, the outbox is empty,
+   * or `timeoutMs` passes: rows that a projector elsewhere keeps adding do not hold it up),
+   * then stops: the relay's part of a graceful shutdown, after this process's projector stopped.
    */
   async drainAndStop(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     if (this.relay.isRunning) {
+      let target: number | undefined;
       for (;;) {
         let left: number;
         try {
@@ -46,7 +48,8 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
           this.log.warn(`outbox backlog unknown (${(e as Error).message}): stopping without flushing`);
           break;
         }
-        if (left === 0) break;
+        target ??= this.relay.stats.published + left;
+        if (left === 0 || this.relay.stats.published >= target) break;
         if (Date.now() >= until) {
           this.log.warn(`outbox flush stopped after ${timeoutMs} ms with ${left} decisions left (published at the next start)`);
           break;
