@@ -36,6 +36,8 @@ const schema = z.object({
   PROJECTOR_BATCH_SIZE: int(1, 100000).default(2000),
   RELAY_BATCH_SIZE: int(1, 10000).default(500),
   INGEST_BATCH_SIZE: int(1, 10000).default(500),
+  /** ms without a heartbeat before the broker drops an ingest member (a crashed one holds its partitions this long). */
+  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300000).default(30000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   /** An admin bearer token taken from the environment (first use, tests); unset: tokens come from the database only. */
   FLEETCOMPAT_BOOTSTRAP_TOKEN: optionalText.refine((v) => v === undefined || (v.length >= 16 && v.length <= 200 && !/\s/.test(v)), 'must be 16-200 characters without spaces'),

@@ -26,6 +26,7 @@ describe('settings from the environment', () => {
       PROJECTOR_BATCH_SIZE: 2000,
       RELAY_BATCH_SIZE: 500,
       INGEST_BATCH_SIZE: 500,
+      KAFKA_SESSION_TIMEOUT_MS: 30000,
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',
       SHUTDOWN_TIMEOUT_MS: 20000,

@@ -30,6 +30,7 @@ export function createIngestServer(settings: Settings, sink: EventSink, onDeadLe
     deadLetterTopic: topicName(settings, Topics.deadLetters),
     sink,
     maxBatch: settings.INGEST_BATCH_SIZE,
+    consumer: { sessionTimeout: settings.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.max(1000, Math.floor(settings.KAFKA_SESSION_TIMEOUT_MS / 10)) },
     onDeadLettered,
   });
 }
