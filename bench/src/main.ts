@@ -150,7 +150,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
 
     if (wants('append')) {
       const events: FleetEvent[] = [];
-      for (const e of generateFleet({ ...o.fleet, prefix: 'append' })) {
+      for (const e of generateFleet({ ...o.fleet, guests: Math.max(o.fleet.guests, o.appendEvents), prefix: 'append' })) {
         events.push(e);
         if (events.length >= o.appendEvents) break;
       }

@@ -4,6 +4,7 @@ import autocannon from 'autocannon';
 import { readAll, START } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
 import { rebuildProjections } from '@fleetcompat/projections';
+import { randomBytes } from 'node:crypto';
 import { App, startApp, startBareServer } from './support';
 
 export interface RebuildRun {
@@ -45,13 +46,14 @@ export interface LoadResult {
   non2xx: number;
 }
 
-export function load(url: string, paths: () => string, seconds: number, connections: number): Promise<LoadResult> {
+export function load(url: string, paths: () => string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     autocannon(
       {
         url,
         connections,
         duration: seconds,
+        headers,
         requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: paths() }) }],
       },
       (err: Error | null, r: any) => {
@@ -69,23 +71,27 @@ export interface QueriesRun {
   bare: LoadResult;
 }
 
+/** The admin token the benchmark's api process starts with (FLEETCOMPAT_BOOTSTRAP_TOKEN). */
+export const API_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
+
 export async function startApi(dbUrl: string): Promise<App> {
-  return (await startApp('api', { DATABASE_URL: dbUrl, LOG_LEVEL: 'log' })).ready();
+  return (await startApp('api', { DATABASE_URL: dbUrl, LOG_LEVEL: 'log', FLEETCOMPAT_BOOTSTRAP_TOKEN: API_TOKEN })).ready();
 }
 
 export async function measureQueries(api: App, hostIds: readonly string[], seconds: number, connections: number): Promise<QueriesRun> {
   let i = 0;
   const hostPath = () => `/v1/hosts/${hostIds[(i = (i * 7919 + 13) % hostIds.length)]}/placements`;
-  const sample = await fetch(`${api.url}/v1/hosts/${hostIds[0]}/placements`);
+  const headers = { authorization: `Bearer ${API_TOKEN}` };
+  const sample = await fetch(`${api.url}/v1/hosts/${hostIds[0]}/placements`, { headers });
   if (sample.status !== 200) throw new Error(`GET placements answered ${sample.status}: ${await sample.text()}`);
   const body = await sample.text();
-  const blockedRes = await fetch(`${api.url}/v1/guests?status=blocked`);
+  const blockedRes = await fetch(`${api.url}/v1/guests?status=blocked`, { headers });
   if (blockedRes.status !== 200) throw new Error(`GET guests?status=blocked answered ${blockedRes.status}`);
   const bareServer = await startBareServer(body);
   try {
     const bare = await load(bareServer.url, () => '/', seconds, connections);
-    const placements = await load(api.url, hostPath, seconds, connections);
-    const blocked = await load(api.url, () => '/v1/guests?status=blocked', seconds, connections);
+    const placements = await load(api.url, hostPath, seconds, connections, headers);
+    const blocked = await load(api.url, () => '/v1/guests?status=blocked', seconds, connections, headers);
     return { placements, blocked, bare };
   } finally {
     await bareServer.stop();

@@ -1,0 +1,45 @@
+// Smoke test of the benchmark harness: a tiny fleet through every section, on the built apps
+// (npm run build first; npm test does), the real broker and Postgres. It checks that the
+// report has every section and both files; it asserts nothing about speed.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { runBench, writeReport } from './main';
+import { parseOptions } from './options';
+import { ROOT } from './support';
+
+describe('npm run bench (harness smoke run at a tiny size)', () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'fc-bench-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('measures every point beside its baseline and writes the JSON and markdown report', async () => {
+    const options = parseOptions(
+      ['--quick', '--hosts', '6', '--guests', '120', '--kernels', '10', '--waves', '1', '--runs', '1', '--latency-hosts', '1', '--append-events', '600', '--query-seconds', '1', '--out', out, '--label', 'smoke'],
+      {},
+      ROOT,
+    );
+    const report = await runBench(options);
+    const files = writeReport(report, options);
+
+    expect(report.ingest).toMatchObject({ events: expect.any(Number), decisions: expect.any(Number) });
+    expect(report.ingest!.events).toBeGreaterThan(6 + 120 + 10); // kernels, hosts, guests and the upgrades
+    expect(report.ingest!.decisions).toBeGreaterThanOrEqual(120);
+    expect(report.ingest!.pipelineEventsPerSec.runs).toHaveLength(1);
+    expect(report.ingest!.bareConsumerEventsPerSec.median).toBeGreaterThan(0);
+    expect(report.append!.events).toBe(600);
+    for (const k of ['fleetcompat', 'copy', 'emmett'] as const) expect(report.append![k].median).toBeGreaterThan(0);
+    expect(report.latency).toMatchObject({ hosts: 1, guestsPerHost: 200 });
+    expect(report.rebuild!.events).toBeGreaterThanOrEqual(report.ingest!.events);
+    expect(report.queries!.placements.errors + report.queries!.placements.non2xx).toBe(0);
+    expect(report.queries!.blocked.errors + report.queries!.blocked.non2xx).toBe(0);
+    expect(Object.keys(report.peakRssMiB)).toEqual(expect.arrayContaining(['ingest', 'projector', 'relay', 'api']));
+    expect(report.machine.loadavg).toHaveLength(3);
+
+    const json = JSON.parse(readFileSync(files.json, 'utf8'));
+    expect(json.label).toBe('smoke');
+    const md = readFileSync(files.md, 'utf8');
+    for (const row of ['1. Ingest', '2. Event store append', 'Emmett', '3. Decision latency', '4. Projection rebuild', '5. GET /v1/hosts/{id}/placements', 'GET /v1/guests?status=blocked', '6. Peak RSS', 'load average']) {
+      expect(md).toContain(row);
+    }
+  });
+});
