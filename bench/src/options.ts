@@ -40,6 +40,8 @@ const USAGE = `npm run bench -- [options]
 Environment: BENCH_HOSTS, BENCH_GUESTS, BENCH_KERNELS, BENCH_WAVES, BENCH_RUNS, KAFKA_BROKERS,
 BENCH_DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).`;
 
+const KNOWN = new Set(['quick', 'hosts', 'guests', 'kernels', 'waves', 'seed', 'runs', 'latency-hosts', 'append-events', 'query-seconds', 'only', 'out', 'label', 'before']);
+
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, root: string): BenchOptions {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -50,13 +52,12 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     }
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${USAGE}`);
     const [k, inline] = a.slice(2).split('=', 2);
+    if (!KNOWN.has(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
     if (k === 'quick') flags.set(k, 'true');
     else if (inline !== undefined) flags.set(k, inline);
     else if (i + 1 < argv.length) flags.set(k, argv[++i]);
     else throw new Error(`--${k} needs a value`);
   }
-  const known = new Set(['quick', 'hosts', 'guests', 'kernels', 'waves', 'seed', 'runs', 'latency-hosts', 'append-events', 'query-seconds', 'only', 'out', 'label', 'before']);
-  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
   const quick = flags.get('quick') === 'true';
   const num = (flag: string, envName: string, dflt: number, min = 0, max = 10_000_000): number => {
     const raw = flags.get(flag) ?? env[envName];
