@@ -1,0 +1,93 @@
+// Runs the service's roles as separate Node processes (the built apps) and keeps them
+// running as an orchestrator would: a process that exits is started again after a short
+// delay. The fault injector kills them with SIGKILL; exits it did not cause are counted.
+import { AppProcess, Role, startApp } from '../support/apps';
+
+export interface Instance {
+  readonly role: Role;
+  readonly index: number;
+  proc?: AppProcess;
+  starts: number;
+  /** Exits not caused by the injector (crashes), with the tail of their output. */
+  crashes: { code: number | null; signal: string | null; at: string; log: string }[];
+}
+
+export class Supervisor {
+  readonly instances: Instance[] = [];
+  private stopping = false;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly expectedExit = new WeakSet<AppProcess>();
+
+  constructor(
+    private readonly env: Record<string, string>,
+    layout: Partial<Record<Role, number>>,
+    private readonly restartDelayMs: () => number,
+  ) {
+    for (const [role, n] of Object.entries(layout) as [Role, number][]) for (let i = 0; i < n; i++) this.instances.push({ role, index: i, starts: 0, crashes: [] });
+  }
+
+  name(i: Instance): string {
+    return `${i.role}#${i.index + 1}`;
+  }
+
+  /** Starts every instance (the first one of the first role alone, so that it runs the migrations). */
+  async start(): Promise<void> {
+    const [first, ...rest] = this.instances;
+    await this.spawn(first);
+    await first.proc!.ready(120000);
+    await Promise.all(rest.map((i) => this.spawn(i)));
+    await Promise.all(rest.map((i) => i.proc!.ready(120000)));
+  }
+
+  private async spawn(i: Instance): Promise<void> {
+    if (this.stopping) return;
+    i.starts++;
+    const proc = await startApp(i.role, { ...this.env, INSTANCE: this.name(i) });
+    i.proc = proc;
+    void proc.waitForExit().then((exit) => {
+      if (this.expectedExit.has(proc) || this.stopping) return;
+      i.crashes.push({ code: exit.code, signal: exit.signal, at: new Date().toISOString(), log: proc.log() });
+      this.later(i);
+    });
+  }
+
+  private later(i: Instance): void {
+    const p = new Promise<void>((resolve) => setTimeout(resolve, this.restartDelayMs())).then(() => this.spawn(i));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** kill -9 of one instance; it is started again after the restart delay. Returns false if it was not running. */
+  async kill(i: Instance): Promise<boolean> {
+    const proc = i.proc;
+    if (!proc || proc.exit) return false;
+    this.expectedExit.add(proc);
+    await proc.stop('SIGKILL');
+    this.later(i);
+    return true;
+  }
+
+  /** Processes alive right now, by role. */
+  alive(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const i of this.instances) if (i.proc && !i.proc.exit) out[i.role] = (out[i.role] ?? 0) + 1;
+    return out;
+  }
+
+  /** Waits until every instance runs (restarts pending done) and is ready. */
+  async settle(timeoutMs = 120000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.pending.size) {
+      await Promise.race([...this.pending, new Promise((r) => setTimeout(r, 1000))]);
+      if (Date.now() > until) throw new Error('restarts still pending');
+    }
+    for (const i of this.instances) await i.proc!.ready(Math.max(1000, until - Date.now()));
+  }
+
+  /** Stops everything (SIGTERM; SIGKILL after 20 s) and restarts nothing any more. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.pending]).catch(() => undefined);
+    await Promise.all(this.instances.map((i) => (i.proc && !i.proc.exit ? (this.expectedExit.add(i.proc), i.proc.stop('SIGTERM')) : undefined)));
+  }
+}
