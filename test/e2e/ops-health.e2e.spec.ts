@@ -91,6 +91,13 @@ describe('health and metrics (own broker, own Postgres)', () => {
     expect(metricSum(text, 'fleetcompat_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(metricSum(text, 'fleetcompat_http_request_duration_seconds_count', { route: '/health/ready', status: '200' })).toBeGreaterThan(0);
 
+    // HTTP latency by route pattern: the API's routes (which need a token, unlike health and metrics) and unknown paths.
+    expect((await http(`${app.url}/v1/guests/some-guest`)).status).toBe(401);
+    expect((await http(`${app.url}/no/such/path`)).status).toBe(404);
+    const latency = await scrape(app.url);
+    expect(metricSum(latency, 'fleetcompat_http_request_duration_seconds_count', { route: '/v1/guests/:guestId', status: '401' })).toBe(1);
+    expect(metricSum(latency, 'fleetcompat_http_request_duration_seconds_count', { route: 'unmatched', status: '404' })).toBe(1);
+
     // The same load again: every event a duplicate, nothing new decided.
     await produceEvents(kafka, prefix, events);
     await eventually('the repeat counted as duplicates', async () => metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'duplicate' }) === events.length, 60000);
@@ -129,10 +136,16 @@ describe('health and metrics (own broker, own Postgres)', () => {
     expect((await http(`${app.url}/health/live`)).status).toBe(200);
     await broker.start();
     await eventually('ready again with the broker', async () => (await ready()).status === 200, 90000);
+    // The consumer is back too: a new event is stored and decided.
+    const stored = metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'stored' });
+    const guest = sampleFleet().find((e) => e.type === 'GuestObserved')!;
+    await produceEvents(kafka, prefix, [{ ...guest, eventId: 'after-broker-restart', data: { ...guest.data, guestId: 'after-broker-restart' } } as typeof guest]);
+    await eventually('the event sent after the restart stored', async () => metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'stored' }) === stored + 1, 90000);
   });
 
   it('stops on SIGTERM with exit code 0', async () => {
     await app.stop('SIGTERM', 30000);
+    if (app.exit?.code !== 0) console.error(`all-in-one exited ${JSON.stringify(app.exit)}:\n${app.log().slice(-6000)}`);
     expect(app.exit).toEqual({ code: 0, signal: null });
     expect(app.log()).toMatch(/shut down in \d+ ms: exiting 0/);
   });

@@ -20,7 +20,7 @@ import { Metrics } from './metrics';
 import { Operability } from './operability';
 import { ProjectorModule, ProjectorService } from './projector.module';
 import { RelayModule, RelayService } from './relay.module';
-import { GracefulShutdown, ShutdownStep } from './shutdown';
+import { bounded, GracefulShutdown, ShutdownStep } from './shutdown';
 
 /** The process roles. all-in-one composes every other role in one process (the embedded default). */
 export type Role = 'all-in-one' | 'api' | 'ingest' | 'projector' | 'relay';
@@ -120,7 +120,10 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   // the outbox, then Nest's own close (HTTP server, remaining hooks) and the database last.
   const steps: ShutdownStep[] = [
     { name: 'readiness', run: async () => ops.beginShutdown() },
-    ...(ingest ? [{ name: 'ingest', run: () => ingest!.close() }] : []),
+    // The consumer finishes and commits the chunk in hand, then leaves its group; a consumer that
+    // cannot reach the broker gets half of the time left, after which the shutdown goes on (what
+    // it had not committed is redelivered to the next member, and the store drops repeats).
+    ...(ingest ? [{ name: 'ingest', run: (left: number) => bounded(ingest!.close(), left / 2, 'the Kafka consumer did not stop in time; going on') }] : []),
     ...(projector ? [{ name: 'projector', run: () => projector.stop() }] : []),
     // The flush gets at most half of what is left (10 s at most), so the rest still closes in time.
     ...(relay ? [{ name: 'relay', run: (left: number) => relay.drainAndStop(Math.max(0, Math.min(10000, left / 2))) }] : []),

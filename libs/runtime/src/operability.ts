@@ -125,7 +125,9 @@ export class Operability {
     express.use((req: Request, res: Response, next: NextFunction) => {
       const started = process.hrtime.bigint();
       res.once('finish', () => {
-        const route = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
+        // A catch-all (a middleware registered for every path) is not a route of the API.
+        const pattern = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : '';
+        const route = pattern && !pattern.includes('{*') && pattern !== '*' ? pattern : 'unmatched';
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         hist.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       });

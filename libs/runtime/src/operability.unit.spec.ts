@@ -3,7 +3,7 @@ import { DeadLetterRecord } from '@fleetcompat/kafka';
 import { decisionAction, deadLetterType, InstrumentedSink, instrumentedOutbox } from './instrumentation';
 import { Metrics } from './metrics';
 import { ProjectorWatch } from './projector-watch';
-import { GracefulShutdown } from './shutdown';
+import { bounded, GracefulShutdown } from './shutdown';
 
 function event(eventId: string, type: string, data: Record<string, unknown> = { hostId: 'h1' }): IncomingEvent {
   return { event: { eventId, type, data } as unknown as FleetEvent, origin: { channel: 'kafka', topic: 't', partition: 0, offset: eventId } };
@@ -168,5 +168,12 @@ describe('GracefulShutdown', () => {
     release();
     await running;
     expect(codes).toEqual([1]);
+  });
+
+  it('bounded() goes on after its time when a step may be abandoned', async () => {
+    let finished = false;
+    await bounded(new Promise<void>(() => undefined), 30, 'stuck');
+    await bounded(new Promise<void>((r) => setTimeout(() => ((finished = true), r()), 5)), 1000, 'never');
+    expect(finished).toBe(true);
   });
 });

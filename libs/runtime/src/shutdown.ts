@@ -78,7 +78,7 @@ export class GracefulShutdown {
       const t = Date.now();
       try {
         await step.run(Math.max(0, began + this.options.timeoutMs - Date.now()));
-        this.log.debug(`${step.name} done in ${Date.now() - t} ms`);
+        this.log.log(`${step.name} done in ${Date.now() - t} ms`);
       } catch (e) {
         code = this.options.timeoutExitCode ?? 1;
         this.log.error(`${step.name} failed: ${(e as Error).stack ?? e}`);
@@ -95,6 +95,21 @@ export class GracefulShutdown {
     if (this.exited) return;
     this.exited = true;
     (this.options.exit ?? ((c: number) => process.exit(c)))(code);
+  }
+}
+
+/**
+ * Waits for `work` at most `ms`; past that logs `onTimeout` and resolves (the work goes on,
+ * unawaited). For shutdown steps whose abandonment is safe (e.g. a consumer that cannot leave
+ * its group while the broker is away: what it has not committed is redelivered).
+ */
+export async function bounded(work: Promise<void>, ms: number, onTimeout: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  try {
+    if ((await Promise.race([work, late])) === 'late') new Logger('Shutdown').warn(`${onTimeout} (after ${ms} ms)`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
