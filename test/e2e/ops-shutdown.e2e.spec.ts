@@ -2,11 +2,14 @@
 // Postgres: SIGTERM the ingest and the projector in the middle of a load; both exit 0 after
 // finishing and committing what they had in hand; restarted, they resume where they stopped:
 // every event is stored exactly once and every guest's final decision is on the topic.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import { Consumer } from 'kafkajs';
 import { FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
 import { generateFleet } from '@fleetcompat/sample-fleet';
-import { AppProcess, eventually, startApp } from '../support/apps';
+import { AppProcess, eventually, freePort, startApp } from '../support/apps';
 import { brokers, createTopics, kafkaClient, uniqueName } from '../support/kafka';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 import { metricSamples, metricSum, produceEvents, scrape } from './ops.support';
@@ -115,5 +118,46 @@ describe('graceful shutdown in the middle of a load (split roles)', () => {
       for (const p of published) if ((last.get(p.guestId)?.sequence ?? 0) < p.sequence) last.set(p.guestId, p);
       return finals.every((f) => last.get(f.guest_id)?.sequence === f.sequence && JSON.stringify(JSON.parse(last.get(f.guest_id)!.value)) === JSON.stringify(f.message));
     }, 120000);
+  });
+});
+
+// The embedded default: the package's own signal hook would stop Postgres at once, under the
+// projector's feet. Our shutdown stops it last, after the projector's batch and the pool.
+describe('graceful shutdown of the all-in-one with embedded Postgres', () => {
+  let dataDir: string;
+  let app: AppProcess | undefined;
+  afterAll(async () => {
+    await app?.stop('SIGKILL');
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('finishes its work, stops Postgres last, exits 0, and keeps the data for the next start', async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'fc-ops-embedded-'));
+    const env = { DATABASE_URL: '', KAFKA_BROKERS: '', EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), LOG_FORMAT: 'json' };
+    const first = await startApp('all-in-one', env, ['--sample-fleet']).then((a) => a.ready(120000));
+    app = first;
+    await first.stop('SIGTERM', 30000);
+    if (first.exit?.code !== 0) console.error(first.log().slice(-6000));
+    expect(first.exit).toEqual({ code: 0, signal: null });
+    const steps = first
+      .log()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { context?: string; msg: string })
+      .filter((l) => l.context === 'Shutdown' || l.context === 'Database')
+      .map((l) => l.msg.replace(/ in \d+ ms/, ''));
+    const order = (m: string) => steps.findIndex((s) => s.startsWith(m));
+    expect(order('projector done')).toBeGreaterThan(order('SIGTERM: shutting down'));
+    expect(order('embedded Postgres stopped')).toBeGreaterThan(order('projector done'));
+    expect(order('shut down: exiting 0')).toBeGreaterThan(order('embedded Postgres stopped'));
+    expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false); // the server is down
+
+    // Restarted on the same folder: everything is there (the sample fleet again is all duplicates).
+    const second = await startApp('all-in-one', env, ['--sample-fleet']).then((a) => a.ready(120000));
+    app = second;
+    await eventually('the sample fleet loaded again', async () => /sample fleet: 47 events \(0 stored, 47 already there\)/.test(second.log()));
+    expect(metricSum(await scrape(second.url), 'fleetcompat_events_ingested_total', { channel: 'http', outcome: 'duplicate' })).toBe(47);
+    await second.stop('SIGTERM', 30000);
+    expect(second.exit).toEqual({ code: 0, signal: null });
   });
 });

@@ -118,8 +118,10 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   // Graceful shutdown, in the order that loses nothing: stop taking work (readiness 503, the
   // consumer stops fetching and commits the chunk in hand), finish the projector's batch, flush
   // the outbox, then Nest's own close (HTTP server, remaining hooks) and the database last.
+  let sampleLoad: Promise<void> | undefined;
   const steps: ShutdownStep[] = [
     { name: 'readiness', run: async () => ops.beginShutdown() },
+    { name: 'sample fleet', run: async () => sampleLoad },
     // The consumer finishes and commits the chunk in hand, then leaves its group; a consumer that
     // cannot reach the broker gets half of the time left, after which the shutdown goes on (what
     // it had not committed is redelivered to the next member, and the store drops repeats).
@@ -152,8 +154,15 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   }
   if (loadSample) {
     const events = sampleFleet();
-    const outcome = await app.get<EventSink>(EVENT_SINK).store(events.map((event) => ({ event, origin: { channel: 'http' as const } })));
-    log.log(`sample fleet: ${events.length} events (${outcome.stored} stored, ${outcome.duplicates} already there). Try ${url}/v1/summary and ${url}/v1/guests?status=blocked`);
+    sampleLoad = app
+      .get<EventSink>(EVENT_SINK)
+      .store(events.map((event) => ({ event, origin: { channel: 'http' as const } })))
+      .then(
+        (outcome) =>
+          log.log(`sample fleet: ${events.length} events (${outcome.stored} stored, ${outcome.duplicates} already there). Try ${url}/v1/summary and ${url}/v1/guests?status=blocked`),
+        (e) => log.error(`sample fleet not loaded: ${(e as Error).message}`),
+      );
+    await sampleLoad;
   }
   return app;
 }
