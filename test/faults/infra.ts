@@ -100,7 +100,16 @@ export class OwnPostgres {
   }
 
   private async up(): Promise<void> {
-    this.pg = await startEmbeddedPostgres({ dataDir: this.dataDir, port: this.port, database: 'fleetcompat', fast: true, postgresFlags: ['-c', 'max_connections=300'] });
+    // fsync off (a crash of the server process, not of the machine: the OS keeps what was
+    // written) but synchronous_commit ON, as in production: with it off a commit is
+    // acknowledged before its WAL leaves Postgres' memory, and the crash below loses events
+    // the ingest was told were stored (and committed offsets for): the suite found exactly that.
+    this.pg = await startEmbeddedPostgres({
+      dataDir: this.dataDir,
+      port: this.port,
+      database: 'fleetcompat',
+      postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', `synchronous_commit=${process.env.FAULTS_PG_SYNCHRONOUS_COMMIT ?? 'on'}`],
+    });
   }
 
   private postmasterPid(): number | undefined {

@@ -3,7 +3,7 @@
 // times with poison mixed in, SIGKILLs of random processes at random moments, a broker
 // restart and a Postgres crash in the middle of the load; then, once drained, the invariants.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -14,7 +14,7 @@ import { ROOT } from '../support/apps';
 import { OwnBroker, OwnPostgres } from './infra';
 import { checkDeadLetters, checkNoLag, checkPlacementTopic, checkRebuild, checkStore, InvariantResult, LagState, projectorBehind } from './invariants';
 import { client, createTopics, groupLag, readTopic, StubbornProducer } from './kafka-io';
-import { Supervisor } from './supervisor';
+import { snapshotDist, Supervisor } from './supervisor';
 import { buildWorkload, Delivery, WorkloadSize } from './workload';
 
 export interface FaultProfile {
@@ -127,7 +127,8 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       // A killed ingest member holds its partitions until its session expires: 10 s, not 30.
       KAFKA_SESSION_TIMEOUT_MS: '10000',
     };
-    sup = new Supervisor(env, { api: p.layout.api, ingest: p.layout.ingest, projector: p.layout.projector, relay: p.layout.relay }, () => 200 + rand() * 1800);
+    const dist = snapshotDist(path.join(ROOT, '.cache', 'faults', `${runId}-dist`));
+    sup = new Supervisor(dist, env, { api: p.layout.api, ingest: p.layout.ingest, projector: p.layout.projector, relay: p.layout.relay }, () => 200 + rand() * 1800);
     await sup.start();
     log(`processes up: ${JSON.stringify(sup.alive())}`);
 
@@ -290,6 +291,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     await ds?.destroy().catch(() => undefined);
     await broker?.destroy(!ok).catch(() => undefined);
     await pg?.destroy().catch(() => undefined);
+    rmSync(path.join(ROOT, '.cache', 'faults', `${runId}-dist`), { recursive: true, force: true });
   }
 
   const dir = path.join(ROOT, '.cache', 'faults');

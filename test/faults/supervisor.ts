@@ -1,7 +1,45 @@
 // Runs the service's roles as separate Node processes (the built apps) and keeps them
 // running as an orchestrator would: a process that exits is started again after a short
 // delay. The fault injector kills them with SIGKILL; exits it did not cause are counted.
-import { AppProcess, Role, startApp } from '../support/apps';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { AppProcess, freePort, Role, ROOT } from '../support/apps';
+
+/**
+ * A private copy of the built apps (dist/apps, dist/libs) under .cache/faults, so that a
+ * build running meanwhile in the same tree (another test run) cannot hand a restarted process
+ * half-written files. Node still finds node_modules from there (it lies under the repo).
+ * A copy taken while tsc-alias has not yet rewritten the paths is taken again.
+ */
+export function snapshotDist(into: string): string {
+  const src = path.join(ROOT, 'dist');
+  for (let attempt = 0; ; attempt++) {
+    rmSync(into, { recursive: true, force: true });
+    for (const d of ['apps', 'libs']) cpSync(path.join(src, d), path.join(into, d), { recursive: true });
+    if (!unaliased(into)) return into;
+    if (attempt > 30) throw new Error(`${src} keeps holding unrewritten @fleetcompat/ imports: is a build running?`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+  }
+}
+
+function unaliased(dir: string): boolean {
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) {
+      if (unaliased(p)) return true;
+    } else if (name.endsWith('.js') && /require\("@fleetcompat\//.test(readFileSync(p, 'utf8'))) return true;
+  }
+  return false;
+}
+
+async function startFrom(dist: string, role: Role, env: Record<string, string>): Promise<AppProcess> {
+  const entry = path.join(dist, 'apps', role, 'src/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does)`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [entry], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'log', ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new AppProcess(role, port, child);
+}
 
 export interface Instance {
   readonly role: Role;
@@ -19,6 +57,7 @@ export class Supervisor {
   private readonly expectedExit = new WeakSet<AppProcess>();
 
   constructor(
+    private readonly dist: string,
     private readonly env: Record<string, string>,
     layout: Partial<Record<Role, number>>,
     private readonly restartDelayMs: () => number,
@@ -42,7 +81,7 @@ export class Supervisor {
   private async spawn(i: Instance): Promise<void> {
     if (this.stopping) return;
     i.starts++;
-    const proc = await startApp(i.role, { ...this.env, INSTANCE: this.name(i) });
+    const proc = await startFrom(this.dist, i.role, { ...this.env, INSTANCE: this.name(i) });
     i.proc = proc;
     void proc.waitForExit().then((exit) => {
       if (this.expectedExit.has(proc) || this.stopping) return;
