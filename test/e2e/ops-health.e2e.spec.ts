@@ -137,10 +137,13 @@ describe('health and metrics (own broker, own Postgres)', () => {
     await broker.start();
     await eventually('ready again with the broker', async () => (await ready()).status === 200, 90000);
     // The consumer is back too: a new event is stored and decided.
-    const stored = metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'stored' });
+    const before = await scrape(app.url);
+    const stored = metricSum(before, 'fleetcompat_events_ingested_total', { outcome: 'stored' });
+    const published = metricSum(before, 'fleetcompat_decisions_published_total');
     const guest = sampleFleet().find((e) => e.type === 'GuestObserved')!;
     await produceEvents(kafka, prefix, [{ ...guest, eventId: 'after-broker-restart', data: { ...guest.data, guestId: 'after-broker-restart' } } as typeof guest]);
     await eventually('the event sent after the restart stored', async () => metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'stored' }) === stored + 1, 90000);
+    await eventually('its decision published', async () => metricSum(await scrape(app.url), 'fleetcompat_decisions_published_total') > published, 90000);
   });
 
   it('stops on SIGTERM with exit code 0', async () => {
