@@ -21,10 +21,10 @@ export function renderMarkdown(r: Report): string {
   }
   if (r.latency) {
     const l = r.latency.ms;
-    row(`3. Decision latency, upgrade planned → last of ${r.latency.guestsPerHost} decisions on the topic (${r.latency.hosts} hosts)`, `p50 ${n(l.p50)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms`, '–', '–', 'p99 < 100 ms', b?.latency && `p50 ${n(b.latency.ms.p50)}, p99 ${n(b.latency.ms.p99)} ms`);
+    row(`3. Decision latency, upgrade planned → last of ${r.latency.guestsPerHost} decisions on the topic (${r.latency.hosts} hosts)`, `p50 ${n(l.p50)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms`, '–', '–', 'p99 < 100 ms', b?.latency && `p50 ${n(b.latency.ms.p50)} ms, p99 ${n(b.latency.ms.p99)} ms, max ${n(b.latency.ms.max)} ms`);
   }
   if (r.rebuild) {
-    row(`4. Projection rebuild, ${n(r.rebuild.events)} events (events/s)`, s(r.rebuild.eventsPerSec), `read the store only ${s(r.rebuild.readEventsPerSec)}`, med(r.rebuild.ratioToRead), '> 100,000', b?.rebuild && med(b.rebuild.eventsPerSec));
+    row(`4. Projection rebuild, ${n(r.rebuild.events)} events (events/s)`, s(r.rebuild.eventsPerSec), `read the store only ${s(r.rebuild.readEventsPerSec)}`, med(r.rebuild.ratioToRead), '> 100,000', b?.rebuild && `${med(b.rebuild.eventsPerSec)} (÷read ${med(b.rebuild.ratioToRead)})`);
   }
   if (r.queries) {
     const q = r.queries;
