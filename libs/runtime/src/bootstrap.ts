@@ -159,7 +159,7 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
       .store(events.map((event) => ({ event, origin: { channel: 'http' as const } })))
       .then(
         (outcome) =>
-          log.log(`sample fleet: ${events.length} events (${outcome.stored} stored, ${outcome.duplicates} already there). Try ${url}/v1/summary and ${url}/v1/guests?status=blocked`),
+          log.log(`sample fleet: ${events.length} events (${outcome.stored} stored, ${outcome.duplicates} already there). Try ${url}/v1/summary and ${url}/v1/guests?status=blocked (with Authorization: Bearer <token>)`),
         (e) => log.error(`sample fleet not loaded: ${(e as Error).message}`),
       );
     await sampleLoad;
