@@ -44,6 +44,22 @@ describe('LISTEN on stored events (wakes a projector in another process)', () =>
     expect(await listener.query(`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
   });
 
+  it('listens again after its connection is killed', async () => {
+    let wake: () => void = () => undefined;
+    const errors: string[] = [];
+    const stop = await listen(listener, EVENTS_CHANNEL, () => wake(), { retryMs: 100, onError: (e) => errors.push(e.message) });
+    const [{ n }] = await writer.query(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`,
+    );
+    expect(n).toBe(1);
+    await new Promise((r) => setTimeout(r, 1000)); // lost, then back after retryMs
+    const notified = new Promise<void>((resolve) => (wake = resolve));
+    await new PostgresEventStore(writer).store([guestObserved('notify-3', 'g3')]);
+    await Promise.race([notified, new Promise((_, reject) => setTimeout(() => reject(new Error('no notification within 10 s')), 10000))]);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    await stop();
+  });
+
   it('does not notify for a rolled-back insert', async () => {
     let calls = 0;
     const stop = await listen(listener, EVENTS_CHANNEL, () => calls++);

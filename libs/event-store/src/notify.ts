@@ -28,8 +28,12 @@ export async function listen(
   let current: { client: PgClient; release: (err?: unknown) => void; detach: () => void } | undefined;
   let retry: NodeJS.Timeout | undefined;
 
+  const again = () => {
+    // Not after the DataSource is closed, and never keeping the process alive by itself.
+    if (!stopped && dataSource.isInitialized) (retry = setTimeout(() => void connect(), options.retryMs ?? 1000)).unref();
+  };
   const connect = async (): Promise<void> => {
-    if (stopped) return;
+    if (stopped || !dataSource.isInitialized) return;
     try {
       const [client, release] = await driver.obtainMasterConnection!();
       const onNotification = (msg: { channel: string }) => {
@@ -41,7 +45,7 @@ export async function listen(
         current = undefined;
         release(error ?? new Error('connection ended'));
         if (error) options.onError?.(error);
-        if (!stopped) retry = setTimeout(() => void connect(), options.retryMs ?? 1000);
+        again();
       };
       client.on('notification', onNotification);
       client.on('error', onLost);
@@ -64,7 +68,7 @@ export async function listen(
         current.release(e);
         current = undefined;
       }
-      if (!stopped) retry = setTimeout(() => void connect(), options.retryMs ?? 1000);
+      again();
     }
   };
 
