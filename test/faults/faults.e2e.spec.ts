@@ -20,6 +20,6 @@ describe(`fault injection (${p.name}): kill -9, broker restart, Postgres crash, 
       expect(report.faults.some((f) => f.fault.startsWith('Postgres crash'))).toBe(true);
       expect(report.workload['valid events']).toBeGreaterThanOrEqual(Number(process.env.FAULTS_GUESTS ? 0 : 100000));
     },
-    (long ? 90 : 14) * 60 * 1000,
+    (long ? 90 : 30) * 60 * 1000,
   );
 });

@@ -57,7 +57,7 @@ export function profile(long: boolean): FaultProfile {
     tailSeconds: num('FAULTS_TAIL_SECONDS', long ? 60 : 10),
     brokerRestarts: num('FAULTS_BROKER_RESTARTS', long ? 3 : 1),
     postgresCrashes: num('FAULTS_POSTGRES_CRASHES', long ? 3 : 1),
-    drainTimeoutSeconds: num('FAULTS_DRAIN_SECONDS', long ? 1800 : 420),
+    drainTimeoutSeconds: num('FAULTS_DRAIN_SECONDS', long ? 1800 : 900),
     layout: { ingest: 2, projector: 2, relay: 2, api: 1 },
   };
 }
@@ -197,11 +197,12 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       while (killing) {
         await sleep(p.killMeanMs * (0.5 + rand()));
         if (!killing) break;
-        const i = sup!.instances[Math.floor(rand() * sup!.instances.length)];
-        if (await sup!.kill(i)) {
+        const candidates = sup!.killable();
+        const i = candidates[Math.floor(rand() * candidates.length)];
+        if (i && (await sup!.kill(i))) {
           const name = `kill -9 ${i.role}`;
           kills.set(sup!.name(i), (kills.get(sup!.name(i)) ?? 0) + 1);
-          fault(name, 'SIGKILL at a random moment, restarted 0.2-2 s later');
+          fault(name, 'SIGKILL at a random moment (of a process that has started up), restarted 0.2-2 s later');
         }
       }
     })();

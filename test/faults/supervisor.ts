@@ -45,6 +45,8 @@ export interface Instance {
   readonly role: Role;
   readonly index: number;
   proc?: AppProcess;
+  /** The current process has logged that it listens (kept apart from its output, which is a ring). */
+  up: boolean;
   starts: number;
   /** Exits not caused by the injector (crashes), with the tail of their output. */
   crashes: { code: number | null; signal: string | null; at: string; log: string }[];
@@ -62,7 +64,7 @@ export class Supervisor {
     layout: Partial<Record<Role, number>>,
     private readonly restartDelayMs: () => number,
   ) {
-    for (const [role, n] of Object.entries(layout) as [Role, number][]) for (let i = 0; i < n; i++) this.instances.push({ role, index: i, starts: 0, crashes: [] });
+    for (const [role, n] of Object.entries(layout) as [Role, number][]) for (let i = 0; i < n; i++) this.instances.push({ role, index: i, up: false, starts: 0, crashes: [] });
   }
 
   name(i: Instance): string {
@@ -83,6 +85,15 @@ export class Supervisor {
     i.starts++;
     const proc = await startFrom(this.dist, i.role, { ...this.env, INSTANCE: this.name(i) });
     i.proc = proc;
+    i.up = false;
+    let tail = '';
+    const watch = (chunk: Buffer) => {
+      if (i.up || i.proc !== proc) return;
+      tail = (tail + chunk.toString('utf8')).slice(-4096);
+      if (/listening on http/.test(tail)) i.up = true;
+    };
+    proc.child.stdout?.on('data', watch);
+    proc.child.stderr?.on('data', watch);
     void proc.waitForExit().then((exit) => {
       if (this.expectedExit.has(proc) || this.stopping) return;
       i.crashes.push({ code: exit.code, signal: exit.signal, at: new Date().toISOString(), log: proc.log() });
@@ -106,6 +117,14 @@ export class Supervisor {
     return true;
   }
 
+  /**
+   * Instances that may be killed now: running and started up (listening). A process still
+   * starting is left alone, so that on a slow machine restarts do not eat all the time.
+   */
+  killable(): Instance[] {
+    return this.instances.filter((i) => i.up && i.proc && !i.proc.exit);
+  }
+
   /** Processes alive right now, by role. */
   alive(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -114,13 +133,16 @@ export class Supervisor {
   }
 
   /** Waits until every instance runs (restarts pending done) and is ready. */
-  async settle(timeoutMs = 120000): Promise<void> {
+  async settle(timeoutMs = 300000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (this.pending.size) {
       await Promise.race([...this.pending, new Promise((r) => setTimeout(r, 1000))]);
       if (Date.now() > until) throw new Error('restarts still pending');
     }
-    for (const i of this.instances) await i.proc!.ready(Math.max(1000, until - Date.now()));
+    while (!this.instances.every((i) => i.up && i.proc && !i.proc.exit)) {
+      if (Date.now() > until) throw new Error(`not every process is up: ${this.instances.filter((i) => !i.up).map((i) => this.name(i)).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   /** Stops everything (SIGTERM; SIGKILL after 20 s) and restarts nothing any more. */
