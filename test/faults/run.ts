@@ -52,7 +52,7 @@ export function profile(long: boolean): FaultProfile {
       httpShare: 0.03,
       otherPartitionShare: 0.1,
     },
-    loadSeconds: num('FAULTS_LOAD_SECONDS', long ? 480 : 50),
+    loadSeconds: num('FAULTS_LOAD_SECONDS', long ? 300 : 50),
     killMeanMs: num('FAULTS_KILL_MEAN_MS', long ? 1500 : 2000),
     tailSeconds: num('FAULTS_TAIL_SECONDS', long ? 60 : 10),
     brokerRestarts: num('FAULTS_BROKER_RESTARTS', long ? 3 : 1),
@@ -326,7 +326,10 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
 function crashCause(log: string): string {
   const lines = log.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim()).filter(Boolean);
   const uncaught = lines.findIndex((l) => /triggerUncaughtException|Uncaught|UnhandledPromiseRejection/.test(l));
-  if (uncaught >= 0) return lines.slice(uncaught + 1, uncaught + 6).filter((l) => l !== '^').join(' ').slice(0, 400);
+  if (uncaught >= 0) {
+    const error = lines.slice(uncaught + 1).find((l) => /(Error|Exception)\b/.test(l) && !l.startsWith('at '));
+    return (error ?? lines.slice(uncaught + 1, uncaught + 6).join(' ')).slice(0, 400);
+  }
   const fatal = [...lines].reverse().find((l) => /"level":"(fatal|error)"|failed to start|FATAL|ERROR/.test(l));
   return (fatal ?? lines.at(-1) ?? '').slice(0, 400);
 }
@@ -335,7 +338,8 @@ function crashCause(log: string): string {
 async function postEvents(sup: Supervisor, deliveries: Delivery[], token: string): Promise<number> {
   for (let i = 0; i < deliveries.length; i += 100) {
     const body = JSON.stringify(deliveries.slice(i, i + 100).map((d) => d.event));
-    for (let attempt = 0; ; attempt++) {
+    const until = Date.now() + 10 * 60 * 1000;
+    for (;;) {
       const api = sup.instances.find((x) => x.role === 'api' && x.proc && !x.proc.exit)?.proc;
       try {
         if (!api) throw new Error('no api running');
@@ -352,7 +356,7 @@ async function postEvents(sup: Supervisor, deliveries: Delivery[], token: string
         if (res.status === 202) break;
         if (res.status < 500) throw Object.assign(new Error(`POST /v1/events answered ${res.status}: ${text.slice(0, 300)}`), { fatal: true });
       } catch (e) {
-        if ((e as any).fatal || attempt > 300) throw e;
+        if ((e as any).fatal || Date.now() > until) throw e;
         await sleep(500);
       }
     }
