@@ -116,4 +116,35 @@ export function createIdempotentProducer(kafka: Kafka, options: { retry?: KafkaR
   });
 }
 
+/**
+ * One idempotent producer, connected on first use and replaced after a failure: a failed send
+ * leaves its sequence state suspect, and a fresh producer (new producer id) starts clean.
+ */
+export class IdempotentProducerSlot {
+  private producer?: Producer;
+
+  constructor(private readonly kafka: () => Kafka) {}
+
+  /** The producer in use, if one is connected (for unwrap()). */
+  get current(): Producer | undefined {
+    return this.producer;
+  }
+
+  async get(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = createIdempotentProducer(this.kafka());
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  /** Drops the producer (disconnecting it); the next get() connects a new one. */
+  async reset(onError: (e: unknown) => void = () => undefined): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch(onError);
+  }
+}
+
 export type { Kafka, Producer };

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventSink, InputTopics, Topics } from '@fleetcompat/contract';
-import { Consumer, EachBatchPayload, Kafka, KafkaJSError, Producer } from 'kafkajs';
-import { createIdempotentProducer, createKafka, KafkaClientOptions, KafkaRetryOptions } from './kafka-client';
+import { Consumer, EachBatchPayload, Kafka, KafkaJSError } from 'kafkajs';
+import { createKafka, IdempotentProducerSlot, KafkaClientOptions, KafkaRetryOptions } from './kafka-client';
 import { DeadLetterRecord, HandledBatch, IngestBatchHandler } from './ingest-batch-handler';
 import { backoffDelay, errorMessage, sleep } from './util';
 
@@ -95,7 +95,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   private readonly listeners: { event: string; callback: Function }[] = [];
   private kafka?: Kafka;
   private consumer?: Consumer;
-  private producer?: Producer;
+  private readonly producers = new IdempotentProducerSlot(() => this.kafka!);
   private closing = false;
   private restarting?: Promise<void>;
   private counters = { stored: 0, duplicates: 0, deadLettered: 0, batches: 0, failures: 0, crashes: 0 };
@@ -135,7 +135,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     this.closing = false;
     this.kafka = createKafka(this.options.kafka);
     try {
-      await this.ensureProducer();
+      await this.producers.get();
       await this.startConsumer();
     } catch (e) {
       await this.close();
@@ -155,11 +155,9 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     this.closing = true;
     await this.restarting?.catch(() => undefined);
     const consumer = this.consumer;
-    const producer = this.producer;
     this.consumer = undefined;
-    this.producer = undefined;
     await consumer?.disconnect().catch((e) => this.log.warn(`consumer disconnect: ${errorMessage(e)}`));
-    await producer?.disconnect().catch((e) => this.log.warn(`producer disconnect: ${errorMessage(e)}`));
+    await this.producers.reset((e) => this.log.warn(`producer disconnect: ${errorMessage(e)}`));
     this._status$.next('stopped');
   }
 
@@ -172,7 +170,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   /** The kafkajs objects: `{ kafka, consumer, producer }`. */
   unwrap<T>(): T {
     if (!this.consumer) throw new Error('KafkaIngestServer is not started: call listen() first');
-    return { kafka: this.kafka, consumer: this.consumer, producer: this.producer } as T;
+    return { kafka: this.kafka, consumer: this.consumer, producer: this.producers.current } as T;
   }
 
   private async startConsumer(): Promise<void> {
@@ -304,7 +302,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
         const delay = backoffDelay(attempt, this.retryInitialMs, this.retryMaxMs);
         const step = outcome ? 'dead-letter send' : 'sink.store';
         this.log.warn(`${step} failed (attempt ${attempt}), retrying in ${delay} ms: ${errorMessage(e)}`);
-        if (outcome) await this.resetProducer();
+        if (outcome) await this.producers.reset();
         if (!(await this.backoff(delay, payload))) return null;
       }
     }
@@ -324,7 +322,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   }
 
   private async sendDeadLetters(records: readonly DeadLetterRecord[]): Promise<void> {
-    const producer = await this.ensureProducer();
+    const producer = await this.producers.get();
     await producer.send({
       topic: this.deadLetterTopic,
       acks: -1,
@@ -332,21 +330,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     });
   }
 
-  private async ensureProducer(): Promise<Producer> {
-    if (!this.producer) {
-      const producer = createIdempotentProducer(this.kafka!);
-      await producer.connect();
-      this.producer = producer;
-    }
-    return this.producer;
-  }
 
-  /** After a failed send the idempotent producer's sequence state is suspect: start a fresh one. */
-  private async resetProducer(): Promise<void> {
-    const producer = this.producer;
-    this.producer = undefined;
-    await producer?.disconnect().catch(() => undefined);
-  }
 }
 
 function maxOffset(a: string, b: string): string {

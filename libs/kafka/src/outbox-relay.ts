@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { OutboxMessage, OutboxStore } from '@fleetcompat/contract';
-import { Kafka, Producer, TopicMessages } from 'kafkajs';
-import { createIdempotentProducer, createKafka, KafkaClientOptions } from './kafka-client';
+import { Kafka, TopicMessages } from 'kafkajs';
+import { createKafka, IdempotentProducerSlot, KafkaClientOptions } from './kafka-client';
 import { backoffDelay, errorMessage } from './util';
 
 /** Options of {@link OutboxRelay}. */
@@ -49,7 +49,7 @@ export class OutboxRelay {
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private kafka?: Kafka;
-  private producer?: Producer;
+  private readonly producers = new IdempotentProducerSlot(() => this.kafka!);
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -96,9 +96,7 @@ export class OutboxRelay {
     this.wake?.();
     await this.loop;
     this.loop = undefined;
-    const producer = this.producer;
-    this.producer = undefined;
-    await producer?.disconnect().catch((e) => this.log.warn(`producer disconnect: ${errorMessage(e)}`));
+    await this.producers.reset((e) => this.log.warn(`producer disconnect: ${errorMessage(e)}`));
     this.log.log('outbox relay stopped');
   }
 
@@ -121,7 +119,7 @@ export class OutboxRelay {
         this.counters.failures++;
         const delay = backoffDelay(failures, this.retryInitialMs, this.retryMaxMs);
         this.log.warn(`outbox publish failed (attempt ${failures}), retrying in ${delay} ms: ${errorMessage(e)}`);
-        await this.resetProducer();
+        await this.producers.reset();
         await this.wait(delay, false);
       }
     }
@@ -130,7 +128,7 @@ export class OutboxRelay {
   /** Sends one batch in a single request and waits for the broker's acknowledgement. */
   private async publish(messages: readonly OutboxMessage[]): Promise<void> {
     if (!messages.length) return;
-    const producer = await this.ensureProducer();
+    const producer = await this.producers.get();
     // Group by topic, keeping the order within each topic (hence within each partition).
     const byTopic = new Map<string, TopicMessages>();
     for (const m of messages) {
@@ -141,21 +139,7 @@ export class OutboxRelay {
     await producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
   }
 
-  private async ensureProducer(): Promise<Producer> {
-    if (!this.producer) {
-      const producer = createIdempotentProducer(this.kafka!);
-      await producer.connect();
-      this.producer = producer;
-    }
-    return this.producer;
-  }
 
-  /** After a failure the idempotent producer's sequence state is suspect: start a fresh one. */
-  private async resetProducer(): Promise<void> {
-    const producer = this.producer;
-    this.producer = undefined;
-    await producer?.disconnect().catch(() => undefined);
-  }
 
   /** Sleeps up to `ms`; `stop()` always wakes it, `notify()` only when `wakeOnNotify`. */
   private wait(ms: number, wakeOnNotify: boolean): Promise<void> {
