@@ -40,8 +40,10 @@ fi
 mkdir -p "$ROOT/.cache"
 results="$ROOT/.cache/jest-results.json"
 rm -f "$results"
-log "jest --runInBand $*"
-npx jest --runInBand --json --outputFile="$results" "$@"
+log "jest --runInBand --forceExit $*"
+# --forceExit: a handle some library leaves open (a kafkajs or pg timer) must not keep CI
+# waiting after the last test; every suite closes what it opened in its afterAll.
+npx jest --runInBand --forceExit --json --outputFile="$results" "$@"
 jest_rc=$?
 
 # The closing line, readable by people and CI: totals from jest's JSON results.
