@@ -4,6 +4,7 @@
 // restart and a Postgres crash in the middle of the load; then, once drained, the invariants.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -334,6 +335,21 @@ function crashCause(log: string): string {
   return (fatal ?? lines.at(-1) ?? '').slice(0, 400);
 }
 
+/** One POST with node:http and no agent (no keep-alive pool left behind when the run ends). */
+function post(url: string, body: string, token: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent: false, timeout: 30000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('POST timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** Posts events to the API (one process of it may be down: retried until stored). */
 async function postEvents(sup: Supervisor, deliveries: Delivery[], token: string): Promise<number> {
   for (let i = 0; i < deliveries.length; i += 100) {
@@ -343,16 +359,8 @@ async function postEvents(sup: Supervisor, deliveries: Delivery[], token: string
       const api = sup.instances.find((x) => x.role === 'api' && x.proc && !x.proc.exit)?.proc;
       try {
         if (!api) throw new Error('no api running');
-        const abort = new AbortController();
-        const timer = setTimeout(() => abort.abort(), 30000);
-        let res: Response;
-        let text: string;
-        try {
-          res = await fetch(`${api.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, connection: 'close' }, body, signal: abort.signal });
-          text = await res.text();
-        } finally {
-          clearTimeout(timer);
-        }
+        const res = await post(`${api.url}/v1/events`, body, token);
+        const text = res.text;
         if (res.status === 202) break;
         if (res.status < 500) throw Object.assign(new Error(`POST /v1/events answered ${res.status}: ${text.slice(0, 300)}`), { fatal: true });
       } catch (e) {
