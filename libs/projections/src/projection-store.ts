@@ -136,148 +136,138 @@ export class ProjectionStore {
   /** Saves what the batch changed; with `outbox`, also queues the decisions for publishing. */
   async save(q: Queryable, ws: WorkingSet, options: { outbox: boolean }): Promise<void> {
     const s = this.schema;
-    const kernels = [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!);
-    if (kernels.length) {
+    await writeRows(q, s, KERNELS, [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!));
+    await writeRows(q, s, HOSTS, [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!));
+    await writeRows(q, s, GUESTS, [...ws.dirtyGuests].map((g) => ws.guests.get(g)!));
+    await writeRows(q, s, ACKS, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
+    await writeRows(q, s, RULES, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
+    await writeRows(q, s, DECISIONS, ws.records);
+    if (!options.outbox) return;
+    for (let i = 0; i < ws.records.length; i += CHUNK) {
+      // WITH ORDINALITY keeps the batch's order in the outbox's ids.
       await q.query(
-        `INSERT INTO ${s}.kernels (image_sha256, release, arch, distro, xen_notes, pipeline, revoked, revoked_reason, last_event_id)
-         SELECT x.image_sha256, x.release, x.arch, x.distro, x.xen_notes, x.pipeline, x.revoked, x.revoked_reason, x.last_event_id
-           FROM jsonb_to_recordset($1::jsonb) AS x(image_sha256 text, release text, arch text, distro text, xen_notes jsonb,
-                pipeline jsonb, revoked boolean, revoked_reason text, last_event_id text)
-         ON CONFLICT (image_sha256) DO UPDATE SET release = EXCLUDED.release, arch = EXCLUDED.arch, distro = EXCLUDED.distro,
-           xen_notes = EXCLUDED.xen_notes, pipeline = EXCLUDED.pipeline, revoked = EXCLUDED.revoked,
-           revoked_reason = EXCLUDED.revoked_reason, last_event_id = EXCLUDED.last_event_id`,
-        [
-          JSON.stringify(
-            kernels.map((k: KernelRow) => ({
-              image_sha256: k.imageSha256,
-              release: k.release,
-              arch: k.arch,
-              distro: k.distro,
-              xen_notes: k.xenNotes,
-              pipeline: k.pipeline,
-              revoked: k.revoked,
-              revoked_reason: k.revokedReason,
-              last_event_id: k.lastEventId,
-            })),
-          ),
-        ],
+        `INSERT INTO outbox (topic, key, value, headers)
+         SELECT $2, x.value->>'hostId', x.value, jsonb_build_object('type', x.value->>'type', 'guestId', x.value->>'guestId')
+           FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n) ORDER BY x.n`,
+        [JSON.stringify(ws.records.slice(i, i + CHUNK).map((d) => d.message)), Topics.placementDecisions],
       );
-    }
-    const hosts = [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!);
-    if (hosts.length) {
-      await q.query(
-        `INSERT INTO ${s}.hosts (host_id, registered, hypervisor_version, hypervisor_build, rsdp_override_supported, labels, upgrade, last_event_id)
-         SELECT x.host_id, x.registered, x.hypervisor_version, x.hypervisor_build, x.rsdp_override_supported, x.labels, x.upgrade, x.last_event_id
-           FROM jsonb_to_recordset($1::jsonb) AS x(host_id text, registered boolean, hypervisor_version text, hypervisor_build text,
-                rsdp_override_supported boolean, labels jsonb, upgrade jsonb, last_event_id text)
-         ON CONFLICT (host_id) DO UPDATE SET registered = EXCLUDED.registered, hypervisor_version = EXCLUDED.hypervisor_version,
-           hypervisor_build = EXCLUDED.hypervisor_build, rsdp_override_supported = EXCLUDED.rsdp_override_supported,
-           labels = EXCLUDED.labels, upgrade = EXCLUDED.upgrade, last_event_id = EXCLUDED.last_event_id`,
-        [
-          JSON.stringify(
-            hosts.map((h: HostRow) => ({
-              host_id: h.hostId,
-              registered: h.registered,
-              hypervisor_version: h.hypervisorVersion,
-              hypervisor_build: h.hypervisorBuild,
-              rsdp_override_supported: h.rsdpOverrideSupported,
-              labels: h.labels,
-              upgrade: h.upgrade,
-              last_event_id: h.lastEventId,
-            })),
-          ),
-        ],
-      );
-    }
-    const guests = [...ws.dirtyGuests].map((g) => ws.guests.get(g)!);
-    for (let i = 0; i < guests.length; i += 5000) {
-      const chunk = guests.slice(i, i + 5000);
-      await q.query(
-        `INSERT INTO ${s}.guests (guest_id, host_id, present, mode, memory_mib, boot_method, kernel_sha256, bootloader_sha256,
-                                  observed_at, status, need, sequence, decision, last_event_id)
-         SELECT x.guest_id, x.host_id, x.present, x.mode, x.memory_mib, x.boot_method, x.kernel_sha256, x.bootloader_sha256,
-                x.observed_at, x.status, x.need, x.sequence, x.decision, x.last_event_id
-           FROM jsonb_to_recordset($1::jsonb) AS x(guest_id text, host_id text, present boolean, mode text, memory_mib integer,
-                boot_method text, kernel_sha256 text, bootloader_sha256 text, observed_at timestamptz, status text, need text,
-                sequence integer, decision jsonb, last_event_id text)
-         ON CONFLICT (guest_id) DO UPDATE SET host_id = EXCLUDED.host_id, present = EXCLUDED.present, mode = EXCLUDED.mode,
-           memory_mib = EXCLUDED.memory_mib, boot_method = EXCLUDED.boot_method, kernel_sha256 = EXCLUDED.kernel_sha256,
-           bootloader_sha256 = EXCLUDED.bootloader_sha256, observed_at = EXCLUDED.observed_at, status = EXCLUDED.status,
-           need = EXCLUDED.need, sequence = EXCLUDED.sequence, decision = EXCLUDED.decision, last_event_id = EXCLUDED.last_event_id`,
-        [
-          JSON.stringify(
-            chunk.map((g: GuestRow) => ({
-              guest_id: g.guestId,
-              host_id: g.hostId,
-              present: g.present,
-              mode: g.mode,
-              memory_mib: g.memoryMiB,
-              boot_method: g.bootMethod,
-              kernel_sha256: g.kernelSha256,
-              bootloader_sha256: g.bootloaderSha256,
-              observed_at: g.observedAt,
-              status: g.status,
-              need: g.need,
-              sequence: g.sequence,
-              decision: g.decision,
-              last_event_id: g.lastEventId,
-            })),
-          ),
-        ],
-      );
-    }
-    const acks = [...ws.dirtyAcks].map((k) => ws.acks.get(k)!);
-    if (acks.length) {
-      await q.query(
-        `INSERT INTO ${s}.acks (host_id, guest_id, decision_id, applied_at, event_id)
-         SELECT x.host_id, x.guest_id, x.decision_id, x.applied_at, x.event_id
-           FROM jsonb_to_recordset($1::jsonb) AS x(host_id text, guest_id text, decision_id text, applied_at timestamptz, event_id text)
-         ON CONFLICT (host_id, guest_id) DO UPDATE SET decision_id = EXCLUDED.decision_id, applied_at = EXCLUDED.applied_at,
-           event_id = EXCLUDED.event_id`,
-        [JSON.stringify(acks.map((a: AckRow) => ({ host_id: a.hostId, guest_id: a.guestId, decision_id: a.decisionId, applied_at: a.appliedAt, event_id: a.eventId })))],
-      );
-    }
-    const rules = [...ws.dirtyRules].map((k) => ws.rules.get(k)!);
-    if (rules.length) {
-      await q.query(
-        `INSERT INTO ${s}.behaviour_rules (key, rule, event_id)
-         SELECT x.key, x.rule, x.event_id FROM jsonb_to_recordset($1::jsonb) AS x(key text, rule jsonb, event_id text)
-         ON CONFLICT (key) DO UPDATE SET rule = EXCLUDED.rule, event_id = EXCLUDED.event_id`,
-        [JSON.stringify(rules.map((r: BehaviourRuleRow) => ({ key: r.key, rule: r.rule, event_id: r.eventId })))],
-      );
-    }
-    for (let i = 0; i < ws.records.length; i += 5000) {
-      const chunk = ws.records.slice(i, i + 5000);
-      await q.query(
-        `INSERT INTO ${s}.decisions (decision_id, guest_id, host_id, sequence, kind, message, caused_by, detail, decided_at)
-         SELECT x.decision_id, x.guest_id, x.host_id, x.sequence, x.kind, x.message, x.caused_by, x.detail, x.decided_at
-           FROM jsonb_to_recordset($1::jsonb) AS x(decision_id text, guest_id text, host_id text, sequence integer, kind text,
-                message jsonb, caused_by jsonb, detail jsonb, decided_at timestamptz)`,
-        [
-          JSON.stringify(
-            chunk.map((d: DecisionRecord) => ({
-              decision_id: d.decisionId,
-              guest_id: d.guestId,
-              host_id: d.hostId,
-              sequence: d.sequence,
-              kind: d.kind,
-              message: d.message,
-              caused_by: d.causedBy,
-              detail: d.detail,
-              decided_at: d.decidedAt,
-            })),
-          ),
-        ],
-      );
-      if (options.outbox) {
-        // WITH ORDINALITY keeps the batch's order in the outbox's ids.
-        await q.query(
-          `INSERT INTO outbox (topic, key, value, headers)
-           SELECT $2, x.value->>'hostId', x.value, jsonb_build_object('type', x.value->>'type', 'guestId', x.value->>'guestId')
-             FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n) ORDER BY x.n`,
-          [JSON.stringify(chunk.map((d) => d.message)), Topics.placementDecisions],
-        );
-      }
     }
   }
 }
+
+/** Rows per statement. */
+const CHUNK = 5000;
+
+/** How the rows of one projection table are written: its columns (name, SQL type, value) and its key. */
+interface TableWrite<R> {
+  readonly table: string;
+  readonly columns: readonly (readonly [name: string, type: string, value: (row: R) => unknown])[];
+  /** The conflict key of an upsert; none for an append-only table. */
+  readonly key?: readonly string[];
+}
+
+/** Writes rows in chunks, one statement each: `jsonb_to_recordset` in, upsert on the key (or plain insert). */
+async function writeRows<R>(q: Queryable, schema: string, spec: TableWrite<R>, rows: readonly R[]): Promise<void> {
+  const names = spec.columns.map(([name]) => name);
+  const key = spec.key ?? [];
+  const updates = names.filter((n) => !key.includes(n)).map((n) => `${n} = EXCLUDED.${n}`);
+  const sql =
+    `INSERT INTO ${schema}.${spec.table} (${names.join(', ')})
+     SELECT ${names.map((n) => `x.${n}`).join(', ')}
+       FROM jsonb_to_recordset($1::jsonb) AS x(${spec.columns.map(([name, type]) => `${name} ${type}`).join(', ')})` +
+    (key.length ? `\n     ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}` : '');
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK).map((row) => Object.fromEntries(spec.columns.map(([name, , value]) => [name, value(row)])));
+    await q.query(sql, [JSON.stringify(chunk)]);
+  }
+}
+
+const KERNELS: TableWrite<KernelRow> = {
+  table: 'kernels',
+  key: ['image_sha256'],
+  columns: [
+    ['image_sha256', 'text', (k) => k.imageSha256],
+    ['release', 'text', (k) => k.release],
+    ['arch', 'text', (k) => k.arch],
+    ['distro', 'text', (k) => k.distro],
+    ['xen_notes', 'jsonb', (k) => k.xenNotes],
+    ['pipeline', 'jsonb', (k) => k.pipeline],
+    ['revoked', 'boolean', (k) => k.revoked],
+    ['revoked_reason', 'text', (k) => k.revokedReason],
+    ['last_event_id', 'text', (k) => k.lastEventId],
+  ],
+};
+
+const HOSTS: TableWrite<HostRow> = {
+  table: 'hosts',
+  key: ['host_id'],
+  columns: [
+    ['host_id', 'text', (h) => h.hostId],
+    ['registered', 'boolean', (h) => h.registered],
+    ['hypervisor_version', 'text', (h) => h.hypervisorVersion],
+    ['hypervisor_build', 'text', (h) => h.hypervisorBuild],
+    ['rsdp_override_supported', 'boolean', (h) => h.rsdpOverrideSupported],
+    ['labels', 'jsonb', (h) => h.labels],
+    ['upgrade', 'jsonb', (h) => h.upgrade],
+    ['last_event_id', 'text', (h) => h.lastEventId],
+  ],
+};
+
+const GUESTS: TableWrite<GuestRow> = {
+  table: 'guests',
+  key: ['guest_id'],
+  columns: [
+    ['guest_id', 'text', (g) => g.guestId],
+    ['host_id', 'text', (g) => g.hostId],
+    ['present', 'boolean', (g) => g.present],
+    ['mode', 'text', (g) => g.mode],
+    ['memory_mib', 'integer', (g) => g.memoryMiB],
+    ['boot_method', 'text', (g) => g.bootMethod],
+    ['kernel_sha256', 'text', (g) => g.kernelSha256],
+    ['bootloader_sha256', 'text', (g) => g.bootloaderSha256],
+    ['observed_at', 'timestamptz', (g) => g.observedAt],
+    ['status', 'text', (g) => g.status],
+    ['need', 'text', (g) => g.need],
+    ['sequence', 'integer', (g) => g.sequence],
+    ['decision', 'jsonb', (g) => g.decision],
+    ['last_event_id', 'text', (g) => g.lastEventId],
+  ],
+};
+
+const ACKS: TableWrite<AckRow> = {
+  table: 'acks',
+  key: ['host_id', 'guest_id'],
+  columns: [
+    ['host_id', 'text', (a) => a.hostId],
+    ['guest_id', 'text', (a) => a.guestId],
+    ['decision_id', 'text', (a) => a.decisionId],
+    ['applied_at', 'timestamptz', (a) => a.appliedAt],
+    ['event_id', 'text', (a) => a.eventId],
+  ],
+};
+
+const RULES: TableWrite<BehaviourRuleRow> = {
+  table: 'behaviour_rules',
+  key: ['key'],
+  columns: [
+    ['key', 'text', (r) => r.key],
+    ['rule', 'jsonb', (r) => r.rule],
+    ['event_id', 'text', (r) => r.eventId],
+  ],
+};
+
+/** The decision history is append-only: a (guest, sequence) written twice is a bug, and the unique key says so. */
+const DECISIONS: TableWrite<DecisionRecord> = {
+  table: 'decisions',
+  columns: [
+    ['decision_id', 'text', (d) => d.decisionId],
+    ['guest_id', 'text', (d) => d.guestId],
+    ['host_id', 'text', (d) => d.hostId],
+    ['sequence', 'integer', (d) => d.sequence],
+    ['kind', 'text', (d) => d.kind],
+    ['message', 'jsonb', (d) => d.message],
+    ['caused_by', 'jsonb', (d) => d.causedBy],
+    ['detail', 'jsonb', (d) => d.detail],
+    ['decided_at', 'timestamptz', (d) => d.decidedAt],
+  ],
+};
