@@ -1,6 +1,6 @@
 import { compareProjections, LIVE_SCHEMA, rebuildProjections } from '@fleetcompat/projections';
-import { openDatabase } from '@fleetcompat/platform';
-import { CliError, CliIo, ExitCode, groupProgram, runGroup } from '../io';
+import { withDatabase } from '../database';
+import { CliIo, ExitCode, groupProgram, runGroup } from '../io';
 
 /**
  * `fleetcompat projections rebuild [--verify]`: replays the whole event store into fresh
@@ -17,10 +17,7 @@ export async function projectionsGroup(args: string[], io: CliIo): Promise<numbe
     .option('--verify', 'compare the rebuild with the live projections; exit 1 on any difference')
     .exitOverride()
     .action(async (o: { databaseUrl?: string; schema: string; verify?: boolean }) => {
-      const url = o.databaseUrl ?? io.env.DATABASE_URL;
-      if (!url) throw new CliError(ExitCode.usage, 'set DATABASE_URL or pass --database-url');
-      const ds = await openDatabase({ url, migrate: false });
-      try {
+      await withDatabase(o.databaseUrl, io, { migrate: false }, async (ds) => {
         const r = await rebuildProjections(ds, { schema: o.schema });
         io.stdout(`rebuilt ${o.schema} from ${r.events} events in ${r.ms} ms (${Math.round((r.events / Math.max(r.ms, 1)) * 1000)} events/s)\n`);
         if (o.verify) {
@@ -30,9 +27,7 @@ export async function projectionsGroup(args: string[], io: CliIo): Promise<numbe
             result.code = ExitCode.badInput;
           } else io.stdout('identical to the live projections\n');
         }
-      } finally {
-        await ds.destroy();
-      }
+      });
     });
   return runGroup('projections', root, args, io, result);
 }

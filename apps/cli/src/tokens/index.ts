@@ -1,16 +1,9 @@
 import { parseRole, TokenStore } from '@fleetcompat/auth';
-import { openDatabase } from '@fleetcompat/platform';
+import { withDatabase } from '../database';
 import { CliError, CliIo, ExitCode, groupProgram, runGroup } from '../io';
 
-async function withStore<T>(url: string | undefined, io: CliIo, work: (store: TokenStore) => Promise<T>): Promise<T> {
-  const db = url ?? io.env.DATABASE_URL;
-  if (!db) throw new CliError(ExitCode.usage, 'set DATABASE_URL or pass --database-url');
-  const ds = await openDatabase({ url: db, poolSize: 2, migrate: true });
-  try {
-    return await work(new TokenStore(ds));
-  } finally {
-    await ds.destroy();
-  }
+function withStore<T>(url: string | undefined, io: CliIo, work: (store: TokenStore) => Promise<T>): Promise<T> {
+  return withDatabase(url, io, { migrate: true, poolSize: 2 }, (ds) => work(new TokenStore(ds)));
 }
 
 /**
