@@ -113,7 +113,7 @@ export async function checkRebuild(ds: DataSource): Promise<InvariantResult> {
  */
 export async function checkPlacementTopic(ds: DataSource, decisions: Read[]): Promise<InvariantResult[]> {
   const seq = new Check('placement topic: per guest, strictly increasing sequences, no decision lost', 'per (guest, host) in partition order after dropping repeats (sequence not above the highest seen), the sequences equal the projection decision history of the guest on that host; every guest\'s history is gapless 1..n');
-  const last = new Check('placement topic: the last decision of every guest equals the projection', 'the message with the highest sequence of each guest equals (as JSON) the last row of projection.decisions and, when the guest has a current decision, projection.guests.decision');
+  const last = new Check('placement topic: the last decision of every guest equals the projection', 'the message with the highest sequence of each guest equals (as JSON) the last row of projection.decisions and, when the guest has a current decision, projection.guests.decision_id');
 
   const history = new Map<string, { sequence: number; host_id: string; kind: string; message: unknown }[]>();
   const rows: { guest_id: string; sequence: number; host_id: string; kind: string; message: unknown }[] = await ds.query(
@@ -124,7 +124,10 @@ export async function checkPlacementTopic(ds: DataSource, decisions: Read[]): Pr
     history.get(r.guest_id)!.push(r);
   }
   const current = new Map<string, { sequence: number; decision: any }>();
-  for (const g of (await ds.query(`SELECT guest_id, sequence, decision FROM projection.guests`)) as any[]) current.set(g.guest_id, g);
+  const guests = await ds.query(
+    `SELECT g.guest_id, g.sequence, d.message AS decision FROM projection.guests g LEFT JOIN projection.decisions d ON d.decision_id = g.decision_id`,
+  );
+  for (const g of guests as any[]) current.set(g.guest_id, g);
 
   // Projection: gapless per guest, guests.sequence = last.
   for (const [guestId, h] of history) {
@@ -185,7 +188,7 @@ export async function checkPlacementTopic(ds: DataSource, decisions: Read[]): Pr
     }
     const cur = current.get(guestId)?.decision;
     if (cur) {
-      if (canonical(cur.message) !== canonical(got.value)) last.fail(`${guestId}: current decision differs from the last message`);
+      if (canonical(cur) !== canonical(got.value)) last.fail(`${guestId}: current decision differs from the last message`);
       last.count('guests whose current decision is the last message');
     } else {
       if (want.kind !== 'withdrawn') last.fail(`${guestId}: no current decision, but the last message is not a withdrawal`);

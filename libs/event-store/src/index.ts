@@ -9,3 +9,5 @@ export { runTransaction, retrying, isRetriable, RetryTransaction, sqlStateOf } f
 export type { TransactionOptions } from './transaction';
 export { PostgresEventStore } from './postgres-event-store';
 export { listen, EVENTS_CHANNEL } from './notify';
+export { copyRows, copyField, pgClientOf } from './copy';
+export type { CopyClient } from './copy';

@@ -71,12 +71,17 @@ export async function readAll(q: Queryable, options: ReadAllOptions): Promise<Re
   return { events, checkpoint: last ? checkpointOf(last) : after };
 }
 
-/** The checkpoint of the last event a reader can see now (START when there is none). */
-export async function readHead(q: Queryable): Promise<Checkpoint> {
+/**
+ * The checkpoint of the last event a reader can see now (START when there is none). With
+ * `committed`, of the last event committed so far, which readAll may still hold back while
+ * an older transaction is open: a reader that must see everything committed before it
+ * started waits until it reaches this one.
+ */
+export async function readHead(q: Queryable, options: { committed?: boolean } = {}): Promise<Checkpoint> {
   const rows: { transaction_id: string; global_position: string }[] = await q.query(
     `SELECT transaction_id::text AS transaction_id, global_position::text AS global_position
        FROM events
-      WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ${options.committed ? '' : 'WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())'}
       ORDER BY events.transaction_id DESC, events.global_position DESC
       LIMIT 1`,
   );

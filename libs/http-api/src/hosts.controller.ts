@@ -50,11 +50,11 @@ export class HostsController {
     return {
       hostId,
       hypervisorVersion: host.upgrade?.toVersion ?? host.hypervisorVersion,
-      placements: rows.map(({ guest, ack }) => ({
-        guestId: guest.guestId,
-        status: guest.status,
-        decision: guest.decision?.message ?? null,
-        acknowledged: Boolean(ack && guest.decision && ack.decisionId === guest.decision.message.decisionId),
+      placements: rows.map((p) => ({
+        guestId: p.guestId,
+        status: p.status,
+        decision: p.decision,
+        acknowledged: p.decision !== null && p.acknowledgedDecisionId === p.decision.decisionId,
       })),
     };
   }

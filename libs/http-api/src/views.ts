@@ -1,4 +1,4 @@
-import { AckRow, GuestRow, HostRow, KernelRow } from '@fleetcompat/projections';
+import { AckRow, GuestView, HostRow, KernelRow } from '@fleetcompat/projections';
 
 /** JSON views of projection rows for the HTTP API. */
 
@@ -7,7 +7,7 @@ export function kernelView(k: KernelRow | null) {
   return { imageSha256: k.imageSha256, release: k.release, arch: k.arch, distro: k.distro, xenNotes: k.xenNotes, revoked: k.revoked, revokedReason: k.revokedReason };
 }
 
-export function guestSummary(g: GuestRow, ack?: AckRow | null) {
+export function guestSummary(g: GuestView, ack?: AckRow | null) {
   const d = g.decision?.message;
   return {
     guestId: g.guestId,

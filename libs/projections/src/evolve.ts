@@ -1,6 +1,6 @@
 import { EventDataOf, EventType, PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
 import { BehaviourRule, BehaviourTable, decidePlacement, KernelFacts, PlacementInput, POLICY_VERSION, RsdpNotes } from '@fleetcompat/policy';
-import { CurrentDecision, decisionIdOf, GuestRow, HostRow, KernelRow } from './model';
+import { decisionIdOf, GuestRow, HostRow, KernelRow } from './model';
 import { WorkingSet } from './working-set';
 
 /** The part of a stored event the projector uses. */
@@ -79,7 +79,7 @@ export function policyInputFor(
 }
 
 /** What makes two decisions the same: a new one is published when any of this changes. */
-function decisionKey(m: PlacementDecided): string {
+export function decisionKey(m: PlacementDecided): string {
   const f = (m.facts ?? {}) as Record<string, unknown>;
   return JSON.stringify([
     m.hostId,
@@ -206,7 +206,9 @@ export class Evolver {
           status: current?.status ?? 'awaiting-host',
           need: current?.need ?? null,
           sequence: current?.sequence ?? 0,
-          decision: current?.present && current.hostId === d.hostId ? current.decision : null,
+          ...(current?.present && current.hostId === d.hostId
+            ? { decisionId: current.decisionId, decisionKey: current.decisionKey }
+            : { decisionId: null, decisionKey: null }),
           lastEventId: event.eventId,
         });
         return this.redecide(this.ws.guests.get(d.guestId)!, event);
@@ -269,11 +271,12 @@ export class Evolver {
 
   /** Publishes a withdrawal of the guest's current decision, if it has one. */
   private withdraw(guest: GuestRow, event: ProjectedEvent): void {
-    if (!guest.decision) return;
+    if (!guest.decisionId) return;
     const sequence = guest.sequence + 1;
     const message: PlacementWithdrawn = {
       type: 'PlacementWithdrawn',
-      hostId: guest.decision.message.hostId,
+      // a guest's decision is for the host it is on: moving to another host withdraws it first
+      hostId: guest.hostId,
       guestId: guest.guestId,
       sequence,
       withdrawnAt: event.recordedAt,
@@ -289,7 +292,7 @@ export class Evolver {
       detail: null,
       decidedAt: event.recordedAt,
     });
-    this.ws.putGuest({ ...guest, sequence, decision: null });
+    this.ws.putGuest({ ...guest, sequence, decisionId: null, decisionKey: null });
   }
 
   private redecide(guest: GuestRow, event: ProjectedEvent): void {
@@ -320,21 +323,13 @@ export class Evolver {
       decidedAt: event.recordedAt,
       facts: { ...decision.facts },
     };
-    const unchanged = guest.decision !== null && decisionKey(guest.decision.message) === decisionKey(message);
-    if (unchanged) {
+    const key = decisionKey(message);
+    if (guest.decisionKey === key) {
       if (guest.status !== decision.status || guest.need !== decision.facts.need) {
         this.ws.putGuest({ ...guest, status: decision.status, need: decision.facts.need });
       }
       return;
     }
-    const current: CurrentDecision = {
-      message,
-      status: decision.status,
-      need: decision.facts.need,
-      flags: decision.flags,
-      explanation: decision.explanation,
-      causedBy: this.causedBy(event),
-    };
     this.ws.records.push({
       decisionId: message.decisionId,
       guestId: guest.guestId,
@@ -342,10 +337,10 @@ export class Evolver {
       sequence,
       kind: 'decided',
       message,
-      causedBy: current.causedBy,
+      causedBy: this.causedBy(event),
       detail: { status: decision.status, flags: decision.flags, explanation: decision.explanation },
       decidedAt: event.recordedAt,
     });
-    this.ws.putGuest({ ...guest, status: decision.status, need: decision.facts.need, sequence, decision: current });
+    this.ws.putGuest({ ...guest, status: decision.status, need: decision.facts.need, sequence, decisionId: message.decisionId, decisionKey: key });
   }
 }

@@ -39,11 +39,13 @@ export interface HostRow {
 /** Guest status in the projection: the policy's five, plus waiting for the host to register. */
 export type ProjectedStatus = GuestStatus | 'awaiting-host' | 'removed';
 
-/** The current decision of a guest, as published plus what the API explains with. */
+/**
+ * The current decision of a guest as the read side shows it: the message as published and
+ * what the API explains with. Stored once, in the decision history (projection.decisions);
+ * the guest row points at it by id.
+ */
 export interface CurrentDecision {
   message: PlacementDecided;
-  status: GuestStatus;
-  need: Placement | null;
   flags: readonly string[];
   explanation: readonly string[];
   /** The event after which this decision was made. */
@@ -64,8 +66,20 @@ export interface GuestRow {
   need: Placement | null;
   /** The last sequence number used for this guest (decisions and withdrawals share it). */
   sequence: number;
-  decision: CurrentDecision | null;
+  /** The current decision's id (a row of projection.decisions); null when the guest has none. */
+  decisionId: string | null;
+  /**
+   * What the current decision is made of (decisionKey of its message): a new decision is
+   * published only when this changes. Held in memory by the projector, not stored; the
+   * loader computes it from the stored message.
+   */
+  decisionKey: string | null;
   lastEventId: string;
+}
+
+/** A guest as the read side shows it: the row with its current decision. */
+export interface GuestView extends GuestRow {
+  decision: CurrentDecision | null;
 }
 
 export interface AckRow {

@@ -1,7 +1,7 @@
-import { Queryable } from '@fleetcompat/event-store';
+import { copyRows, CopyClient, Queryable } from '@fleetcompat/event-store';
 import { Topics } from '@fleetcompat/contract';
 import { AckRow, BehaviourRuleRow, DecisionRecord, GuestRow, HostRow, KernelRow } from './model';
-import { ProjectedEvent } from './evolve';
+import { decisionKey, ProjectedEvent } from './evolve';
 import { assertSchemaName } from './schema';
 import { WorkingSet } from './working-set';
 
@@ -32,6 +32,7 @@ export function hostFromDb(r: any): HostRow {
     lastEventId: r.last_event_id,
   };
 }
+/** A guest row; `r.decision_message` (joined from projection.decisions) gives its decisionKey. */
 export function guestFromDb(r: any): GuestRow {
   return {
     guestId: r.guest_id,
@@ -46,7 +47,8 @@ export function guestFromDb(r: any): GuestRow {
     status: r.status,
     need: r.need,
     sequence: r.sequence,
-    decision: r.decision,
+    decisionId: r.decision_id,
+    decisionKey: r.decision_message ? decisionKey(r.decision_message) : null,
     lastEventId: r.last_event_id,
   };
 }
@@ -109,12 +111,14 @@ export class ProjectionStore {
     const ws = new WorkingSet();
     const r = reach(events);
 
+    // Each guest with its current decision's message, from which the evolver tells whether a new decision differs.
+    const guestsWithDecision = `SELECT g.*, d.message AS decision_message FROM ${s}.guests g LEFT JOIN ${s}.decisions d ON d.decision_id = g.decision_id`;
     const guestRows: any[] = r.allGuests
-      ? await q.query(`SELECT * FROM ${s}.guests`)
+      ? await q.query(guestsWithDecision)
       : await q.query(
-          `SELECT * FROM ${s}.guests
-            WHERE guest_id = ANY($1::text[]) OR host_id = ANY($2::text[])
-               OR kernel_sha256 = ANY($3::text[]) OR bootloader_sha256 = ANY($3::text[])`,
+          `${guestsWithDecision}
+            WHERE g.guest_id = ANY($1::text[]) OR g.host_id = ANY($2::text[])
+               OR g.kernel_sha256 = ANY($3::text[]) OR g.bootloader_sha256 = ANY($3::text[])`,
           [[...r.guestIds], [...r.fanoutHosts], [...r.fanoutImages]],
         );
     for (const row of guestRows) {
@@ -153,6 +157,38 @@ export class ProjectionStore {
       );
     }
   }
+
+  /**
+   * Writes every row of a whole-projection working set into this schema's fresh (empty)
+   * tables with COPY: a rebuild's final state, written once.
+   */
+  async copyAll(client: CopyClient, ws: WorkingSet): Promise<void> {
+    const s = this.schema;
+    await copyTable(client, s, KERNELS, ws.kernels.values());
+    await copyTable(client, s, HOSTS, ws.hosts.values());
+    await copyTable(client, s, GUESTS, ws.guests.values());
+    await copyTable(client, s, ACKS, ws.acks.values());
+    await copyTable(client, s, RULES, ws.rules.values());
+  }
+
+  /** Appends decision history rows with COPY (the history is append-only). */
+  async copyRecords(client: CopyClient, records: readonly DecisionRecord[]): Promise<void> {
+    await copyTable(client, this.schema, DECISIONS, records);
+  }
+}
+
+function* fields<R>(spec: TableWrite<R>, rows: Iterable<R>): Iterable<unknown[]> {
+  const json = spec.columns.map(([, type]) => type === 'jsonb');
+  for (const row of rows) {
+    yield spec.columns.map(([, , value], i) => {
+      const v = value(row);
+      return json[i] && typeof v === 'string' ? JSON.stringify(v) : v;
+    });
+  }
+}
+
+function copyTable<R>(client: CopyClient, schema: string, spec: TableWrite<R>, rows: Iterable<R>): Promise<number> {
+  return copyRows(client, `${schema}.${spec.table}`, spec.columns.map(([name]) => name), fields(spec, rows));
 }
 
 /** Rows per statement. */
@@ -229,8 +265,8 @@ const GUESTS: TableWrite<GuestRow> = {
     ['status', 'text', (g) => g.status],
     ['need', 'text', (g) => g.need],
     ['sequence', 'integer', (g) => g.sequence],
-    ['decision', 'jsonb', (g) => g.decision],
     ['last_event_id', 'text', (g) => g.lastEventId],
+    ['decision_id', 'text', (g) => g.decisionId],
   ],
 };
 

@@ -170,7 +170,7 @@ describe('projector on real Postgres', () => {
     await append(envelope('it-rm-1', 'GuestRemoved', later(), 'agent', { guestId, hostId: 'host-r2-02' }));
     const last = (await outbox()).filter((m) => m.guestId === guestId).pop();
     expect(last).toMatchObject({ type: 'PlacementWithdrawn', hostId: 'host-r2-02', sequence: before.sequence + 1 });
-    expect((await queries.placements('host-r2-02')).map((p) => p.guest.guestId)).not.toContain(guestId);
+    expect((await queries.placements('host-r2-02')).map((p) => p.guestId)).not.toContain(guestId);
   });
 
   it('acknowledgements make a host ready once every current decision is applied', async () => {
@@ -180,7 +180,7 @@ describe('projector on real Postgres', () => {
     let i = 0;
     await append(
       ...placements.map((p) =>
-        envelope(`it-ack-${++i}`, 'PlacementApplied', later(), 'host', { hostId, guestId: p.guest.guestId, decisionId: p.guest.decision!.message.decisionId }),
+        envelope(`it-ack-${++i}`, 'PlacementApplied', later(), 'host', { hostId, guestId: p.guestId, decisionId: p.decision!.decisionId }),
       ),
     );
     const r = await queries.readiness(hostId);

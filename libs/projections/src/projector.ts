@@ -31,6 +31,21 @@ export interface BatchResult {
   readonly events: number;
   readonly decisions: number;
   readonly checkpoint: Checkpoint;
+  /** Where the batch's time went, in ms (a committed batch only). */
+  readonly phases?: BatchPhases;
+}
+
+/** A committed batch's time per phase, in ms. */
+export interface BatchPhases {
+  /** Lock, checkpoint and events read from the store. */
+  readonly read: number;
+  /** Projection rows the events reach, read into the working set. */
+  readonly load: number;
+  /** The events applied in memory (the policy decides). */
+  readonly apply: number;
+  /** Changed rows, decision history and outbox written; checkpoint saved. */
+  readonly save: number;
+  readonly commit: number;
 }
 
 /**
@@ -70,6 +85,13 @@ export class Projector {
     const qr = this.dataSource.createQueryRunner();
     await qr.connect();
     try {
+      let t = performance.now();
+      const lap = () => {
+        const now = performance.now();
+        const ms = now - t;
+        t = now;
+        return Math.round(ms * 10) / 10;
+      };
       await qr.startTransaction();
       if (!(await withProcessorLock(this.processor, qr))) {
         await qr.rollbackTransaction();
@@ -81,15 +103,20 @@ export class Projector {
         await qr.rollbackTransaction();
         return { locked: true, events: 0, decisions: 0, checkpoint };
       }
+      const read = lap();
       const ws = await this.store.load(qr, events);
+      const load = lap();
       const evolver = new Evolver(ws, this.defaults);
       for (const e of events) evolver.apply(e);
+      const apply = lap();
       await this.store.save(qr, ws, { outbox: this.outbox });
       await saveCheckpoint(this.processor, checkpoint, qr);
+      const save = lap();
       await qr.commitTransaction();
+      const phases = { read, load, apply, save, commit: lap() };
       this.processedEvents += events.length;
       this.publishedDecisions += ws.records.length;
-      const result = { locked: true, events: events.length, decisions: ws.records.length, checkpoint };
+      const result = { locked: true, events: events.length, decisions: ws.records.length, checkpoint, phases };
       this.options.onCommitted?.(result);
       return result;
     } catch (e) {
@@ -100,15 +127,19 @@ export class Projector {
     }
   }
 
-  /** Runs batches until the projection has caught up with the store's head as of the call. */
+  /**
+   * Runs batches until the projection has applied every event committed before the call
+   * (waiting, when an older transaction still open anywhere on the server holds them back).
+   */
   async catchUp(): Promise<number> {
-    const head = await readHead(this.dataSource);
+    const head = await readHead(this.dataSource, { committed: true });
     let total = 0;
     for (;;) {
       const r = await this.runOnce();
       total += r.events;
       if (!r.locked) throw new Error(`processor ${this.processor} is held by another instance`);
-      if (r.events === 0 || compareCheckpoints(r.checkpoint, head) >= 0) return total;
+      if (compareCheckpoints(r.checkpoint, head) >= 0) return total;
+      if (r.events === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { Queryable } from '@fleetcompat/event-store';
-import { AckRow, GuestRow, HostRow, KernelRow } from './model';
+import { PlacementDecided } from '@fleetcompat/contract';
+import { AckRow, GuestView, HostRow, KernelRow } from './model';
 import { guestFromDb, hostFromDb, kernelFromDb } from './projection-store';
 import { assertSchemaName, LIVE_SCHEMA } from './schema';
 
@@ -28,6 +29,26 @@ export interface Readiness {
   readonly pendingGuestIds: readonly string[];
 }
 
+/** A present guest of a host with what the host needs of it before it reboots. */
+export interface HostPlacement {
+  readonly guestId: string;
+  readonly status: string;
+  /** The current decision as published; null when the guest has none. */
+  readonly decision: PlacementDecided | null;
+  /** The decision the host last acknowledged (PlacementApplied), if any. */
+  readonly acknowledgedDecisionId: string | null;
+}
+
+/** A guest row joined with its current decision (one history row, by id). */
+function guestViewFromDb(r: any): GuestView {
+  return {
+    ...guestFromDb(r),
+    decision: r.decision_message
+      ? { message: r.decision_message, flags: r.decision_detail?.flags ?? [], explanation: r.decision_detail?.explanation ?? [], causedBy: r.decision_caused_by }
+      : null,
+  };
+}
+
 /** Read-side queries over the projections (the HTTP API's source). */
 export class ProjectionQueries {
   private readonly s: string;
@@ -39,10 +60,16 @@ export class ProjectionQueries {
     this.s = assertSchemaName(schema);
   }
 
-  async guest(guestId: string): Promise<{ guest: GuestRow; host: HostRow | null; kernel: KernelRow | null; bootloader: KernelRow | null; ack: AckRow | null } | null> {
-    const rows = await this.db.query(`SELECT * FROM ${this.s}.guests WHERE guest_id = $1`, [guestId]);
+  /** Guests with their current decision's message, explanation and cause, as `g`. */
+  private get guestsWithDecision(): string {
+    return `SELECT g.*, d.message AS decision_message, d.detail AS decision_detail, d.caused_by AS decision_caused_by
+              FROM ${this.s}.guests g LEFT JOIN ${this.s}.decisions d ON d.decision_id = g.decision_id`;
+  }
+
+  async guest(guestId: string): Promise<{ guest: GuestView; host: HostRow | null; kernel: KernelRow | null; bootloader: KernelRow | null; ack: AckRow | null } | null> {
+    const rows = await this.db.query(`${this.guestsWithDecision} WHERE g.guest_id = $1`, [guestId]);
     if (!rows.length) return null;
-    const guest = guestFromDb(rows[0]);
+    const guest = guestViewFromDb(rows[0]);
     const [hosts, kernels, acks] = await Promise.all([
       this.db.query(`SELECT * FROM ${this.s}.hosts WHERE host_id = $1`, [guest.hostId]),
       this.db.query(`SELECT * FROM ${this.s}.kernels WHERE image_sha256 = ANY($1::text[])`, [[guest.kernelSha256, guest.bootloaderSha256].filter(Boolean)]),
@@ -58,7 +85,7 @@ export class ProjectionQueries {
     };
   }
 
-  async guests(filter: GuestListFilter): Promise<{ items: GuestRow[]; next: string | null }> {
+  async guests(filter: GuestListFilter): Promise<{ items: GuestView[]; next: string | null }> {
     const where: string[] = ['g.present'];
     const params: unknown[] = [];
     if (filter.status) {
@@ -79,10 +106,10 @@ export class ProjectionQueries {
     }
     params.push(filter.limit + 1);
     const rows = await this.db.query(
-      `SELECT g.* FROM ${this.s}.guests g WHERE ${where.join(' AND ')} ORDER BY g.guest_id LIMIT $${params.length}`,
+      `${this.guestsWithDecision} WHERE ${where.join(' AND ')} ORDER BY g.guest_id LIMIT $${params.length}`,
       params,
     );
-    const items = (rows as any[]).slice(0, filter.limit).map(guestFromDb);
+    const items = (rows as any[]).slice(0, filter.limit).map(guestViewFromDb);
     return { items, next: rows.length > filter.limit ? items[items.length - 1].guestId : null };
   }
 
@@ -91,34 +118,32 @@ export class ProjectionQueries {
     return rows[0] ? hostFromDb(rows[0]) : null;
   }
 
-  /** Every present guest of the host with its current decision and acknowledgement. */
-  async placements(hostId: string): Promise<{ guest: GuestRow; ack: AckRow | null }[]> {
+  /** Every present guest of the host with its current decision and acknowledgement, in guest id order. */
+  async placements(hostId: string): Promise<HostPlacement[]> {
     const rows: any[] = await this.db.query(
-      `SELECT g.*, a.decision_id AS ack_decision_id, a.applied_at AS ack_applied_at, a.event_id AS ack_event_id
+      `SELECT g.guest_id, g.status, d.message AS decision, a.decision_id AS ack_decision_id
          FROM ${this.s}.guests g
+         LEFT JOIN ${this.s}.decisions d ON d.decision_id = g.decision_id
          LEFT JOIN ${this.s}.acks a ON a.host_id = g.host_id AND a.guest_id = g.guest_id
         WHERE g.host_id = $1 AND g.present
         ORDER BY g.guest_id`,
       [hostId],
     );
-    return rows.map((r) => ({
-      guest: guestFromDb(r),
-      ack: r.ack_decision_id ? { hostId, guestId: r.guest_id, decisionId: r.ack_decision_id, appliedAt: new Date(r.ack_applied_at).toISOString(), eventId: r.ack_event_id } : null,
-    }));
+    return rows.map((r) => ({ guestId: r.guest_id, status: r.status, decision: r.decision ?? null, acknowledgedDecisionId: r.ack_decision_id ?? null }));
   }
 
   async readiness(hostId: string): Promise<Readiness> {
     const rows = await this.placements(hostId);
-    const pending = rows.filter((r) => !r.guest.decision || r.ack?.decisionId !== r.guest.decision.message.decisionId);
-    const decided = rows.filter((r) => r.guest.decision).length;
-    const blocked = rows.filter((r) => r.guest.status === 'blocked').length;
+    const pending = rows.filter((r) => !r.decision || r.acknowledgedDecisionId !== r.decision.decisionId);
+    const decided = rows.filter((r) => r.decision).length;
+    const blocked = rows.filter((r) => r.status === 'blocked').length;
     return {
       guests: rows.length,
       decided,
       acknowledged: rows.length - pending.length,
       blocked,
       ready: rows.length > 0 && pending.length === 0 && blocked === 0,
-      pendingGuestIds: pending.slice(0, 1000).map((r) => r.guest.guestId),
+      pendingGuestIds: pending.slice(0, 1000).map((r) => r.guestId),
     };
   }
 
@@ -162,7 +187,8 @@ export class ProjectionQueries {
           WHERE h.wave_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
       ),
       this.db.query(
-        `SELECT count(*)::int AS n FROM ${s}.guests WHERE present AND decision->'message'->'costs' @> '[{"code":"first-gib-superpage-lost"}]'`,
+        `SELECT count(*)::int AS n FROM ${s}.guests g JOIN ${s}.decisions d ON d.decision_id = g.decision_id
+          WHERE g.present AND d.message->'costs' @> '[{"code":"first-gib-superpage-lost"}]'`,
       ),
       this.db.query(`SELECT hypervisor_version AS version, upgrade->>'toVersion' AS target, count(*)::int AS hosts FROM ${s}.hosts GROUP BY 1, 2`),
       this.db.query(`SELECT wave_id, count(*)::int AS hosts FROM ${s}.hosts WHERE wave_id IS NOT NULL GROUP BY 1`),

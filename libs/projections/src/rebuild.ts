@@ -1,29 +1,97 @@
 import { DataSource } from 'typeorm';
-import { BehaviourRule } from '@fleetcompat/policy';
-import { Projector } from './projector';
+import { Checkpoint, compareCheckpoints, pgClientOf, readAll, ReadAllResult, readHead, saveCheckpoint, START } from '@fleetcompat/event-store';
+import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES } from '@fleetcompat/policy';
+import { Evolver } from './evolve';
+import { ProjectionStore } from './projection-store';
+import { WorkingSet } from './working-set';
 import { assertSchemaName, dropProjectionTablesSql, LIVE_SCHEMA, projectionTablesSql } from './schema';
 
+/** Where a rebuild's time went, in ms. */
+export interface RebuildPhases {
+  /** Waiting for events from the store (the next batch is read while one is applied). */
+  readonly read: number;
+  /** Events applied in memory (the policy decides). */
+  readonly apply: number;
+  /** Rows copied into the tables. */
+  readonly write: number;
+}
+
+/** Decision history rows held before they are copied out during a rebuild. */
+const RECORDS_PER_COPY = 20_000;
+
 /**
- * Replays the whole event store into fresh projection tables in `schema` (no outbox), and
- * returns the processed count. The live projections are untouched. The tables are UNLOGGED
- * (no WAL: a Postgres crash empties them, and replicas do not get them): a rebuild is a copy
- * to compare with the live projections, made again at will.
+ * Replays the whole event store (every event committed before the call) into fresh projection tables
+ * in `schema` (no outbox), and returns the processed count. The live projections are
+ * untouched.
+ *
+ * The same evolver as the live projector, over one working set that holds the whole
+ * projection in memory (a fleet of 1M guests is a few hundred MB): nothing is read back
+ * from the tables while replaying. The decision history is copied out as it grows, the
+ * other tables once at the end, all with COPY; the next batch of events is read while the
+ * current one is applied. The tables are UNLOGGED (no WAL: a Postgres crash empties them,
+ * and replicas do not get them): a rebuild is a copy to compare with the live projections,
+ * made again at will. Needs two connections of the pool.
  */
 export async function rebuildProjections(
   dataSource: DataSource,
   options: { schema?: string; batchSize?: number; defaults?: readonly BehaviourRule[] } = {},
-): Promise<{ schema: string; events: number; ms: number }> {
+): Promise<{ schema: string; events: number; ms: number; phases: RebuildPhases }> {
   const schema = assertSchemaName(options.schema ?? 'projection_rebuild');
   if (schema === LIVE_SCHEMA) throw new Error('refusing to rebuild into the live schema');
   const started = Date.now();
   for (const sql of dropProjectionTablesSql(schema)) await dataSource.query(sql);
-  // Unlogged: the copy is for comparison (it needs no WAL, and a crash only means rebuilding again).
   for (const sql of projectionTablesSql(schema, { unlogged: true })) await dataSource.query(sql);
   const processor = `rebuild:${schema}`;
-  await dataSource.query(`DELETE FROM processor_checkpoints WHERE processor = $1`, [processor]);
-  const projector = new Projector(dataSource, { processor, schema, outbox: false, batchSize: options.batchSize ?? 5000, defaults: options.defaults });
-  const events = await projector.catchUp();
-  return { schema, events, ms: Date.now() - started };
+  const limit = options.batchSize ?? 5000;
+  const store = new ProjectionStore(schema);
+  const ws = new WorkingSet();
+  const evolver = new Evolver(ws, options.defaults ?? DEFAULT_BEHAVIOUR_RULES);
+  const head = await readHead(dataSource, { committed: true });
+  const writer = dataSource.createQueryRunner();
+  await writer.connect();
+  try {
+    const client = pgClientOf(writer);
+    let checkpoint: Checkpoint = START;
+    let events = 0;
+    const phases = { read: 0, apply: 0, write: 0 };
+    let t = performance.now();
+    const lap = (phase: keyof RebuildPhases) => {
+      const now = performance.now();
+      phases[phase] += now - t;
+      t = now;
+    };
+    let next: Promise<ReadAllResult> | null = compareCheckpoints(START, head) < 0 ? readAll(dataSource, { after: START, limit }) : null;
+    try {
+      while (next) {
+        const batch = await next;
+        lap('read');
+        if (!batch.events.length) {
+          // committed, but held back by an older transaction still open: wait for it
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          next = readAll(dataSource, { after: checkpoint, limit });
+          continue;
+        }
+        checkpoint = batch.checkpoint;
+        next = compareCheckpoints(checkpoint, head) < 0 ? readAll(dataSource, { after: checkpoint, limit }) : null;
+        for (const e of batch.events) evolver.apply(e);
+        events += batch.events.length;
+        lap('apply');
+        if (ws.records.length >= RECORDS_PER_COPY) await store.copyRecords(client, ws.records.splice(0));
+        lap('write');
+      }
+    } finally {
+      // a read still in flight when a write failed: its outcome no longer matters
+      (next as Promise<ReadAllResult> | null)?.catch(() => undefined);
+    }
+    await store.copyRecords(client, ws.records.splice(0));
+    await store.copyAll(client, ws);
+    await saveCheckpoint(processor, checkpoint, writer);
+    lap('write');
+    const round = (ms: number) => Math.round(ms);
+    return { schema, events, ms: Date.now() - started, phases: { read: round(phases.read), apply: round(phases.apply), write: round(phases.write) } };
+  } finally {
+    await writer.release();
+  }
 }
 
 const COMPARED: Record<string, string> = {

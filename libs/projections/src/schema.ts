@@ -7,7 +7,9 @@ export function assertSchemaName(schema: string): string {
 }
 
 /**
- * The projection tables of `schema`. `unlogged` (rebuilds beside the live schema): no WAL is
+ * The projection tables of `schema`, in their current shape (the live schema gets it from the
+ * migrations, which are frozen: a column added by a later migration comes last here too, so
+ * that a rebuild's rows compare with the live ones column for column). `unlogged` (rebuilds beside the live schema): no WAL is
  * written for them, several times less I/O; a crash of Postgres empties them, and they are
  * not replicated, which suits a copy made to be compared and dropped.
  */
@@ -52,8 +54,8 @@ export function projectionTablesSql(schema: string, options: { unlogged?: boolea
        status text NOT NULL,
        need text,
        sequence integer NOT NULL,
-       decision jsonb,
-       last_event_id text NOT NULL
+       last_event_id text NOT NULL,
+       decision_id text
      )`,
     `CREATE INDEX ON ${s}.guests (host_id, guest_id)`,
     `CREATE INDEX ON ${s}.guests (kernel_sha256) WHERE kernel_sha256 IS NOT NULL`,
@@ -91,15 +93,3 @@ export function projectionTablesSql(schema: string, options: { unlogged?: boolea
 export function dropProjectionTablesSql(schema: string): string[] {
   return [`DROP SCHEMA IF EXISTS ${assertSchemaName(schema)} CASCADE`];
 }
-
-/** The transactional outbox: rows written by the projector, published and deleted by the relay. */
-export const OUTBOX_TABLE_SQL = [
-  `CREATE TABLE outbox (
-     id bigserial PRIMARY KEY,
-     topic text NOT NULL,
-     key text NOT NULL,
-     value jsonb NOT NULL,
-     headers jsonb,
-     created_at timestamptz NOT NULL DEFAULT now()
-   )`,
-];

@@ -21,6 +21,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
           events: r.events,
           decisions: r.decisions,
           checkpoint: `${r.checkpoint.transactionId}/${r.checkpoint.globalPosition}`,
+          ms: r.phases,
         });
       },
     });

@@ -63,18 +63,18 @@ describe('what-if on the projections (the policy the projector runs)', () => {
     let compared = 0;
     for (const host of predicted.hosts) {
       const actual = await queries.placements(host.hostId);
-      expect(actual.map((p) => p.guest.guestId)).toEqual(host.guests.map((g) => g.guestId));
+      expect(actual.map((p) => p.guestId)).toEqual(host.guests.map((g) => g.guestId));
       for (const g of host.guests) {
-        const real = actual.find((p) => p.guest.guestId === g.guestId)!.guest;
+        const real = actual.find((p) => p.guestId === g.guestId)!;
         expect({ guestId: g.guestId, status: g.status, rsdp: g.rsdp, action: g.action, reason: g.reason, lost: g.lostFirstGiBSuperpage }).toEqual({
           guestId: real.guestId,
           status: real.status,
-          rsdp: real.decision!.message.rsdp,
-          action: real.decision!.message.action,
-          reason: real.decision!.message.reason,
-          lost: real.decision!.message.costs.some((c) => c.code === 'first-gib-superpage-lost'),
+          rsdp: real.decision!.rsdp,
+          action: real.decision!.action,
+          reason: real.decision!.reason,
+          lost: real.decision!.costs.some((c) => c.code === 'first-gib-superpage-lost'),
         });
-        expect(real.decision!.message.hypervisorVersion).toBe('4.17.3');
+        expect(real.decision!.hypervisorVersion).toBe('4.17.3');
         compared++;
       }
     }

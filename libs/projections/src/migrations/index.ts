@@ -1,6 +1,7 @@
 import { CreateProjections1764000100000 } from './1764000100000-create-projections';
 import { NotifyOutbox1764000100001 } from './1764000100001-notify-outbox';
+import { GuestDecisionId1764000100002 } from './1764000100002-guest-decision-id';
 
-export { CreateProjections1764000100000, NotifyOutbox1764000100001 };
+export { CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002 };
 
-export const projectionMigrations = [CreateProjections1764000100000, NotifyOutbox1764000100001];
+export const projectionMigrations = [CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002];
