@@ -137,25 +137,22 @@ export class ProjectionStore {
     return ws;
   }
 
-  /** Saves what the batch changed; with `outbox`, also queues the decisions for publishing. */
-  async save(q: Queryable, ws: WorkingSet, options: { outbox: boolean }): Promise<void> {
+  /**
+   * Saves what the batch changed; with `outbox`, also queues the decisions for publishing.
+   * Changed rows are upserted; the decision history and the outbox, append-only and the
+   * bulk of the bytes, go in with COPY (in the batch's order: the outbox ids follow it).
+   * `client` is the connection of `q`'s transaction.
+   */
+  async save(q: Queryable, client: CopyClient, ws: WorkingSet, options: { outbox: boolean }): Promise<void> {
     const s = this.schema;
     await writeRows(q, s, KERNELS, [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!));
     await writeRows(q, s, HOSTS, [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!));
     await writeRows(q, s, GUESTS, [...ws.dirtyGuests].map((g) => ws.guests.get(g)!));
     await writeRows(q, s, ACKS, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
     await writeRows(q, s, RULES, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
-    await writeRows(q, s, DECISIONS, ws.records);
-    if (!options.outbox) return;
-    for (let i = 0; i < ws.records.length; i += CHUNK) {
-      // WITH ORDINALITY keeps the batch's order in the outbox's ids.
-      await q.query(
-        `INSERT INTO outbox (topic, key, value, headers)
-         SELECT $2, x.value->>'hostId', x.value, jsonb_build_object('type', x.value->>'type', 'guestId', x.value->>'guestId')
-           FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n) ORDER BY x.n`,
-        [JSON.stringify(ws.records.slice(i, i + CHUNK).map((d) => d.message)), Topics.placementDecisions],
-      );
-    }
+    if (!ws.records.length) return;
+    await copyTable(client, s, DECISIONS, ws.records);
+    if (options.outbox) await copyTable(client, 'public', OUTBOX, ws.records);
   }
 
   /**
@@ -289,6 +286,17 @@ const RULES: TableWrite<BehaviourRuleRow> = {
     ['key', 'text', (r) => r.key],
     ['rule', 'jsonb', (r) => r.rule],
     ['event_id', 'text', (r) => r.eventId],
+  ],
+};
+
+/** Queued for the relay: the published message, keyed by host, with the type and guest in headers. */
+const OUTBOX: TableWrite<DecisionRecord> = {
+  table: 'outbox',
+  columns: [
+    ['topic', 'text', () => Topics.placementDecisions],
+    ['key', 'text', (d) => d.hostId],
+    ['value', 'jsonb', (d) => d.message],
+    ['headers', 'jsonb', (d) => ({ type: d.message.type, guestId: d.guestId })],
   ],
 };
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { loadCheckpoint, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL } from '@fleetcompat/event-store';
+import { loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL } from '@fleetcompat/event-store';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES } from '@fleetcompat/policy';
 import { Evolver } from './evolve';
 import { ProjectionStore } from './projection-store';
@@ -109,7 +109,7 @@ export class Projector {
       const evolver = new Evolver(ws, this.defaults);
       for (const e of events) evolver.apply(e);
       const apply = lap();
-      await this.store.save(qr, ws, { outbox: this.outbox });
+      await this.store.save(qr, pgClientOf(qr), ws, { outbox: this.outbox });
       await saveCheckpoint(this.processor, checkpoint, qr);
       const save = lap();
       await qr.commitTransaction();
