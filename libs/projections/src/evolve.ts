@@ -104,6 +104,9 @@ export function decisionKey(m: PlacementDecided): string {
  * that refer to what is not known yet (a guest on an unregistered host) wait for it.
  */
 export class Evolver {
+  /** The behaviour table the policy decides with; made again when a rule is declared. */
+  private behaviours: BehaviourTable | null = null;
+
   constructor(
     private readonly ws: WorkingSet,
     private readonly defaults: readonly BehaviourRule[],
@@ -236,6 +239,7 @@ export class Evolver {
           ...(d.note !== undefined ? { note: d.note } : {}),
         };
         this.ws.putRule({ key, rule, eventId: event.eventId });
+        this.behaviours = null;
         // Which hosts the rule reaches depends on versions and builds: re-decide every loaded guest.
         return this.redecideAll(this.ws.allGuests(), event);
       }
@@ -304,7 +308,7 @@ export class Evolver {
       return;
     }
     const decision = decidePlacement(
-      policyInputFor(guest, host, target, (sha) => this.ws.kernels.get(sha), behaviourTable(this.ws.rules.values(), this.defaults)),
+      policyInputFor(guest, host, target, (sha) => this.ws.kernels.get(sha), (this.behaviours ??= behaviourTable(this.ws.rules.values(), this.defaults))),
     );
     const sequence = guest.sequence + 1;
     const message: PlacementDecided = {
@@ -321,7 +325,7 @@ export class Evolver {
       costs: decision.costs,
       policyVersion: POLICY_VERSION,
       decidedAt: event.recordedAt,
-      facts: { ...decision.facts },
+      facts: decision.facts as unknown as Record<string, unknown>,
     };
     const key = decisionKey(message);
     if (guest.decisionKey === key) {

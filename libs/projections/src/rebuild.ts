@@ -4,7 +4,7 @@ import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES } from '@fleetcompat/policy';
 import { Evolver } from './evolve';
 import { ProjectionStore } from './projection-store';
 import { WorkingSet } from './working-set';
-import { assertSchemaName, dropProjectionTablesSql, LIVE_SCHEMA, projectionTablesSql } from './schema';
+import { assertSchemaName, dropProjectionTablesSql, LIVE_SCHEMA, projectionIndexesSql, projectionTablesSql } from './schema';
 
 /** Where a rebuild's time went, in ms. */
 export interface RebuildPhases {
@@ -40,7 +40,7 @@ export async function rebuildProjections(
   if (schema === LIVE_SCHEMA) throw new Error('refusing to rebuild into the live schema');
   const started = Date.now();
   for (const sql of dropProjectionTablesSql(schema)) await dataSource.query(sql);
-  for (const sql of projectionTablesSql(schema, { unlogged: true })) await dataSource.query(sql);
+  for (const sql of projectionTablesSql(schema, { unlogged: true, indexes: false })) await dataSource.query(sql);
   const processor = `rebuild:${schema}`;
   const limit = options.batchSize ?? 5000;
   const store = new ProjectionStore(schema);
@@ -60,6 +60,7 @@ export async function rebuildProjections(
       phases[phase] += now - t;
       t = now;
     };
+    let copying: Promise<void> = Promise.resolve();
     let next: Promise<ReadAllResult> | null = compareCheckpoints(START, head) < 0 ? readAll(dataSource, { after: START, limit }) : null;
     try {
       while (next) {
@@ -76,15 +77,22 @@ export async function rebuildProjections(
         for (const e of batch.events) evolver.apply(e);
         events += batch.events.length;
         lap('apply');
-        if (ws.records.length >= RECORDS_PER_COPY) await store.copyRecords(client, ws.records.splice(0));
-        lap('write');
+        if (ws.records.length >= RECORDS_PER_COPY) {
+          // copied out while the next events are applied; one COPY at a time
+          await copying;
+          lap('write');
+          copying = store.copyRecords(client, ws.records.splice(0));
+          copying.catch(() => undefined); // awaited below; a failure surfaces there
+        }
       }
     } finally {
       // a read still in flight when a write failed: its outcome no longer matters
       (next as Promise<ReadAllResult> | null)?.catch(() => undefined);
     }
+    await copying;
     await store.copyRecords(client, ws.records.splice(0));
     await store.copyAll(client, ws);
+    for (const sql of projectionIndexesSql(schema)) await writer.query(sql);
     await saveCheckpoint(processor, checkpoint, writer);
     lap('write');
     const round = (ms: number) => Math.round(ms);

@@ -48,9 +48,10 @@ export class WorkingSet {
   /** Replaces (or creates) a guest and marks it for writing. */
   putGuest(row: GuestRow): void {
     const previous = this.guests.get(row.guestId);
-    if (previous) this.unindex(previous);
+    const moved = !previous || previous.hostId !== row.hostId || previous.kernelSha256 !== row.kernelSha256 || previous.bootloaderSha256 !== row.bootloaderSha256;
+    if (previous && moved) this.unindex(previous);
     this.guests.set(row.guestId, row);
-    this.index(row);
+    if (moved) this.index(row);
     this.dirtyGuests.add(row.guestId);
   }
 
