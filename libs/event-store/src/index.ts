@@ -11,3 +11,4 @@ export { PostgresEventStore } from './postgres-event-store';
 export { listen, EVENTS_CHANNEL } from './notify';
 export { copyRows, copyField, pgClientOf } from './copy';
 export type { CopyClient } from './copy';
+export { preparedQueryable } from './prepared';

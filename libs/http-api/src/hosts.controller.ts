@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Header, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { placementDecidedJsonSchema, problemJsonSchema } from '@fleetcompat/contract';
 import { ProjectionQueries } from '@fleetcompat/projections';
@@ -43,20 +43,12 @@ export class HostsController {
     },
   })
   @ApiResponse({ status: 404, ...problem })
-  async placements(@Param('hostId') hostId: string) {
-    const host = await this.queries.host(hostId);
-    if (!host) throw notFound('Host', hostId);
-    const rows = await this.queries.placements(hostId);
-    return {
-      hostId,
-      hypervisorVersion: host.upgrade?.toVersion ?? host.hypervisorVersion,
-      placements: rows.map((p) => ({
-        guestId: p.guestId,
-        status: p.status,
-        decision: p.decision,
-        acknowledged: p.decision !== null && p.acknowledgedDecisionId === p.decision.decisionId,
-      })),
-    };
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async placements(@Param('hostId') hostId: string): Promise<string> {
+    // JSON text from Postgres, sent as it is (see ProjectionQueries.placementsJson)
+    const body = await this.queries.placementsJson(hostId);
+    if (body === null) throw notFound('Host', hostId);
+    return body;
   }
 
   @Get(':hostId/timeline')

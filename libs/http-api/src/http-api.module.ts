@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { Authenticator, TokenStore } from '@fleetcompat/auth';
+import { preparedQueryable } from '@fleetcompat/event-store';
 import { AuthGuard, AUTHENTICATOR } from './auth/auth.guard';
 import { TokensController } from './auth/tokens.controller';
 import { EventsController } from './events.controller';
@@ -37,7 +38,7 @@ export class HttpApiModule {
       controllers: [EventsController, GuestsController, HostsController, SummaryController, WhatIfController, TokensController],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        { provide: TokenStore, useFactory: (ds: DataSource) => new TokenStore(ds), inject: [DataSource] },
+        { provide: TokenStore, useFactory: (ds: DataSource) => new TokenStore(preparedQueryable(ds)), inject: [DataSource] },
         { provide: AUTHENTICATOR, useFactory: (store: TokenStore) => new Authenticator(store, options.bootstrapToken ?? null), inject: [TokenStore] },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: WhatIfService, useFactory: (ds: DataSource) => new WhatIfService(ds), inject: [DataSource] },

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink, IncomingEvent, OUTBOX_STORE, StoreOutcome } from '@fleetcompat/contract';
-import { PostgresEventStore } from '@fleetcompat/event-store';
+import { PostgresEventStore, preparedQueryable } from '@fleetcompat/event-store';
 import { PostgresOutbox, ProjectionQueries } from '@fleetcompat/projections';
 import { EmbeddedPostgres, openDatabase, Settings, startEmbeddedPostgres } from '@fleetcompat/platform';
 import { InstrumentedSink } from './instrumentation';
@@ -116,7 +116,7 @@ export class DatabaseModule {
         },
         { provide: PostgresOutbox, useFactory: (ds: DataSource) => new PostgresOutbox(ds), inject: [DataSource] },
         { provide: OUTBOX_STORE, useExisting: PostgresOutbox },
-        { provide: ProjectionQueries, useFactory: (ds: DataSource) => new ProjectionQueries(ds), inject: [DataSource] },
+        { provide: ProjectionQueries, useFactory: (ds: DataSource) => new ProjectionQueries(preparedQueryable(ds)), inject: [DataSource] },
       ],
       exports: [SETTINGS, ProcessSignals, DatabaseConnection, DataSource, PostgresEventStore, EVENT_SINK, PostgresOutbox, OUTBOX_STORE, ProjectionQueries],
     };
