@@ -24,8 +24,8 @@ export class PostgresOutbox implements OutboxStore {
         await qr.rollbackTransaction();
         return 0;
       }
-      const rows: { id: string; topic: string; key: string; value: unknown; headers: Record<string, string> | null }[] = await qr.query(
-        `SELECT id::text AS id, topic, key, value, headers FROM outbox ORDER BY outbox.id LIMIT $1`,
+      const rows: { id: string; topic: string; key: string; value: string; headers: Record<string, string> | null }[] = await qr.query(
+        `SELECT id::text AS id, topic, key, value::text AS value, headers FROM outbox ORDER BY outbox.id LIMIT $1`,
         [limit],
       );
       if (rows.length === 0) {
@@ -33,7 +33,7 @@ export class PostgresOutbox implements OutboxStore {
         return 0;
       }
       await publish(
-        rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key, value: JSON.stringify(r.value), ...(r.headers ? { headers: r.headers } : {}) })),
+        rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) })),
       );
       await qr.query(`DELETE FROM outbox WHERE id <= $1::bigint`, [rows[rows.length - 1].id]);
       await qr.commitTransaction();

@@ -1,7 +1,7 @@
 import { copyRows, CopyClient, Queryable } from '@fleetcompat/event-store';
 import { Topics } from '@fleetcompat/contract';
 import { AckRow, BehaviourRuleRow, DecisionRecord, GuestRow, HostRow, KernelRow } from './model';
-import { decisionKey, ProjectedEvent } from './evolve';
+import { decisionKey } from './evolve';
 import { assertSchemaName } from './schema';
 import { WorkingSet } from './working-set';
 
@@ -53,49 +53,20 @@ export function guestFromDb(r: any): GuestRow {
   };
 }
 
-/** Which rows a batch of events can reach. */
-function reach(events: readonly ProjectedEvent[]) {
-  const hostIds = new Set<string>();
-  const guestIds = new Set<string>();
-  const kernelShas = new Set<string>();
-  const fanoutHosts = new Set<string>();
-  const fanoutImages = new Set<string>();
-  let allGuests = false;
-  for (const e of events) {
-    const d = e.data;
-    switch (e.type) {
-      case 'KernelBuildCompleted':
-      case 'KernelBuildRevoked':
-        kernelShas.add(d.imageSha256);
-        fanoutImages.add(d.imageSha256);
-        break;
-      case 'HostRegistered':
-      case 'HypervisorUpgradePlanned':
-      case 'HypervisorUpgradeCompleted':
-      case 'HypervisorUpgradeCancelled':
-        hostIds.add(d.hostId);
-        fanoutHosts.add(d.hostId);
-        break;
-      case 'HypervisorUpgradeStarted':
-      case 'PlacementApplied':
-        hostIds.add(d.hostId);
-        break;
-      case 'GuestObserved':
-        guestIds.add(d.guestId);
-        hostIds.add(d.hostId);
-        if (d.boot?.kernelSha256) kernelShas.add(d.boot.kernelSha256);
-        if (d.boot?.bootloaderSha256) kernelShas.add(d.boot.bootloaderSha256);
-        break;
-      case 'GuestRemoved':
-        guestIds.add(d.guestId);
-        break;
-      case 'HypervisorBehaviourDeclared':
-        allGuests = true;
-        break;
-    }
-  }
-  return { hostIds, guestIds, kernelShas, fanoutHosts, fanoutImages, allGuests };
-}
+/** Guests per query when the whole projection is loaded. */
+const GUESTS_PER_PAGE = 20_000;
+
+/**
+ * The fields of a stored decision message that decisionKey reads (not the whole message with
+ * its facts and costs' details): enough to tell whether a new decision differs.
+ */
+const DECISION_KEY_FIELDS = `CASE WHEN d.message IS NOT NULL THEN json_build_object(
+    'hostId', d.message->'hostId', 'hypervisorVersion', d.message->'hypervisorVersion', 'rsdp', d.message->'rsdp',
+    'action', d.message->'action', 'reason', d.message->'reason', 'kernelSha256', d.message->'kernelSha256',
+    'costs', d.message->'costs', 'policyVersion', d.message->'policyVersion',
+    'facts', json_build_object('hypervisorBuild', d.message->'facts'->'hypervisorBuild', 'kernelKnown', d.message->'facts'->'kernelKnown',
+      'bootMethod', d.message->'facts'->'bootMethod', 'rsdpOverrideSupported', d.message->'facts'->'rsdpOverrideSupported',
+      'toolstackBehaviour', d.message->'facts'->'toolstackBehaviour')) END`;
 
 /** Loads and saves the projection rows of one schema. */
 export class ProjectionStore {
@@ -105,36 +76,28 @@ export class ProjectionStore {
     this.schema = assertSchemaName(schema);
   }
 
-  /** Fills a working set with every row the events can reach. */
-  async load(q: Queryable, events: readonly ProjectedEvent[]): Promise<WorkingSet> {
+  /**
+   * The whole projection as a working set (nothing dirty): kernels, hosts, behaviour rules,
+   * and every guest with what its current decision is made of (decisionKey). Acknowledgements
+   * are only written, never read back, so they are not loaded. Guests are read in pages.
+   */
+  async loadAll(q: Queryable): Promise<WorkingSet> {
     const s = this.schema;
     const ws = new WorkingSet();
-    const r = reach(events);
-
-    // Each guest with its current decision's message, from which the evolver tells whether a new decision differs.
-    const guestsWithDecision = `SELECT g.*, d.message AS decision_message FROM ${s}.guests g LEFT JOIN ${s}.decisions d ON d.decision_id = g.decision_id`;
-    const guestRows: any[] = r.allGuests
-      ? await q.query(guestsWithDecision)
-      : await q.query(
-          `${guestsWithDecision}
-            WHERE g.guest_id = ANY($1::text[]) OR g.host_id = ANY($2::text[])
-               OR g.kernel_sha256 = ANY($3::text[]) OR g.bootloader_sha256 = ANY($3::text[])`,
-          [[...r.guestIds], [...r.fanoutHosts], [...r.fanoutImages]],
-        );
-    for (const row of guestRows) {
-      const g = guestFromDb(row);
-      ws.loadGuest(g);
-      r.hostIds.add(g.hostId);
-      if (g.kernelSha256) r.kernelShas.add(g.kernelSha256);
-      if (g.bootloaderSha256) r.kernelShas.add(g.bootloaderSha256);
+    for (const row of await q.query(`SELECT * FROM ${s}.kernels`)) ws.kernels.set(row.image_sha256, kernelFromDb(row));
+    for (const row of await q.query(`SELECT * FROM ${s}.hosts`)) ws.hosts.set(row.host_id, hostFromDb(row));
+    for (const row of await q.query(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`)) ws.rules.set(row.key, { key: row.key, rule: row.rule, eventId: row.event_id });
+    for (let after = ''; ; ) {
+      const rows: any[] = await q.query(
+        `SELECT g.*, ${DECISION_KEY_FIELDS} AS decision_message
+           FROM ${s}.guests g LEFT JOIN ${s}.decisions d ON d.decision_id = g.decision_id
+          WHERE g.guest_id > $1 ORDER BY g.guest_id LIMIT ${GUESTS_PER_PAGE}`,
+        [after],
+      );
+      for (const row of rows) ws.loadGuest(guestFromDb(row));
+      if (rows.length < GUESTS_PER_PAGE) return ws;
+      after = rows[rows.length - 1].guest_id;
     }
-    const hostRows: any[] = await q.query(`SELECT * FROM ${s}.hosts WHERE host_id = ANY($1::text[])`, [[...r.hostIds]]);
-    for (const row of hostRows) ws.hosts.set(row.host_id, hostFromDb(row));
-    const kernelRows: any[] = await q.query(`SELECT * FROM ${s}.kernels WHERE image_sha256 = ANY($1::text[])`, [[...r.kernelShas]]);
-    for (const row of kernelRows) ws.kernels.set(row.image_sha256, kernelFromDb(row));
-    const ruleRows: any[] = await q.query(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`);
-    for (const row of ruleRows) ws.rules.set(row.key, { key: row.key, rule: row.rule, eventId: row.event_id });
-    return ws;
   }
 
   /**
@@ -174,14 +137,20 @@ export class ProjectionStore {
   }
 }
 
+/** JSON text of values already written once (a decision's message goes to the history and the outbox). */
+const jsonTexts = new WeakMap<object, string>();
+
+function jsonText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object') return JSON.stringify(value);
+  let text = jsonTexts.get(value);
+  if (text === undefined) jsonTexts.set(value, (text = JSON.stringify(value)));
+  return text;
+}
+
 function* fields<R>(spec: TableWrite<R>, rows: Iterable<R>): Iterable<unknown[]> {
-  const json = spec.columns.map(([, type]) => type === 'jsonb');
-  for (const row of rows) {
-    yield spec.columns.map(([, , value], i) => {
-      const v = value(row);
-      return json[i] && typeof v === 'string' ? JSON.stringify(v) : v;
-    });
-  }
+  const json = spec.columns.map(([, type]) => type === 'json' || type === 'jsonb');
+  for (const row of rows) yield spec.columns.map(([, , value], i) => (json[i] ? jsonText(value(row)) : value(row)));
 }
 
 function copyTable<R>(client: CopyClient, schema: string, spec: TableWrite<R>, rows: Iterable<R>): Promise<number> {
@@ -295,8 +264,8 @@ const OUTBOX: TableWrite<DecisionRecord> = {
   columns: [
     ['topic', 'text', () => Topics.placementDecisions],
     ['key', 'text', (d) => d.hostId],
-    ['value', 'jsonb', (d) => d.message],
-    ['headers', 'jsonb', (d) => ({ type: d.message.type, guestId: d.guestId })],
+    ['value', 'json', (d) => d.message],
+    ['headers', 'json', (d) => ({ type: d.message.type, guestId: d.guestId })],
   ],
 };
 
@@ -309,9 +278,9 @@ const DECISIONS: TableWrite<DecisionRecord> = {
     ['host_id', 'text', (d) => d.hostId],
     ['sequence', 'integer', (d) => d.sequence],
     ['kind', 'text', (d) => d.kind],
-    ['message', 'jsonb', (d) => d.message],
-    ['caused_by', 'jsonb', (d) => d.causedBy],
-    ['detail', 'jsonb', (d) => d.detail],
+    ['message', 'json', (d) => d.message],
+    ['caused_by', 'json', (d) => d.causedBy],
+    ['detail', 'json', (d) => d.detail],
     ['decided_at', 'timestamptz', (d) => d.decidedAt],
   ],
 };

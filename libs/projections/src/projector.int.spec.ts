@@ -6,6 +6,8 @@ import { envelope, SAMPLE_KERNELS, sampleFleet } from '@fleetcompat/sample-fleet
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
 import { compareProjections, rebuildProjections } from './rebuild';
 import { Projector } from './projector';
+import { ProjectionStore } from './projection-store';
+import { decisionKey } from './evolve';
 import { ProjectionQueries } from './queries';
 
 const http = (event: FleetEvent): IncomingEvent => ({ event, origin: { channel: 'http' } });
@@ -244,5 +246,40 @@ describe('projector on real Postgres', () => {
     expect(dup).toEqual([]);
     await rebuildProjections(ds, { schema: 'projection_rebuild' });
     expect(await compareProjections(ds, 'projection', 'projection_rebuild')).toEqual([]);
+  });
+
+  it('instances taking turns: each brings its projection in memory up to date with the batches of the other', async () => {
+    const [a, b] = [new Projector(ds, { batchSize: 3 }), new Projector(ds, { batchSize: 3 })];
+    await projector.catchUp();
+    const hostId = 'host-r2-01';
+    const guestId = `${hostId}.db-old-grub`;
+    const before = await decisionOf(guestId);
+    expect(before.hypervisorVersion).toBe('4.10.4'); // no upgrade planned: the first cancel changes nothing, the other eight do
+    const events: FleetEvent[] = [];
+    for (let i = 0; i < 9; i++) {
+      events.push(
+        i % 2 === 0
+          ? envelope(`it-turn-${i}`, 'HypervisorUpgradeCancelled', later(), 'orch', { hostId, reason: 'turns' })
+          : envelope(`it-turn-${i}`, 'HypervisorUpgradePlanned', later(), 'orch', { hostId, fromVersion: '4.10.4', toVersion: '4.17.3', plannedRebootAt: '2026-12-01T02:00:00Z' }),
+      );
+    }
+    await store.store(events.map(http));
+    // a, b, a: every batch re-decides the same guests, so a stale memory would reuse a sequence (unique key) or skip a change
+    const turns = [];
+    for (let k = 0; k < 4; k++) turns.push((await (k % 2 === 0 ? a : b).runOnce()).events);
+    expect(turns).toEqual([3, 3, 3, 0]);
+    const after = await decisionOf(guestId);
+    expect(after).toMatchObject({ hypervisorVersion: '4.10.4', rsdp: 'low', action: 'none', sequence: before.sequence + 8 });
+    await rebuildProjections(ds, { schema: 'projection_rebuild' });
+    expect(await compareProjections(ds, 'projection', 'projection_rebuild')).toEqual([]);
+  });
+
+  it('the loaded projection tells an unchanged decision from a changed one as the full message does', async () => {
+    const ws = await new ProjectionStore('projection').loadAll(ds);
+    const rows: { guest_id: string; message: any }[] = await ds.query(
+      `SELECT g.guest_id, d.message FROM projection.guests g JOIN projection.decisions d ON d.decision_id = g.decision_id`,
+    );
+    expect(rows.length).toBeGreaterThan(30);
+    for (const r of rows) expect(ws.guests.get(r.guest_id)!.decisionKey).toBe(decisionKey(r.message));
   });
 });

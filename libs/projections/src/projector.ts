@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL } from '@fleetcompat/event-store';
+import { DataSource, QueryRunner } from 'typeorm';
+import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL } from '@fleetcompat/event-store';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES } from '@fleetcompat/policy';
 import { Evolver } from './evolve';
 import { ProjectionStore } from './projection-store';
 import { LIVE_SCHEMA } from './schema';
+import { WorkingSet } from './working-set';
 
 export interface ProjectorOptions {
   /** Checkpoint and lock name; one instance at a time holds it. */
@@ -65,6 +66,8 @@ export class Projector {
   private wake?: () => void;
   private notified = false;
   private unlisten?: Promise<() => Promise<void>>;
+  /** The projection in memory as of a checkpoint this instance committed (see workingSet). */
+  private memory: { ws: WorkingSet; checkpoint: Checkpoint } | null = null;
   lastError: Error | null = null;
   processedEvents = 0;
   publishedDecisions = 0;
@@ -104,7 +107,8 @@ export class Projector {
         return { locked: true, events: 0, decisions: 0, checkpoint };
       }
       const read = lap();
-      const ws = await this.store.load(qr, events);
+      const ws = await this.workingSet(qr, after);
+      ws.beginBatch();
       const load = lap();
       const evolver = new Evolver(ws, this.defaults);
       for (const e of events) evolver.apply(e);
@@ -113,6 +117,7 @@ export class Projector {
       await saveCheckpoint(this.processor, checkpoint, qr);
       const save = lap();
       await qr.commitTransaction();
+      this.memory = { ws, checkpoint };
       const phases = { read, load, apply, save, commit: lap() };
       this.processedEvents += events.length;
       this.publishedDecisions += ws.records.length;
@@ -125,6 +130,40 @@ export class Projector {
     } finally {
       await qr.release();
     }
+  }
+
+  /**
+   * The projection as of `checkpoint` (where the batch starts), in memory: the one kept since
+   * this instance's last batch when nobody else has moved the checkpoint since; brought up to
+   * date by applying the events another instance projected meanwhile (the evolver is
+   * deterministic, so it reaches the rows that instance wrote); else read whole from the
+   * tables. Until the batch commits nothing is kept: a failed batch leaves rows changed in
+   * memory that the tables do not have.
+   */
+  private async workingSet(qr: QueryRunner, checkpoint: Checkpoint): Promise<WorkingSet> {
+    const memory = this.memory;
+    this.memory = null;
+    if (memory && compareCheckpoints(memory.checkpoint, checkpoint) <= 0) {
+      const evolver = new Evolver(memory.ws, this.defaults);
+      let at = memory.checkpoint;
+      while (compareCheckpoints(at, checkpoint) < 0) {
+        const { events } = await readAll(qr, { after: at, limit: this.batchSize });
+        if (!events.length) break;
+        for (const e of events) {
+          if (compareCheckpoints(checkpointOf(e), checkpoint) > 0) break;
+          evolver.apply(e);
+          at = checkpointOf(e);
+        }
+        memory.ws.beginBatch();
+      }
+      if (compareCheckpoints(at, checkpoint) === 0) {
+        if (at !== memory.checkpoint) this.log.log('brought the projection in memory up to date with the batches of another instance');
+        return memory.ws;
+      }
+    }
+    const ws = await this.store.loadAll(qr);
+    this.log.log(`read the projection into memory: ${ws.guests.size} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`);
+    return ws;
   }
 
   /**

@@ -218,7 +218,7 @@ export class ProjectionQueries {
       ),
       this.db.query(
         `SELECT count(*)::int AS n FROM ${s}.guests g JOIN ${s}.decisions d ON d.decision_id = g.decision_id
-          WHERE g.present AND d.message->'costs' @> '[{"code":"first-gib-superpage-lost"}]'`,
+          WHERE g.present AND (d.message->'costs')::jsonb @> '[{"code":"first-gib-superpage-lost"}]'`,
       ),
       this.db.query(`SELECT hypervisor_version AS version, upgrade->>'toVersion' AS target, count(*)::int AS hosts FROM ${s}.hosts GROUP BY 1, 2`),
       this.db.query(`SELECT wave_id, count(*)::int AS hosts FROM ${s}.hosts WHERE wave_id IS NOT NULL GROUP BY 1`),

@@ -102,28 +102,29 @@ export async function rebuildProjections(
   }
 }
 
-const COMPARED: Record<string, string> = {
-  kernels: 'image_sha256',
-  hosts: 'host_id',
-  guests: 'guest_id',
-  decisions: 'decision_id',
-  acks: 'host_id, guest_id',
-  behaviour_rules: 'key',
+const COMPARED: Record<string, readonly string[]> = {
+  kernels: ['image_sha256'],
+  hosts: ['host_id'],
+  guests: ['guest_id'],
+  decisions: ['decision_id'],
+  acks: ['host_id', 'guest_id'],
+  behaviour_rules: ['key'],
 };
 
 /**
  * Differences between two projection schemas, table by table (rows in one and not the
- * other, compared whole). Empty when they are equal.
+ * other, compared whole as JSON, so that json columns compare too). Empty when they are equal.
  */
 export async function compareProjections(dataSource: DataSource, a: string, b: string): Promise<{ table: string; onlyInA: number; onlyInB: number; sample: unknown[] }[]> {
   assertSchemaName(a);
   assertSchemaName(b);
   const diffs = [];
   for (const [table, key] of Object.entries(COMPARED)) {
+    const order = key.map((k) => `r->>'${k}'`).join(', ');
     const rows: { side: string; row: unknown }[] = await dataSource.query(
-      `(SELECT 'a' AS side, to_jsonb(x) AS row FROM (SELECT * FROM ${a}.${table} EXCEPT SELECT * FROM ${b}.${table}) x ORDER BY ${key} LIMIT 1000)
+      `(SELECT 'a' AS side, r AS row FROM (SELECT to_jsonb(x) AS r FROM ${a}.${table} x EXCEPT SELECT to_jsonb(y) FROM ${b}.${table} y) d ORDER BY ${order} LIMIT 1000)
        UNION ALL
-       (SELECT 'b' AS side, to_jsonb(y) AS row FROM (SELECT * FROM ${b}.${table} EXCEPT SELECT * FROM ${a}.${table}) y ORDER BY ${key} LIMIT 1000)`,
+       (SELECT 'b' AS side, r AS row FROM (SELECT to_jsonb(y) AS r FROM ${b}.${table} y EXCEPT SELECT to_jsonb(x) FROM ${a}.${table} x) d ORDER BY ${order} LIMIT 1000)`,
     );
     const onlyInA = rows.filter((r) => r.side === 'a').length;
     const onlyInB = rows.length - onlyInA;

@@ -63,9 +63,9 @@ export function projectionTablesSql(schema: string, options: { unlogged?: boolea
        host_id text NOT NULL,
        sequence integer NOT NULL,
        kind text NOT NULL,
-       message jsonb NOT NULL,
-       caused_by jsonb NOT NULL,
-       detail jsonb,
+       message json NOT NULL,
+       caused_by json NOT NULL,
+       detail json,
        decided_at timestamptz NOT NULL,
        UNIQUE (guest_id, sequence)
      )`,
@@ -95,7 +95,6 @@ export function projectionIndexesSql(schema: string): string[] {
     `CREATE INDEX ON ${s}.guests (kernel_sha256) WHERE kernel_sha256 IS NOT NULL`,
     `CREATE INDEX ON ${s}.guests (bootloader_sha256) WHERE bootloader_sha256 IS NOT NULL`,
     `CREATE INDEX ON ${s}.guests (status, guest_id)`,
-    `CREATE INDEX ON ${s}.decisions (host_id)`,
   ];
 }
 

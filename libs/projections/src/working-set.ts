@@ -11,10 +11,10 @@ function removeFrom(index: Map<string, Set<string>>, key: string | null, id: str
 }
 
 /**
- * The part of the projections one batch of events can touch, held in memory while the
- * batch is applied. The loader fills it with every row an event of the batch can reach
- * (including fan-out: all guests of a host, all guests booting an image); the writer
- * saves what changed. It keeps two indexes so that fan-out never scans.
+ * The projection rows held in memory while events are applied: the whole projection (the
+ * projector keeps it between batches; a rebuild fills it from nothing). The evolver changes
+ * rows here and records decisions; the writer saves what changed in the batch. It keeps two
+ * indexes so that fan-out (all guests of a host, all guests booting an image) never scans.
  */
 export class WorkingSet {
   readonly kernels = new Map<string, KernelRow>();
@@ -33,6 +33,16 @@ export class WorkingSet {
 
   private readonly guestsByHost = new Map<string, Set<string>>();
   private readonly guestsByImage = new Map<string, Set<string>>();
+
+  /** Forgets what the previous batch changed and decided (the rows stay). */
+  beginBatch(): void {
+    this.dirtyKernels.clear();
+    this.dirtyHosts.clear();
+    this.dirtyGuests.clear();
+    this.dirtyAcks.clear();
+    this.dirtyRules.clear();
+    this.records.length = 0;
+  }
 
   static ackKey(hostId: string, guestId: string): string {
     return `${hostId}\u0000${guestId}`;
