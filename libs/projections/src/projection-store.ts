@@ -108,11 +108,11 @@ export class ProjectionStore {
    */
   async save(q: Queryable, client: CopyClient, ws: WorkingSet, options: { outbox: boolean }): Promise<void> {
     const s = this.schema;
-    await writeRows(q, s, KERNELS, [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!));
-    await writeRows(q, s, HOSTS, [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!));
-    await writeRows(q, s, GUESTS, [...ws.dirtyGuests].map((g) => ws.guests.get(g)!));
-    await writeRows(q, s, ACKS, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
-    await writeRows(q, s, RULES, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
+    await upsertRows(q, client, s, KERNELS, [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!));
+    await upsertRows(q, client, s, HOSTS, [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!));
+    await upsertRows(q, client, s, GUESTS, [...ws.dirtyGuests].map((g) => ws.guests.get(g)!));
+    await upsertRows(q, client, s, ACKS, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
+    await upsertRows(q, client, s, RULES, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
     if (!ws.records.length) return;
     await copyTable(client, s, DECISIONS, ws.records);
     if (options.outbox) await copyTable(client, 'public', OUTBOX, ws.records);
@@ -157,9 +157,6 @@ function copyTable<R>(client: CopyClient, schema: string, spec: TableWrite<R>, r
   return copyRows(client, `${schema}.${spec.table}`, spec.columns.map(([name]) => name), fields(spec, rows));
 }
 
-/** Rows per statement. */
-const CHUNK = 5000;
-
 /** How the rows of one projection table are written: its columns (name, SQL type, value) and its key. */
 interface TableWrite<R> {
   readonly table: string;
@@ -168,20 +165,24 @@ interface TableWrite<R> {
   readonly key?: readonly string[];
 }
 
-/** Writes rows in chunks, one statement each: `jsonb_to_recordset` in, upsert on the key (or plain insert). */
-async function writeRows<R>(q: Queryable, schema: string, spec: TableWrite<R>, rows: readonly R[]): Promise<void> {
+/**
+ * Upserts rows on the table's key: COPY into a temporary staging table of the same columns
+ * (one per connection, emptied at commit), then one INSERT ... ON CONFLICT DO UPDATE from it.
+ * `client` is the connection of `q`, in the batch's transaction.
+ */
+async function upsertRows<R>(q: Queryable, client: CopyClient, schema: string, spec: TableWrite<R>, rows: readonly R[]): Promise<void> {
+  if (!rows.length) return;
   const names = spec.columns.map(([name]) => name);
-  const key = spec.key ?? [];
-  const updates = names.filter((n) => !key.includes(n)).map((n) => `${n} = EXCLUDED.${n}`);
-  const sql =
-    `INSERT INTO ${schema}.${spec.table} (${names.join(', ')})
-     SELECT ${names.map((n) => `x.${n}`).join(', ')}
-       FROM jsonb_to_recordset($1::jsonb) AS x(${spec.columns.map(([name, type]) => `${name} ${type}`).join(', ')})` +
-    (key.length ? `\n     ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}` : '');
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK).map((row) => Object.fromEntries(spec.columns.map(([name, , value]) => [name, value(row)])));
-    await q.query(sql, [JSON.stringify(chunk)]);
-  }
+  const key = spec.key!;
+  const stage = `fc_stage_${schema}_${spec.table}`;
+  await q.query(
+    `CREATE TEMPORARY TABLE IF NOT EXISTS ${stage} (${spec.columns.map(([name, type]) => `${name} ${type}`).join(', ')}) ON COMMIT DELETE ROWS`,
+  );
+  await copyTable(client, `pg_temp`, { ...spec, table: stage }, rows);
+  await q.query(
+    `INSERT INTO ${schema}.${spec.table} (${names.join(', ')}) SELECT ${names.join(', ')} FROM pg_temp.${stage}
+     ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${names.filter((n) => !key.includes(n)).map((n) => `${n} = EXCLUDED.${n}`).join(', ')}`,
+  );
 }
 
 const KERNELS: TableWrite<KernelRow> = {
