@@ -19,7 +19,12 @@ export async function listen(
   dataSource: DataSource,
   channel: string,
   onNotify: () => void,
-  options: { retryMs?: number; onError?: (error: Error) => void } = {},
+  options: {
+    retryMs?: number;
+    onError?: (error: Error) => void;
+    /** Called with true once LISTEN is in place (again), with false when the connection is lost: notifications sent meanwhile are missed. */
+    onListening?: (listening: boolean) => void;
+  } = {},
 ): Promise<() => Promise<void>> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
   const driver = dataSource.driver as unknown as { obtainMasterConnection?: () => Promise<[PgClient, (err?: unknown) => void]> };
@@ -44,6 +49,7 @@ export async function listen(
         current.detach();
         current = undefined;
         release(error ?? new Error('connection ended'));
+        options.onListening?.(false);
         if (error) options.onError?.(error);
         again();
       };
@@ -60,6 +66,7 @@ export async function listen(
         },
       };
       await client.query(`LISTEN ${channel}`);
+      options.onListening?.(true);
       onNotify(); // anything committed while we were not listening
     } catch (e) {
       options.onError?.(e as Error);
@@ -80,6 +87,7 @@ export async function listen(
     current = undefined;
     if (!c) return;
     c.detach();
+    options.onListening?.(false);
     await c.client.query(`UNLISTEN ${channel}`).then(
       () => c.release(),
       (e) => c.release(e),

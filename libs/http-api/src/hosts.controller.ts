@@ -6,6 +6,7 @@ import { badRequest, notFound } from './problem';
 import { Access } from './auth/access';
 import { HistoryService } from './history/history.service';
 import { MAX_PAGE_SIZE, pageSize } from './guests.controller';
+import { PlacementsCache } from './placements-cache';
 import { hostView } from './views';
 
 const problem = { content: { 'application/problem+json': { schema: problemJsonSchema } } };
@@ -16,6 +17,7 @@ export class HostsController {
   constructor(
     private readonly queries: ProjectionQueries,
     private readonly historyService: HistoryService,
+    private readonly placementsCache: PlacementsCache,
   ) {}
 
   @Get(':hostId')
@@ -45,8 +47,8 @@ export class HostsController {
   @ApiResponse({ status: 404, ...problem })
   @Header('Content-Type', 'application/json; charset=utf-8')
   async placements(@Param('hostId') hostId: string): Promise<string> {
-    // JSON text from Postgres, sent as it is (see ProjectionQueries.placementsJson)
-    const body = await this.queries.placementsJson(hostId);
+    // JSON text from Postgres, sent as it is (see ProjectionQueries.placementsJson), kept between projector batches
+    const body = await this.placementsCache.placementsJson(hostId);
     if (body === null) throw notFound('Host', hostId);
     return body;
   }

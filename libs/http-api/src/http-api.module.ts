@@ -4,12 +4,14 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { Authenticator, TokenStore } from '@fleetcompat/auth';
 import { preparedQueryable } from '@fleetcompat/event-store';
+import { ProjectionQueries } from '@fleetcompat/projections';
 import { AuthGuard, AUTHENTICATOR } from './auth/auth.guard';
 import { TokensController } from './auth/tokens.controller';
 import { EventsController } from './events.controller';
 import { GuestsController } from './guests.controller';
 import { HistoryService } from './history/history.service';
 import { HostsController } from './hosts.controller';
+import { PlacementsCache } from './placements-cache';
 import { ProblemDetailsFilter } from './problem';
 import { SummaryController } from './summary.controller';
 import { WhatIfController } from './what-if/what-if.controller';
@@ -22,6 +24,8 @@ export interface HttpApiOptions {
   /** What-if calls per token per window. */
   readonly whatIfRateLimit?: number;
   readonly whatIfRateWindowSeconds?: number;
+  /** Bytes of placements answers kept between projector batches (0: none). */
+  readonly placementsCacheBytes?: number;
 }
 
 /**
@@ -44,6 +48,11 @@ export class HttpApiModule {
         { provide: WhatIfService, useFactory: (ds: DataSource) => new WhatIfService(ds), inject: [DataSource] },
         { provide: HistoryService, useFactory: (ds: DataSource) => new HistoryService(ds), inject: [DataSource] },
         WhatIfThrottlerGuard,
+        {
+          provide: PlacementsCache,
+          useFactory: (queries: ProjectionQueries, ds: DataSource) => new PlacementsCache(queries, options.placementsCacheBytes ?? 64 * 1024 * 1024, ds),
+          inject: [ProjectionQueries, DataSource],
+        },
       ],
     };
   }

@@ -10,3 +10,4 @@ export * from './auth/access';
 export * from './auth/auth.guard';
 export * from './what-if/what-if.service';
 export * from './history/history.service';
+export * from './placements-cache';

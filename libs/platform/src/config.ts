@@ -46,6 +46,8 @@ const schema = z.object({
   /** What-if calls allowed per token in each window of WHAT_IF_RATE_WINDOW_SECONDS. */
   WHAT_IF_RATE_LIMIT: int(1, 100000).default(10),
   WHAT_IF_RATE_WINDOW_SECONDS: int(1, 86400).default(60),
+  /** MiB of GET /v1/hosts/{id}/placements answers the API keeps between projector batches (0: no cache). */
+  PLACEMENTS_CACHE_MB: int(0, 65536).default(64),
   /** json: one JSON object per line (pino); pretty: coloured lines for a terminal. Default: pretty on a TTY, else json. */
   LOG_FORMAT: z.enum(['json', 'pretty']),
   /** Longest graceful shutdown (SIGTERM/SIGINT) before the process gives up and exits 1. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventDataOf, EventType, PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
 import { BehaviourRule, BehaviourTable, decidePlacement, KernelFacts, PlacementInput, POLICY_VERSION, RsdpNotes } from '@fleetcompat/policy';
 import { decisionIdOf, GuestRow, HostRow, KernelRow } from './model';
@@ -78,10 +79,14 @@ export function policyInputFor(
   };
 }
 
-/** What makes two decisions the same: a new one is published when any of this changes. */
+/**
+ * What makes two decisions the same: a new one is published when any of this changes. A
+ * SHA-256 digest of those fields (the projector keeps one per guest in memory). The fields
+ * read here must stay those the projection loader selects (DECISION_KEY_FIELDS).
+ */
 export function decisionKey(m: PlacementDecided): string {
   const f = (m.facts ?? {}) as Record<string, unknown>;
-  return JSON.stringify([
+  const fields = JSON.stringify([
     m.hostId,
     m.hypervisorVersion,
     f.hypervisorBuild ?? null,
@@ -96,6 +101,7 @@ export function decisionKey(m: PlacementDecided): string {
     m.costs.map((c) => c.code),
     m.policyVersion,
   ]);
+  return createHash('sha256').update(fields).digest('base64url');
 }
 
 /**

@@ -94,7 +94,13 @@ export class ProjectionStore {
           WHERE g.guest_id > $1 ORDER BY g.guest_id LIMIT ${GUESTS_PER_PAGE}`,
         [after],
       );
-      for (const row of rows) ws.loadGuest(guestFromDb(row));
+      for (const row of rows) {
+        const g = guestFromDb(row);
+        // one string per image in memory, not one per guest
+        if (g.kernelSha256) g.kernelSha256 = ws.kernels.get(g.kernelSha256)?.imageSha256 ?? g.kernelSha256;
+        if (g.bootloaderSha256) g.bootloaderSha256 = ws.kernels.get(g.bootloaderSha256)?.imageSha256 ?? g.bootloaderSha256;
+        ws.loadGuest(g);
+      }
       if (rows.length < GUESTS_PER_PAGE) return ws;
       after = rows[rows.length - 1].guest_id;
     }

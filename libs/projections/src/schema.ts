@@ -1,6 +1,9 @@
 /** The projection tables, in a schema of their own so that a rebuild can fill a fresh copy beside the live one. */
 export const LIVE_SCHEMA = 'projection';
 
+/** Notified (pg_notify) when a commit moved a processor's checkpoint: the projections changed. */
+export const PROJECTION_CHANNEL = 'fleetcompat_projection';
+
 export function assertSchemaName(schema: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
   return schema;

@@ -6,7 +6,7 @@ import { HealthCheckService, HealthIndicatorService, TerminusModule } from '@nes
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
-import { HttpApiModule, jsonBodyWithProblems, serveOpenApi } from '@fleetcompat/http-api';
+import { HttpApiModule, jsonBodyWithProblems, serveOpenApi, PlacementsCache } from '@fleetcompat/http-api';
 import { newSecret } from '@fleetcompat/auth';
 import { KafkaIngestServer, KafkaProbe } from '@fleetcompat/kafka';
 import { PostgresOutbox } from '@fleetcompat/projections';
@@ -73,7 +73,7 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
       TerminusModule.forRoot({ logger: false }),
       DatabaseModule.forRoot(settings),
       ...(parts.httpApi
-        ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS })]
+        ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS, placementsCacheBytes: settings.PLACEMENTS_CACHE_MB * 1024 * 1024 })]
         : []),
       ...(parts.projector ? [ProjectorModule] : []),
       ...(parts.relay ? [RelayModule] : []),
@@ -105,6 +105,7 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
       projector: projector?.projector,
       relay: relay?.relay,
       outbox: relay ? app.get(PostgresOutbox) : undefined,
+      placementsCache: parts.httpApi ? app.get(PlacementsCache) : undefined,
       ingest: ingest ? { server: ingest, groupId: settings.KAFKA_GROUP_ID, topics: ingestTopics(settings) } : undefined,
       kafka,
     },

@@ -2,6 +2,7 @@ import { HttpException, Logger } from '@nestjs/common';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import type { NextFunction, Request, Response } from 'express';
 import { DataSource } from 'typeorm';
+import type { PlacementsCache } from '@fleetcompat/http-api';
 import { KafkaIngestServer, KafkaProbe, OutboxRelay } from '@fleetcompat/kafka';
 import { PostgresOutbox, Projector } from '@fleetcompat/projections';
 import { Settings } from '@fleetcompat/platform';
@@ -14,6 +15,8 @@ export interface OperabilityParts {
   readonly projector?: Projector;
   readonly relay?: OutboxRelay;
   readonly outbox?: PostgresOutbox;
+  /** Present when the process serves the HTTP API. */
+  readonly placementsCache?: Pick<PlacementsCache, 'hits' | 'misses'>;
   readonly ingest?: { server: KafkaIngestServer; groupId: string; topics: readonly string[] };
   /** Present when the process talks to Kafka (ingest or relay). */
   readonly kafka?: KafkaProbe;
@@ -150,7 +153,11 @@ export class Operability {
 
   private registerMetrics(): void {
     const m = this.metrics;
-    const { projector, relay, outbox, ingest, kafka } = this.parts;
+    const { projector, relay, outbox, ingest, kafka, placementsCache } = this.parts;
+    if (placementsCache) {
+      m.counterFrom('placements_cache_hits_total', 'GET /v1/hosts/{id}/placements answered from the cache (kept between projector batches).', () => placementsCache.hits);
+      m.counterFrom('placements_cache_misses_total', 'GET /v1/hosts/{id}/placements read from the projections.', () => placementsCache.misses);
+    }
     if (projector) {
       const lag = m.gauge('projector_lag_events', 'Events committed to the store that the projector has not applied yet (lag behind the store head).');
       const stalled = m.gauge('projector_stalled', '1 when events wait and the projector checkpoint has not moved for PROJECTOR_STALL_SECONDS, else 0.');

@@ -2,7 +2,8 @@ import { CreateProjections1764000100000 } from './1764000100000-create-projectio
 import { NotifyOutbox1764000100001 } from './1764000100001-notify-outbox';
 import { GuestDecisionId1764000100002 } from './1764000100002-guest-decision-id';
 import { DecisionsAsJson1764000100003 } from './1764000100003-decisions-as-json';
+import { NotifyProjection1764000100004 } from './1764000100004-notify-projection';
 
-export { CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003 };
+export { CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003, NotifyProjection1764000100004 };
 
-export const projectionMigrations = [CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003];
+export const projectionMigrations = [CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003, NotifyProjection1764000100004];

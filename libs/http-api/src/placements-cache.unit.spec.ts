@@ -1,0 +1,96 @@
+import { PlacementsCache } from './placements-cache';
+
+/** A projections stand-in whose answers the test sets, counting reads. */
+function projections() {
+  const bodies = new Map<string, string>();
+  let reads = 0;
+  let during: (() => void) | undefined;
+  return {
+    bodies,
+    reads: () => reads,
+    /** Runs once inside the next read, between its start and its answer. */
+    duringNextRead: (f: () => void) => (during = f),
+    queries: {
+      async placementsJson(hostId: string) {
+        reads++;
+        const snapshot = bodies.get(hostId) ?? null;
+        const f = during;
+        during = undefined;
+        f?.();
+        return snapshot;
+      },
+    },
+  };
+}
+
+describe('PlacementsCache', () => {
+  it('serves a kept answer until the projections move', async () => {
+    const p = projections();
+    const cache = new PlacementsCache(p.queries, 1 << 20);
+    cache.setListening(true);
+    p.bodies.set('h1', '{"v":1}');
+    expect(await cache.placementsJson('h1')).toBe('{"v":1}');
+    p.bodies.set('h1', '{"v":2}');
+    expect(await cache.placementsJson('h1')).toBe('{"v":1}');
+    expect(p.reads()).toBe(1);
+    cache.invalidate();
+    expect(await cache.placementsJson('h1')).toBe('{"v":2}');
+    expect([cache.hits, cache.misses]).toEqual([1, 2]);
+  });
+
+  it('does not keep an answer read while a batch was committed', async () => {
+    const p = projections();
+    const cache = new PlacementsCache(p.queries, 1 << 20);
+    cache.setListening(true);
+    p.bodies.set('h1', '{"v":1}');
+    p.duringNextRead(() => {
+      p.bodies.set('h1', '{"v":2}'); // committed after the read's snapshot...
+      cache.invalidate(); // ...and notified before its answer came back
+    });
+    expect(await cache.placementsJson('h1')).toBe('{"v":1}');
+    expect(await cache.placementsJson('h1')).toBe('{"v":2}');
+    expect(p.reads()).toBe(2);
+  });
+
+  it('keeps nothing while not listening (notifications would be missed)', async () => {
+    const p = projections();
+    const cache = new PlacementsCache(p.queries, 1 << 20);
+    p.bodies.set('h1', '{"v":1}');
+    await cache.placementsJson('h1');
+    await cache.placementsJson('h1');
+    expect(p.reads()).toBe(2);
+    cache.setListening(true);
+    await cache.placementsJson('h1');
+    cache.setListening(false); // connection lost: what was kept is dropped
+    p.bodies.set('h1', '{"v":2}');
+    expect(await cache.placementsJson('h1')).toBe('{"v":2}');
+  });
+
+  it('never keeps an unknown host, and drops the least recently used beyond its size', async () => {
+    const p = projections();
+    const cache = new PlacementsCache(p.queries, 20);
+    cache.setListening(true);
+    expect(await cache.placementsJson('nobody')).toBeNull();
+    p.bodies.set('nobody', '{"now":"known"}');
+    expect(await cache.placementsJson('nobody')).toBe('{"now":"known"}');
+    for (const h of ['a', 'b', 'c']) p.bodies.set(h, `{"host":"${h}"}`); // 12 characters each
+    await cache.placementsJson('a');
+    await cache.placementsJson('b'); // 'nobody' (15) and 'a' went to make room
+    await cache.placementsJson('b');
+    const before = p.reads();
+    await cache.placementsJson('a');
+    expect(p.reads()).toBe(before + 1);
+    await cache.placementsJson('a');
+    expect(p.reads()).toBe(before + 1);
+  });
+
+  it('size 0 turns it off', async () => {
+    const p = projections();
+    const cache = new PlacementsCache(p.queries, 0);
+    cache.setListening(true);
+    p.bodies.set('h1', '{}');
+    await cache.placementsJson('h1');
+    await cache.placementsJson('h1');
+    expect(p.reads()).toBe(2);
+  });
+});
