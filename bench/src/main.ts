@@ -8,7 +8,7 @@ import { fleetIds, generateFleet } from '@fleetcompat/sample-fleet';
 import { AppendRun, measureAppend } from './append';
 import { BenchOptions, parseOptions } from './options';
 import { bareConsumer, createTopics, deleteTopics, IngestRun, LatencyResult, measureLatency, measurePipeline, Pipeline, produceEvents, startPipeline } from './pipeline';
-import { QueriesRun, RebuildRun, measureQueries, measureRebuild, startApi } from './readside';
+import { QueriesRun, RebuildRun, firstWaveHosts, measureQueries, measureRebuild, startApi } from './readside';
 import { renderMarkdown } from './report';
 import { dropAllDatabases, dropDatabase, log, machine, peakRssMiB, ROOT, stat, Stat, stopAllApps, uniqueName } from './support';
 
@@ -25,7 +25,7 @@ export interface Report {
   append?: { events: number; batch: number; fleetcompat: Stat; copy: Stat; emmett: Stat; ratioToCopy: Stat; ratioToEmmett: Stat; oneStream: { fleetcompat: Stat; emmett: Stat; ratioToEmmett: Stat } };
   latency?: LatencyResult;
   rebuild?: { events: number; eventsPerSec: Stat; readEventsPerSec: Stat; ratioToRead: Stat };
-  queries?: { seconds: number; connections: number; placements: QueryStat; blocked: QueryStat; bare: QueryStat };
+  queries?: { seconds: number; connections: number; waveHosts?: number; placements: QueryStat; wave?: QueryStat; blocked: QueryStat; bare: QueryStat };
   peakRssMiB: Record<string, Stat>;
   before?: { label: string; file: string; report: Report };
   notes: string[];
@@ -127,9 +127,10 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         try {
           const ids = fleetIds(o.fleet);
           const hostIds = Array.from({ length: o.fleet.hosts }, (_, h) => ids.host(h));
+          const waveHostIds = await firstWaveHosts(dbUrl);
           const qruns: QueriesRun[] = [];
           for (let r = 0; r < o.runs; r++) {
-            qruns.push(await measureQueries(api, hostIds, o.queryDuration, o.queryConnections));
+            qruns.push(await measureQueries(api, hostIds, waveHostIds.length ? waveHostIds : hostIds, o.queryDuration, o.queryConnections));
             log(`queries ${r + 1}: ${JSON.stringify(qruns[r])}`);
           }
           const q = (k: keyof QueriesRun): QueryStat => ({
@@ -139,7 +140,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
             errors: qruns.reduce((a, r) => a + r[k].errors, 0),
             non2xx: qruns.reduce((a, r) => a + r[k].non2xx, 0),
           });
-          report.queries = { seconds: o.queryDuration, connections: o.queryConnections, placements: q('placements'), blocked: q('blocked'), bare: q('bare') };
+          report.queries = { seconds: o.queryDuration, connections: o.queryConnections, waveHosts: waveHostIds.length, placements: q('placements'), wave: q('wave'), blocked: q('blocked'), bare: q('bare') };
           addRss('api', api.peakRssMiB());
         } finally {
           await api.stop();

@@ -5,7 +5,7 @@ import { readAll, START } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
 import { rebuildProjections } from '@fleetcompat/projections';
 import { randomBytes } from 'node:crypto';
-import { App, startApp, startBareServer } from './support';
+import { App, pgClient, startApp, startBareServer } from './support';
 
 export interface RebuildRun {
   events: number;
@@ -65,10 +65,26 @@ export function load(url: string, paths: () => string, seconds: number, connecti
 }
 
 export interface QueriesRun {
+  /** random hosts of the whole fleet */
   placements: LoadResult;
+  /** the hosts of one upgrade wave, polling before their reboot (answers kept by the API between projector batches) */
+  wave: LoadResult;
   blocked: LoadResult;
   /** a bare node:http server answering every request with one placements body */
   bare: LoadResult;
+}
+
+/** The hosts of the fleet's first upgrade wave (by waveId order), from the projections. */
+export async function firstWaveHosts(dbUrl: string): Promise<string[]> {
+  const c = await pgClient(dbUrl);
+  try {
+    const { rows } = await c.query(
+      `SELECT host_id FROM projection.hosts WHERE wave_id = (SELECT min(wave_id) FROM projection.hosts) ORDER BY host_id`,
+    );
+    return rows.map((r: { host_id: string }) => r.host_id);
+  } finally {
+    await c.end();
+  }
 }
 
 /** The admin token the benchmark's api process starts with (FLEETCOMPAT_BOOTSTRAP_TOKEN). */
@@ -78,9 +94,11 @@ export async function startApi(dbUrl: string): Promise<App> {
   return (await startApp('api', { DATABASE_URL: dbUrl, LOG_LEVEL: 'log', FLEETCOMPAT_BOOTSTRAP_TOKEN: API_TOKEN })).ready();
 }
 
-export async function measureQueries(api: App, hostIds: readonly string[], seconds: number, connections: number): Promise<QueriesRun> {
+export async function measureQueries(api: App, hostIds: readonly string[], waveHostIds: readonly string[], seconds: number, connections: number): Promise<QueriesRun> {
   let i = 0;
   const hostPath = () => `/v1/hosts/${hostIds[(i = (i * 7919 + 13) % hostIds.length)]}/placements`;
+  let w = 0;
+  const wavePath = () => `/v1/hosts/${waveHostIds[(w = (w * 7919 + 13) % waveHostIds.length)]}/placements`;
   const headers = { authorization: `Bearer ${API_TOKEN}` };
   const sample = await fetch(`${api.url}/v1/hosts/${hostIds[0]}/placements`, { headers });
   if (sample.status !== 200) throw new Error(`GET placements answered ${sample.status}: ${await sample.text()}`);
@@ -91,8 +109,9 @@ export async function measureQueries(api: App, hostIds: readonly string[], secon
   try {
     const bare = await load(bareServer.url, () => '/', seconds, connections);
     const placements = await load(api.url, hostPath, seconds, connections, headers);
+    const wave = await load(api.url, wavePath, seconds, connections, headers);
     const blocked = await load(api.url, () => '/v1/guests?status=blocked', seconds, connections, headers);
-    return { placements, blocked, bare };
+    return { placements, wave, blocked, bare };
   } finally {
     await bareServer.stop();
   }

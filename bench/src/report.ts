@@ -31,6 +31,7 @@ export function renderMarkdown(r: Report): string {
     const fmt = (x: Report['queries'] extends infer Q ? (Q extends { placements: infer P } ? P : never) : never) => `${s(x.reqPerSec, ' req/s')}, p50 ${med(x.p50, ' ms')}, p99 ${med(x.p99, ' ms')}`;
     const bare = `bare node:http ${fmt(q.bare)}`;
     row('5. GET /v1/hosts/{id}/placements under load', fmt(q.placements), bare, `${n(q.placements.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, 'p99 < 10 ms', b?.queries && fmt(b.queries.placements));
+    if (q.wave) row(`   … the ${q.waveHosts} hosts of one upgrade wave polling (answers kept between projector batches)`, fmt(q.wave), bare, `${n(q.wave.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, 'p99 < 10 ms', b?.queries?.wave && fmt(b.queries.wave));
     row('   GET /v1/guests?status=blocked under load', fmt(q.blocked), bare, `${n(q.blocked.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, '–', b?.queries && fmt(b.queries.blocked));
   }
   const rss = Object.entries(r.peakRssMiB)
