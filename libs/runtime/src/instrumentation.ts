@@ -129,13 +129,10 @@ export function countDeadLetters(metrics: Metrics, records: readonly DeadLetterR
 
 /** The action of a published placement message: its `action`, or `withdrawn`. */
 export function decisionAction(message: OutboxMessage): string {
-  try {
-    const v = JSON.parse(message.value) as { type?: string; action?: string };
-    if (v.type === 'PlacementWithdrawn') return 'withdrawn';
-    return typeof v.action === 'string' ? v.action : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  // read off the JSON text (the relay publishes it as stored, without parsing it)
+  if (/"type"\s*:\s*"PlacementWithdrawn"/.test(message.value)) return 'withdrawn';
+  const m = /"action"\s*:\s*"([a-z-]+)"/.exec(message.value);
+  return m ? m[1] : 'unknown';
 }
 
 /** The outbox as the relay sees it, counting what the broker acknowledged and logging one line per batch. */
