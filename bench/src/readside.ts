@@ -4,6 +4,7 @@ import autocannon from 'autocannon';
 import { readAll, START } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
 import { rebuildProjections } from '@fleetcompat/projections';
+import { prng } from '@fleetcompat/sample-fleet';
 import { randomBytes } from 'node:crypto';
 import { App, pgClient, startApp, startBareServer } from './support';
 
@@ -95,10 +96,10 @@ export async function startApi(dbUrl: string): Promise<App> {
 }
 
 export async function measureQueries(api: App, hostIds: readonly string[], waveHostIds: readonly string[], seconds: number, connections: number): Promise<QueriesRun> {
-  let i = 0;
-  const hostPath = () => `/v1/hosts/${hostIds[(i = (i * 7919 + 13) % hostIds.length)]}/placements`;
-  let w = 0;
-  const wavePath = () => `/v1/hosts/${waveHostIds[(w = (w * 7919 + 13) % waveHostIds.length)]}/placements`;
+  // uniformly random hosts (a seeded PRNG: the same sequence every run)
+  const rand = prng(7919);
+  const hostPath = () => `/v1/hosts/${hostIds[Math.floor(rand() * hostIds.length)]}/placements`;
+  const wavePath = () => `/v1/hosts/${waveHostIds[Math.floor(rand() * waveHostIds.length)]}/placements`;
   const headers = { authorization: `Bearer ${API_TOKEN}` };
   const sample = await fetch(`${api.url}/v1/hosts/${hostIds[0]}/placements`, { headers });
   if (sample.status !== 200) throw new Error(`GET placements answered ${sample.status}: ${await sample.text()}`);
