@@ -70,8 +70,8 @@ export interface GuestRow {
   decisionId: string | null;
   /**
    * What the current decision is made of (decisionKey of its message): a new decision is
-   * published only when this changes. Held in memory by the projector, not stored; the
-   * loader computes it from the stored message.
+   * published only when this changes. Held in memory by the projector, not stored: its
+   * loader computes it from the stored message; null on the read side.
    */
   decisionKey: string | null;
   lastEventId: string;

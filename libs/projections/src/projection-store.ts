@@ -32,7 +32,7 @@ export function hostFromDb(r: any): HostRow {
     lastEventId: r.last_event_id,
   };
 }
-/** A guest row; `r.decision_message` (joined from projection.decisions) gives its decisionKey. */
+/** A guest row (decisionKey left null: only the projector's loader needs it, see loadAll). */
 export function guestFromDb(r: any): GuestRow {
   return {
     guestId: r.guest_id,
@@ -48,7 +48,7 @@ export function guestFromDb(r: any): GuestRow {
     need: r.need,
     sequence: r.sequence,
     decisionId: r.decision_id,
-    decisionKey: r.decision_message ? decisionKey(r.decision_message) : null,
+    decisionKey: null,
     lastEventId: r.last_event_id,
   };
 }
@@ -96,6 +96,7 @@ export class ProjectionStore {
       );
       for (const row of rows) {
         const g = guestFromDb(row);
+        g.decisionKey = row.decision_message ? decisionKey(row.decision_message) : null;
         // one string per image in memory, not one per guest
         if (g.kernelSha256) g.kernelSha256 = ws.kernels.get(g.kernelSha256)?.imageSha256 ?? g.kernelSha256;
         if (g.bootloaderSha256) g.bootloaderSha256 = ws.kernels.get(g.bootloaderSha256)?.imageSha256 ?? g.bootloaderSha256;
