@@ -3,10 +3,9 @@
 // same batches. Each contender appends into a database of its own.
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import { FleetEvent, IncomingEvent } from '@fleetcompat/contract';
-import { PostgresEventStore, streamIdOf } from '@fleetcompat/event-store';
+import { copyRows, PostgresEventStore, streamIdOf } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
 import { Pool } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { createDatabase, dropDatabase, pgClient } from './support';
 
 export interface AppendRun {
@@ -25,9 +24,6 @@ function batches<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
-
-/** COPY text format: backslash, tab, newline and carriage return escaped. */
-const copyText = (s: string) => s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 
 async function ours(events: readonly FleetEvent[], batchSize: number, oneStream: boolean): Promise<number> {
   const url = await createDatabase('append_fc');
@@ -59,15 +55,8 @@ async function copy(events: readonly FleetEvent[], batchSize: number): Promise<n
                    source text, data jsonb, origin jsonb)`);
     const t0 = performance.now();
     for (const b of batches(events, batchSize)) {
-      const lines = b
-        .map((e) => [e.eventId, streamIdOf(e), e.type, String(e.schemaVersion), e.occurredAt, e.source, JSON.stringify(e.data), '{"channel":"http"}'].map(copyText).join('\t'))
-        .join('\n');
-      await new Promise<void>((resolve, reject) => {
-        const stream = c.query(copyFrom(`COPY events_copy FROM STDIN`));
-        stream.on('error', reject);
-        stream.on('finish', resolve);
-        stream.end(lines + '\n');
-      });
+      const rows = b.map((e) => [e.eventId, streamIdOf(e), e.type, e.schemaVersion, e.occurredAt, e.source, JSON.stringify(e.data), '{"channel":"http"}']);
+      await copyRows(c, 'events_copy', ['event_id', 'stream_id', 'type', 'schema_version', 'occurred_at', 'source', 'data', 'origin'], rows);
     }
     const ms = performance.now() - t0;
     const { rows } = await c.query(`SELECT count(*)::int AS n FROM events_copy`);

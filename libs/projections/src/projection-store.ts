@@ -108,12 +108,12 @@ export class ProjectionStore {
   }
 
   /**
-   * Saves what the batch changed; with `outbox`, also queues the decisions for publishing.
+   * Saves what the batch changed and queues its decisions for publishing (the outbox).
    * Changed rows are upserted; the decision history and the outbox, append-only and the
    * bulk of the bytes, go in with COPY (in the batch's order: the outbox ids follow it).
    * `client` is the connection of `q`'s transaction.
    */
-  async save(q: Queryable, client: CopyClient, ws: WorkingSet, options: { outbox: boolean }): Promise<void> {
+  async save(q: Queryable, client: CopyClient, ws: WorkingSet): Promise<void> {
     const s = this.schema;
     await upsertRows(q, client, s, KERNELS, [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!));
     await upsertRows(q, client, s, HOSTS, [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!));
@@ -122,7 +122,7 @@ export class ProjectionStore {
     await upsertRows(q, client, s, RULES, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
     if (!ws.records.length) return;
     await copyTable(client, s, DECISIONS, ws.records);
-    if (options.outbox) await copyTable(client, 'public', OUTBOX, ws.records);
+    await copyTable(client, 'public', OUTBOX, ws.records);
   }
 
   /**

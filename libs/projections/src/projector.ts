@@ -10,10 +10,6 @@ import { WorkingSet } from './working-set';
 export interface ProjectorOptions {
   /** Checkpoint and lock name; one instance at a time holds it. */
   readonly processor?: string;
-  /** Schema of the projection tables (the live one by default). */
-  readonly schema?: string;
-  /** Queue decisions in the outbox (false for a rebuild beside the live projections). */
-  readonly outbox?: boolean;
   /** Events per transaction. */
   readonly batchSize?: number;
   /** Default hypervisor behaviour rules (this release's data). */
@@ -58,7 +54,6 @@ export class Projector {
   private readonly log = new Logger(Projector.name);
   readonly processor: string;
   private readonly store: ProjectionStore;
-  private readonly outbox: boolean;
   private readonly batchSize: number;
   private readonly defaults: readonly BehaviourRule[];
   private running = false;
@@ -77,8 +72,7 @@ export class Projector {
     private readonly options: ProjectorOptions = {},
   ) {
     this.processor = options.processor ?? 'projector';
-    this.store = new ProjectionStore(options.schema ?? LIVE_SCHEMA);
-    this.outbox = options.outbox ?? true;
+    this.store = new ProjectionStore(LIVE_SCHEMA);
     this.batchSize = options.batchSize ?? 2000;
     this.defaults = options.defaults ?? DEFAULT_BEHAVIOUR_RULES;
   }
@@ -113,7 +107,7 @@ export class Projector {
       const evolver = new Evolver(ws, this.defaults);
       for (const e of events) evolver.apply(e);
       const apply = lap();
-      await this.store.save(qr, pgClientOf(qr), ws, { outbox: this.outbox });
+      await this.store.save(qr, pgClientOf(qr), ws);
       await saveCheckpoint(this.processor, checkpoint, qr);
       const save = lap();
       await qr.commitTransaction();
