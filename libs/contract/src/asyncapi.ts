@@ -34,6 +34,7 @@ export const EventKeyFields: Record<EventType, readonly string[]> = {
   HypervisorUpgradeCancelled: ['hostId'],
   PlacementApplied: ['hostId'],
   HypervisorBehaviourDeclared: ['version', 'build'],
+  GuestOsDeclared: ['guestOs'],
 };
 
 /** Channel ids of the document, by topic. */
@@ -54,8 +55,8 @@ const EventSummaries: Record<EventType, string> = {
   KernelBuildCompleted: 'A kernel (or bootloader) image was built; its Xen ELF notes as CI read them.',
   KernelBuildRevoked: 'A kernel image must no longer be trusted: guests booting it count as booting an unknown kernel.',
   HostRegistered: 'A host, its current hypervisor version and build, and whether its toolstack can force low RSDP placement.',
-  GuestObserved: 'The full current state of one guest; the observation with the latest occurredAt wins.',
-  GuestRemoved: 'The guest is no longer on the host; its decision there is withdrawn.',
+  GuestObserved: 'The full current state of one guest as one host sees it; per host, the latest occurredAt wins.',
+  GuestRemoved: 'The guest is no longer on the host; its decision there is withdrawn (unless a newer GuestObserved of that host says otherwise).',
   HypervisorUpgradePlanned: 'An upgrade of the host hypervisor is planned; decisions are made for the target version from now on.',
   HypervisorUpgradeStarted: 'The planned upgrade has started (recorded; does not change decisions).',
   HypervisorUpgradeCompleted: 'The host now runs this version; decisions are for it from now on.',
@@ -63,6 +64,8 @@ const EventSummaries: Record<EventType, string> = {
   PlacementApplied: 'The host has put a decision in place for the next boot of the guest.',
   HypervisorBehaviourDeclared:
     'Added to the v1 contract: an operator declares how the toolstack of one hypervisor version, or one build, places the RSDP.',
+  GuestOsDeclared:
+    'Added to the v1 contract: an operator declares whether kernels with this exact GUEST_OS note are known to cope with a high RSDP (they read rsdp_paddr), or withdraws that knowledge.',
 };
 
 const EventDescriptions: Partial<Record<EventType, string>> = {
@@ -73,16 +76,27 @@ const EventDescriptions: Partial<Record<EventType, string>> = {
     'announced with the same event; a guest names them in `boot.bootloaderSha256`.',
   ].join('\n'),
   GuestObserved: [
-    'An observation older (by occurredAt) than the one the service holds is ignored. An observation',
-    'that puts the guest on another host withdraws its decision on the previous host.',
+    'Per host: of that host\'s GuestObserved and GuestRemoved for the guest, the one with the latest',
+    'occurredAt says whether the host has the guest and with which facts (ties: the one stored last).',
+    'A host\'s reports never change the guest on another host: a guest two hosts report is decided for each.',
     '`boot.method` "other" is treated like "pvh-grub": the toolstack loads something other than the kernel.',
   ].join('\n'),
   HypervisorBehaviourDeclared: [
     'Exactly one of `version` (an exact version string, e.g. "4.11.0") or `build` (an exact build',
-    'string) is given. A later declaration for the same version or build replaces the earlier one.',
+    'string) is given. Per version or build, the declaration with the latest occurredAt is in force',
+    '(ties: the one stored last).',
     'A declared rule takes precedence over the table shipped with the service; a rule for a build',
     'takes precedence over one for a version. Every guest is re-decided.',
     'Key: `version`, or `build` when the rule is for a build.',
+  ].join('\n'),
+  GuestOsDeclared: [
+    '`guestOs` is compared exactly and case-sensitively with the GUEST_OS note (6) of a kernel:',
+    '"Linux" and "linux" are different values. The list shipped with the service names "FreeBSD",',
+    '"NetBSD" and "Mini-OS" as coping. `copesWithHighRsdp: true` adds the value to the list; `false`',
+    'withdraws it, a default included, so that such kernels count as needing the RSDP low (bit 15',
+    'of SUPPORTED_FEATURES still counts as evidence). Per `guestOs`, the declaration with the latest',
+    'occurredAt is in force (ties: the one stored last). Every guest is re-decided.',
+    'Key: `guestOs`. Admin-only over HTTP.',
   ].join('\n'),
 };
 
@@ -231,6 +245,26 @@ export const EventExamples: Record<EventType, { name: string; summary: string; p
       payload: envelope('HypervisorBehaviourDeclared', 'ops-behaviour-4.11.0-rc7', 'ops/alice', { version: '4.11.0-rc7', behaviour: 'by-notes' }),
     },
   ],
+  GuestOsDeclared: [
+    {
+      name: 'copes',
+      summary: 'Kernels with GUEST_OS "Genode" are known to read rsdp_paddr',
+      payload: envelope('GuestOsDeclared', 'ops-guest-os-genode-1', 'ops/alice', {
+        guestOs: 'Genode',
+        copesWithHighRsdp: true,
+        note: 'tested on the 4.17.3 staging hosts: boots with the RSDP high',
+      }),
+    },
+    {
+      name: 'withdrawn',
+      summary: 'Mini-OS is no longer taken to cope with a high RSDP (a default withdrawn)',
+      payload: envelope('GuestOsDeclared', 'ops-guest-os-mini-os-1', 'ops/alice', {
+        guestOs: 'Mini-OS',
+        copesWithHighRsdp: false,
+        note: 'not verified on our stub domains; place the RSDP low until it is',
+      }),
+    },
+  ],
 };
 
 export const PlacementDecidedExample = {
@@ -343,7 +377,7 @@ const InputChannelDescriptions: Record<string, string> = {
   [Topics.guestInventory]:
     'Hosts and guests as the host agents see them. HostRegistered is keyed by hostId, GuestObserved and GuestRemoved by guestId.',
   [Topics.hypervisorUpgrades]:
-    'Hypervisor upgrades from the orchestration, keyed by hostId; also HypervisorBehaviourDeclared (added), keyed by the version or build it declares.',
+    'Hypervisor upgrades from the orchestration, keyed by hostId; also the operator declarations (added): HypervisorBehaviourDeclared, keyed by the version or build it declares, and GuestOsDeclared, keyed by the guestOs it declares.',
   [Topics.placementAcks]: 'Acknowledgements from hosts that a decision is in place for the next boot, keyed by hostId.',
 };
 
@@ -382,7 +416,9 @@ export function buildAsyncApi(): Record<string, any> {
       description: [
         'Published for every guest on a host the service knows a version for (current, or the target of a planned upgrade),',
         'and again whenever a fact it rests on changes (kernel, boot method, target version or build, host capability,',
-        'toolstack behaviour, policy version). `decisionId` is "<guestId>#<sequence>".',
+        'toolstack behaviour, the GUEST_OS values known to cope with a high RSDP, policy version). `decisionId` is "<guestId>#<sequence>".',
+        'A guest that two hosts report at once is decided for each of them: one PlacementDecided per host, keyed by that host,',
+        'numbered from the same per-guest sequence (strictly increasing per guest).',
       ].join('\n'),
       headers: decisionHeaders('PlacementDecided'),
       examples: [{ name: 'override-low', summary: 'An old kernel behind pvh-grub on a host that can override', headers: { type: 'PlacementDecided', guestId: 'web-42' }, payload: PlacementDecidedExample }],
@@ -395,7 +431,7 @@ export function buildAsyncApi(): Record<string, any> {
     'PlacementWithdrawn',
     { type: 'string', description: 'hostId: the host the guest left' },
     {
-      description: 'Published when GuestRemoved arrives, or when GuestObserved puts the guest on another host. Uses the next sequence of the guest.',
+      description: 'Published when the host no longer has the guest (its GuestRemoved is newer than its GuestObserved). Uses the next sequence of the guest.',
       headers: decisionHeaders('PlacementWithdrawn'),
       examples: [{ name: 'withdrawn', summary: 'web-42 left xen-a17', headers: { type: 'PlacementWithdrawn', guestId: 'web-42' }, payload: PlacementWithdrawnExample }],
     },

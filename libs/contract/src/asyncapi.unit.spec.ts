@@ -103,6 +103,36 @@ describe('AsyncAPI document', () => {
     expect(declared({ ...base, data: { behaviour: 'by-notes', version: '4.12.0' } })).toBe(true);
   });
 
+  it('documents GuestOsDeclared on the upgrades topic, keyed by guestOs, with a declaration and a withdrawal that validate', () => {
+    const channel = channelOf(Topics.hypervisorUpgrades);
+    const message = resolve(channel.messages.GuestOsDeclared.$ref);
+    expect(message.bindings.kafka.key.description).toBe('data.guestOs of the event');
+    expect(message.bindings.kafka.key).toMatchObject({ type: 'string', minLength: 1, maxLength: 256 });
+    const examples = EventExamples.GuestOsDeclared.map((e) => e.payload);
+    expect(examples.map((p) => [p.data.guestOs, p.data.copesWithHighRsdp])).toEqual([
+      ['Genode', true],
+      ['Mini-OS', false],
+    ]);
+    for (const payload of examples) {
+      expect(validateEvent(payload)).toMatchObject({ ok: true });
+      expect(EventRouting.GuestOsDeclared.key(payload.data)).toBe(payload.data.guestOs);
+    }
+    const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
+    const declared = ajv.compile(doc.components.schemas.GuestOsDeclared);
+    const base = examples[0];
+    expect(declared(base)).toBe(true);
+    expect(declared({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: true } })).toBe(true);
+    expect(declared({ ...base, data: { guestOs: 'Genode' } })).toBe(false);
+    expect(declared({ ...base, data: { copesWithHighRsdp: true } })).toBe(false);
+    expect(declared({ ...base, data: { guestOs: '', copesWithHighRsdp: true } })).toBe(false);
+    expect(declared({ ...base, data: { guestOs: 'x'.repeat(257), copesWithHighRsdp: true } })).toBe(false);
+    expect(declared({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: 'yes' } })).toBe(false);
+    expect(declared({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: true, note: 'n'.repeat(2049) } })).toBe(false);
+    // The service's own validation agrees with the published schema.
+    expect(validateEvent({ ...base, data: { guestOs: '', copesWithHighRsdp: true } })).toMatchObject({ ok: false });
+    expect(validateEvent({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: true, note: 'n'.repeat(2049) } })).toMatchObject({ ok: false });
+  });
+
   it('is a valid AsyncAPI 3.0.0 document (the official JSON Schema of the specification)', () => {
     // The specification's schema embeds the draft-07 meta-schema under its own $id: leave Ajv's out.
     const ajv = new Ajv({ meta: false, validateSchema: false, strict: false, validateFormats: false, allErrors: true });
