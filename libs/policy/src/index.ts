@@ -1,4 +1,5 @@
 export * from './version';
 export * from './behaviour';
+export * from './guest-os';
 export * from './notes';
 export * from './decide';
