@@ -92,6 +92,17 @@ export const HypervisorBehaviourDeclaredSchema = z
   })
   .refine((d) => Boolean(d.version) !== Boolean(d.build), { message: 'exactly one of version or build is required' });
 
+/**
+ * Added to the contract: operators declare whether kernels with a given GUEST_OS note are
+ * known to cope with a high RSDP (they read rsdp_paddr), or withdraw that knowledge, without a
+ * release of the service. The defaults (FreeBSD, NetBSD, Mini-OS) are the policy's data.
+ */
+export const GuestOsDeclaredSchema = z.object({
+  guestOs: z.string().min(1).max(256),
+  copesWithHighRsdp: z.boolean(),
+  note: z.string().max(2048).optional(),
+});
+
 export const EventDataSchemas = {
   KernelBuildCompleted: KernelBuildCompletedSchema,
   KernelBuildRevoked: KernelBuildRevokedSchema,
@@ -104,6 +115,7 @@ export const EventDataSchemas = {
   HypervisorUpgradeCancelled: HypervisorUpgradeCancelledSchema,
   PlacementApplied: PlacementAppliedSchema,
   HypervisorBehaviourDeclared: HypervisorBehaviourDeclaredSchema,
+  GuestOsDeclared: GuestOsDeclaredSchema,
 } as const;
 
 export type EventType = keyof typeof EventDataSchemas;
@@ -145,4 +157,5 @@ export const EventRouting: Record<EventType, { topic: string; key: (data: any) =
   HypervisorUpgradeCancelled: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId },
   PlacementApplied: { topic: 'fleet.placement-acks.v1', key: (d) => d.hostId },
   HypervisorBehaviourDeclared: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.version ?? d.build },
+  GuestOsDeclared: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.guestOs },
 };

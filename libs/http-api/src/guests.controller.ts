@@ -49,19 +49,23 @@ export class GuestsController {
   @ApiParam({ name: 'guestId' })
   @ApiResponse({ status: 200, description: 'the guest projection', schema: { type: 'object', properties: { decision: placementDecidedJsonSchema } } })
   @ApiResponse({ status: 404, ...problem })
-  async get(@Param('guestId') guestId: string) {
-    const found = await this.queries.guest(guestId);
+  @ApiQuery({ name: 'hostId', required: false, description: "that host's view of the guest (default: the latest host that reports it present)" })
+  async get(@Param('guestId') guestId: string, @Query('hostId') hostId?: string) {
+    const found = await this.queries.guest(guestId, hostId);
     if (!found) throw notFound('Guest', guestId);
-    const { guest, host, kernel, bootloader, ack } = found;
+    const { guest, host, kernel, bootloader, ack, reportedBy } = found;
     const d = guest.decision;
     return {
       ...guestSummary(guest, ack),
+      // more than one host: a live migration, or a host that is wrong; each has a decision (GET ...?hostId=)
+      reportedBy,
+      flags: reportedBy.length > 1 ? ['reported-by-several-hosts'] : [],
       host: host ? hostView(host) : null,
       kernel: kernelView(kernel),
       bootloader: kernelView(bootloader),
       explanation: d
-        ? { rule: d.message.reason, steps: d.explanation, facts: d.message.facts, flags: d.flags, causedBy: d.causedBy }
-        : { rule: null, steps: [guest.present ? 'No decision yet: the host has not registered.' : 'The guest was removed from its host.'], facts: null, flags: [], causedBy: null },
+        ? { rule: d.message.reason, steps: d.explanation, remedy: d.remedy, facts: d.message.facts, flags: d.flags, causedBy: d.causedBy }
+        : { rule: null, steps: [guest.present ? 'No decision yet: the host has not registered.' : 'The guest was removed from its host.'], remedy: [], facts: null, flags: [], causedBy: null },
     };
   }
 

@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
-import { EventDataOf, EventType, PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
-import { BehaviourRule, BehaviourTable, decidePlacement, KernelFacts, PlacementInput, POLICY_VERSION, RsdpNotes } from '@fleetcompat/policy';
-import { decisionIdOf, GuestRow, HostRow, KernelRow } from './model';
+import { EventType, PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
+import {
+  BehaviourRule,
+  BehaviourTable,
+  decidePlacement,
+  GuestOsRule,
+  GuestOsTable,
+  KernelFacts,
+  PlacementInput,
+  POLICY_VERSION,
+} from '@fleetcompat/policy';
+import { asFactEvent, evolve, FactChange } from './facts';
+import { decisionIdOf, GuestReport, GuestRow, HostRow, KernelRow } from './model';
 import { WorkingSet } from './working-set';
 
 /** The part of a stored event the projector uses. */
@@ -11,11 +21,7 @@ export interface ProjectedEvent {
   readonly occurredAt: string;
   readonly recordedAt: string;
   readonly globalPosition: string;
-  readonly data: any;
-}
-
-function data<T extends EventType>(event: ProjectedEvent, _type: T): EventDataOf<T> {
-  return event.data as EventDataOf<T>;
+  readonly data: unknown;
 }
 
 /**
@@ -31,20 +37,43 @@ export function decisionTarget(host: HostRow): { version: string; build: string 
 }
 
 /** The columns of a kernel row the policy needs. */
-export type PolicyKernel = Pick<KernelRow, 'imageSha256' | 'xenNotes' | 'revoked'>;
+export type PolicyKernel = Pick<KernelRow, 'imageSha256' | 'xenNotes' | 'revoked' | 'announcedAt'>;
 
 /** A kernel the policy may call known: announced and not revoked. */
 export function knownKernel(row: PolicyKernel | undefined): KernelFacts | undefined {
-  if (!row || row.revoked) return undefined;
-  return { imageSha256: row.imageSha256, xenNotes: row.xenNotes as RsdpNotes | null };
+  if (!row || row.revoked || row.announcedAt === null) return undefined;
+  return { imageSha256: row.imageSha256, xenNotes: row.xenNotes };
 }
 
 export function behaviourTable(rules: Iterable<{ rule: BehaviourRule }>, defaults: readonly BehaviourRule[]): BehaviourTable {
   return { declared: [...rules].map((r) => r.rule), defaults };
 }
 
-/** The columns of a guest row the policy needs. */
-export type PolicyGuest = Pick<GuestRow, 'guestId' | 'mode' | 'memoryMiB' | 'bootMethod' | 'kernelSha256' | 'bootloaderSha256'>;
+export function guestOsTable(rules: Iterable<{ rule: GuestOsRule }>, defaults: readonly GuestOsRule[]): GuestOsTable {
+  return { declared: [...rules].map((r) => r.rule), defaults };
+}
+
+/** The operator data the policy decides with: declared rules over this release's defaults. */
+export interface PolicyTables {
+  readonly behaviours: BehaviourTable;
+  readonly guestOses: GuestOsTable;
+}
+
+/** The columns of an observed guest the policy needs. */
+export interface PolicyGuest {
+  readonly guestId: string;
+  readonly mode: NonNullable<GuestRow['mode']>;
+  readonly memoryMiB: number;
+  readonly bootMethod: NonNullable<GuestRow['bootMethod']>;
+  readonly kernelSha256: string | null;
+  readonly bootloaderSha256: string | null;
+}
+
+/** The view as the policy's guest, when its host has observed it (a removal alone says nothing of the guest). */
+export function observedGuest(g: GuestRow): PolicyGuest | null {
+  if (g.mode === null || g.memoryMiB === null || g.bootMethod === null) return null;
+  return { guestId: g.guestId, mode: g.mode, memoryMiB: g.memoryMiB, bootMethod: g.bootMethod, kernelSha256: g.kernelSha256, bootloaderSha256: g.bootloaderSha256 };
+}
 
 /**
  * The policy's input for a guest on a host, for a target hypervisor version: what the
@@ -56,7 +85,7 @@ export function policyInputFor(
   host: Pick<HostRow, 'hostId' | 'rsdpOverrideSupported'>,
   target: { version: string; build: string | null },
   kernelOf: (imageSha256: string) => PolicyKernel | undefined,
-  behaviours: BehaviourTable,
+  tables: PolicyTables,
 ): PlacementInput {
   const kernel = guest.kernelSha256 ? knownKernel(kernelOf(guest.kernelSha256)) : undefined;
   const bootloader = guest.bootloaderSha256 ? knownKernel(kernelOf(guest.bootloaderSha256)) : undefined;
@@ -75,7 +104,8 @@ export function policyInputFor(
     },
     kernel,
     bootloaderNotes: bootloader?.xenNotes,
-    behaviours,
+    behaviours: tables.behaviours,
+    guestOses: tables.guestOses,
   };
 }
 
@@ -104,188 +134,118 @@ export function decisionKey(m: PlacementDecided): string {
   return createHash('sha256').update(fields).digest('base64url');
 }
 
+/** What a decision or withdrawal is recorded as caused by: an event, or a change of projection version. */
+export interface Cause {
+  readonly eventId: string;
+  readonly type: string;
+  readonly globalPosition: string;
+  /** The decision's decidedAt: the cause's recordedAt, so that a rebuild decides the same. */
+  readonly recordedAt: string;
+}
+
+/** The rows an applied change asks to be decided again. */
+type Reach = { readonly kind: 'views'; readonly keys: readonly string[] } | { readonly kind: 'all' };
+
 /**
- * Applies one stored event to the working set and re-decides every guest whose facts it
- * changed. Never throws for a well-formed stored event: a recorded event is a fact; facts
- * that refer to what is not known yet (a guest on an unregistered host) wait for it.
+ * Applies stored events to the working set: the facts through `evolve` (pure: state and
+ * event in, changed rows out), then every host view of a guest whose facts changed is
+ * decided again, and a new decision recorded when it differs from the current one. Never
+ * throws for a well-formed stored event: a recorded event is a fact; a guest on a host not
+ * registered yet waits for it (status awaiting-host).
  */
 export class Evolver {
-  /** The behaviour table the policy decides with; made again when a rule is declared. */
-  private behaviours: BehaviourTable | null = null;
+  /** The operator data the policy decides with; made again when a rule is declared. */
+  private tables: PolicyTables | null = null;
 
   constructor(
     private readonly ws: WorkingSet,
     private readonly defaults: readonly BehaviourRule[],
+    private readonly guestOsDefaults: readonly GuestOsRule[],
+    /** False: only the facts are applied, nothing is decided (a re-projection decides once at the end, see decideAll). */
+    private readonly decide = true,
   ) {}
 
   apply(event: ProjectedEvent): void {
-    switch (event.type) {
-      case 'KernelBuildCompleted': {
-        const d = data(event, 'KernelBuildCompleted');
-        this.ws.putKernel({
-          imageSha256: d.imageSha256,
-          release: d.release,
-          arch: d.arch,
-          distro: d.distro ?? null,
-          xenNotes: d.xenNotes ?? null,
-          pipeline: d.pipeline ?? null,
-          revoked: false,
-          revokedReason: null,
-          lastEventId: event.eventId,
-        });
-        return this.redecideAll(this.ws.guestsUsingImage(d.imageSha256), event);
-      }
-      case 'KernelBuildRevoked': {
-        const d = data(event, 'KernelBuildRevoked');
-        const row = this.ws.kernels.get(d.imageSha256);
-        if (!row) return; // revoking what was never announced: it stays unknown
-        this.ws.putKernel({ ...row, revoked: true, revokedReason: d.reason, lastEventId: event.eventId });
-        return this.redecideAll(this.ws.guestsUsingImage(d.imageSha256), event);
-      }
-      case 'HostRegistered': {
-        const d = data(event, 'HostRegistered');
-        const previous = this.ws.hosts.get(d.hostId);
-        this.ws.putHost({
-          hostId: d.hostId,
-          registered: true,
-          hypervisorVersion: d.hypervisor.version,
-          hypervisorBuild: d.hypervisor.build ?? null,
-          rsdpOverrideSupported: d.rsdpOverrideSupported,
-          labels: d.labels ?? {},
-          upgrade: previous?.upgrade ?? null,
-          lastEventId: event.eventId,
-        });
-        return this.redecideAll(this.ws.guestsOnHost(d.hostId), event);
-      }
-      case 'HypervisorUpgradePlanned': {
-        const d = data(event, 'HypervisorUpgradePlanned');
-        const host = this.hostOrPlaceholder(d.hostId);
-        this.ws.putHost({
-          ...host,
-          upgrade: {
-            fromVersion: d.fromVersion,
-            toVersion: d.toVersion,
-            toBuild: d.toBuild ?? null,
-            plannedRebootAt: d.plannedRebootAt,
-            waveId: d.waveId ?? null,
-            state: 'planned',
-            plannedEventId: event.eventId,
-          },
-          lastEventId: event.eventId,
-        });
-        return this.redecideAll(this.ws.guestsOnHost(d.hostId), event);
-      }
-      case 'HypervisorUpgradeStarted': {
-        const d = data(event, 'HypervisorUpgradeStarted');
-        const host = this.ws.hosts.get(d.hostId);
-        if (!host?.upgrade) return; // nothing planned: nothing to start
-        this.ws.putHost({ ...host, upgrade: { ...host.upgrade, state: 'started' }, lastEventId: event.eventId });
-        return;
-      }
-      case 'HypervisorUpgradeCompleted': {
-        const d = data(event, 'HypervisorUpgradeCompleted');
-        const host = this.hostOrPlaceholder(d.hostId);
-        const build = d.build ?? (host.upgrade && host.upgrade.toVersion === d.version ? host.upgrade.toBuild : null);
-        this.ws.putHost({ ...host, hypervisorVersion: d.version, hypervisorBuild: build, upgrade: null, lastEventId: event.eventId });
-        return this.redecideAll(this.ws.guestsOnHost(d.hostId), event);
-      }
-      case 'HypervisorUpgradeCancelled': {
-        const d = data(event, 'HypervisorUpgradeCancelled');
-        const host = this.ws.hosts.get(d.hostId);
-        if (!host?.upgrade) return;
-        this.ws.putHost({ ...host, upgrade: null, lastEventId: event.eventId });
-        return this.redecideAll(this.ws.guestsOnHost(d.hostId), event);
-      }
-      case 'GuestObserved': {
-        const d = data(event, 'GuestObserved');
-        const previous = this.ws.guests.get(d.guestId);
-        if (previous && previous.observedAt > event.occurredAt) return; // an older observation: last occurredAt wins
-        if (previous?.present && previous.hostId !== d.hostId) this.withdraw(previous, event);
-        const current = this.ws.guests.get(d.guestId);
-        this.ws.putGuest({
-          guestId: d.guestId,
-          hostId: d.hostId,
-          present: true,
-          mode: d.mode,
-          memoryMiB: d.memoryMiB,
-          bootMethod: d.boot.method,
-          kernelSha256: d.boot.kernelSha256 ?? null,
-          bootloaderSha256: d.boot.bootloaderSha256 ?? null,
-          observedAt: event.occurredAt,
-          status: current?.status ?? 'awaiting-host',
-          need: current?.need ?? null,
-          sequence: current?.sequence ?? 0,
-          ...(current?.present && current.hostId === d.hostId
-            ? { decisionId: current.decisionId, decisionKey: current.decisionKey }
-            : { decisionId: null, decisionKey: null }),
-          lastEventId: event.eventId,
-        });
-        return this.redecide(this.ws.guests.get(d.guestId)!, event);
-      }
-      case 'GuestRemoved': {
-        const d = data(event, 'GuestRemoved');
-        const guest = this.ws.guests.get(d.guestId);
-        if (!guest || !guest.present || guest.hostId !== d.hostId || guest.observedAt > event.occurredAt) return;
-        this.withdraw(guest, event);
-        const after = this.ws.guests.get(d.guestId)!;
-        this.ws.putGuest({ ...after, present: false, status: 'removed', need: null, observedAt: event.occurredAt, lastEventId: event.eventId });
-        return;
-      }
-      case 'PlacementApplied': {
-        const d = data(event, 'PlacementApplied');
-        this.ws.putAck({ hostId: d.hostId, guestId: d.guestId, decisionId: d.decisionId, appliedAt: event.occurredAt, eventId: event.eventId });
-        return;
-      }
-      case 'HypervisorBehaviourDeclared': {
-        const d = data(event, 'HypervisorBehaviourDeclared');
-        const key = d.build !== undefined ? `build:${d.build}` : `version:${d.version}`;
-        const rule: BehaviourRule = {
-          ...(d.build !== undefined ? { build: d.build } : { version: d.version }),
-          behaviour: d.behaviour,
-          ...(d.note !== undefined ? { note: d.note } : {}),
-        };
-        this.ws.putRule({ key, rule, eventId: event.eventId });
-        this.behaviours = null;
-        // Which hosts the rule reaches depends on versions and builds: re-decide every loaded guest.
-        return this.redecideAll(this.ws.allGuests(), event);
-      }
+    const changes = evolve(this.ws, asFactEvent(event));
+    if (!changes.length || !this.decide) {
+      for (const change of changes) this.put(change, event);
+      return;
+    }
+    const keys = new Set<string>();
+    let all = false;
+    for (const change of changes) {
+      const reach = this.put(change, event);
+      if (reach.kind === 'all') all = true;
+      else for (const k of reach.keys) keys.add(k);
+    }
+    const views = all ? this.ws.allGuests() : [...keys].sort().map((k) => this.ws.guests.get(k)!);
+    for (const g of views) this.redecide(g, event);
+  }
+
+  /** Puts one changed row into the working set; returns the views to decide again. */
+  private put(change: FactChange, event: Cause): Reach {
+    switch (change.kind) {
+      case 'kernel':
+        this.ws.putKernel(change.row);
+        return { kind: 'views', keys: this.ws.viewsUsingImage(change.row.imageSha256) };
+      case 'host':
+        this.ws.putHost(change.row);
+        return { kind: 'views', keys: this.ws.viewsOnHost(change.row.hostId) };
+      case 'guest':
+        return { kind: 'views', keys: [this.putReport(change.row, event)] };
+      case 'ack':
+        this.ws.putAck(change.row);
+        return { kind: 'views', keys: [] };
+      case 'behaviour-rule':
+        this.ws.putRule(change.row);
+        this.tables = null;
+        // which hosts a rule reaches depends on versions and builds: every view
+        return { kind: 'all' };
+      case 'guest-os-rule':
+        this.ws.putGuestOsRule(change.row);
+        this.tables = null;
+        return { kind: 'all' };
       default: {
-        const never: never = event.type;
+        const never: never = change;
         return never;
       }
     }
   }
 
-  private hostOrPlaceholder(hostId: string): HostRow {
-    return (
-      this.ws.hosts.get(hostId) ?? {
-        hostId,
-        registered: false,
-        hypervisorVersion: null,
-        hypervisorBuild: null,
-        rsdpOverrideSupported: false,
-        labels: {},
-        upgrade: null,
-        lastEventId: '',
-      }
-    );
+  /** A host's view of a guest with its new facts; a view that lost its guest withdraws its decision. */
+  private putReport(report: GuestReport, event: Cause): string {
+    const previous = this.ws.guest(report.guestId, report.hostId) as GuestRow | undefined;
+    const row: GuestRow = {
+      ...report,
+      status: report.present ? (previous?.present ? previous.status : 'awaiting-host') : 'removed',
+      need: report.present ? (previous?.need ?? null) : null,
+      sequence: previous?.sequence ?? 0,
+      decisionId: previous?.decisionId ?? null,
+      decisionKey: previous?.decisionKey ?? null,
+    };
+    this.ws.putGuest(row);
+    if (!row.present) this.withdraw(row, event);
+    return this.ws.keyOf(row);
   }
 
-  private redecideAll(guests: GuestRow[], event: ProjectedEvent): void {
-    for (const g of guests) this.redecide(g, event);
+  /** Decides every view again (present ones) or withdraws its decision (the others): a change of policy. */
+  decideAll(cause: Cause): void {
+    for (const g of this.ws.allGuests()) {
+      if (g.present) this.redecide(g, cause);
+      else this.withdraw(g, cause);
+    }
   }
 
-  private causedBy(event: ProjectedEvent) {
-    return { eventId: event.eventId, type: event.type, globalPosition: event.globalPosition };
+  private causedBy(cause: Cause) {
+    return { eventId: cause.eventId, type: cause.type, globalPosition: cause.globalPosition };
   }
 
-  /** Publishes a withdrawal of the guest's current decision, if it has one. */
-  private withdraw(guest: GuestRow, event: ProjectedEvent): void {
+  /** Publishes a withdrawal of the view's current decision, if it has one. */
+  private withdraw(guest: GuestRow, event: Cause): void {
     if (!guest.decisionId) return;
-    const sequence = guest.sequence + 1;
+    const sequence = this.ws.nextSequence(guest.guestId);
     const message: PlacementWithdrawn = {
       type: 'PlacementWithdrawn',
-      // a guest's decision is for the host it is on: moving to another host withdraws it first
       hostId: guest.hostId,
       guestId: guest.guestId,
       sequence,
@@ -294,7 +254,7 @@ export class Evolver {
     this.ws.records.push({
       decisionId: decisionIdOf(guest.guestId, sequence),
       guestId: guest.guestId,
-      hostId: message.hostId,
+      hostId: guest.hostId,
       sequence,
       kind: 'withdrawn',
       message,
@@ -305,18 +265,24 @@ export class Evolver {
     this.ws.putGuest({ ...guest, sequence, decisionId: null, decisionKey: null });
   }
 
-  private redecide(guest: GuestRow, event: ProjectedEvent): void {
+  private policyTables(): PolicyTables {
+    return (this.tables ??= {
+      behaviours: behaviourTable(this.ws.rules.values(), this.defaults),
+      guestOses: guestOsTable(this.ws.guestOsRules.values(), this.guestOsDefaults),
+    });
+  }
+
+  private redecide(guest: GuestRow, event: Cause): void {
     if (!guest.present) return;
+    const observed = observedGuest(guest);
     const host = this.ws.hosts.get(guest.hostId);
     const target = host ? decisionTarget(host) : null;
-    if (!host || !target) {
+    if (!observed || !host || !target) {
       if (guest.status !== 'awaiting-host') this.ws.putGuest({ ...guest, status: 'awaiting-host', need: null });
       return;
     }
-    const decision = decidePlacement(
-      policyInputFor(guest, host, target, (sha) => this.ws.kernels.get(sha), (this.behaviours ??= behaviourTable(this.ws.rules.values(), this.defaults))),
-    );
-    const sequence = guest.sequence + 1;
+    const decision = decidePlacement(policyInputFor(observed, host, target, (sha) => this.ws.kernels.get(sha), this.policyTables()));
+    const sequence = this.ws.peekSequence(guest.guestId) + 1;
     const message: PlacementDecided = {
       type: 'PlacementDecided',
       decisionId: decisionIdOf(guest.guestId, sequence),
@@ -340,6 +306,7 @@ export class Evolver {
       }
       return;
     }
+    this.ws.nextSequence(guest.guestId);
     this.ws.records.push({
       decisionId: message.decisionId,
       guestId: guest.guestId,
@@ -348,7 +315,7 @@ export class Evolver {
       kind: 'decided',
       message,
       causedBy: this.causedBy(event),
-      detail: { status: decision.status, flags: decision.flags, explanation: decision.explanation },
+      detail: { status: decision.status, flags: decision.flags, explanation: decision.explanation, remedy: decision.remedy },
       decidedAt: event.recordedAt,
     });
     this.ws.putGuest({ ...guest, status: decision.status, need: decision.facts.need, sequence, decisionId: message.decisionId, decisionKey: key });

@@ -8,3 +8,5 @@ export * from './outbox';
 export * from './rebuild';
 export * from './queries';
 export * from './migrations';
+export * from './facts';
+export * from './reproject';

@@ -1,20 +1,36 @@
-import { BehaviourRule, GuestStatus, Placement, PlacementDecision } from '@fleetcompat/policy';
-import { PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
+import { BehaviourRule, GuestOsRule, GuestStatus, Placement, PlacementDecision } from '@fleetcompat/policy';
+import { EventDataOf, PlacementDecided, PlacementWithdrawn, XenNotes } from '@fleetcompat/contract';
 
 /** Projection rows, as the projector keeps them in memory and in Postgres. */
 
+/**
+ * A kernel (or bootloader) image. Two facts, each from the event with the latest occurredAt
+ * that sets it (ties: the one stored last): its build and notes (KernelBuildCompleted), and
+ * whether it is revoked (KernelBuildCompleted: no, KernelBuildRevoked: yes). A revocation of
+ * an image never announced is kept too, so that an older announcement stored after it does
+ * not bring the image back.
+ */
 export interface KernelRow {
   imageSha256: string;
-  release: string;
-  arch: string;
+  /** From the latest KernelBuildCompleted; null while the image was never announced. */
+  release: string | null;
+  arch: string | null;
   distro: string | null;
-  xenNotes: Record<string, any> | null;
-  pipeline: Record<string, any> | null;
+  xenNotes: XenNotes | null;
+  pipeline: KernelPipeline | null;
+  /** occurredAt of the latest KernelBuildCompleted; null when never announced. */
+  announcedAt: string | null;
   revoked: boolean;
   revokedReason: string | null;
+  /** occurredAt of the latest KernelBuildCompleted or KernelBuildRevoked (the revoked fact). */
+  statusAt: string;
+  /** The event that set the row's newest fact. */
   lastEventId: string;
 }
 
+export type KernelPipeline = NonNullable<EventDataOf<'KernelBuildCompleted'>['pipeline']>;
+
+/** The planned upgrade in force, as the read side shows it. */
 export interface UpgradeRow {
   fromVersion: string;
   toVersion: string;
@@ -25,6 +41,38 @@ export interface UpgradeRow {
   plannedEventId: string;
 }
 
+/** A fact with the time and event it came from. */
+export type Timed<T> = T & { readonly at: string; readonly eventId: string };
+
+export interface UpgradePlan {
+  readonly fromVersion: string;
+  readonly toVersion: string;
+  readonly toBuild: string | null;
+  readonly plannedRebootAt: string;
+  readonly waveId: string | null;
+}
+
+/**
+ * What a host's row is derived from: each fact with the occurredAt of the event that set it
+ * (the latest of those that set it wins; ties: the one stored last). Stored with the row.
+ */
+export interface HostFacts {
+  /** Running version and build: HostRegistered and HypervisorUpgradeCompleted. */
+  readonly running: Timed<{ version: string; build: string | null; by: 'HostRegistered' | 'HypervisorUpgradeCompleted' }> | null;
+  /** Capability and labels: HostRegistered. */
+  readonly registration: Timed<{ rsdpOverrideSupported: boolean; labels: Record<string, string> }> | null;
+  /** The plan: set by HypervisorUpgradePlanned, ended (plan null) by -Completed and -Cancelled. */
+  readonly upgrade: Timed<{ plan: UpgradePlan | null }> | null;
+  /** occurredAt of the latest HypervisorUpgradeStarted: the plan in force is started when this is not older than it. */
+  readonly startedAt: string | null;
+  /**
+   * The builds plans named, for a completion that names none: it completed the build of the
+   * latest plan for its version made before it.
+   */
+  readonly plannedBuilds: readonly { readonly at: string; readonly toVersion: string; readonly toBuild: string }[];
+}
+
+/** A host: its facts, and what the policy and the read side use, derived from them (deriveHost). */
 export interface HostRow {
   hostId: string;
   registered: boolean;
@@ -34,6 +82,7 @@ export interface HostRow {
   labels: Record<string, string>;
   upgrade: UpgradeRow | null;
   lastEventId: string;
+  facts: HostFacts;
 }
 
 /** Guest status in the projection: the policy's five, plus waiting for the host to register. */
@@ -48,23 +97,36 @@ export interface CurrentDecision {
   message: PlacementDecided;
   flags: readonly string[];
   explanation: readonly string[];
+  /** For a blocked guest: what would unblock it. */
+  remedy: readonly string[];
   /** The event after which this decision was made. */
   causedBy: { eventId: string; type: string; globalPosition: string };
 }
 
+/**
+ * One host's view of a guest: a guest reported by two hosts has a row for each, and each is
+ * decided (so that neither reboots it unprotected). Two facts: whether the host has the guest
+ * (presence: that host's GuestObserved and GuestRemoved, the latest wins) and what it
+ * observed (the latest GuestObserved). A removal is kept, so that an older observation
+ * stored after it does not bring the guest back.
+ */
 export interface GuestRow {
   guestId: string;
   hostId: string;
   present: boolean;
-  mode: 'pvh' | 'hvm' | 'pv';
-  memoryMiB: number;
-  bootMethod: 'direct' | 'pvh-grub' | 'other';
+  /** occurredAt of the event that set `present`. */
+  presenceAt: string;
+  /** From the latest GuestObserved; null when this host only ever reported the guest removed. */
+  mode: 'pvh' | 'hvm' | 'pv' | null;
+  memoryMiB: number | null;
+  bootMethod: 'direct' | 'pvh-grub' | 'other' | null;
   kernelSha256: string | null;
   bootloaderSha256: string | null;
-  observedAt: string;
+  /** occurredAt of the latest GuestObserved; null when none. */
+  observedAt: string | null;
   status: ProjectedStatus;
   need: Placement | null;
-  /** The last sequence number used for this guest (decisions and withdrawals share it). */
+  /** The last sequence number used for this host's view of the guest (the guest's counter is the highest over its views). */
   sequence: number;
   /** The current decision's id (a row of projection.decisions); null when the guest has none. */
   decisionId: string | null;
@@ -74,14 +136,22 @@ export interface GuestRow {
    * loader computes it from the stored message; null on the read side.
    */
   decisionKey: string | null;
+  /** The event that set `present` (the view's newest fact). */
   lastEventId: string;
 }
+
+/** The facts part of a guest view: what evolve sets (the decision columns are the projector's). */
+export type GuestReport = Pick<
+  GuestRow,
+  'guestId' | 'hostId' | 'present' | 'presenceAt' | 'mode' | 'memoryMiB' | 'bootMethod' | 'kernelSha256' | 'bootloaderSha256' | 'observedAt' | 'lastEventId'
+>;
 
 /** A guest as the read side shows it: the row with its current decision. */
 export interface GuestView extends GuestRow {
   decision: CurrentDecision | null;
 }
 
+/** A host's acknowledgement of a guest's decision: the PlacementApplied with the latest occurredAt. */
 export interface AckRow {
   hostId: string;
   guestId: string;
@@ -100,16 +170,31 @@ export interface DecisionRecord {
   message: PlacementDecided | PlacementWithdrawn;
   causedBy: { eventId: string; type: string; globalPosition: string };
   /** For decided: the policy output (explanation, flags, status); null for withdrawn. */
-  detail: Pick<PlacementDecision, 'status' | 'flags' | 'explanation'> | null;
+  detail: Pick<PlacementDecision, 'status' | 'flags' | 'explanation' | 'remedy'> | null;
   decidedAt: string;
 }
 
+/** A declared behaviour rule: per key (version or build), the declaration with the latest occurredAt. */
 export interface BehaviourRuleRow {
   key: string;
   rule: BehaviourRule;
   eventId: string;
+  declaredAt: string;
+}
+
+/** A declared GUEST_OS rule: per GUEST_OS value, the declaration with the latest occurredAt. */
+export interface GuestOsRuleRow {
+  guestOs: string;
+  rule: GuestOsRule;
+  eventId: string;
+  declaredAt: string;
 }
 
 export function decisionIdOf(guestId: string, sequence: number): string {
   return `${guestId}#${sequence}`;
+}
+
+/** The key of one host's view of a guest (and of an acknowledgement). */
+export function viewKey(guestId: string, hostId: string): string {
+  return `${guestId}\u0000${hostId}`;
 }

@@ -1,11 +1,13 @@
 import { copyRows, CopyClient, Queryable } from '@fleetcompat/event-store';
 import { Topics } from '@fleetcompat/contract';
-import { AckRow, BehaviourRuleRow, DecisionRecord, GuestRow, HostRow, KernelRow } from './model';
+import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow } from './model';
 import { decisionKey } from './evolve';
 import { assertSchemaName } from './schema';
 import { WorkingSet } from './working-set';
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 
 export function kernelFromDb(r: any): KernelRow {
   return {
@@ -15,8 +17,10 @@ export function kernelFromDb(r: any): KernelRow {
     distro: r.distro,
     xenNotes: r.xen_notes,
     pipeline: r.pipeline,
+    announcedAt: isoOrNull(r.announced_at),
     revoked: r.revoked,
     revokedReason: r.revoked_reason,
+    statusAt: iso(r.status_at),
     lastEventId: r.last_event_id,
   };
 }
@@ -30,7 +34,11 @@ export function hostFromDb(r: any): HostRow {
     labels: r.labels ?? {},
     upgrade: r.upgrade,
     lastEventId: r.last_event_id,
+    facts: r.facts,
   };
+}
+export function ackFromDb(r: any): AckRow {
+  return { hostId: r.host_id, guestId: r.guest_id, decisionId: r.decision_id, appliedAt: iso(r.applied_at), eventId: r.event_id };
 }
 /** A guest row (decisionKey left null: only the projector's loader needs it, see loadAll). */
 export function guestFromDb(r: any): GuestRow {
@@ -38,12 +46,13 @@ export function guestFromDb(r: any): GuestRow {
     guestId: r.guest_id,
     hostId: r.host_id,
     present: r.present,
+    presenceAt: iso(r.presence_at),
     mode: r.mode,
     memoryMiB: r.memory_mib,
     bootMethod: r.boot_method,
     kernelSha256: r.kernel_sha256,
     bootloaderSha256: r.bootloader_sha256,
-    observedAt: iso(r.observed_at),
+    observedAt: isoOrNull(r.observed_at),
     status: r.status,
     need: r.need,
     sequence: r.sequence,
@@ -78,21 +87,25 @@ export class ProjectionStore {
 
   /**
    * The whole projection as a working set (nothing dirty): kernels, hosts, behaviour rules,
-   * and every guest with what its current decision is made of (decisionKey). Acknowledgements
-   * are only written, never read back, so they are not loaded. Guests are read in pages.
+   * acknowledgements (evolve compares their times), and every host view of a guest with what
+   * its current decision is made of (decisionKey). Guests are read in pages.
    */
   async loadAll(q: Queryable): Promise<WorkingSet> {
     const s = this.schema;
     const ws = new WorkingSet();
     for (const row of await q.query(`SELECT * FROM ${s}.kernels`)) ws.kernels.set(row.image_sha256, kernelFromDb(row));
     for (const row of await q.query(`SELECT * FROM ${s}.hosts`)) ws.hosts.set(row.host_id, hostFromDb(row));
-    for (const row of await q.query(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`)) ws.rules.set(row.key, { key: row.key, rule: row.rule, eventId: row.event_id });
-    for (let after = ''; ; ) {
+    for (const row of await q.query(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`))
+      ws.rules.set(row.key, { key: row.key, rule: row.rule, eventId: row.event_id, declaredAt: iso(row.declared_at) });
+    for (const row of await q.query(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`))
+      ws.guestOsRules.set(row.guest_os, { guestOs: row.guest_os, rule: row.rule, eventId: row.event_id, declaredAt: iso(row.declared_at) });
+    for (const row of await q.query(`SELECT * FROM ${s}.acks`)) ws.acks.set(WorkingSet.ackKey(row.host_id, row.guest_id), ackFromDb(row));
+    for (let after = ['', '']; ; ) {
       const rows: any[] = await q.query(
         `SELECT g.*, ${DECISION_KEY_FIELDS} AS decision_message
            FROM ${s}.guests g LEFT JOIN ${s}.decisions d ON d.decision_id = g.decision_id
-          WHERE g.guest_id > $1 ORDER BY g.guest_id LIMIT ${GUESTS_PER_PAGE}`,
-        [after],
+          WHERE (g.guest_id, g.host_id) > ($1, $2) ORDER BY g.guest_id, g.host_id LIMIT ${GUESTS_PER_PAGE}`,
+        after,
       );
       for (const row of rows) {
         const g = guestFromDb(row);
@@ -103,7 +116,7 @@ export class ProjectionStore {
         ws.loadGuest(g);
       }
       if (rows.length < GUESTS_PER_PAGE) return ws;
-      after = rows[rows.length - 1].guest_id;
+      after = [rows[rows.length - 1].guest_id, rows[rows.length - 1].host_id];
     }
   }
 
@@ -120,6 +133,7 @@ export class ProjectionStore {
     await upsertRows(q, client, s, GUESTS, [...ws.dirtyGuests].map((g) => ws.guests.get(g)!));
     await upsertRows(q, client, s, ACKS, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
     await upsertRows(q, client, s, RULES, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
+    await upsertRows(q, client, s, GUEST_OS_RULES, [...ws.dirtyGuestOsRules].map((k) => ws.guestOsRules.get(k)!));
     if (!ws.records.length) return;
     await copyTable(client, s, DECISIONS, ws.records);
     await copyTable(client, 'public', OUTBOX, ws.records);
@@ -136,6 +150,7 @@ export class ProjectionStore {
     await copyTable(client, s, GUESTS, ws.guests.values());
     await copyTable(client, s, ACKS, ws.acks.values());
     await copyTable(client, s, RULES, ws.rules.values());
+    await copyTable(client, s, GUEST_OS_RULES, ws.guestOsRules.values());
   }
 
   /** Appends decision history rows with COPY (the history is append-only). */
@@ -205,6 +220,8 @@ const KERNELS: TableWrite<KernelRow> = {
     ['revoked', 'boolean', (k) => k.revoked],
     ['revoked_reason', 'text', (k) => k.revokedReason],
     ['last_event_id', 'text', (k) => k.lastEventId],
+    ['announced_at', 'timestamptz', (k) => k.announcedAt],
+    ['status_at', 'timestamptz', (k) => k.statusAt],
   ],
 };
 
@@ -220,12 +237,13 @@ const HOSTS: TableWrite<HostRow> = {
     ['labels', 'jsonb', (h) => h.labels],
     ['upgrade', 'jsonb', (h) => h.upgrade],
     ['last_event_id', 'text', (h) => h.lastEventId],
+    ['facts', 'jsonb', (h) => h.facts],
   ],
 };
 
 const GUESTS: TableWrite<GuestRow> = {
   table: 'guests',
-  key: ['guest_id'],
+  key: ['guest_id', 'host_id'],
   columns: [
     ['guest_id', 'text', (g) => g.guestId],
     ['host_id', 'text', (g) => g.hostId],
@@ -241,6 +259,7 @@ const GUESTS: TableWrite<GuestRow> = {
     ['sequence', 'integer', (g) => g.sequence],
     ['last_event_id', 'text', (g) => g.lastEventId],
     ['decision_id', 'text', (g) => g.decisionId],
+    ['presence_at', 'timestamptz', (g) => g.presenceAt],
   ],
 };
 
@@ -263,6 +282,18 @@ const RULES: TableWrite<BehaviourRuleRow> = {
     ['key', 'text', (r) => r.key],
     ['rule', 'jsonb', (r) => r.rule],
     ['event_id', 'text', (r) => r.eventId],
+    ['declared_at', 'timestamptz', (r) => r.declaredAt],
+  ],
+};
+
+const GUEST_OS_RULES: TableWrite<GuestOsRuleRow> = {
+  table: 'guest_os_rules',
+  key: ['guest_os'],
+  columns: [
+    ['guest_os', 'text', (r) => r.guestOs],
+    ['rule', 'jsonb', (r) => r.rule],
+    ['event_id', 'text', (r) => r.eventId],
+    ['declared_at', 'timestamptz', (r) => r.declaredAt],
   ],
 };
 

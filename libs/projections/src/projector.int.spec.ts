@@ -135,12 +135,13 @@ describe('projector on real Postgres', () => {
     expect((await queries.host('host-r1-02'))!.hypervisorVersion).toBe('4.17.3');
   });
 
-  it('a guest moved to another host is withdrawn from the old one and decided on the new one', async () => {
+  it('a guest moved to another host (the new host observes it, the old one removes it) is decided on each host that reports it, and withdrawn from the old one', async () => {
     const guestId = 'host-r1-01.web-old-direct';
     const before = await decisionOf(guestId);
     const n = (await outbox()).length;
+    const t0 = later();
     await append(
-      envelope('it-move-1', 'GuestObserved', later(), 'agent', {
+      envelope('it-move-1', 'GuestObserved', t0, 'agent', {
         guestId,
         hostId: 'host-r2-02',
         mode: 'pvh',
@@ -148,12 +149,17 @@ describe('projector on real Postgres', () => {
         boot: { method: 'pvh-grub', kernelSha256: SAMPLE_KERNELS.linux415.sha },
       }),
     );
-    const added = (await outbox()).slice(n).filter((m) => m.guestId === guestId);
-    expect(added).toEqual([
-      expect.objectContaining({ type: 'PlacementWithdrawn', hostId: 'host-r1-01', key: 'host-r1-01', sequence: before.sequence + 1 }),
-      expect.objectContaining({ type: 'PlacementDecided', hostId: 'host-r2-02', key: 'host-r2-02', sequence: before.sequence + 2, action: 'override-low' }),
+    // while both hosts report it (a live migration), each has a decision of its own
+    expect((await outbox()).slice(n).filter((m) => m.guestId === guestId)).toEqual([
+      expect.objectContaining({ type: 'PlacementDecided', hostId: 'host-r2-02', key: 'host-r2-02', sequence: before.sequence + 1, action: 'override-low' }),
     ]);
-    // an older observation arriving late changes nothing
+    expect((await queries.guest(guestId))!.reportedBy).toEqual(['host-r1-01', 'host-r2-02']);
+    await append(envelope('it-move-2', 'GuestRemoved', later(), 'agent', { guestId, hostId: 'host-r1-01' }));
+    expect((await outbox()).slice(n).filter((m) => m.guestId === guestId)).toEqual([
+      expect.objectContaining({ type: 'PlacementDecided', hostId: 'host-r2-02', sequence: before.sequence + 1 }),
+      expect.objectContaining({ type: 'PlacementWithdrawn', hostId: 'host-r1-01', key: 'host-r1-01', sequence: before.sequence + 2 }),
+    ]);
+    // an older observation by the old host arriving late changes nothing
     await append(
       envelope('it-move-stale', 'GuestObserved', '2026-11-20T00:00:00Z', 'agent', {
         guestId,
@@ -163,7 +169,8 @@ describe('projector on real Postgres', () => {
         boot: { method: 'direct', kernelSha256: SAMPLE_KERNELS.linux415.sha },
       }),
     );
-    expect(await decisionOf(guestId)).toMatchObject({ hostId: 'host-r2-02', sequence: before.sequence + 2 });
+    expect(await decisionOf(guestId)).toMatchObject({ hostId: 'host-r2-02', sequence: before.sequence + 1 });
+    expect((await queries.guest(guestId))!.reportedBy).toEqual(['host-r2-02']);
   });
 
   it('a removed guest is withdrawn and leaves the host placements', async () => {
@@ -277,9 +284,9 @@ describe('projector on real Postgres', () => {
   it('the loaded projection tells an unchanged decision from a changed one as the full message does', async () => {
     const ws = await new ProjectionStore('projection').loadAll(ds);
     const rows: { guest_id: string; message: any }[] = await ds.query(
-      `SELECT g.guest_id, d.message FROM projection.guests g JOIN projection.decisions d ON d.decision_id = g.decision_id`,
+      `SELECT g.guest_id, g.host_id, d.message FROM projection.guests g JOIN projection.decisions d ON d.decision_id = g.decision_id`,
     );
     expect(rows.length).toBeGreaterThan(30);
-    for (const r of rows) expect(ws.guests.get(r.guest_id)!.decisionKey).toBe(decisionKey(r.message));
+    for (const r of rows as { guest_id: string; host_id: string; message: any }[]) expect(ws.guest(r.guest_id, r.host_id)!.decisionKey).toBe(decisionKey(r.message));
   });
 });

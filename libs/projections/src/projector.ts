@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL } from '@fleetcompat/event-store';
-import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES } from '@fleetcompat/policy';
+import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, GuestOsRule } from '@fleetcompat/policy';
 import { Evolver } from './evolve';
 import { ProjectionStore } from './projection-store';
+import { PROJECTION_VERSION, projectionVersion, reproject, saveProjectionVersion } from './reproject';
 import { LIVE_SCHEMA } from './schema';
 import { WorkingSet } from './working-set';
 
@@ -14,6 +15,8 @@ export interface ProjectorOptions {
   readonly batchSize?: number;
   /** Default hypervisor behaviour rules (this release's data). */
   readonly defaults?: readonly BehaviourRule[];
+  /** Default GUEST_OS rules (this release's data). */
+  readonly guestOsDefaults?: readonly GuestOsRule[];
   /** Idle poll interval in ms. */
   readonly idleMs?: number;
   /** Wake on commits of new events by any process (LISTEN fleetcompat_events); default true. Polling goes on regardless. */
@@ -56,6 +59,7 @@ export class Projector {
   private readonly store: ProjectionStore;
   private readonly batchSize: number;
   private readonly defaults: readonly BehaviourRule[];
+  private readonly guestOsDefaults: readonly GuestOsRule[];
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -63,6 +67,8 @@ export class Projector {
   private unlisten?: Promise<() => Promise<void>>;
   /** The projection in memory as of a checkpoint this instance committed (see workingSet). */
   private memory: { ws: WorkingSet; checkpoint: Checkpoint } | null = null;
+  /** The tables were found (or made) of this release's projection version. */
+  private versionChecked = false;
   lastError: Error | null = null;
   processedEvents = 0;
   publishedDecisions = 0;
@@ -75,6 +81,7 @@ export class Projector {
     this.store = new ProjectionStore(LIVE_SCHEMA);
     this.batchSize = options.batchSize ?? 2000;
     this.defaults = options.defaults ?? DEFAULT_BEHAVIOUR_RULES;
+    this.guestOsDefaults = options.guestOsDefaults ?? DEFAULT_GUEST_OS_RULES;
   }
 
   /** Processes at most one batch. */
@@ -96,22 +103,25 @@ export class Projector {
       }
       const after = await loadCheckpoint(this.processor, qr);
       const { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
-      if (events.length === 0) {
+      // with nothing new to apply, a batch still runs once per instance when the tables are of another projection version
+      if (events.length === 0 && (this.versionChecked || (await projectionVersion(qr)) === PROJECTION_VERSION)) {
+        this.versionChecked = true;
         await qr.rollbackTransaction();
         return { locked: true, events: 0, decisions: 0, checkpoint };
       }
       const read = lap();
-      const ws = await this.workingSet(qr, after);
-      ws.beginBatch();
+      const { ws, reprojected } = await this.workingSet(qr, after);
       const load = lap();
-      const evolver = new Evolver(ws, this.defaults);
+      const evolver = new Evolver(ws, this.defaults, this.guestOsDefaults);
       for (const e of events) evolver.apply(e);
       const apply = lap();
       await this.store.save(qr, pgClientOf(qr), ws);
+      if (reprojected) await saveProjectionVersion(qr);
       await saveCheckpoint(this.processor, checkpoint, qr);
       const save = lap();
       await qr.commitTransaction();
       this.memory = { ws, checkpoint };
+      this.versionChecked = true;
       const phases = { read, load, apply, save, commit: lap() };
       this.processedEvents += events.length;
       this.publishedDecisions += ws.records.length;
@@ -131,14 +141,16 @@ export class Projector {
    * this instance's last batch when nobody else has moved the checkpoint since; brought up to
    * date by applying the events another instance projected meanwhile (the evolver is
    * deterministic, so it reaches the rows that instance wrote); else read whole from the
-   * tables. Until the batch commits nothing is kept: a failed batch leaves rows changed in
-   * memory that the tables do not have.
+   * tables; or, when the tables were written by another projection version (a release that
+   * changed the facts or the policy), made again from the whole store (reproject). Until the
+   * batch commits nothing is kept: a failed batch leaves rows changed in memory that the
+   * tables do not have.
    */
-  private async workingSet(qr: QueryRunner, checkpoint: Checkpoint): Promise<WorkingSet> {
+  private async workingSet(qr: QueryRunner, checkpoint: Checkpoint): Promise<{ ws: WorkingSet; reprojected: boolean }> {
     const memory = this.memory;
     this.memory = null;
     if (memory && compareCheckpoints(memory.checkpoint, checkpoint) <= 0) {
-      const evolver = new Evolver(memory.ws, this.defaults);
+      const evolver = new Evolver(memory.ws, this.defaults, this.guestOsDefaults);
       let at = memory.checkpoint;
       while (compareCheckpoints(at, checkpoint) < 0) {
         const { events } = await readAll(qr, { after: at, limit: this.batchSize });
@@ -152,12 +164,21 @@ export class Projector {
       }
       if (compareCheckpoints(at, checkpoint) === 0) {
         if (at !== memory.checkpoint) this.log.log('brought the projection in memory up to date with the batches of another instance');
-        return memory.ws;
+        memory.ws.beginBatch();
+        return { ws: memory.ws, reprojected: false };
       }
+    }
+    if ((await projectionVersion(qr)) !== PROJECTION_VERSION) {
+      const ws = await reproject(qr, checkpoint, { defaults: this.defaults, guestOsDefaults: this.guestOsDefaults, batchSize: this.batchSize });
+      this.log.log(
+        `re-projected the store for projection version ${PROJECTION_VERSION}: ${ws.guests.size} guest views, ${ws.records.length} decisions and withdrawals queued`,
+      );
+      // every row and the re-decisions are saved with this batch, with the new version
+      return { ws, reprojected: true };
     }
     const ws = await this.store.loadAll(qr);
     this.log.log(`read the projection into memory: ${ws.guests.size} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`);
-    return ws;
+    return { ws, reprojected: false };
   }
 
   /**

@@ -2,14 +2,14 @@ import { DataSource } from 'typeorm';
 import { Queryable } from '@fleetcompat/event-store';
 import { PlacementDecided } from '@fleetcompat/contract';
 import { AckRow, GuestView, HostRow, KernelRow } from './model';
-import { guestFromDb, hostFromDb, kernelFromDb } from './projection-store';
+import { ackFromDb, guestFromDb, hostFromDb, kernelFromDb } from './projection-store';
 import { assertSchemaName, LIVE_SCHEMA } from './schema';
 
 export interface GuestListFilter {
   readonly status?: string;
   readonly hostId?: string;
   readonly waveId?: string;
-  /** Guest id after which the page starts (keyset pagination). */
+  /** The cursor after which the page starts (keyset pagination; `next` of the previous page). */
   readonly after?: string;
   readonly limit: number;
 }
@@ -39,12 +39,31 @@ export interface HostPlacement {
   readonly acknowledgedDecisionId: string | null;
 }
 
+/**
+ * The page cursor of the guest list: the last (guest, host) view of the page, opaque to
+ * clients. A cursor that is not one (a bare guest id, as earlier releases gave) resumes
+ * after every view of that guest.
+ */
+export function encodeCursor(guestId: string, hostId: string): string {
+  return Buffer.from(JSON.stringify([guestId, hostId]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return [v[0], v[1]];
+  } catch {
+    // not a cursor of ours: a guest id
+  }
+  return [cursor, '\u{10FFFF}'];
+}
+
 /** A guest row joined with its current decision (one history row, by id). */
 function guestViewFromDb(r: any): GuestView {
   return {
     ...guestFromDb(r),
     decision: r.decision_message
-      ? { message: r.decision_message, flags: r.decision_detail?.flags ?? [], explanation: r.decision_detail?.explanation ?? [], causedBy: r.decision_caused_by }
+      ? { message: r.decision_message, flags: r.decision_detail?.flags ?? [], explanation: r.decision_detail?.explanation ?? [], remedy: r.decision_detail?.remedy ?? [], causedBy: r.decision_caused_by }
       : null,
   };
 }
@@ -66,10 +85,26 @@ export class ProjectionQueries {
               FROM ${this.s}.guests g LEFT JOIN ${this.s}.decisions d ON d.decision_id = g.decision_id`;
   }
 
-  async guest(guestId: string): Promise<{ guest: GuestView; host: HostRow | null; kernel: KernelRow | null; bootloader: KernelRow | null; ack: AckRow | null } | null> {
-    const rows = await this.db.query(`${this.guestsWithDecision} WHERE g.guest_id = $1`, [guestId]);
+  /**
+   * A guest as one host sees it, with that host, its kernels and the host's acknowledgement:
+   * the host that reports it present (the latest report first), else the latest report.
+   * `reportedBy` lists every host that reports it present: more than one during a live
+   * migration (or when a host is wrong), and each of them has a decision of its own.
+   */
+  async guest(
+    guestId: string,
+    hostId?: string,
+  ): Promise<{ guest: GuestView; host: HostRow | null; kernel: KernelRow | null; bootloader: KernelRow | null; ack: AckRow | null; reportedBy: string[] } | null> {
+    const rows: any[] = await this.db.query(
+      `${this.guestsWithDecision} WHERE g.guest_id = $1 AND ($2::text IS NULL OR g.host_id = $2)
+        ORDER BY g.present DESC, g.presence_at DESC, g.host_id`,
+      [guestId, hostId ?? null],
+    );
     if (!rows.length) return null;
     const guest = guestViewFromDb(rows[0]);
+    const reportedBy: string[] = (
+      await this.db.query(`SELECT host_id FROM ${this.s}.guests WHERE guest_id = $1 AND present ORDER BY host_id`, [guestId])
+    ).map((r: { host_id: string }) => r.host_id);
     const [hosts, kernels, acks] = await Promise.all([
       this.db.query(`SELECT * FROM ${this.s}.hosts WHERE host_id = $1`, [guest.hostId]),
       this.db.query(`SELECT * FROM ${this.s}.kernels WHERE image_sha256 = ANY($1::text[])`, [[guest.kernelSha256, guest.bootloaderSha256].filter(Boolean)]),
@@ -82,6 +117,7 @@ export class ProjectionQueries {
       kernel: k.find((x) => x.imageSha256 === guest.kernelSha256) ?? null,
       bootloader: k.find((x) => x.imageSha256 === guest.bootloaderSha256) ?? null,
       ack: acks[0] ? ackFromDb(acks[0]) : null,
+      reportedBy,
     };
   }
 
@@ -101,16 +137,18 @@ export class ProjectionQueries {
       where.push(`g.host_id IN (SELECT host_id FROM ${this.s}.hosts WHERE wave_id = $${params.length})`);
     }
     if (filter.after) {
-      params.push(filter.after);
-      where.push(`g.guest_id > $${params.length}`);
+      const [guestId, hostId] = decodeCursor(filter.after);
+      params.push(guestId, hostId);
+      where.push(`(g.guest_id, g.host_id) > ($${params.length - 1}, $${params.length})`);
     }
     params.push(filter.limit + 1);
     const rows = await this.db.query(
-      `${this.guestsWithDecision} WHERE ${where.join(' AND ')} ORDER BY g.guest_id LIMIT $${params.length}`,
+      `${this.guestsWithDecision} WHERE ${where.join(' AND ')} ORDER BY g.guest_id, g.host_id LIMIT $${params.length}`,
       params,
     );
     const items = (rows as any[]).slice(0, filter.limit).map(guestViewFromDb);
-    return { items, next: rows.length > filter.limit ? items[items.length - 1].guestId : null };
+    const last = items[items.length - 1];
+    return { items, next: rows.length > filter.limit ? encodeCursor(last.guestId, last.hostId) : null };
   }
 
   async host(hostId: string): Promise<HostRow | null> {
@@ -254,6 +292,3 @@ export class ProjectionQueries {
   }
 }
 
-function ackFromDb(r: any): AckRow {
-  return { hostId: r.host_id, guestId: r.guest_id, decisionId: r.decision_id, appliedAt: new Date(r.applied_at).toISOString(), eventId: r.event_id };
-}

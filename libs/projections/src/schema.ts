@@ -24,14 +24,16 @@ export function projectionTablesSql(schema: string, options: { unlogged?: boolea
     `CREATE SCHEMA IF NOT EXISTS ${s}`,
     `${table} ${s}.kernels (
        image_sha256 text PRIMARY KEY,
-       release text NOT NULL,
-       arch text NOT NULL,
+       release text,
+       arch text,
        distro text,
        xen_notes jsonb,
        pipeline jsonb,
        revoked boolean NOT NULL DEFAULT false,
        revoked_reason text,
-       last_event_id text NOT NULL
+       last_event_id text NOT NULL,
+       announced_at timestamptz,
+       status_at timestamptz NOT NULL
      )`,
     `${table} ${s}.hosts (
        host_id text PRIMARY KEY,
@@ -42,23 +44,26 @@ export function projectionTablesSql(schema: string, options: { unlogged?: boolea
        labels jsonb NOT NULL DEFAULT '{}',
        upgrade jsonb,
        wave_id text GENERATED ALWAYS AS (upgrade->>'waveId') STORED,
-       last_event_id text NOT NULL
+       last_event_id text NOT NULL,
+       facts jsonb NOT NULL
      )`,
     `${table} ${s}.guests (
-       guest_id text PRIMARY KEY,
+       guest_id text NOT NULL,
        host_id text NOT NULL,
        present boolean NOT NULL,
-       mode text NOT NULL,
-       memory_mib integer NOT NULL,
-       boot_method text NOT NULL,
+       mode text,
+       memory_mib integer,
+       boot_method text,
        kernel_sha256 text,
        bootloader_sha256 text,
-       observed_at timestamptz NOT NULL,
+       observed_at timestamptz,
        status text NOT NULL,
        need text,
        sequence integer NOT NULL,
        last_event_id text NOT NULL,
-       decision_id text
+       decision_id text,
+       presence_at timestamptz NOT NULL,
+       PRIMARY KEY (guest_id, host_id)
      )`,
     `${table} ${s}.decisions (
        decision_id text PRIMARY KEY,
@@ -83,7 +88,14 @@ export function projectionTablesSql(schema: string, options: { unlogged?: boolea
     `${table} ${s}.behaviour_rules (
        key text PRIMARY KEY,
        rule jsonb NOT NULL,
-       event_id text NOT NULL
+       event_id text NOT NULL,
+       declared_at timestamptz NOT NULL
+     )`,
+    `${table} ${s}.guest_os_rules (
+       guest_os text PRIMARY KEY,
+       rule jsonb NOT NULL,
+       event_id text NOT NULL,
+       declared_at timestamptz NOT NULL
      )`,
   ];
   return options.indexes === false ? tables : [...tables, ...projectionIndexesSql(s)];

@@ -1,4 +1,5 @@
-import { AckRow, BehaviourRuleRow, DecisionRecord, GuestRow, HostRow, KernelRow } from './model';
+import { FactsReader } from './facts';
+import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow, viewKey } from './model';
 
 function addTo(index: Map<string, Set<string>>, key: string | null, id: string): void {
   if (!key) return;
@@ -12,22 +13,28 @@ function removeFrom(index: Map<string, Set<string>>, key: string | null, id: str
 
 /**
  * The projection rows held in memory while events are applied: the whole projection (the
- * projector keeps it between batches; a rebuild fills it from nothing). The evolver changes
- * rows here and records decisions; the writer saves what changed in the batch. It keeps two
- * indexes so that fan-out (all guests of a host, all guests booting an image) never scans.
+ * projector keeps it between batches; a rebuild fills it from nothing). It is what evolve
+ * reads (FactsReader); the evolver puts the changed rows here and records decisions; the
+ * writer saves what changed in the batch. Guests are kept per host view (viewKey); two
+ * indexes make fan-out (every view on a host, every view booting an image) never scan.
  */
-export class WorkingSet {
+export class WorkingSet implements FactsReader {
   readonly kernels = new Map<string, KernelRow>();
   readonly hosts = new Map<string, HostRow>();
+  /** Host views of guests, by viewKey(guestId, hostId). */
   readonly guests = new Map<string, GuestRow>();
   readonly acks = new Map<string, AckRow>();
   readonly rules = new Map<string, BehaviourRuleRow>();
+  readonly guestOsRules = new Map<string, GuestOsRuleRow>();
+  /** Per guest, the last sequence number used by any of its views. */
+  private readonly sequences = new Map<string, number>();
 
   readonly dirtyKernels = new Set<string>();
   readonly dirtyHosts = new Set<string>();
   readonly dirtyGuests = new Set<string>();
   readonly dirtyAcks = new Set<string>();
   readonly dirtyRules = new Set<string>();
+  readonly dirtyGuestOsRules = new Set<string>();
   /** Decisions and withdrawals made while applying the batch, in order. */
   readonly records: DecisionRecord[] = [];
 
@@ -41,28 +48,84 @@ export class WorkingSet {
     this.dirtyGuests.clear();
     this.dirtyAcks.clear();
     this.dirtyRules.clear();
+    this.dirtyGuestOsRules.clear();
     this.records.length = 0;
   }
 
   static ackKey(hostId: string, guestId: string): string {
-    return `${hostId}\u0000${guestId}`;
+    return viewKey(guestId, hostId);
+  }
+
+  keyOf(row: Pick<GuestRow, 'guestId' | 'hostId'>): string {
+    return viewKey(row.guestId, row.hostId);
+  }
+
+  // FactsReader
+  kernel(imageSha256: string): KernelRow | undefined {
+    return this.kernels.get(imageSha256);
+  }
+  host(hostId: string): HostRow | undefined {
+    return this.hosts.get(hostId);
+  }
+  guest(guestId: string, hostId: string): GuestRow | undefined {
+    return this.guests.get(viewKey(guestId, hostId));
+  }
+  ack(hostId: string, guestId: string): AckRow | undefined {
+    return this.acks.get(WorkingSet.ackKey(hostId, guestId));
+  }
+  behaviourRule(key: string): BehaviourRuleRow | undefined {
+    return this.rules.get(key);
+  }
+  guestOsRule(guestOs: string): GuestOsRuleRow | undefined {
+    return this.guestOsRules.get(guestOs);
+  }
+
+  /** The last sequence number any view of the guest used (0: none). */
+  peekSequence(guestId: string): number {
+    return this.sequences.get(guestId) ?? 0;
+  }
+
+  /** Takes the guest's next sequence number (strictly increasing across all its views). */
+  nextSequence(guestId: string): number {
+    const next = this.peekSequence(guestId) + 1;
+    this.sequences.set(guestId, next);
+    return next;
+  }
+
+  /** Makes the guest's last used sequence at least `sequence` (carried from the decision history). */
+  raiseSequence(guestId: string, sequence: number): void {
+    if (sequence > this.peekSequence(guestId)) this.sequences.set(guestId, sequence);
+  }
+
+  /** Marks every row for writing (a projection written whole). */
+  markAllDirty(): void {
+    for (const k of this.kernels.keys()) this.dirtyKernels.add(k);
+    for (const k of this.hosts.keys()) this.dirtyHosts.add(k);
+    for (const k of this.guests.keys()) this.dirtyGuests.add(k);
+    for (const k of this.acks.keys()) this.dirtyAcks.add(k);
+    for (const k of this.rules.keys()) this.dirtyRules.add(k);
+    for (const k of this.guestOsRules.keys()) this.dirtyGuestOsRules.add(k);
   }
 
   /** Adds a row read from the database (not dirty). */
   loadGuest(row: GuestRow): void {
-    if (this.guests.has(row.guestId)) return;
-    this.guests.set(row.guestId, row);
-    this.index(row);
+    const key = this.keyOf(row);
+    if (this.guests.has(key)) return;
+    this.guests.set(key, row);
+    this.raiseSequence(row.guestId, row.sequence);
+    this.index(key, row);
   }
 
-  /** Replaces (or creates) a guest and marks it for writing. */
+  /** Replaces (or creates) a view of a guest and marks it for writing. */
   putGuest(row: GuestRow): void {
-    const previous = this.guests.get(row.guestId);
-    const moved = !previous || previous.hostId !== row.hostId || previous.kernelSha256 !== row.kernelSha256 || previous.bootloaderSha256 !== row.bootloaderSha256;
-    if (previous && moved) this.unindex(previous);
-    this.guests.set(row.guestId, row);
-    if (moved) this.index(row);
-    this.dirtyGuests.add(row.guestId);
+    const key = this.keyOf(row);
+    const previous = this.guests.get(key);
+    const moved = !previous || previous.kernelSha256 !== row.kernelSha256 || previous.bootloaderSha256 !== row.bootloaderSha256;
+    if (previous && moved) this.unindex(key, previous);
+    this.guests.set(key, row);
+    if (moved) this.index(key, row);
+    this.raiseSequence(row.guestId, row.sequence);
+    this.dirtyGuests.add(key);
   }
 
   putHost(row: HostRow): void {
@@ -86,34 +149,44 @@ export class WorkingSet {
     this.dirtyRules.add(row.key);
   }
 
-  /** Guests currently on the host (present or not), in id order for determinism. */
+  putGuestOsRule(row: GuestOsRuleRow): void {
+    this.guestOsRules.set(row.guestOs, row);
+    this.dirtyGuestOsRules.add(row.guestOs);
+  }
+
+  /** Keys of the views on the host (present or not). */
+  viewsOnHost(hostId: string): string[] {
+    return [...(this.guestsByHost.get(hostId) ?? [])];
+  }
+
+  /** Keys of the views whose next kernel or bootloader is this image. */
+  viewsUsingImage(sha: string): string[] {
+    return [...(this.guestsByImage.get(sha) ?? [])];
+  }
+
+  /** Views on the host, in key order (for determinism). */
   guestsOnHost(hostId: string): GuestRow[] {
     return this.collect(this.guestsByHost.get(hostId));
   }
 
-  /** Guests whose next kernel or bootloader is this image. */
-  guestsUsingImage(sha: string): GuestRow[] {
-    return this.collect(this.guestsByImage.get(sha));
-  }
-
+  /** Every view, in key order. */
   allGuests(): GuestRow[] {
     return this.collect(new Set(this.guests.keys()));
   }
 
-  private collect(ids: Set<string> | undefined): GuestRow[] {
-    if (!ids) return [];
-    return [...ids].sort().map((id) => this.guests.get(id)!);
+  private collect(keys: Set<string> | undefined): GuestRow[] {
+    if (!keys) return [];
+    return [...keys].sort().map((k) => this.guests.get(k)!);
   }
 
-  private index(row: GuestRow): void {
-    addTo(this.guestsByHost, row.hostId, row.guestId);
-    addTo(this.guestsByImage, row.kernelSha256, row.guestId);
-    addTo(this.guestsByImage, row.bootloaderSha256, row.guestId);
+  private index(key: string, row: GuestRow): void {
+    addTo(this.guestsByHost, row.hostId, key);
+    addTo(this.guestsByImage, row.kernelSha256, key);
+    addTo(this.guestsByImage, row.bootloaderSha256, key);
   }
 
-  private unindex(row: GuestRow): void {
-    removeFrom(this.guestsByHost, row.hostId, row.guestId);
-    removeFrom(this.guestsByImage, row.kernelSha256, row.guestId);
-    removeFrom(this.guestsByImage, row.bootloaderSha256, row.guestId);
+  private unindex(key: string, row: GuestRow): void {
+    removeFrom(this.guestsByImage, row.kernelSha256, key);
+    removeFrom(this.guestsByImage, row.bootloaderSha256, key);
   }
 }

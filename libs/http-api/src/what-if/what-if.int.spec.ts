@@ -31,7 +31,7 @@ describe('what-if on the projections (the policy the projector runs)', () => {
     }
   };
   const ask = (req: Partial<WhatIfRequest> & Pick<WhatIfRequest, 'hosts' | 'target'>, chunk = 4) =>
-    new WhatIfService(ds, undefined, chunk).run({ guests: 'all', maxGuests: 10000, ...req });
+    new WhatIfService(ds, undefined, undefined, chunk).run({ guests: 'all', maxGuests: 10000, ...req });
 
   beforeAll(async () => {
     db = await createTestDatabase('what_if');

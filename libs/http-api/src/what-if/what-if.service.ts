@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, decidePlacement, hasRsdpUnrestricted, PlacementDecision } from '@fleetcompat/policy';
-import { behaviourTable, LIVE_SCHEMA, PolicyKernel, policyInputFor } from '@fleetcompat/projections';
+import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, decidePlacement, GuestOsRule, hasRsdpUnrestricted, PlacementDecision } from '@fleetcompat/policy';
+import { behaviourTable, guestOsTable, LIVE_SCHEMA, PolicyKernel, policyInputFor } from '@fleetcompat/projections';
 
 /** POST /v1/what-if body. */
 export const whatIfRequestSchema = z
@@ -131,6 +131,7 @@ export class WhatIfService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly defaults: readonly BehaviourRule[] = DEFAULT_BEHAVIOUR_RULES,
+    private readonly guestOsDefaults: readonly GuestOsRule[] = DEFAULT_GUEST_OS_RULES,
     /** Guests fetched from the cursor at a time. */
     private readonly chunkSize = 5000,
   ) {}
@@ -156,19 +157,20 @@ export class WhatIfService {
       const registered = hostRows.filter((h) => h.registered);
       const target = { version: req.target.version, build: req.target.build ?? null };
 
-      const [kernelRows, ruleRows]: any[][] = [
+      const [kernelRows, ruleRows, guestOsRows]: any[][] = [
         await qr.query(
-          `SELECT image_sha256, xen_notes, revoked, distro FROM ${s}.kernels
+          `SELECT image_sha256, xen_notes, revoked, announced_at, distro FROM ${s}.kernels
             WHERE image_sha256 IN (SELECT kernel_sha256 FROM ${s}.guests WHERE present AND host_id IN (${selected})
                                    UNION SELECT bootloader_sha256 FROM ${s}.guests WHERE present AND host_id IN (${selected}))`,
           params,
         ),
         await qr.query(`SELECT key, rule FROM ${s}.behaviour_rules ORDER BY key`),
+        await qr.query(`SELECT guest_os, rule FROM ${s}.guest_os_rules ORDER BY guest_os`),
       ];
       const kernels = new Map<string, PolicyKernel & { distro: string | null }>(
-        kernelRows.map((k) => [k.image_sha256, { imageSha256: k.image_sha256, xenNotes: k.xen_notes, revoked: k.revoked, distro: k.distro }]),
+        kernelRows.map((k) => [k.image_sha256, { imageSha256: k.image_sha256, xenNotes: k.xen_notes, revoked: k.revoked, announcedAt: k.announced_at, distro: k.distro }]),
       );
-      const behaviours = behaviourTable(ruleRows, this.defaults);
+      const tables = { behaviours: behaviourTable(ruleRows, this.defaults), guestOses: guestOsTable(guestOsRows, this.guestOsDefaults) };
       const fixes = await this.fixCandidates(qr, [...new Set([...kernels.values()].map((k) => k.distro).filter((d): d is string => Boolean(d)))]);
 
       const hosts = new Map<string, WhatIfHost>(
@@ -208,7 +210,7 @@ export class WhatIfService {
           const key = `${r.mode}|${r.memory_mib}|${r.boot_method}|${r.kernel_sha256}|${r.bootloader_sha256}|${host.rsdpOverrideSupported}`;
           let d = decided.get(key);
           if (!d) {
-            d = decidePlacement(policyInputFor(guest, host, target, (sha) => kernels.get(sha), behaviours));
+            d = decidePlacement(policyInputFor(guest, host, target, (sha) => kernels.get(sha), tables));
             if (decided.size >= 100000) decided.clear();
             decided.set(key, d);
           }
@@ -264,16 +266,16 @@ export class WhatIfService {
 
   /**
    * Per distro line: announced, non-revoked kernels that set XENFEAT_linux_rsdp_unrestricted
-   * (bit 15) and can boot as PVH, newest first in the store's order, a few each.
+   * (bit 15) and can boot as PVH, the latest announced first, a few each.
    */
   private async fixCandidates(qr: { query(sql: string, p?: unknown[]): Promise<any> }, distros: string[]): Promise<Map<string, FixSuggestion[]>> {
     const out = new Map<string, FixSuggestion[]>();
     if (!distros.length) return out;
     const rows: any[] = await qr.query(
       `SELECT k.image_sha256, k.release, k.distro, k.xen_notes
-         FROM ${this.s}.kernels k LEFT JOIN events e ON e.event_id = k.last_event_id
-        WHERE NOT k.revoked AND k.distro = ANY($1::text[])
-        ORDER BY e.transaction_id DESC NULLS LAST, e.global_position DESC NULLS LAST, k.image_sha256`,
+         FROM ${this.s}.kernels k
+        WHERE NOT k.revoked AND k.announced_at IS NOT NULL AND k.distro = ANY($1::text[])
+        ORDER BY k.announced_at DESC, k.image_sha256`,
       [distros],
     );
     for (const r of rows) {

@@ -4,7 +4,6 @@ import { createTestDatabase, TestDatabase } from '../../../../test/support/postg
 import { CreateProjections1764000100000 } from './1764000100000-create-projections';
 import { NotifyOutbox1764000100001 } from './1764000100001-notify-outbox';
 import { projectionMigrations } from './index';
-import { ProjectionQueries } from '../queries';
 
 /** A database of the first release (guests holding a copy of their decision), migrated to the current shape. */
 describe('migration GuestDecisionId: guests point at their decision by id', () => {
@@ -43,7 +42,8 @@ describe('migration GuestDecisionId: guests point at their decision by id', () =
     );
     await v1.destroy();
 
-    const current = await open([...eventStoreMigrations, ...projectionMigrations]);
+    // up to this migration and the next (FactsInAnyOrder empties the rows: see reproject.int.spec.ts)
+    const current = await open([...eventStoreMigrations, ...projectionMigrations.slice(0, 5)]);
     try {
       expect(await current.query(`SELECT guest_id, decision_id FROM projection.guests ORDER BY guest_id`)).toEqual([
         { guest_id: 'g1', decision_id: 'g1#2' },
@@ -51,9 +51,14 @@ describe('migration GuestDecisionId: guests point at their decision by id', () =
       ]);
       const columns = (await current.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'projection' AND table_name = 'guests'`)).map((r: any) => r.column_name);
       expect(columns).not.toContain('decision');
-      const found = await new ProjectionQueries(current).guest('g1');
-      expect(found!.guest.decision).toEqual({ message, flags: ['f'], explanation: ['why'], causedBy });
-      expect((await new ProjectionQueries(current).guest('g2'))!.guest.decision).toBeNull();
+      // what the read side of that release joined: the guest's current decision, by id
+      const joined = await current.query(
+        `SELECT g.guest_id, d.message, d.detail, d.caused_by FROM projection.guests g LEFT JOIN projection.decisions d ON d.decision_id = g.decision_id ORDER BY g.guest_id`,
+      );
+      expect(joined).toEqual([
+        { guest_id: 'g1', message, detail: { status: 'ok', flags: ['f'], explanation: ['why'] }, caused_by: causedBy },
+        { guest_id: 'g2', message: null, detail: null, caused_by: null },
+      ]);
     } finally {
       await current.destroy();
     }

@@ -3,7 +3,8 @@ import { NotifyOutbox1764000100001 } from './1764000100001-notify-outbox';
 import { GuestDecisionId1764000100002 } from './1764000100002-guest-decision-id';
 import { DecisionsAsJson1764000100003 } from './1764000100003-decisions-as-json';
 import { NotifyProjection1764000100004 } from './1764000100004-notify-projection';
+import { FactsInAnyOrder1764000100005 } from './1764000100005-facts-in-any-order';
 
-export { CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003, NotifyProjection1764000100004 };
+export { CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003, NotifyProjection1764000100004, FactsInAnyOrder1764000100005 };
 
-export const projectionMigrations = [CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003, NotifyProjection1764000100004];
+export const projectionMigrations = [CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003, NotifyProjection1764000100004, FactsInAnyOrder1764000100005];

@@ -1,0 +1,91 @@
+import { DataSource } from 'typeorm';
+import { eventStoreMigrations, PostgresEventStore, readHead, saveCheckpoint } from '@fleetcompat/event-store';
+import { POLICY_VERSION } from '@fleetcompat/policy';
+import { sampleFleet } from '@fleetcompat/sample-fleet';
+import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
+import { projectionMigrations } from './migrations';
+import { Projector } from './projector';
+import { ProjectionQueries } from './queries';
+import { compareProjections, rebuildProjections } from './rebuild';
+import { PROJECTION_VERSION } from './reproject';
+
+/**
+ * A database of the release before facts in any order (policy 1): its projector had applied
+ * the whole store and published decisions. After the upgrade, the projector makes the
+ * projection again from the store and publishes every decision that changed, each with the
+ * guest's next sequence, so that hosts (which drop what is not higher) take it.
+ */
+describe('re-projection after an upgrade of the facts or the policy', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('reproject');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  async function open(migrations: Function[]): Promise<DataSource> {
+    const ds = new DataSource({ type: 'postgres', url: db.url, migrations, logging: false, extra: { max: 5 } });
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    return ds;
+  }
+
+  it('re-decides every guest from the store, carrying each guest its sequence on, and publishes what changed', async () => {
+    const old = await open([...eventStoreMigrations, ...projectionMigrations.slice(0, 5)]);
+    await new PostgresEventStore(old).store(sampleFleet().map((event) => ({ event, origin: { channel: 'http' as const } })));
+    // what the old projector left: a decision history (hosts hold its sequences) and its checkpoint
+    const guestId = 'host-r1-01.web-old-direct';
+    const oldMessage = {
+      type: 'PlacementDecided',
+      decisionId: `${guestId}#5`,
+      hostId: 'host-r1-01',
+      guestId,
+      sequence: 5,
+      hypervisorVersion: '4.11.0',
+      rsdp: 'low',
+      action: 'none',
+      reason: 'toolstack-places-low',
+      costs: [],
+      policyVersion: '1',
+      decidedAt: '2026-11-25T00:00:00.000Z',
+      facts: {},
+    };
+    await old.query(
+      `INSERT INTO projection.decisions (decision_id, guest_id, host_id, sequence, kind, message, caused_by, detail, decided_at)
+       VALUES ($1, $2, 'host-r1-01', 5, 'decided', $3, '{}', '{"status":"ok","flags":[],"explanation":[]}', now())`,
+      [`${guestId}#5`, guestId, oldMessage],
+    );
+    await saveCheckpoint('projector', await readHead(old), old);
+    await old.destroy();
+
+    const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
+    try {
+      const projector = new Projector(ds);
+      await projector.catchUp();
+      const queries = new ProjectionQueries(ds);
+      const found = (await queries.guest(guestId))!;
+      expect(found.guest.decision!.message).toMatchObject({ sequence: 6, policyVersion: POLICY_VERSION, hypervisorVersion: '4.11.0' });
+      expect(found.guest.decision!.causedBy).toMatchObject({ type: 'ProjectionVersionChanged' });
+      // every present PVH guest of the sample fleet has a decision again, and it is in the outbox
+      const undecided = await ds.query(`SELECT guest_id FROM projection.guests WHERE present AND decision_id IS NULL`);
+      expect(undecided).toEqual([]);
+      const queued = await ds.query(`SELECT count(*)::int AS n FROM outbox`);
+      const guests = await ds.query(`SELECT count(*)::int AS n FROM projection.guests WHERE present`);
+      expect(queued[0].n).toBe(guests[0].n);
+      expect(await ds.query(`SELECT value FROM projection.meta WHERE key = 'version'`)).toEqual([{ value: PROJECTION_VERSION }]);
+
+      // the facts equal a rebuild's (the decision history keeps what the old release published)
+      const rebuilt = await rebuildProjections(ds, { schema: 'reproject_check' });
+      const diffs = (await compareProjections(ds, 'projection', rebuilt.schema)).filter((d) => d.table !== 'decisions' && d.table !== 'guests');
+      expect(diffs).toEqual([]);
+
+      // a projector started again finds the version in force: nothing more is published
+      await new Projector(ds).catchUp();
+      expect((await ds.query(`SELECT count(*)::int AS n FROM outbox`))[0].n).toBe(queued[0].n);
+    } finally {
+      await ds.destroy();
+    }
+  });
+});

@@ -1,0 +1,96 @@
+import { Checkpoint, compareCheckpoints, Queryable, readAll, START } from '@fleetcompat/event-store';
+import { PlacementDecided } from '@fleetcompat/contract';
+import { BehaviourRule, GuestOsRule, POLICY_VERSION } from '@fleetcompat/policy';
+import { decisionKey, Evolver } from './evolve';
+import { viewKey } from './model';
+import { LIVE_SCHEMA } from './schema';
+import { WorkingSet } from './working-set';
+
+/**
+ * What the live projection tables were written by: how facts are kept (bump `facts-N` when
+ * a release changes what evolve keeps or how) and the policy version. A projector that finds
+ * another version re-projects before its next batch.
+ */
+export const PROJECTION_VERSION = `facts-2+policy-${POLICY_VERSION}`;
+
+const s = LIVE_SCHEMA;
+
+export async function projectionVersion(q: Queryable): Promise<string | null> {
+  const rows: { value: string }[] = await q.query(`SELECT value FROM ${s}.meta WHERE key = 'version'`);
+  return rows[0]?.value ?? null;
+}
+
+export async function saveProjectionVersion(q: Queryable): Promise<void> {
+  await q.query(`INSERT INTO ${s}.meta (key, value) VALUES ('version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [PROJECTION_VERSION]);
+}
+
+/**
+ * The live projection made again from the store, up to `checkpoint`, after a release changed
+ * the facts or the policy: every event's facts are applied (nothing decided on the way), each
+ * guest's sequence and each host view's current decision are carried on from the decision
+ * history (which is kept: hosts hold those sequences), then every view is decided once with
+ * the new policy. Decisions that differ are recorded (so published) with the next sequence;
+ * a view whose guest is gone withdraws its decision. The projection rows are deleted here;
+ * the caller saves the returned working set (every row dirty) in the same transaction.
+ */
+export async function reproject(
+  q: Queryable,
+  checkpoint: Checkpoint,
+  options: { defaults: readonly BehaviourRule[]; guestOsDefaults: readonly GuestOsRule[]; batchSize: number },
+): Promise<WorkingSet> {
+  const ws = new WorkingSet();
+  const facts = new Evolver(ws, options.defaults, options.guestOsDefaults, false);
+  let at: Checkpoint = START;
+  let last: { recordedAt: string } | null = null;
+  while (compareCheckpoints(at, checkpoint) < 0) {
+    const { events } = await readAll(q, { after: at, limit: options.batchSize });
+    if (!events.length) break;
+    for (const e of events) {
+      if (compareCheckpoints({ transactionId: e.transactionId, globalPosition: e.globalPosition }, checkpoint) > 0) break;
+      facts.apply(e);
+      at = { transactionId: e.transactionId, globalPosition: e.globalPosition };
+      last = e;
+    }
+  }
+
+  // carried on from the history: the last sequence of each guest, the current decision of each view
+  const carried: { guest_id: string; host_id: string; decision_id: string; sequence: number; kind: string; message: PlacementDecided; top: number }[] =
+    await q.query(
+      `SELECT DISTINCT ON (guest_id, host_id) guest_id, host_id, decision_id, sequence, kind, message,
+              max(sequence) OVER (PARTITION BY guest_id) AS top
+         FROM ${s}.decisions ORDER BY guest_id, host_id, sequence DESC`,
+    );
+  for (const c of carried) {
+    const view = ws.guests.get(viewKey(c.guest_id, c.host_id));
+    const current = c.kind === 'decided' ? { decisionId: c.decision_id, decisionKey: decisionKey(c.message) } : { decisionId: null, decisionKey: null };
+    const row = view ?? {
+      // a view the old projection had and the facts no longer do: kept as removed, to withdraw its decision
+      guestId: c.guest_id,
+      hostId: c.host_id,
+      present: false,
+      presenceAt: new Date(0).toISOString(),
+      mode: null,
+      memoryMiB: null,
+      bootMethod: null,
+      kernelSha256: null,
+      bootloaderSha256: null,
+      observedAt: null,
+      status: 'removed' as const,
+      need: null,
+      lastEventId: '',
+    };
+    ws.putGuest({ ...row, ...current, sequence: Math.max(c.sequence, view?.sequence ?? 0), decisionKey: current.decisionKey });
+    ws.raiseSequence(c.guest_id, Number(c.top));
+  }
+
+  for (const sql of ['kernels', 'hosts', 'guests', 'acks', 'behaviour_rules', 'guest_os_rules']) await q.query(`DELETE FROM ${s}.${sql}`);
+  ws.beginBatch();
+  ws.markAllDirty();
+  new Evolver(ws, options.defaults, options.guestOsDefaults).decideAll({
+    eventId: `projection-version:${PROJECTION_VERSION}`,
+    type: 'ProjectionVersionChanged',
+    globalPosition: at.globalPosition,
+    recordedAt: last?.recordedAt ?? new Date(0).toISOString(),
+  });
+  return ws;
+}
