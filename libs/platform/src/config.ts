@@ -25,6 +25,8 @@ const schema = z.object({
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/postgres'),
   EMBEDDED_PG_PORT: int(1, 65535).default(5433),
+  /** As root: where what the system user `postgres` must reach (binaries, data) goes when it cannot reach the checkout. Unset: /var/lib/fleetcompat (else /var/tmp/fleetcompat). */
+  EMBEDDED_PG_RUNTIME_DIR: optionalText.refine((v) => v === undefined || v.startsWith('/'), 'must be an absolute path'),
   KAFKA_BROKERS: optionalText.refine((v) => v === undefined || v.split(',').every((b) => /^[^\s:,]+:\d+$/.test(b.trim())), 'must be host:port[,host:port...]'),
   KAFKA_CLIENT_ID: z.string().min(1).default('fleetcompat'),
   KAFKA_GROUP_ID: z.string().min(1).default('fleetcompat-ingest'),
@@ -32,6 +34,12 @@ const schema = z.object({
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: optionalText,
   KAFKA_SASL_PASSWORD: optionalText,
+  /** Create the missing topics at start (unset: on for the embedded default, all-in-one without DATABASE_URL; off otherwise: wait for them). */
+  KAFKA_CREATE_TOPICS: bool.optional(),
+  /** Partitions of the topics the service creates (unset: the broker's num.partitions). */
+  KAFKA_TOPIC_PARTITIONS: int(1, 10000).optional(),
+  /** Replication factor of the topics the service creates (unset: the broker's default.replication.factor). */
+  KAFKA_TOPIC_REPLICATION_FACTOR: int(1, 100).optional(),
   FLEETCOMPAT_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, ".", "_" and "-" only').default(''),
   PROJECTOR_BATCH_SIZE: int(1, 100000).default(2000),
   RELAY_BATCH_SIZE: int(1, 10000).default(500),
@@ -56,6 +64,8 @@ const schema = z.object({
   PROJECTOR_STALL_SECONDS: int(5, 86400).default(60),
   /** Longest wait of one readiness check (Postgres ping, Kafka metadata) before it counts as down. */
   HEALTH_CHECK_TIMEOUT_MS: int(100, 60000).default(3000),
+  /** How far ahead of the service's clock an event's occurredAt may be; later ones are refused (HTTP 400, dead letter invalid-time). */
+  EVENT_MAX_FUTURE_SKEW_SECONDS: int(0, 86400).default(300),
 });
 
 export type Settings = z.output<typeof schema>;
@@ -89,6 +99,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: 
     throw new ConfigError(s.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME', `is required when KAFKA_SASL_MECHANISM is set`);
   }
   return s;
+}
+
+/** Does this process create the Kafka topics it misses? KAFKA_CREATE_TOPICS, else on for the embedded default only. */
+export function createsTopics(settings: Pick<Settings, 'KAFKA_CREATE_TOPICS' | 'DATABASE_URL'>, role: string): boolean {
+  return settings.KAFKA_CREATE_TOPICS ?? (role === 'all-in-one' && !settings.DATABASE_URL);
 }
 
 /** The topic names in force (the contract's names, behind an optional prefix). */

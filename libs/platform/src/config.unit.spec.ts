@@ -1,4 +1,4 @@
-import { ConfigError, loadSettings } from './config';
+import { ConfigError, createsTopics, loadSettings } from './config';
 
 function error(env: Record<string, string>): ConfigError {
   try {
@@ -35,6 +35,23 @@ describe('settings from the environment', () => {
     });
     expect(s.DATABASE_URL).toBeUndefined();
     expect(s.KAFKA_BROKERS).toBeUndefined();
+    expect(s.EMBEDDED_PG_RUNTIME_DIR).toBeUndefined();
+    expect(s.KAFKA_CREATE_TOPICS).toBeUndefined();
+    expect(s.KAFKA_TOPIC_PARTITIONS).toBeUndefined();
+    expect(s.KAFKA_TOPIC_REPLICATION_FACTOR).toBeUndefined();
+  });
+
+  it('creates missing topics by default only in the embedded default (all-in-one without DATABASE_URL)', () => {
+    const embedded = loadSettings({ KAFKA_BROKERS: 'k:9092' }, false);
+    expect(createsTopics(embedded, 'all-in-one')).toBe(true);
+    expect(createsTopics(embedded, 'ingest')).toBe(false);
+    expect(createsTopics(embedded, 'relay')).toBe(false);
+    const external = loadSettings({ KAFKA_BROKERS: 'k:9092', DATABASE_URL: 'postgres://db/x' }, false);
+    expect(createsTopics(external, 'all-in-one')).toBe(false);
+    expect(createsTopics(loadSettings({ DATABASE_URL: 'postgres://db/x', KAFKA_CREATE_TOPICS: 'true' }, false), 'relay')).toBe(true);
+    expect(createsTopics(loadSettings({ KAFKA_CREATE_TOPICS: 'false' }, false), 'all-in-one')).toBe(false);
+    const sized = loadSettings({ KAFKA_TOPIC_PARTITIONS: '6', KAFKA_TOPIC_REPLICATION_FACTOR: '3' }, false);
+    expect(sized).toMatchObject({ KAFKA_TOPIC_PARTITIONS: 6, KAFKA_TOPIC_REPLICATION_FACTOR: 3 });
   });
 
   it('logs pretty in a terminal and JSON otherwise, unless LOG_FORMAT says', () => {
@@ -55,6 +72,10 @@ describe('settings from the environment', () => {
   it.each([
     [{ PORT: 'eighty' }, 'configuration error: PORT must be a whole number (got "eighty")'],
     [{ PORT: '70000' }, 'configuration error: PORT must be between 1 and 65535 (got "70000")'],
+    [{ KAFKA_TOPIC_PARTITIONS: '0' }, 'configuration error: KAFKA_TOPIC_PARTITIONS must be between 1 and 10000 (got "0")'],
+    [{ KAFKA_TOPIC_REPLICATION_FACTOR: 'three' }, 'configuration error: KAFKA_TOPIC_REPLICATION_FACTOR must be a whole number (got "three")'],
+    [{ KAFKA_CREATE_TOPICS: 'maybe' }, 'configuration error: KAFKA_CREATE_TOPICS'],
+    [{ EMBEDDED_PG_RUNTIME_DIR: 'relative/dir' }, 'configuration error: EMBEDDED_PG_RUNTIME_DIR must be an absolute path (got "relative/dir")'],
     [{ DATABASE_URL: 'mysql://x' }, 'configuration error: DATABASE_URL must be a postgres:// URL (got "mysql://x")'],
     [{ KAFKA_BROKERS: 'localhost' }, 'configuration error: KAFKA_BROKERS must be host:port[,host:port...] (got "localhost")'],
     [{ LOG_FORMAT: 'xml' }, 'configuration error: LOG_FORMAT'],

