@@ -8,13 +8,13 @@ import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
 import { HttpApiModule, jsonBodyWithProblems, serveOpenApi, PlacementsCache } from '@fleetcompat/http-api';
 import { newSecret } from '@fleetcompat/auth';
-import { KafkaIngestServer, KafkaProbe } from '@fleetcompat/kafka';
+import { backoffDelay, KafkaIngestServer, KafkaProbe, KafkaTopicGate } from '@fleetcompat/kafka';
 import { PostgresOutbox } from '@fleetcompat/projections';
 import { ConfigError, loadSettings, Settings } from '@fleetcompat/platform';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
 import { DatabaseModule, MetricsModule } from './database.module';
 import { countDeadLetters } from './instrumentation';
-import { createIngestServer, ingestTopics, kafkaOptionsFrom } from './kafka-wiring';
+import { createIngestServer, createTopicGate, ingestTopics, kafkaOptionsFrom } from './kafka-wiring';
 import { createPinoLogger, loggerModule } from './logging';
 import { Metrics } from './metrics';
 import { Operability } from './operability';
@@ -46,8 +46,35 @@ function fail(message: string): never {
 @Module({})
 class RootModule {}
 
-/** Starts a role; used by every apps/<role>/src/main.ts. */
+/**
+ * Last-resort handlers: an error nothing handled is a bug, but not a reason to die mid-work.
+ * An unhandled rejection is logged (with its stack) and the process goes on; an uncaught
+ * exception is logged and ends the process through its graceful shutdown (exit 1), since
+ * the code that threw may have left its state half-changed.
+ */
+function installLastResortHandlers(log: Logger, shutdown: () => GracefulShutdown | undefined): void {
+  process.on('unhandledRejection', (reason) => {
+    log.error(`unhandled rejection (a bug; the process goes on): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  });
+  process.on('uncaughtException', (err) => {
+    log.error(`uncaught exception (a bug): ${err?.stack ?? String(err)}; shutting down`);
+    const s = shutdown();
+    if (s) void s.shutdown('uncaught exception', 1);
+    else process.exit(1);
+  });
+}
+
+/** Starts a role; used by every apps/<role>/src/main.ts. A start that fails is logged in one line and exits 1. */
 export async function bootstrap(role: Role, argv: readonly string[] = process.argv.slice(2)): Promise<NestExpressApplication> {
+  try {
+    return await start(role, argv);
+  } catch (e) {
+    process.stderr.write(`${role} failed to start: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(1);
+  }
+}
+
+async function start(role: Role, argv: readonly string[]): Promise<NestExpressApplication> {
   let settings: Settings;
   try {
     settings = loadSettings();
@@ -73,13 +100,15 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
       TerminusModule.forRoot({ logger: false }),
       DatabaseModule.forRoot(settings),
       ...(parts.httpApi
-        ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS, placementsCacheBytes: settings.PLACEMENTS_CACHE_MB * 1024 * 1024 })]
+        ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS, placementsCacheBytes: settings.PLACEMENTS_CACHE_MB * 1024 * 1024, maxFutureSkewMs: settings.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000, eventsRateLimit: settings.EVENTS_RATE_LIMIT, eventsRateWindowSeconds: settings.EVENTS_RATE_WINDOW_SECONDS })]
         : []),
       ...(parts.projector ? [ProjectorModule] : []),
       ...(parts.relay ? [RelayModule] : []),
     ],
   };
   const log = new Logger(`fleetcompat:${role}`);
+  let shutdownRef: GracefulShutdown | undefined;
+  installLastResortHandlers(log, () => shutdownRef);
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(root, { bufferLogs: true, bodyParser: false, abortOnError: false });
@@ -96,6 +125,8 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   const kafka = (parts.ingest || parts.relay) && settings.KAFKA_BROKERS ? new KafkaProbe({ ...kafkaOptionsFrom(settings, 'probe') }, settings.HEALTH_CHECK_TIMEOUT_MS) : undefined;
   let ingest: KafkaIngestServer | undefined;
   if (parts.ingest) ingest = createIngestServer(settings, app.get<EventSink>(EVENT_SINK), (records) => countDeadLetters(metrics, records));
+  // The ingest and the relay start once their topics exist (created here when allowed).
+  const topicGate: KafkaTopicGate | undefined = parts.ingest || parts.relay ? createTopicGate(settings, role, parts) : undefined;
   const ops = new Operability(
     app.get(HealthCheckService),
     app.get(HealthIndicatorService),
@@ -108,6 +139,7 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
       placementsCache: parts.httpApi ? app.get(PlacementsCache) : undefined,
       ingest: ingest ? { server: ingest, groupId: settings.KAFKA_GROUP_ID, topics: ingestTopics(settings) } : undefined,
       kafka,
+      topics: topicGate,
     },
     settings,
   );
@@ -120,8 +152,22 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   // consumer stops fetching and commits the chunk in hand), finish the projector's batch, flush
   // the outbox, then Nest's own close (HTTP server, remaining hooks) and the database last.
   let sampleLoad: Promise<void> | undefined;
+  let kafkaParts: Promise<void> | undefined;
+  let stopping = false;
   const steps: ShutdownStep[] = [
     { name: 'readiness', run: async () => ops.beginShutdown() },
+    ...(topicGate
+      ? [
+          {
+            name: 'kafka start',
+            run: async (left: number) => {
+              stopping = true;
+              await topicGate.close();
+              await bounded(kafkaParts ?? Promise.resolve(), left / 4, 'the Kafka start in progress did not finish in time; going on');
+            },
+          },
+        ]
+      : []),
     { name: 'sample fleet', run: async () => sampleLoad },
     // The consumer finishes and commits the chunk in hand, then leaves its group; a consumer that
     // cannot reach the broker gets half of the time left, after which the shutdown goes on (what
@@ -135,13 +181,28 @@ export async function bootstrap(role: Role, argv: readonly string[] = process.ar
   ];
   const shutdown = new GracefulShutdown(steps, { timeoutMs: settings.SHUTDOWN_TIMEOUT_MS });
   shutdown.install();
+  shutdownRef = shutdown;
 
-  if (ingest) {
-    app.connectMicroservice({ strategy: ingest }, { inheritAppConfig: true });
-    await app.startAllMicroservices();
-  }
   await app.listen(settings.PORT, settings.HOST);
   ops.start();
+  if (topicGate) {
+    // In the background: the HTTP side (health, metrics, API) answers meanwhile, not ready
+    // until the topics exist. Nothing here throws: every failure is logged and retried.
+    kafkaParts = (async () => {
+      if (!(await topicGate.untilPresent()) || stopping) return;
+      relay?.begin();
+      for (let attempt = 1; ingest && !stopping; attempt++) {
+        try {
+          await ingest.start();
+          return;
+        } catch (e) {
+          const delay = backoffDelay(attempt, 500, 10000);
+          log.warn(`the Kafka consumer did not start (attempt ${attempt}), retrying in ${delay} ms: ${(e as Error).message}`);
+          for (const until = Date.now() + delay; !stopping && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    })().catch((e) => log.error(`Kafka start: ${(e as Error)?.stack ?? e}`));
+  }
   const url = `http://${settings.HOST === '0.0.0.0' ? '127.0.0.1' : settings.HOST}:${settings.PORT}`;
   log.log(
     `${role} listening on ${url}` +

@@ -1,6 +1,6 @@
 import { InputTopics, OutboxStore, Topics } from '@fleetcompat/contract';
-import { KafkaClientOptions, KafkaIngestServer, KafkaIngestServerOptions, parseBrokers } from '@fleetcompat/kafka';
-import { Settings, topicName } from '@fleetcompat/platform';
+import { KafkaClientOptions, KafkaIngestServer, KafkaIngestServerOptions, KafkaTopicGate, parseBrokers } from '@fleetcompat/kafka';
+import { createsTopics, Settings, topicName } from '@fleetcompat/platform';
 import { EventSink } from '@fleetcompat/contract';
 
 /** kafkajs connection options from the settings (TLS and SASL passed through). */
@@ -30,6 +30,8 @@ export function createIngestServer(settings: Settings, sink: EventSink, onDeadLe
     deadLetterTopic: topicName(settings, Topics.deadLetters),
     sink,
     maxBatch: settings.INGEST_BATCH_SIZE,
+    topicPrefix: settings.FLEETCOMPAT_TOPIC_PREFIX,
+    maxFutureSkewMs: settings.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000,
     consumer: { sessionTimeout: settings.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.max(1000, Math.floor(settings.KAFKA_SESSION_TIMEOUT_MS / 10)) },
     onDeadLettered,
   });
@@ -41,4 +43,25 @@ export function prefixedOutbox(settings: Settings, outbox: OutboxStore): OutboxS
   return {
     publishBatch: (limit, publish) => outbox.publishBatch(limit, (messages) => publish(messages.map((m) => ({ ...m, topic: topicName(settings, m.topic) })))),
   };
+}
+
+/** The (prefixed) topics a process needs before its Kafka parts start: the ingest's inputs and dead letters, the relay's decisions. */
+export function neededTopics(settings: Settings, parts: { ingest: boolean; relay: boolean }): string[] {
+  const topics: string[] = [];
+  if (parts.ingest) topics.push(...ingestTopics(settings), topicName(settings, Topics.deadLetters));
+  if (parts.relay) topics.push(topicName(settings, Topics.placementDecisions));
+  return topics;
+}
+
+/** The start-up topic check of a role (creating the missing topics when KAFKA_CREATE_TOPICS says so). */
+export function createTopicGate(settings: Settings, role: string, parts: { ingest: boolean; relay: boolean }): KafkaTopicGate {
+  const create = createsTopics(settings, role);
+  return new KafkaTopicGate({
+    kafka: kafkaOptionsFrom(settings, 'topics'),
+    topics: neededTopics(settings, parts),
+    create,
+    partitions: settings.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: settings.KAFKA_TOPIC_REPLICATION_FACTOR,
+    hint: create ? undefined : 'create them, or set KAFKA_CREATE_TOPICS=true to let the service create them',
+  });
 }

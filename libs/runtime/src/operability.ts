@@ -3,7 +3,7 @@ import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthInd
 import type { NextFunction, Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { PlacementsCache } from '@fleetcompat/http-api';
-import { KafkaIngestServer, KafkaProbe, OutboxRelay } from '@fleetcompat/kafka';
+import { KafkaIngestServer, KafkaProbe, OutboxRelay, TopicGateState } from '@fleetcompat/kafka';
 import { PostgresOutbox, Projector } from '@fleetcompat/projections';
 import { Settings } from '@fleetcompat/platform';
 import { Metrics } from './metrics';
@@ -20,6 +20,8 @@ export interface OperabilityParts {
   readonly ingest?: { server: KafkaIngestServer; groupId: string; topics: readonly string[] };
   /** Present when the process talks to Kafka (ingest or relay). */
   readonly kafka?: KafkaProbe;
+  /** The start-up check of the topics the process needs (ingest or relay): not ready until they exist. */
+  readonly topics?: { readonly state: TopicGateState };
 }
 
 type Check = () => Promise<HealthIndicatorResult>;
@@ -29,7 +31,9 @@ type Check = () => Promise<HealthIndicatorResult>;
  * - live: the process answers (its event loop turns); never fails while it runs.
  * - ready: Postgres answers `SELECT 1`; where the process uses Kafka, a broker answers a
  *   metadata request; where it runs the projector, the projector is not stalled (events wait
- *   and its checkpoint has not moved for PROJECTOR_STALL_SECONDS); and it is not shutting down.
+ *   and its checkpoint has not moved for PROJECTOR_STALL_SECONDS); where it runs the ingest or
+ *   the relay, their topics exist (`topics`: down with the missing ones named until then); and
+ *   it is not shutting down.
  */
 export class Operability {
   private readonly log = new Logger('Health');
@@ -84,6 +88,15 @@ export class Operability {
     ];
     const kafka = this.parts.kafka;
     if (kafka) checks.push(async () => this.indicators.check('kafka').attempt(async () => ({ brokers: await kafka.ping() })).withTimeout(timeout));
+    const topics = this.parts.topics;
+    if (topics) {
+      checks.push(async () => {
+        const s = topics.state;
+        const session = this.indicators.check('topics');
+        if (s.present) return session.up();
+        return session.down({ missing: [...s.missing], message: s.error ? `not checked: ${s.error}` : `missing: ${s.missing.join(', ')}` });
+      });
+    }
     const watch = this.watch;
     if (watch) {
       checks.push(async () => {

@@ -9,7 +9,7 @@ import { Metrics } from './metrics';
 import { kafkaOptionsFrom, prefixedOutbox } from './kafka-wiring';
 import { ProcessSignals } from './signals';
 
-/** Publishes the outbox to fleet.placement-decisions.v1 for the life of the process. */
+/** Publishes the outbox to fleet.placement-decisions.v1 once started (bootstrap starts it when its topic exists). */
 @Injectable()
 export class RelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger('Relay');
@@ -62,8 +62,12 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     await this.stopWatching();
   }
 
-  onApplicationBootstrap(): void {
+  /** Starts publishing (idempotent): bootstrap calls it once the decisions topic exists. */
+  begin(): void {
     this.relay.start();
+  }
+
+  onApplicationBootstrap(): void {
     // Woken by the projector's commits in any process (LISTEN on the outbox channel), not only
     // in this one; the relay polls regardless, so a lost notification costs latency only.
     this.unwatch = this.postgresOutbox.watch(() => this.relay.notify()).catch((e) => {

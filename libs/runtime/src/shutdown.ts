@@ -58,13 +58,13 @@ export class GracefulShutdown {
     this.handlers.clear();
   }
 
-  /** Runs the steps once (later calls return the same promise) and exits. */
-  shutdown(reason: string): Promise<void> {
-    this.started ??= this.run(reason);
+  /** Runs the steps once (later calls return the same promise) and exits (`exitCode`, else the configured one). */
+  shutdown(reason: string, exitCode?: number): Promise<void> {
+    this.started ??= this.run(reason, exitCode);
     return this.started;
   }
 
-  private async run(reason: string): Promise<void> {
+  private async run(reason: string, exitCode?: number): Promise<void> {
     const began = Date.now();
     this.log.log(`${reason}: shutting down (at most ${this.options.timeoutMs} ms)`);
     const timer = setTimeout(() => {
@@ -72,7 +72,7 @@ export class GracefulShutdown {
       this.exit(this.options.timeoutExitCode ?? 1);
     }, this.options.timeoutMs);
     timer.unref();
-    let code = this.options.exitCode ?? 0;
+    let code = exitCode ?? this.options.exitCode ?? 0;
     for (const step of this.steps) {
       const t = Date.now();
       try {
