@@ -64,8 +64,6 @@ const schema = z.object({
   PROJECTOR_STALL_SECONDS: int(5, 86400).default(60),
   /** Longest wait of one readiness check (Postgres ping, Kafka metadata) before it counts as down. */
   HEALTH_CHECK_TIMEOUT_MS: int(100, 60000).default(3000),
-  /** How far ahead of the service's clock an event's occurredAt may be; later ones are refused (HTTP 400, dead letter invalid-time). */
-  EVENT_MAX_FUTURE_SKEW_SECONDS: int(0, 86400).default(300),
 });
 
 export type Settings = z.output<typeof schema>;
