@@ -1,5 +1,6 @@
-import { Controller, Get, Header, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { placementDecidedJsonSchema, problemJsonSchema } from '@fleetcompat/contract';
 import { ProjectionQueries } from '@fleetcompat/projections';
 import { badRequest, notFound } from './problem';
@@ -7,9 +8,39 @@ import { Access } from './auth/access';
 import { HistoryService } from './history/history.service';
 import { MAX_PAGE_SIZE, pageSize } from './guests.controller';
 import { PlacementsCache } from './placements-cache';
+import { PlacementsWatch } from './placements-watch';
 import { hostView } from './views';
 
 const problem = { content: { 'application/problem+json': { schema: problemJsonSchema } } };
+
+/** Longest `wait` of GET /v1/hosts/{id}/placements, seconds. */
+export const MAX_PLACEMENTS_WAIT_SECONDS = 60;
+
+export function placementsWaitMs(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 0;
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) > MAX_PLACEMENTS_WAIT_SECONDS) throw badRequest('invalid-wait', `wait must be a whole number of seconds from 0 to ${MAX_PLACEMENTS_WAIT_SECONDS}`);
+  return Number(raw) * 1000;
+}
+
+/** If-None-Match against a tag, by the weak comparison (RFC 9110 13.1.2): `*` or any listed tag, W/ ignored. */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const opaque = (t: string) => t.trim().replace(/^W\//, '');
+  const want = opaque(etag);
+  return ifNoneMatch.split(',').some((t) => opaque(t) === want);
+}
+
+function sendPlacements(req: Request, res: Response, answer: { etag: string; body: string | null }, ifNoneMatch: string | undefined): void {
+  res.setHeader('ETag', answer.etag);
+  res.setHeader('Cache-Control', 'private, no-cache');
+  res.setHeader('Vary', 'Authorization');
+  if (answer.body === null || etagMatches(ifNoneMatch, answer.etag)) {
+    res.status(304).end();
+    return;
+  }
+  res.status(200).type('application/json; charset=utf-8').send(answer.body);
+}
 
 @ApiTags('hosts')
 @Controller('v1/hosts')
@@ -18,6 +49,7 @@ export class HostsController {
     private readonly queries: ProjectionQueries,
     private readonly historyService: HistoryService,
     private readonly placementsCache: PlacementsCache,
+    private readonly placementsWatch: PlacementsWatch,
   ) {}
 
   @Get(':hostId')
@@ -32,25 +64,67 @@ export class HostsController {
 
   @Get(':hostId/placements')
   @Access({ roles: ['planner', 'host'], ownHostParam: 'hostId' })
-  @ApiOperation({ summary: "Every current decision for the host's guests (the full set a host reads before it reboots)" })
+  @ApiOperation({
+    summary: "Every current decision for the host's guests (the full set a host reads before it reboots)",
+    description:
+      'Answers carry an ETag. With If-None-Match set to it the answer is 304 while nothing changed; with `wait` as well, ' +
+      "the request is held until the host's answer changes (200 with the new body, as soon as the projector's batch that changed it commits) " +
+      `or \`wait\` seconds pass (304). \`wait\`: 0-${MAX_PLACEMENTS_WAIT_SECONDS}. \`withdrawn\` lists the guests the host removed, with the sequence of their withdrawal.`,
+  })
+  @ApiQuery({ name: 'wait', required: false, description: `seconds to hold the request while If-None-Match matches, 0-${MAX_PLACEMENTS_WAIT_SECONDS} (default 0)` })
+  @ApiHeader({ name: 'If-None-Match', required: false, description: 'the ETag of the answer the host has' })
   @ApiResponse({
     status: 200,
+    headers: { ETag: { description: 'tag of this answer (weak)', schema: { type: 'string' } } },
     schema: {
       type: 'object',
       properties: {
         hostId: { type: 'string' },
         hypervisorVersion: { type: 'string' },
-        placements: { type: 'array', items: { type: 'object', properties: { guestId: { type: 'string' }, status: { type: 'string' }, decision: placementDecidedJsonSchema, acknowledged: { type: 'boolean' } } } },
+        placements: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              guestId: { type: 'string' },
+              status: { type: 'string' },
+              decision: placementDecidedJsonSchema,
+              acknowledged: { type: 'boolean' },
+              remedy: { type: 'array', items: { type: 'string' }, description: 'what would unblock a blocked decision ([] otherwise)' },
+            },
+          },
+        },
+        withdrawn: { type: 'array', items: { type: 'object', properties: { guestId: { type: 'string' }, sequence: { type: 'integer' } } } },
       },
     },
   })
+  @ApiResponse({ status: 304, description: 'If-None-Match matches the current answer (at once, or when `wait` ran out)' })
+  @ApiResponse({ status: 400, ...problem })
   @ApiResponse({ status: 404, ...problem })
-  @Header('Content-Type', 'application/json; charset=utf-8')
-  async placements(@Param('hostId') hostId: string): Promise<string> {
-    // JSON text from Postgres, sent as it is (see ProjectionQueries.placementsJson), kept between projector batches
-    const body = await this.placementsCache.placementsJson(hostId);
-    if (body === null) throw notFound('Host', hostId);
-    return body;
+  async placements(@Param('hostId') hostId: string, @Query('wait') wait: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const waitMs = placementsWaitMs(wait);
+    const ifNoneMatch = req.headers['if-none-match'];
+    // JSON text from Postgres, sent as it is (see PlacementsReader), kept between projector batches
+    const generation = this.placementsCache.generation;
+    let answer = await this.currentAnswer(hostId, ifNoneMatch);
+    if (!etagMatches(ifNoneMatch, answer.etag) || waitMs === 0) return sendPlacements(req, res, answer, ifNoneMatch);
+    const aborted = { onAbort: (f: () => void) => res.once('close', f) };
+    const changed = await this.placementsWatch.wait(hostId, answer.etag, waitMs, generation, aborted);
+    if (res.destroyed || res.writableEnded) return;
+    if (changed) answer = await this.currentAnswer(hostId, undefined);
+    sendPlacements(req, res, answer, ifNoneMatch);
+  }
+
+  /**
+   * The host's answer; when the caller's tag is the one already known for this generation
+   * (a long-poll asking again after its wait ran out), the body is not read at all.
+   */
+  private async currentAnswer(hostId: string, ifNoneMatch: string | undefined): Promise<{ etag: string; body: string | null }> {
+    const known = ifNoneMatch ? this.placementsCache.knownEtag(hostId) : undefined;
+    if (known !== undefined && etagMatches(ifNoneMatch, known)) return { etag: known, body: null };
+    const answer = await this.placementsCache.placements(hostId);
+    if (answer === null) throw notFound('Host', hostId);
+    return answer;
   }
 
   @Get(':hostId/timeline')

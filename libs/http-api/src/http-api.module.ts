@@ -4,14 +4,16 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { Authenticator, TokenStore } from '@fleetcompat/auth';
 import { preparedQueryable } from '@fleetcompat/event-store';
-import { ProjectionQueries } from '@fleetcompat/projections';
 import { AuthGuard, AUTHENTICATOR } from './auth/auth.guard';
 import { TokensController } from './auth/tokens.controller';
 import { EventsController } from './events.controller';
+import { EventsRateLimiter } from './events-rate';
 import { GuestsController } from './guests.controller';
 import { HistoryService } from './history/history.service';
 import { HostsController } from './hosts.controller';
 import { PlacementsCache } from './placements-cache';
+import { PlacementsReader } from './placements-query';
+import { PlacementsWatch } from './placements-watch';
 import { ProblemDetailsFilter } from './problem';
 import { SummaryController } from './summary.controller';
 import { WhatIfController } from './what-if/what-if.controller';
@@ -26,6 +28,18 @@ export interface HttpApiOptions {
   readonly whatIfRateWindowSeconds?: number;
   /** Bytes of placements answers kept between projector batches (0: none). */
   readonly placementsCacheBytes?: number;
+  /** How far ahead of the clock an event's occurredAt may be, in ms (default 5 minutes). */
+  readonly maxFutureSkewMs?: number;
+  /** Events per token per window over POST /v1/events (default 100000 per 60 s). */
+  readonly eventsRateLimit?: number;
+  readonly eventsRateWindowSeconds?: number;
+}
+
+/** The HTTP ingest's settings (EventsController). */
+export const EVENTS_INGEST_OPTIONS = Symbol('EVENTS_INGEST_OPTIONS');
+export interface EventsIngestOptions {
+  readonly maxFutureSkewMs?: number;
+  readonly rate: EventsRateLimiter;
 }
 
 /**
@@ -49,10 +63,18 @@ export class HttpApiModule {
         { provide: HistoryService, useFactory: (ds: DataSource) => new HistoryService(ds), inject: [DataSource] },
         WhatIfThrottlerGuard,
         {
-          provide: PlacementsCache,
-          useFactory: (queries: ProjectionQueries, ds: DataSource) => new PlacementsCache(queries, options.placementsCacheBytes ?? 64 * 1024 * 1024, ds),
-          inject: [ProjectionQueries, DataSource],
+          provide: EVENTS_INGEST_OPTIONS,
+          useValue: {
+            maxFutureSkewMs: options.maxFutureSkewMs,
+            rate: new EventsRateLimiter(options.eventsRateLimit ?? 100_000, (options.eventsRateWindowSeconds ?? 60) * 1000),
+          } satisfies EventsIngestOptions,
         },
+        {
+          provide: PlacementsCache,
+          useFactory: (ds: DataSource) => new PlacementsCache(new PlacementsReader(preparedQueryable(ds)), options.placementsCacheBytes ?? 64 * 1024 * 1024, ds),
+          inject: [DataSource],
+        },
+        { provide: PlacementsWatch, useFactory: (cache: PlacementsCache) => new PlacementsWatch(cache), inject: [PlacementsCache] },
       ],
     };
   }

@@ -7,14 +7,17 @@ import { envelope, sampleFleet } from '@fleetcompat/sample-fleet';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
 import { eventually } from '../../../test/support/apps';
 import { PlacementsCache } from './placements-cache';
+import { PlacementsReader } from './placements-query';
+import { PlacementsWatch } from './placements-watch';
 
-describe('PlacementsCache on real Postgres (LISTEN fleetcompat_projection)', () => {
+describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat_projection)', () => {
   let db: TestDatabase;
   let ds: DataSource;
   let store: PostgresEventStore;
   let projector: Projector;
   let cache: PlacementsCache;
-  const queries = () => new ProjectionQueries(ds);
+  let watch: PlacementsWatch;
+  const reader = () => new PlacementsReader(ds);
   const append = async (...events: FleetEvent[]) => {
     await store.store(events.map((event) => ({ event, origin: { channel: 'http' as const } })));
     await projector.catchUp();
@@ -26,13 +29,26 @@ describe('PlacementsCache on real Postgres (LISTEN fleetcompat_projection)', () 
     store = new PostgresEventStore(ds);
     projector = new Projector(ds, { listen: false });
     await append(...sampleFleet());
-    cache = new PlacementsCache(queries(), 1 << 20, ds);
+    cache = new PlacementsCache(reader(), 1 << 20, ds);
     await cache.onModuleInit();
+    watch = new PlacementsWatch(cache);
   });
   afterAll(async () => {
+    watch?.onModuleDestroy();
     await cache?.onModuleDestroy();
     await ds?.destroy();
     await db?.drop();
+  });
+
+  it('the body is the projections placements answer plus remedy per placement and the withdrawn guests', async () => {
+    for (const hostId of ['host-r1-01', 'host-r1-02', 'host-r2-01', 'host-r2-02']) {
+      const mine = JSON.parse((await reader().placements(hostId))!.body);
+      const theirs = JSON.parse((await new ProjectionQueries(ds).placementsJson(hostId))!);
+      expect({ ...mine, placements: mine.placements.map(({ remedy: _r, ...p }: any) => p), withdrawn: undefined }).toEqual({ ...theirs, withdrawn: undefined });
+      expect(mine.withdrawn).toEqual([]);
+    }
+    const blocked = JSON.parse((await reader().placements('host-r2-01'))!.body).placements.find((p: any) => p.status === 'blocked');
+    expect(blocked.remedy.length).toBeGreaterThan(0);
   });
 
   it('answers from memory until a projector batch commits, then with the new decisions', async () => {
@@ -43,12 +59,53 @@ describe('PlacementsCache on real Postgres (LISTEN fleetcompat_projection)', () 
     expect(cache.hits).toBe(1);
 
     await append(envelope('cache-cancel', 'HypervisorUpgradeCancelled', '2026-11-22T00:00:00Z', 'orchestrator', { hostId, reason: 'freeze' }));
-    const fresh = await queries().placementsJson(hostId);
+    const fresh = (await reader().placements(hostId))!.body;
     expect(fresh).not.toBe(first);
     // the commit's notification reaches the cache's own connection shortly after the commit
     await eventually('the cache drops the old answer', async () => ((await cache.placementsJson(hostId)) === fresh ? true : undefined));
     expect(JSON.parse((await cache.placementsJson(hostId))!).placements.find((p: any) => p.guestId === `${hostId}.db-old-grub`).decision).toMatchObject({
       hypervisorVersion: '4.10.4',
     });
+  });
+
+  it('the tag moves with the body and only with it: a batch for another host leaves it, an ack or a removal moves it', async () => {
+    const hostId = 'host-r1-01';
+    const t0 = (await reader().placements(hostId))!.etag;
+    expect(t0).toMatch(/^W\/"p1-[0-9a-f]{32}"$/);
+    expect((await reader().etags([hostId, 'nobody'])).get(hostId)).toBe(t0);
+    await append(envelope('tag-other-host', 'HypervisorUpgradeCancelled', '2026-11-22T00:01:00Z', 'orchestrator', { hostId: 'host-r2-02' }));
+    expect((await reader().placements(hostId))!.etag).toBe(t0);
+
+    const body = JSON.parse((await reader().placements(hostId))!.body);
+    const p = body.placements[0];
+    await append(envelope('tag-ack', 'PlacementApplied', '2026-11-22T00:02:00Z', `host-agent/${hostId}`, { hostId, guestId: p.guestId, decisionId: p.decision.decisionId }));
+    const t1 = (await reader().placements(hostId))!;
+    expect(t1.etag).not.toBe(t0);
+    expect(JSON.parse(t1.body).placements[0].acknowledged).toBe(true);
+
+    await append(envelope('tag-remove', 'GuestRemoved', '2026-11-22T00:03:00Z', `host-agent/${hostId}`, { hostId, guestId: p.guestId }));
+    const t2 = (await reader().placements(hostId))!;
+    expect(t2.etag).not.toBe(t1.etag);
+    const after = JSON.parse(t2.body);
+    expect(after.placements.map((x: any) => x.guestId)).not.toContain(p.guestId);
+    expect(after.withdrawn).toEqual([{ guestId: p.guestId, sequence: p.decision.sequence + 1 }]);
+  });
+
+  it('a long-poll waits while nothing changes for its host and wakes when a batch changes it', async () => {
+    const hostId = 'host-r1-02';
+    const generation = cache.generation;
+    const { etag } = (await cache.placements(hostId))!;
+    let woke = false;
+    const waiting = watch.wait(hostId, etag, 20000, generation).then((changed) => ((woke = true), changed));
+    // another host's batch: checked, not woken
+    await append(envelope('poll-other', 'HypervisorUpgradeCancelled', '2026-11-22T00:04:00Z', 'orchestrator', { hostId: 'host-r2-01' }));
+    await eventually('a check after the other host batch', async () => watch.checks > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(woke).toBe(false);
+    const t = Date.now();
+    await append(envelope('poll-mine', 'HypervisorUpgradeCancelled', '2026-11-22T00:05:00Z', 'orchestrator', { hostId }));
+    expect(await waiting).toBe(true);
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect((await cache.placements(hostId))!.etag).not.toBe(etag);
   });
 });

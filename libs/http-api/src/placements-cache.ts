@@ -1,38 +1,44 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { listen } from '@fleetcompat/event-store';
-import { PROJECTION_CHANNEL, ProjectionQueries } from '@fleetcompat/projections';
+import { PROJECTION_CHANNEL } from '@fleetcompat/projections';
+import { PlacementsAnswer, PlacementsSource } from './placements-query';
 
 /**
- * Answers of `GET /v1/hosts/{id}/placements` (JSON text), kept until the projections move:
- * every committed projector batch notifies PROJECTION_CHANNEL and the whole cache is dropped.
- * Hosts about to reboot read this all at once, mostly between batches.
+ * Answers of `GET /v1/hosts/{id}/placements` (JSON text and entity tag), kept until the
+ * projections move: every committed projector batch notifies PROJECTION_CHANNEL and the whole
+ * cache is dropped. Hosts about to reboot read this all at once, mostly between batches; hosts
+ * long-polling ask for the tag only (PlacementsWatch), which is kept the same way.
  *
  * Never older than what a read just before the last commit would have seen:
  * - entries are kept only while LISTEN is in place (a lost connection drops them and stops
  *   caching until LISTEN is back, since notifications sent meanwhile are missed);
  * - an answer is kept only if no notification arrived while it was being read (a batch
  *   committed during the read may or may not be in it).
- * Least recently used answers go first beyond `maxBytes`; 0 turns the cache off.
+ * Least recently used answers go first beyond `maxBytes`; 0 turns the cache off (the
+ * notifications still reach the long-poll, which needs them).
  */
 export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger(PlacementsCache.name);
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, PlacementsAnswer>();
+  /** Tags read by the long-poll's checks (without a body), valid for this generation. */
+  private readonly tags = new Map<string, string>();
+  private readonly changeListeners = new Set<() => void>();
   private bytes = 0;
-  private generation = 0;
+  private currentGeneration = 0;
   private listening = false;
   private unlisten?: () => Promise<void>;
   hits = 0;
   misses = 0;
 
   constructor(
-    private readonly queries: Pick<ProjectionQueries, 'placementsJson'>,
+    private readonly source: PlacementsSource,
     private readonly maxBytes: number,
     private readonly dataSource?: DataSource,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.maxBytes <= 0 || !this.dataSource) return;
+    if (!this.dataSource) return;
     this.unlisten = await listen(this.dataSource, PROJECTION_CHANNEL, () => this.invalidate(), {
       onListening: (on) => this.setListening(on),
       onError: (e) => this.log.warn(`LISTEN ${PROJECTION_CHANNEL}: ${e.message} (placements not cached meanwhile)`),
@@ -43,11 +49,29 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
     await this.unlisten?.();
   }
 
+  /** Moves on every notification (and every change of the LISTEN connection). */
+  get generation(): number {
+    return this.currentGeneration;
+  }
+
+  /** True while notifications arrive: without them, changes are only seen by asking. */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /** Calls `listener` after each invalidation (a projector batch committed, or LISTEN came or went); returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   /** The projections moved: nothing kept so far may be served again. */
   invalidate(): void {
-    this.generation++;
+    this.currentGeneration++;
     this.entries.clear();
+    this.tags.clear();
     this.bytes = 0;
+    for (const l of this.changeListeners) l();
   }
 
   setListening(listening: boolean): void {
@@ -57,6 +81,11 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
 
   /** The placements body of a host (null when the host is unknown, never cached). */
   async placementsJson(hostId: string): Promise<string | null> {
+    return (await this.placements(hostId))?.body ?? null;
+  }
+
+  /** The placements body and tag of a host (null when the host is unknown, never cached). */
+  async placements(hostId: string): Promise<PlacementsAnswer | null> {
     const cached = this.listening ? this.entries.get(hostId) : undefined;
     if (cached !== undefined) {
       this.hits++;
@@ -65,20 +94,39 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
       return cached;
     }
     this.misses++;
-    const generation = this.generation;
-    const body = await this.queries.placementsJson(hostId);
-    if (body !== null && this.listening && generation === this.generation && this.maxBytes > 0 && body.length <= this.maxBytes) {
+    const generation = this.currentGeneration;
+    const answer = await this.source.placements(hostId);
+    if (answer !== null && this.keeping(generation) && answer.body.length <= this.maxBytes) {
       const previous = this.entries.get(hostId);
-      if (previous !== undefined) this.bytes -= previous.length;
+      if (previous !== undefined) this.bytes -= previous.body.length;
       this.entries.delete(hostId);
-      this.entries.set(hostId, body);
-      this.bytes += body.length;
-      for (const [oldest, text] of this.entries) {
+      this.entries.set(hostId, answer);
+      this.tags.set(hostId, answer.etag);
+      this.bytes += answer.body.length;
+      for (const [oldest, a] of this.entries) {
         if (this.bytes <= this.maxBytes) break;
         this.entries.delete(oldest);
-        this.bytes -= text.length;
+        this.bytes -= a.body.length;
       }
     }
-    return body;
+    return answer;
+  }
+
+  /** The tag of a host's answer as of this generation, when known without asking Postgres. */
+  knownEtag(hostId: string): string | undefined {
+    if (!this.listening) return undefined;
+    return this.entries.get(hostId)?.etag ?? this.tags.get(hostId);
+  }
+
+  /** The current tags of many hosts, asked of Postgres (unknown hosts left out); kept for this generation. */
+  async etags(hostIds: readonly string[]): Promise<Map<string, string>> {
+    const generation = this.currentGeneration;
+    const tags = await this.source.etags(hostIds);
+    if (this.keeping(generation)) for (const [h, t] of tags) this.tags.set(h, t);
+    return tags;
+  }
+
+  private keeping(generation: number): boolean {
+    return this.listening && generation === this.currentGeneration && this.maxBytes > 0;
   }
 }

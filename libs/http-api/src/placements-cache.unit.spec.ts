@@ -11,13 +11,16 @@ function projections() {
     /** Runs once inside the next read, between its start and its answer. */
     duringNextRead: (f: () => void) => (during = f),
     queries: {
-      async placementsJson(hostId: string) {
+      async placements(hostId: string) {
         reads++;
         const snapshot = bodies.get(hostId) ?? null;
         const f = during;
         during = undefined;
         f?.();
-        return snapshot;
+        return snapshot === null ? null : { body: snapshot, etag: `W/"${snapshot}"` };
+      },
+      async etags(hostIds: readonly string[]) {
+        return new Map(hostIds.filter((h) => bodies.has(h)).map((h) => [h, `W/"${bodies.get(h)}"`]));
       },
     },
   };
@@ -82,6 +85,27 @@ describe('PlacementsCache', () => {
     expect(p.reads()).toBe(before + 1);
     await cache.placementsJson('a');
     expect(p.reads()).toBe(before + 1);
+  });
+
+  it('keeps the tags it was asked for until the projections move, and tells its listeners of every move', async () => {
+    const p = projections();
+    const cache = new PlacementsCache(p.queries, 1 << 20);
+    let moves = 0;
+    cache.onChange(() => moves++);
+    cache.setListening(true);
+    p.bodies.set('h1', '1');
+    expect(cache.knownEtag('h1')).toBeUndefined();
+    expect(await cache.etags(['h1', 'nobody'])).toEqual(new Map([['h1', 'W/"1"']]));
+    expect(cache.knownEtag('h1')).toBe('W/"1"');
+    const g = cache.generation;
+    cache.invalidate();
+    expect(cache.generation).toBe(g + 1);
+    expect(cache.knownEtag('h1')).toBeUndefined();
+    await cache.placements('h1');
+    expect(cache.knownEtag('h1')).toBe('W/"1"');
+    cache.setListening(false);
+    expect(cache.knownEtag('h1')).toBeUndefined();
+    expect(moves).toBe(3);
   });
 
   it('size 0 turns it off', async () => {
