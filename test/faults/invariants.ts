@@ -13,7 +13,7 @@ export interface InvariantResult {
   failureCount: number;
 }
 
-class Check {
+export class Check {
   readonly counts: Record<string, number> = {};
   readonly failures: string[] = [];
   failureCount = 0;

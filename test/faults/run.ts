@@ -13,6 +13,9 @@ import { openDatabase } from '@fleetcompat/platform';
 import { prng } from '@fleetcompat/sample-fleet';
 import { ROOT } from '../support/apps';
 import { OwnBroker, OwnPostgres } from './infra';
+import { BatchLog, checkBatchesDoNotOverlap } from './batches';
+import { ExpectedFacts } from './expected';
+import { checkCurrentDecisions, checkDecisionsEqualPolicy, checkRepeatsByteEqual, PlacementsAnswer, topicView } from './host-view';
 import { checkDeadLetters, checkNoLag, checkPlacementTopic, checkRebuild, checkStore, InvariantResult, LagState, projectorBehind } from './invariants';
 import { client, createTopics, groupLag, readTopic, StubbornProducer } from './kafka-io';
 import { snapshotDist, Supervisor } from './supervisor';
@@ -32,6 +35,8 @@ export interface FaultProfile {
   readonly drainTimeoutSeconds: number;
   /** Processes per role. */
   readonly layout: { ingest: number; projector: number; relay: number; api: number };
+  /** Decisions compared with the policy on the workload's facts: a random sample of guests, and up to perHazard per hazard. */
+  readonly decisionSample: { sample: number; perHazard: number };
 }
 
 const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);
@@ -60,6 +65,7 @@ export function profile(long: boolean): FaultProfile {
     postgresCrashes: num('FAULTS_POSTGRES_CRASHES', long ? 3 : 1),
     drainTimeoutSeconds: num('FAULTS_DRAIN_SECONDS', long ? 1800 : 900),
     layout: { ingest: 2, projector: 2, relay: 2, api: 1 },
+    decisionSample: { sample: num('FAULTS_DECISION_SAMPLE', 200), perHazard: num('FAULTS_DECISION_PER_HAZARD', 40) },
   };
 }
 
@@ -102,6 +108,10 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
   log(`profile ${p.name}: building the workload (${p.workload.guests} guests)`);
   const w = buildWorkload(p.workload, runId);
   log(`workload: ${w.valid.size} valid events, ${w.poison.length} poison messages, ${w.deliveries.length} deliveries`);
+  // What the decisions must be, from the workload's own events (not from the service).
+  const expected = new ExpectedFacts(w.valid.values());
+  const batchLog = new BatchLog();
+  let placements = new Map<string, PlacementsAnswer>();
 
   let broker: OwnBroker | undefined;
   let pg: OwnPostgres | undefined;
@@ -129,7 +139,10 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       KAFKA_SESSION_TIMEOUT_MS: '10000',
     };
     const dist = snapshotDist(path.join(ROOT, '.cache', 'faults', `${runId}-dist`));
-    sup = new Supervisor(dist, env, { api: p.layout.api, ingest: p.layout.ingest, projector: p.layout.projector, relay: p.layout.relay }, () => 200 + rand() * 1800);
+    sup = new Supervisor(dist, env, { api: p.layout.api, ingest: p.layout.ingest, projector: p.layout.projector, relay: p.layout.relay }, () => 200 + rand() * 1800, {
+      chunk: (i, pipe, chunk) => i.role === 'projector' && batchLog.feed(`${i.role}#${i.index + 1}`, pipe, chunk),
+      closed: (pipe) => batchLog.closed(pipe),
+    });
     await sup.start();
     log(`processes up: ${JSON.stringify(sup.alive())}`);
 
@@ -278,13 +291,33 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     const single = invariants[invariants.length - 1];
     if (lockStats.projectorMax > 1) single.failures.push(`projector lock held by ${lockStats.projectorMax} sessions at once`), single.failureCount++;
     if (lockStats.relayMax > 1) single.failures.push(`relay lock held by ${lockStats.relayMax} sessions at once`), single.failureCount++;
+    log(`reading GET /v1/hosts/{id}/placements of ${expected.hosts.size} hosts`);
+    placements = await fetchPlacements(sup, [...expected.hosts.keys()].sort(), token);
     await sup.stop();
 
     log('checking invariants');
-    invariants.push(await checkStore(ds, w));
-    invariants.push(checkDeadLetters(await readTopic(kafka, topic(Topics.deadLetters)), w, deliveredTimes));
-    invariants.push(await checkRebuild(ds));
-    invariants.push(...(await checkPlacementTopic(ds, await readTopic(kafka, topic(Topics.placementDecisions)))));
+    // Each check on its own: one that throws (say, on a table that changed shape) does not hide the others.
+    const guarded = async (name: string, work: () => Promise<InvariantResult | InvariantResult[]> | InvariantResult | InvariantResult[]) => {
+      const t = Date.now();
+      try {
+        const r = await work();
+        invariants.push(...(Array.isArray(r) ? r : [r]));
+        log(`checked ${name} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      } catch (e) {
+        invariants.push({ name, checked: 'the check ran to the end', counts: {}, failures: [String((e as Error).stack ?? e)], failureCount: 1 });
+      }
+    };
+    const storeEvents = Number((await ds.query(`SELECT count(*)::text AS n FROM events`))[0].n);
+    const decisions = await readTopic(kafka, topic(Topics.placementDecisions));
+    await guarded('store: every valid eventId exactly once', () => checkStore(ds!, w));
+    await guarded('dead letters: every invalid message, with its reason', async () => checkDeadLetters(await readTopic(kafka, topic(Topics.deadLetters)), w, deliveredTimes));
+    await guarded('projections: live equals a rebuild from the store', () => checkRebuild(ds!));
+    await guarded('placement topic: per guest, strictly increasing sequences, no decision lost', () => checkPlacementTopic(ds!, decisions));
+    const view = topicView(decisions);
+    await guarded('what hosts see: every present guest on a registered host has a current decision', () => checkCurrentDecisions(expected, view, placements));
+    await guarded('decisions equal the policy on facts rebuilt from the workload', () => checkDecisionsEqualPolicy(expected, w, view, placements, { seed: p.workload.seed ^ 0xdec1de, ...p.decisionSample }));
+    await guarded('placement topic: repeats are byte-equal to the first copy', () => checkRepeatsByteEqual(decisions));
+    await guarded('projector: committed batches never overlap in time', () => checkBatchesDoNotOverlap(batchLog, storeEvents));
     ok = invariants.every((i) => i.failureCount === 0);
   } catch (e) {
     invariants.push({ name: 'the run itself', checked: 'the suite ran to the end', counts: {}, failures: [String((e as Error).stack ?? e)], failureCount: 1 });
@@ -348,6 +381,56 @@ function post(url: string, body: string, token: string): Promise<{ status: numbe
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** One GET with node:http and no agent. */
+function get(url: string, token: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'GET', agent: false, timeout: 30000, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('GET timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** GET /v1/hosts/{id}/placements of every host, four at a time (5xx and failures retried a few times). */
+async function fetchPlacements(sup: Supervisor, hostIds: string[], token: string): Promise<Map<string, PlacementsAnswer>> {
+  const out = new Map<string, PlacementsAnswer>();
+  const queue = [...hostIds];
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let hostId = queue.shift(); hostId !== undefined; hostId = queue.shift()) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const api = sup.instances.find((x) => x.role === 'api' && x.proc && !x.proc.exit)?.proc;
+            if (!api) throw new Error('no api running');
+            const res = await get(`${api.url}/v1/hosts/${encodeURIComponent(hostId)}/placements`, token);
+            if (res.status >= 500 && attempt < 5) throw new Error(`answered ${res.status}`);
+            let body: any = res.text;
+            try {
+              body = JSON.parse(res.text);
+            } catch {
+              /* not JSON: kept as text */
+            }
+            out.set(hostId, { status: res.status, body });
+            break;
+          } catch (e) {
+            if (attempt >= 5) {
+              out.set(hostId, { status: 0, body: `GET failed: ${(e as Error).message}` });
+              break;
+            }
+            await sleep(500 * attempt);
+          }
+        }
+      }
+    }),
+  );
+  return out;
 }
 
 /** Posts events to the API (one process of it may be down: retried until stored). */

@@ -63,6 +63,8 @@ export class Supervisor {
     private readonly env: Record<string, string>,
     layout: Partial<Record<Role, number>>,
     private readonly restartDelayMs: () => number,
+    /** Every chunk of every process's output, with a name for its pipe (one per start), and the pipe's end. */
+    private readonly output?: { chunk: (i: Instance, pipe: string, chunk: Buffer) => void; closed: (pipe: string) => void },
   ) {
     for (const [role, n] of Object.entries(layout) as [Role, number][]) for (let i = 0; i < n; i++) this.instances.push({ role, index: i, up: false, starts: 0, crashes: [] });
   }
@@ -94,6 +96,14 @@ export class Supervisor {
     };
     proc.child.stdout?.on('data', watch);
     proc.child.stderr?.on('data', watch);
+    const out = this.output;
+    if (out) {
+      for (const [name, pipe] of [['stdout', proc.child.stdout], ['stderr', proc.child.stderr]] as const) {
+        const id = `${this.name(i)}/${i.starts}/${name}`;
+        pipe?.on('data', (chunk: Buffer) => out.chunk(i, id, chunk));
+        pipe?.on('close', () => out.closed(id));
+      }
+    }
     void proc.waitForExit().then((exit) => {
       if (this.expectedExit.has(proc) || this.stopping) return;
       i.crashes.push({ code: exit.code, signal: exit.signal, at: new Date().toISOString(), log: proc.log() });
