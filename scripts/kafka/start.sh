@@ -11,6 +11,8 @@
 #   KAFKA_FORMAT_ARGS       extra args for the storage format of a new data dir (e.g. --add-scram ...)
 #   KAFKA_START_TIMEOUT     seconds to wait for the broker to answer (default 90)
 #   JAVA                    java binary (default: java on PATH, 17+)
+#   FLEETCOMPAT_TEST_RUN_DIR  set by scripts/test.sh: a broker started here is recorded there, and
+#                           stopped at the end of the run if a test left it up
 #
 # Data: .cache/kafka/data-<port> (kept between runs; formatted when new). Log:
 # .cache/kafka/broker-<port>.log. Pid: .cache/kafka/broker-<port>.pid.
@@ -130,6 +132,10 @@ PROPS
   setsid "$JAVA" "${JVM_OPTS[@]}" "${CDS[@]}" -cp "$CP" kafka.Kafka "$CONF" >> "$LOG" 2>&1 < /dev/null &
   pid=$!
   echo "$pid" > "$PIDFILE"
+  # A test run (scripts/test.sh) stops at its end every broker it started that is still up.
+  if [[ -n "${FLEETCOMPAT_TEST_RUN_DIR:-}" ]]; then
+    mkdir -p "$FLEETCOMPAT_TEST_RUN_DIR" && echo "$PORT $pid $ROOT" > "$FLEETCOMPAT_TEST_RUN_DIR/kafka-$PORT" || true
+  fi
   say "started pid $pid, log $LOG"
 fi
 

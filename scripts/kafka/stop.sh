@@ -24,4 +24,5 @@ while kill -0 "$pid" 2>/dev/null; do
   sleep 0.2
 done
 rm -f "$PIDFILE"
+if [[ -n "${FLEETCOMPAT_TEST_RUN_DIR:-}" ]]; then rm -f "$FLEETCOMPAT_TEST_RUN_DIR/kafka-$PORT"; fi
 echo "kafka[$PORT]: stopped (pid $pid) after $((SECONDS - start))s" >&2

@@ -144,3 +144,44 @@ stop_kafka_if_started() {
   if [[ -n "$KAFKA_STARTED_HERE" ]]; then KAFKA_PORT="$KAFKA_STARTED_HERE" bash "$ROOT/scripts/kafka/stop.sh" || true; fi
   KAFKA_STARTED_HERE=""
 }
+
+# What the tests of this run started and left running (a failed suite, a hook that timed out,
+# jest killed): every broker that scripts/kafka/start.sh started and every embedded Postgres
+# that libs/platform started while FLEETCOMPAT_TEST_RUN_DIR was set is recorded there; stop
+# those still up. A record is checked against the live process (a broker's pid file, a
+# postmaster's command line) so that a port or pid reused by someone else is never touched.
+start_test_run() {
+  export FLEETCOMPAT_TEST_RUN_DIR="$ROOT/.cache/test-runs/$$-$(date +%s)"
+  mkdir -p "$FLEETCOMPAT_TEST_RUN_DIR"
+}
+
+stop_test_run_leftovers() {
+  local dir="${FLEETCOMPAT_TEST_RUN_DIR:-}" f port pid where data n=0
+  [[ -n "$dir" && -d "$dir" ]] || return 0
+  for f in "$dir"/kafka-*; do
+    [[ -e "$f" ]] || continue
+    read -r port pid where < "$f" || true
+    where="${where:-$ROOT}"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(cat "$where/.cache/kafka/broker-$port.pid" 2>/dev/null)" == "$pid" ]]; then
+      log "a test left its Kafka broker on port $port running (pid $pid): stopping it"
+      KAFKA_PORT="$port" KAFKA_STOP_TIMEOUT=20 bash "$where/scripts/kafka/stop.sh" || true
+      n=$((n + 1))
+    fi
+    rm -f "$f"
+  done
+  for f in "$dir"/postgres-*; do
+    [[ -e "$f" ]] || continue
+    { read -r pid; read -r data; } < "$f" || true
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$data"; then
+      log "a test left its embedded Postgres running (pid $pid, data $data): stopping it"
+      kill -INT "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -KILL "$pid" 2>/dev/null || true
+      n=$((n + 1))
+    fi
+    rm -f "$f"
+  done
+  rmdir "$dir" 2>/dev/null || true
+  if (( n > 0 )); then log "stopped $n broker(s) or Postgres server(s) that tests had left running"; fi
+  return 0
+}

@@ -61,11 +61,17 @@ export type OutMessage =
   | string
   | { key?: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition?: number };
 
-/** Produce messages (strings are values without a key), acks=all, then disconnect. */
+/**
+ * Produce messages (strings are values without a key), acks=all, then disconnect. The producer
+ * is idempotent: a retried send (after "not the leader for that topic-partition" on a loaded
+ * machine, say) does not write a message twice, so a test that produces N messages finds N.
+ */
 export async function produce(topic: string, messages: OutMessage[]): Promise<void> {
   const producer = kafkaClient().producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: true,
+    idempotent: true,
+    maxInFlightRequests: 1,
   });
   await producer.connect();
   try {

@@ -18,7 +18,7 @@
 // A user other than root runs the server as itself, from node_modules and in place.
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -267,6 +267,24 @@ async function stopLeftover(dataDir: string, binDir: string, who: RunAs | undefi
   await run(path.join(binDir, 'bin', 'pg_ctl'), args, { ...(who ?? {}), cwd: '/' }).catch(() => undefined);
 }
 
+/**
+ * Under scripts/test.sh (FLEETCOMPAT_TEST_RUN_DIR set): the server is recorded there while it
+ * runs, so that the run stops it at its end if this process could not (killed, a suite that
+ * failed before its afterAll). Removed when the server exits.
+ */
+function testRunRecord(pid: number | undefined, dataDir: string): { remove: () => void } {
+  const dir = process.env.FLEETCOMPAT_TEST_RUN_DIR;
+  if (!dir || !pid) return { remove: () => undefined };
+  const file = path.join(dir, `postgres-${pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, `${pid}\n${dataDir}\n`);
+  } catch {
+    return { remove: () => undefined };
+  }
+  return { remove: () => rmSync(file, { force: true }) };
+}
+
 /** Servers of this process still running: stopped (SIGINT, fast shutdown) when it exits. */
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -374,6 +392,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   });
   running.add(child);
   installExitHook();
+  const record = testRunRecord(child.pid, dataDir);
+  void exit.then(record.remove);
   // The server's pipes and the child do not keep this process alive on their own.
   child.unref();
   for (const s of [child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
