@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CliIo, ExitCode, GroupHandler, processIo } from './io';
+import { hostGroup } from './host';
 import { kernelGroup } from './kernel';
 import { projectionsGroup } from './projections';
 import { sampleGroup } from './sample';
@@ -14,6 +15,7 @@ export const groups: Record<string, { describe: string; run: GroupHandler }> = {
   sample: { describe: 'load the sample fleet (or a generated one) into a running service', run: sampleGroup },
   projections: { describe: 'rebuild the projections from the event store and compare them with the live ones', run: projectionsGroup },
   tokens: { describe: 'create, revoke and list the bearer tokens of the HTTP API', run: tokensGroup },
+  host: { describe: "a host's side: the agent that applies its placements, the pre-reboot gate (host ready), its status", run: hostGroup },
 };
 
 function usage(): string {
