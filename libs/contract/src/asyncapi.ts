@@ -43,6 +43,7 @@ const ChannelIds: Record<TopicName, string> = {
   [Topics.guestInventory]: 'guestInventory',
   [Topics.hypervisorUpgrades]: 'hypervisorUpgrades',
   [Topics.placementAcks]: 'placementAcks',
+  [Topics.operatorDeclarations]: 'operatorDeclarations',
   [Topics.placementDecisions]: 'placementDecisions',
   [Topics.deadLetters]: 'deadLetters',
 };
@@ -376,9 +377,10 @@ const InputChannelDescriptions: Record<string, string> = {
   [Topics.kernelBuilds]: 'Kernel (and bootloader) builds from CI, keyed by the image sha256.',
   [Topics.guestInventory]:
     'Hosts and guests as the host agents see them. HostRegistered is keyed by hostId, GuestObserved and GuestRemoved by guestId.',
-  [Topics.hypervisorUpgrades]:
-    'Hypervisor upgrades from the orchestration, keyed by hostId; also the operator declarations (added): HypervisorBehaviourDeclared, keyed by the version or build it declares, and GuestOsDeclared, keyed by the guestOs it declares.',
+  [Topics.hypervisorUpgrades]: 'Hypervisor upgrades from the orchestration, keyed by hostId.',
   [Topics.placementAcks]: 'Acknowledgements from hosts that a decision is in place for the next boot, keyed by hostId.',
+  [Topics.operatorDeclarations]:
+    'Added to the contract: the operators\' declarations, on a topic of their own that only operators may write (Kafka ACLs): HypervisorBehaviourDeclared, keyed by the version or build it declares, and GuestOsDeclared, keyed by the guestOs it declares. Either type on any other topic is dead-lettered (wrong-topic).',
 };
 
 /** The AsyncAPI 3.0 document of the v1 wire contract. */

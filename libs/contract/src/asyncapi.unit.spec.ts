@@ -103,8 +103,8 @@ describe('AsyncAPI document', () => {
     expect(declared({ ...base, data: { behaviour: 'by-notes', version: '4.12.0' } })).toBe(true);
   });
 
-  it('documents GuestOsDeclared on the upgrades topic, keyed by guestOs, with a declaration and a withdrawal that validate', () => {
-    const channel = channelOf(Topics.hypervisorUpgrades);
+  it('documents GuestOsDeclared on the operators\' own topic, keyed by guestOs, with a declaration and a withdrawal that validate', () => {
+    const channel = channelOf(Topics.operatorDeclarations);
     const message = resolve(channel.messages.GuestOsDeclared.$ref);
     expect(message.bindings.kafka.key.description).toBe('data.guestOs of the event');
     expect(message.bindings.kafka.key).toMatchObject({ type: 'string', minLength: 1, maxLength: 256 });

@@ -6,6 +6,9 @@ import { z } from 'zod';
  */
 
 const id = z.string().min(1).max(256);
+
+/** Most labels one host may carry (HostRegistered). */
+export const MAX_LABELS = 64;
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 const timestamp = z.string().datetime({ offset: true });
 const u32 = z.number().int().min(0).max(0xffffffff);
@@ -44,7 +47,10 @@ export const HostRegisteredSchema = z.object({
     build: z.string().max(256).optional(),
   }),
   rsdpOverrideSupported: z.boolean(),
-  labels: z.record(z.string().max(256), z.string().max(256)).optional(),
+  labels: z
+    .record(z.string().min(1).max(128), z.string().max(256))
+    .refine((l) => Object.keys(l).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
+    .optional(),
 });
 
 export const GuestObservedSchema = z.object({
@@ -156,6 +162,6 @@ export const EventRouting: Record<EventType, { topic: string; key: (data: any) =
   HypervisorUpgradeCompleted: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId },
   HypervisorUpgradeCancelled: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId },
   PlacementApplied: { topic: 'fleet.placement-acks.v1', key: (d) => d.hostId },
-  HypervisorBehaviourDeclared: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.version ?? d.build },
-  GuestOsDeclared: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.guestOs },
+  HypervisorBehaviourDeclared: { topic: 'fleet.operator-declarations.v1', key: (d) => d.version ?? d.build },
+  GuestOsDeclared: { topic: 'fleet.operator-declarations.v1', key: (d) => d.guestOs },
 };

@@ -4,3 +4,4 @@ export * from './validate';
 export * from './decisions';
 export * from './ports';
 export * from './json-schema';
+export * from './limits';

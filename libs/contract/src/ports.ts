@@ -24,6 +24,34 @@ export interface StoreOutcome {
   readonly stored: number;
   /** Events whose eventId was already in the store (or repeated in the batch): no effect. */
   readonly duplicates: number;
+  /**
+   * Of the duplicates, those whose content (type, occurredAt, data) differs from the event
+   * stored under that eventId: another event took the id first. Not stored; refused loudly
+   * (HTTP 409, dead letter `conflict`) so that a squatted id is seen, never silently dropped.
+   */
+  readonly conflicts?: readonly string[];
+}
+
+/**
+ * The store refused the events as data (Postgres SQLSTATE class 22, a NOT NULL or CHECK
+ * violation, a size limit): the same events fail every retry. Not retriable; the ingest
+ * finds the refused event by splitting its batch and dead-letters it (`unstorable`).
+ */
+export class UnstorableEventsError extends Error {
+  readonly code = 'unstorable' as const;
+  readonly retriable = false;
+
+  constructor(
+    readonly sqlState: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnstorableEventsError';
+  }
+}
+
+export function isUnstorable(e: unknown): e is UnstorableEventsError {
+  return e instanceof UnstorableEventsError || (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'unstorable' && (e as { retriable?: unknown }).retriable === false);
 }
 
 /** Appends validated events idempotently (an eventId is stored once, forever). */

@@ -4,6 +4,8 @@ export const Topics = {
   guestInventory: 'fleet.guest-inventory.v1',
   hypervisorUpgrades: 'fleet.hypervisor-upgrades.v1',
   placementAcks: 'fleet.placement-acks.v1',
+  /** Added to the contract: the operators' own topic (HypervisorBehaviourDeclared, GuestOsDeclared), writable by them alone. */
+  operatorDeclarations: 'fleet.operator-declarations.v1',
   placementDecisions: 'fleet.placement-decisions.v1',
   deadLetters: 'fleet.dead-letters.v1',
 } as const;
@@ -16,6 +18,7 @@ export const InputTopics: readonly TopicName[] = [
   Topics.guestInventory,
   Topics.hypervisorUpgrades,
   Topics.placementAcks,
+  Topics.operatorDeclarations,
 ];
 
 /** Largest message (bytes of the JSON value) accepted; larger ones are dead-lettered. */

@@ -1,9 +1,9 @@
 import { DataSource } from 'typeorm';
-import { EventSink, IncomingEvent, StoreOutcome } from '@fleetcompat/contract';
+import { EventSink, IncomingEvent, StoreOutcome, UnstorableEventsError } from '@fleetcompat/contract';
 import { appendEvents, dedupeByEventId, EventRow } from './appendEvents';
 import { readAll, readHead, readStream } from './readAll';
 import { streamIdOf } from './stream-id';
-import { retrying, TransactionOptions } from './transaction';
+import { retrying, sqlStateOf, TransactionOptions } from './transaction';
 import {
   AppendOptions,
   AppendResult,
@@ -29,6 +29,28 @@ function toRow(incoming: IncomingEvent, streamId: string = streamIdOf(incoming.e
 }
 
 /**
+ * SQLSTATEs of data Postgres refuses whatever the retry: class 22 (data exception: bad
+ * UTF-8 or escape, a time out of range, a value too long), NOT NULL and CHECK violations,
+ * and size limits (54000 program_limit_exceeded, e.g. an index row too large).
+ */
+export function isDataError(sqlState: string): boolean {
+  return sqlState.startsWith('22') || sqlState === '23502' || sqlState === '23514' || sqlState === '54000';
+}
+
+/** eventIds repeated within one batch with other content (the first occurrence is the one stored). */
+function conflictsInBatch(rows: readonly EventRow[]): string[] {
+  const first = new Map<string, string>();
+  const out: string[] = [];
+  for (const r of rows) {
+    const content = JSON.stringify([r.type, Date.parse(r.occurredAt), r.data]);
+    const seen = first.get(r.eventId);
+    if (seen === undefined) first.set(r.eventId, content);
+    else if (seen !== content) out.push(r.eventId);
+  }
+  return out;
+}
+
+/**
  * The Postgres event store: append-only, an eventId stored once forever, gapless positions
  * per stream, and a global order readers can never skip (see readAll).
  */
@@ -46,9 +68,30 @@ export class PostgresEventStore implements EventSink {
    */
   async store(events: readonly IncomingEvent[]): Promise<StoreOutcome> {
     if (events.length === 0) return { stored: 0, duplicates: 0 };
-    const rows = dedupeByEventId(events.map((e) => toRow(e)));
-    const { stored } = await retrying(() => appendEvents(this.dataSource, rows), this.options);
-    return { stored, duplicates: events.length - stored };
+    const all = events.map((e) => toRow(e));
+    const rows = dedupeByEventId(all);
+    const inBatch = conflictsInBatch(all);
+    let stored: number;
+    try {
+      ({ stored } = await retrying(() => appendEvents(this.dataSource, rows), this.options));
+    } catch (e) {
+      const state = sqlStateOf(e);
+      if (state && isDataError(state)) throw new UnstorableEventsError(state, (e as Error).message);
+      throw e;
+    }
+    const conflicts = stored < rows.length ? [...inBatch, ...(await this.conflictsWithStored(rows))] : inBatch;
+    return { stored, duplicates: events.length - stored, ...(conflicts.length ? { conflicts: [...new Set(conflicts)] } : {}) };
+  }
+
+  /** The rows whose eventId is stored with another type, occurredAt or data. */
+  private async conflictsWithStored(rows: readonly EventRow[]): Promise<string[]> {
+    const found: { event_id: string }[] = await this.dataSource.query(
+      `SELECT e.event_id FROM events e
+         JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS i(event_id, type, occurred_at, data) ON e.event_id = i.event_id
+        WHERE e.type <> i.type OR e.occurred_at <> i.occurred_at OR e.data <> i.data::jsonb`,
+      [rows.map((r) => r.eventId), rows.map((r) => r.type), rows.map((r) => r.occurredAt), rows.map((r) => r.data)],
+    );
+    return found.map((r) => r.event_id);
   }
 
   /**

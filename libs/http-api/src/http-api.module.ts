@@ -6,6 +6,7 @@ import { Authenticator, TokenStore } from '@fleetcompat/auth';
 import { preparedQueryable } from '@fleetcompat/event-store';
 import { AuthGuard, AUTHENTICATOR } from './auth/auth.guard';
 import { TokensController } from './auth/tokens.controller';
+import { AdminController } from './admin.controller';
 import { EventsController } from './events.controller';
 import { EventsRateLimiter } from './events-rate';
 import { GuestsController } from './guests.controller';
@@ -53,7 +54,7 @@ export class HttpApiModule {
     return {
       module: HttpApiModule,
       imports: [ThrottlerModule.forRoot([{ name: 'default', ttl: (options.whatIfRateWindowSeconds ?? 60) * 1000, limit: options.whatIfRateLimit ?? 10 }])],
-      controllers: [EventsController, GuestsController, HostsController, SummaryController, WhatIfController, TokensController],
+      controllers: [AdminController, EventsController, GuestsController, HostsController, SummaryController, WhatIfController, TokensController],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: TokenStore, useFactory: (ds: DataSource) => new TokenStore(preparedQueryable(ds)), inject: [DataSource] },

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { json } from 'express';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '@fleetcompat/contract';
 import type { NextFunction, Request, Response } from 'express';
 
 export const PROBLEM_BASE = 'https://fleetcompat.dev/problems/';
@@ -75,6 +76,8 @@ function bodyParserProblem(e: any): { status: number; code: string; title: strin
   switch (e?.type) {
     case 'entity.parse.failed':
       return { status: 400, code: 'invalid-json', title: TITLES[400], detail: `the request body is not valid JSON: ${e.message}` };
+    case 'entity.too.deep':
+      return { status: 400, code: 'too-deep', title: TITLES[400], detail: e.message };
     case 'entity.too.large':
       return { status: 413, code: 'body-too-large', title: TITLES[413], detail: `the request body exceeds the limit of ${e.limit} bytes` };
     case 'encoding.unsupported':
@@ -90,7 +93,17 @@ function bodyParserProblem(e: any): { status: number; code: string; title: strin
  * Nest would otherwise turn them into a bare 400 and lose which error it was.
  */
 export function jsonBodyWithProblems(limit: string) {
-  const parse = json({ limit, type: ['application/json', 'application/*+json'] });
+  const parse = json({
+    limit,
+    type: ['application/json', 'application/*+json'],
+    // refused before JSON.parse: nothing recursive (JSON.stringify, validation, logging) ever sees such a body
+    verify: (_req, _res, buf) => {
+      // an array of events adds one level
+      if (jsonDepthExceeds(buf.toString('utf8'), MAX_JSON_DEPTH + 1)) {
+        throw Object.assign(new Error(`arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels in an event`), { type: 'entity.too.deep', status: 400 });
+      }
+    },
+  });
   return [parse, (err: any, req: Request, res: Response, next: NextFunction) => {
     const p = bodyParserProblem(err);
     if (p) sendProblem(res, req, p);

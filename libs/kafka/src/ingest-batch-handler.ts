@@ -1,4 +1,4 @@
-import { DeadLetter, IncomingEvent, parseEvent, Rejection } from '@fleetcompat/contract';
+import { DeadLetter, EventRouting, IncomingEvent, parseEvent, Rejection } from '@fleetcompat/contract';
 
 /** A consumed Kafka message, as far as ingest cares (kafkajs' `KafkaMessage` fits). */
 export interface RawMessage {
@@ -35,6 +35,10 @@ export interface HandledBatch {
 export interface IngestBatchHandlerOptions {
   /** Largest original value kept in a dead letter, in bytes (default 256 KiB; longer ones are cut). */
   readonly maxDeadLetterValueBytes?: number;
+  /** The prefix of the topic names in force: an event must come on `prefix + its contract topic`. */
+  readonly topicPrefix?: string;
+  /** How far ahead of the clock an occurredAt may be (default 5 minutes). */
+  readonly maxFutureSkewMs?: number;
 }
 
 /** Header names on dead-letter messages (for consumers that filter without parsing). */
@@ -56,21 +60,32 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export class IngestBatchHandler {
   private readonly maxValueBytes: number;
+  private readonly prefix: string;
+  private readonly maxFutureSkewMs: number | undefined;
 
   constructor(options: IngestBatchHandlerOptions = {}) {
     this.maxValueBytes = options.maxDeadLetterValueBytes ?? 256 * 1024;
+    this.prefix = options.topicPrefix ?? '';
+    this.maxFutureSkewMs = options.maxFutureSkewMs;
   }
 
   handle(topic: string, partition: number, messages: readonly RawMessage[], now: Date = new Date()): HandledBatch {
     const toStore: IncomingEvent[] = [];
     const deadLetters: DeadLetterRecord[] = [];
     for (const message of messages) {
-      const result = parseEvent(message.value);
-      if (result.ok) {
-        toStore.push({ event: result.event, origin: { channel: 'kafka', topic, partition, offset: message.offset } });
-      } else {
+      const result = parseEvent(message.value, { now: now.getTime(), maxFutureSkewMs: this.maxFutureSkewMs });
+      if (!result.ok) {
         deadLetters.push(this.deadLetter(topic, partition, message, result.rejection, now));
+        continue;
       }
+      // an event travels on its own topic only: producers are authorized per topic (Kafka ACLs)
+      const own = this.prefix + EventRouting[result.event.type].topic;
+      if (own !== topic) {
+        const rejection: Rejection = { code: 'wrong-topic', message: `${result.event.type} belongs on ${own}, not ${topic}`, eventId: result.event.eventId };
+        deadLetters.push(this.deadLetter(topic, partition, message, rejection, now));
+        continue;
+      }
+      toStore.push({ event: result.event, origin: { channel: 'kafka', topic, partition, offset: message.offset } });
     }
     return { toStore, deadLetters };
   }

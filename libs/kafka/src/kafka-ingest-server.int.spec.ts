@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { Topics } from '@fleetcompat/contract';
 import { consumeAll, createTopics, kafkaClient, produce, uniqueName } from '../../../test/support/kafka';
-import { hostRegistered, MemorySink, poison, testServer, waitFor } from '../test/fakes';
+import { hostRegistered, inventoryTopic, MemorySink, poison, testServer, waitFor } from '../test/fakes';
 import { KafkaDeadLetter } from './ingest-batch-handler';
 import { KafkaIngestServer } from './kafka-ingest-server';
 
@@ -55,7 +55,7 @@ describe('KafkaIngestServer (real broker)', () => {
   });
 
   it('stores valid events, commits their offsets, and a restarted group gets only new messages', async () => {
-    const input = uniqueName('kb.in');
+    const input = inventoryTopic();
     const dlq = uniqueName('kb.dlq');
     const groupId = uniqueName('kb.group');
     await createTopics([input], 3);
@@ -88,7 +88,7 @@ describe('KafkaIngestServer (real broker)', () => {
   });
 
   it('dead-letters poison messages with reason and origin, and stores the valid events behind them', async () => {
-    const input = uniqueName('kb.in');
+    const input = inventoryTopic();
     const dlq = uniqueName('kb.dlq');
     const groupId = uniqueName('kb.group');
     await createTopics([input, dlq], 1);
@@ -128,7 +128,7 @@ describe('KafkaIngestServer (real broker)', () => {
   });
 
   it('retries a failing sink with backoff until it recovers: all stored, nothing dead-lettered', async () => {
-    const input = uniqueName('kb.in');
+    const input = inventoryTopic();
     const dlq = uniqueName('kb.dlq');
     const groupId = uniqueName('kb.group');
     await createTopics([input, dlq], 1);
@@ -146,7 +146,7 @@ describe('KafkaIngestServer (real broker)', () => {
   });
 
   it('keeps its group membership through an outage longer than the session timeout (heartbeats while backing off)', async () => {
-    const input = uniqueName('kb.in');
+    const input = inventoryTopic();
     const dlq = uniqueName('kb.dlq');
     const groupId = uniqueName('kb.group');
     await createTopics([input, dlq], 1);
@@ -178,7 +178,7 @@ describe('KafkaIngestServer (real broker)', () => {
   });
 
   it('does not commit while the sink is down: a restart redelivers, the sink dedupes', async () => {
-    const input = uniqueName('kb.in');
+    const input = inventoryTopic();
     const dlq = uniqueName('kb.dlq');
     const groupId = uniqueName('kb.group');
     await createTopics([input, dlq], 2);
@@ -210,7 +210,7 @@ describe('KafkaIngestServer (real broker)', () => {
   });
 
   it('retries the dead-letter send until the broker takes it, then commits past the poison message', async () => {
-    const input = uniqueName('kb.in');
+    const input = inventoryTopic();
     const dlq = uniqueName('kb.dlq');
     const groupId = uniqueName('kb.group');
     await createTopics([input, dlq], 1);
@@ -232,7 +232,7 @@ describe('KafkaIngestServer (real broker)', () => {
   });
 
   it('runs as a Nest microservice (custom transport strategy)', async () => {
-    const input = uniqueName('kb.in');
+    const input = inventoryTopic();
     const dlq = uniqueName('kb.dlq');
     await createTopics([input, dlq], 1);
     @Module({})

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { EventSink, InputTopics, Topics } from '@fleetcompat/contract';
+import { EventSink, IncomingEvent, InputTopics, isUnstorable, Topics } from '@fleetcompat/contract';
 import { Consumer, EachBatchPayload, Kafka, KafkaJSError } from 'kafkajs';
 import { createKafka, IdempotentProducerSlot, KafkaClientOptions, KafkaRetryOptions } from './kafka-client';
-import { DeadLetterRecord, HandledBatch, IngestBatchHandler } from './ingest-batch-handler';
+import { DeadLetterRecord, HandledBatch, IngestBatchHandler, RawMessage } from './ingest-batch-handler';
 import { backoffDelay, errorMessage, sleep } from './util';
 
 /** Consumer tuning, passed to kafkajs (defaults are kafkajs' unless said otherwise). */
@@ -46,6 +46,10 @@ export interface KafkaIngestServerOptions {
   readonly retryMaxMs?: number;
   /** Largest original value kept in a dead letter, bytes (default 256 KiB). */
   readonly maxDeadLetterValueBytes?: number;
+  /** The prefix of the topic names (FLEETCOMPAT_TOPIC_PREFIX): an event must come on its own topic, prefixed. */
+  readonly topicPrefix?: string;
+  /** How far ahead of this process's clock an occurredAt may be (default 5 minutes). */
+  readonly maxFutureSkewMs?: number;
   /** kafkajs consumer tuning (tests make the group timeouts small). */
   readonly consumer?: IngestConsumerOptions;
   /** Called with the dead letters of a chunk once the broker has acknowledged them (for metrics). */
@@ -99,6 +103,8 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   private closing = false;
   private restarting?: Promise<void>;
   private counters = { stored: 0, duplicates: 0, deadLettered: 0, batches: 0, failures: 0, crashes: 0 };
+  /** Partitions whose current chunk keeps failing, since when, and the last error. */
+  private readonly stuckSince = new Map<string, { since: number; error: string }>();
 
   constructor(private readonly options: KafkaIngestServerOptions) {
     super();
@@ -112,7 +118,11 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     this.maxBatch = Math.max(1, options.maxBatch ?? 500);
     this.retryInitialMs = options.retryInitialMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5000;
-    this.handler = new IngestBatchHandler({ maxDeadLetterValueBytes: options.maxDeadLetterValueBytes });
+    this.handler = new IngestBatchHandler({
+      maxDeadLetterValueBytes: options.maxDeadLetterValueBytes,
+      topicPrefix: options.topicPrefix,
+      maxFutureSkewMs: options.maxFutureSkewMs,
+    });
   }
 
   /** Counters for metrics. */
@@ -250,7 +260,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
       const chunk = messages.slice(i, i + this.maxBatch);
       const started = Date.now();
       const handled = this.handler.handle(topic, partition, chunk);
-      const outcome = await this.deliver(handled, payload);
+      const outcome = await this.deliver(handled, payload, { topic, partition, messages: chunk });
       if (!outcome) return; // closing or revoked: leave uncommitted, the next owner redelivers
       const last = chunk[chunk.length - 1].offset;
       resolveOffset(last);
@@ -274,38 +284,96 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
 
   /**
    * Stores the valid events, then sends the dead letters, retrying each step until it
-   * succeeds. Returns null when it gave up because the server is closing or the partition
-   * was revoked (nothing committed then).
+   * succeeds. An event Postgres refuses as data (see isDataError: it would fail every retry)
+   * is found by splitting the chunk, and dead-lettered (`unstorable`) with the rest going on;
+   * any other failure is retried as it is. Returns null when it gave up because the server
+   * is closing or the partition was revoked (nothing committed then).
    */
   private async deliver(
     handled: HandledBatch,
     payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>,
+    source: { topic: string; partition: number; messages: readonly RawMessage[] },
   ): Promise<{ stored: number; duplicates: number } | null> {
+    const tp = `${source.topic}[${source.partition}]`;
     let outcome: { stored: number; duplicates: number } | undefined;
-    let deadLettered = handled.deadLetters.length === 0;
+    let deadLetters = handled.deadLetters;
+    let deadLettered = deadLetters.length === 0;
     for (let attempt = 1; ; attempt++) {
       try {
         if (!outcome) {
-          outcome = handled.toStore.length ? await this.options.sink.store(handled.toStore) : { stored: 0, duplicates: 0 };
+          const r = await this.storeSplitting(handled.toStore);
+          outcome = { stored: r.stored, duplicates: r.duplicates };
           this.counters.stored += outcome.stored;
           this.counters.duplicates += outcome.duplicates;
+          if (r.unstorable.length) {
+            const byOffset = new Map(source.messages.map((m) => [m.offset, m]));
+            const letters = r.unstorable.map(({ event, reason, code }) => {
+              const origin = event.origin as { offset?: string };
+              const message = byOffset.get(origin.offset ?? '') ?? { offset: origin.offset ?? '-1', value: JSON.stringify(event.event) };
+              return this.handler.deadLetter(source.topic, source.partition, message, { code: code ?? 'unstorable', message: reason, eventId: event.event.eventId });
+            });
+            // in offset order with the chunk's other dead letters
+            deadLetters = [...deadLetters, ...letters].sort((a, b) => (BigInt(a.letter.offset ?? -1) < BigInt(b.letter.offset ?? -1) ? -1 : 1));
+            deadLettered = false;
+          }
         }
         if (!deadLettered) {
-          await this.sendDeadLetters(handled.deadLetters);
-          this.counters.deadLettered += handled.deadLetters.length;
+          await this.sendDeadLetters(deadLetters);
+          this.counters.deadLettered += deadLetters.length;
           deadLettered = true;
-          this.options.onDeadLettered?.(handled.deadLetters);
+          this.options.onDeadLettered?.(deadLetters);
         }
+        this.stuckSince.delete(tp);
         return outcome;
       } catch (e) {
         this.counters.failures++;
+        if (!this.stuckSince.has(tp)) this.stuckSince.set(tp, { since: Date.now(), error: errorMessage(e) });
+        else this.stuckSince.get(tp)!.error = errorMessage(e);
         const delay = backoffDelay(attempt, this.retryInitialMs, this.retryMaxMs);
         const step = outcome ? 'dead-letter send' : 'sink.store';
         this.log.warn(`${step} failed (attempt ${attempt}), retrying in ${delay} ms: ${errorMessage(e)}`);
         if (outcome) await this.producers.reset();
-        if (!(await this.backoff(delay, payload))) return null;
+        if (!(await this.backoff(delay, payload))) {
+          this.stuckSince.delete(tp);
+          return null;
+        }
       }
     }
+  }
+
+  /**
+   * Stores the events; when Postgres refuses one of them as data, splits the events in
+   * halves until the refused ones are alone, stores the others and returns the refused with
+   * the reason. Other errors are thrown (retried by the caller).
+   */
+  private async storeSplitting(events: readonly IncomingEvent[]): Promise<{ stored: number; duplicates: number; unstorable: { event: IncomingEvent; reason: string; code?: 'conflict' }[] }> {
+    if (!events.length) return { stored: 0, duplicates: 0, unstorable: [] };
+    try {
+      const r = await this.options.sink.store(events);
+      // an eventId another event took first: refused like invalid input, so that the producer sees it
+      const conflicts = new Set(r.conflicts ?? []);
+      const refused = events
+        .filter((e) => conflicts.has(e.event.eventId))
+        .map((event) => ({ event, code: 'conflict' as const, reason: `eventId ${event.event.eventId} is already stored with other content (type, occurredAt or data): not stored` }));
+      return { stored: r.stored, duplicates: r.duplicates - refused.length, unstorable: refused };
+    } catch (e) {
+      if (!isUnstorable(e)) throw e;
+      if (events.length === 1) {
+        this.log.warn(`event ${events[0].event.eventId} refused by Postgres, dead-lettered: ${errorMessage(e)}`);
+        return { stored: 0, duplicates: 0, unstorable: [{ event: events[0], reason: `Postgres refused the event (SQLSTATE ${e.sqlState}): ${errorMessage(e)}` }] };
+      }
+      const mid = Math.ceil(events.length / 2);
+      const a = await this.storeSplitting(events.slice(0, mid));
+      const b = await this.storeSplitting(events.slice(mid));
+      return { stored: a.stored + b.stored, duplicates: a.duplicates + b.duplicates, unstorable: [...a.unstorable, ...b.unstorable] };
+    }
+  }
+
+  /** Partitions whose chunk has failed to be stored or dead-lettered for at least `ms` (messages wait behind it). */
+  stalledPartitions(ms: number, now = Date.now()): { partition: string; forSeconds: number; error: string }[] {
+    return [...this.stuckSince.entries()]
+      .filter(([, s]) => now - s.since >= ms)
+      .map(([partition, s]) => ({ partition, forSeconds: Math.round((now - s.since) / 1000), error: s.error }));
   }
 
   /** Waits `ms`, heartbeating; false if the server is closing or the partition was revoked. */

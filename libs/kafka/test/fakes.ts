@@ -1,6 +1,6 @@
 // Fakes and helpers for libs/kafka's *.int.spec.ts (not part of the library; excluded from the build).
-import { EventSink, IncomingEvent, MAX_EVENT_BYTES, OutboxMessage, OutboxStore, StoreOutcome } from '@fleetcompat/contract';
-import { brokers } from '../../../test/support/kafka';
+import { EventSink, IncomingEvent, InputTopics, MAX_EVENT_BYTES, OutboxMessage, OutboxStore, StoreOutcome, Topics } from '@fleetcompat/contract';
+import { brokers, uniqueName } from '../../../test/support/kafka';
 import { KafkaIngestServer, KafkaIngestServerOptions } from '../src/kafka-ingest-server';
 
 export function hostRegistered(eventId: string, hostId = `h-${eventId}`): string {
@@ -110,11 +110,20 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
 }
 
 /** A server with small group timeouts, quick retries, and the test broker. */
+/** A fresh input topic of this test: a unique prefix and the inventory topic's contract name (events are routed by type). */
+export function inventoryTopic(): string {
+  return `${uniqueName('kb')}.${Topics.guestInventory}`;
+}
+
 export function testServer(options: Omit<KafkaIngestServerOptions, 'kafka'> & { kafka?: KafkaIngestServerOptions['kafka'] }): KafkaIngestServer {
+  // the prefix of topics named like inventoryTopic(): events must arrive on their own (prefixed) topic
+  const first = options.topics?.[0] ?? '';
+  const topicPrefix = InputTopics.map((t) => (first.endsWith(t) ? first.slice(0, first.length - t.length) : null)).find((p) => p !== null) ?? '';
   return new KafkaIngestServer({
     kafka: { brokers: brokers(), clientId: 'kafka-int', logLevel: 'error' },
     retryInitialMs: 50,
     retryMaxMs: 400,
+    topicPrefix,
     ...options,
     consumer: { sessionTimeout: 6000, heartbeatInterval: 300, rebalanceTimeout: 3000, maxWaitTimeInMs: 100, ...options.consumer },
   });

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { EventType, PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
+import { EventDataSchemas, EventType, MIN_EVENT_TIME, PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
 import {
   BehaviourRule,
   BehaviourTable,
+  DEFAULT_BEHAVIOUR_RULES,
+  DEFAULT_GUEST_OS_RULES,
   decidePlacement,
   GuestOsRule,
   GuestOsTable,
@@ -134,6 +136,37 @@ export function decisionKey(m: PlacementDecided): string {
   return createHash('sha256').update(fields).digest('base64url');
 }
 
+/** Default of MAX_GUESTS_PER_HOST. */
+export const DEFAULT_MAX_GUESTS_PER_HOST = 10_000;
+
+export interface EvolverOptions {
+  /** Default hypervisor behaviour rules (this release's data). */
+  readonly defaults?: readonly BehaviourRule[];
+  /** Default GUEST_OS rules (this release's data). */
+  readonly guestOsDefaults?: readonly GuestOsRule[];
+  /** False: only the facts are applied, nothing is decided (a re-projection decides once at the end, see decideAll). */
+  readonly decide?: boolean;
+  /** Most guests a host may have present; an observation past it is set aside. */
+  readonly maxGuestsPerHost?: number;
+}
+
+/** The latest time a stored event may carry (what timestamptz and JavaScript both take). */
+const LATEST_STORED_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * Why a stored event cannot be applied, or null: its type is unknown to this release, its
+ * data does not pass its type's schema (an event stored before a validation existed, or
+ * written around the edge), or its time is out of range. The edge refuses all of these now.
+ */
+function unappliable(event: ProjectedEvent): string | null {
+  if (!Object.prototype.hasOwnProperty.call(EventDataSchemas, event.type)) return `unknown event type ${event.type}`;
+  const t = Date.parse(event.occurredAt);
+  if (!Number.isFinite(t) || t < MIN_EVENT_TIME || t > LATEST_STORED_TIME) return `occurredAt ${event.occurredAt} is out of range`;
+  const parsed = EventDataSchemas[event.type].safeParse(event.data);
+  if (!parsed.success) return `invalid data: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+  return null;
+}
+
 /** What a decision or withdrawal is recorded as caused by: an event, or a change of projection version. */
 export interface Cause {
   readonly eventId: string;
@@ -157,16 +190,38 @@ export class Evolver {
   /** The operator data the policy decides with; made again when a rule is declared. */
   private tables: PolicyTables | null = null;
 
+  private readonly defaults: readonly BehaviourRule[];
+  private readonly guestOsDefaults: readonly GuestOsRule[];
+  private readonly decide: boolean;
+  private readonly maxGuestsPerHost: number;
+
   constructor(
     private readonly ws: WorkingSet,
-    private readonly defaults: readonly BehaviourRule[],
-    private readonly guestOsDefaults: readonly GuestOsRule[],
-    /** False: only the facts are applied, nothing is decided (a re-projection decides once at the end, see decideAll). */
-    private readonly decide = true,
-  ) {}
+    options: EvolverOptions = {},
+  ) {
+    this.defaults = options.defaults ?? DEFAULT_BEHAVIOUR_RULES;
+    this.guestOsDefaults = options.guestOsDefaults ?? DEFAULT_GUEST_OS_RULES;
+    this.decide = options.decide ?? true;
+    this.maxGuestsPerHost = options.maxGuestsPerHost ?? DEFAULT_MAX_GUESTS_PER_HOST;
+  }
 
+  /**
+   * Applies one stored event. One that cannot be applied (its data is not what its type
+   * says, its time is out of range, or it would put a host past its guest limit) is set
+   * aside with the reason: recorded in the projection (projection.set_aside, visible to
+   * admins, counted in metrics), the other events go on, and a rebuild sets it aside alike.
+   */
   apply(event: ProjectedEvent): void {
-    const changes = evolve(this.ws, asFactEvent(event));
+    const refused = unappliable(event);
+    if (refused) return this.setAside(event, refused);
+    let changes: readonly FactChange[];
+    try {
+      changes = evolve(this.ws, asFactEvent(event));
+    } catch (e) {
+      return this.setAside(event, `the facts could not be applied: ${(e as Error).message}`);
+    }
+    const over = this.overGuestLimit(changes);
+    if (over) return this.setAside(event, over);
     if (!changes.length || !this.decide) {
       for (const change of changes) this.put(change, event);
       return;
@@ -226,6 +281,20 @@ export class Evolver {
     this.ws.putGuest(row);
     if (!row.present) this.withdraw(row, event);
     return this.ws.keyOf(row);
+  }
+
+  private setAside(event: ProjectedEvent, reason: string): void {
+    this.ws.putSetAside({ eventId: event.eventId, type: event.type, globalPosition: event.globalPosition, reason, recordedAt: event.recordedAt });
+  }
+
+  /** Why the changes would put a host past its limit of present guests, or null. */
+  private overGuestLimit(changes: readonly FactChange[]): string | null {
+    for (const c of changes) {
+      if (c.kind !== 'guest' || !c.row.present || this.ws.guest(c.row.guestId, c.row.hostId)?.present) continue;
+      const n = this.ws.presentOnHost(c.row.hostId);
+      if (n >= this.maxGuestsPerHost) return `limit-exceeded: host ${c.row.hostId} already has ${n} guests (MAX_GUESTS_PER_HOST ${this.maxGuestsPerHost})`;
+    }
+    return null;
   }
 
   /** Decides every view again (present ones) or withdraws its decision (the others): a change of policy. */

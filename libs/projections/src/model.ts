@@ -198,3 +198,12 @@ export function decisionIdOf(guestId: string, sequence: number): string {
 export function viewKey(guestId: string, hostId: string): string {
   return `${guestId}\u0000${hostId}`;
 }
+
+/** A stored event the projector could not apply, with the reason (projection.set_aside). */
+export interface SetAsideRow {
+  eventId: string;
+  type: string;
+  globalPosition: string;
+  reason: string;
+  recordedAt: string;
+}

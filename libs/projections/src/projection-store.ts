@@ -1,6 +1,6 @@
 import { copyRows, CopyClient, Queryable } from '@fleetcompat/event-store';
 import { Topics } from '@fleetcompat/contract';
-import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow } from './model';
+import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow, SetAsideRow } from './model';
 import { decisionKey } from './evolve';
 import { assertSchemaName } from './schema';
 import { WorkingSet } from './working-set';
@@ -99,6 +99,8 @@ export class ProjectionStore {
       ws.rules.set(row.key, { key: row.key, rule: row.rule, eventId: row.event_id, declaredAt: iso(row.declared_at) });
     for (const row of await q.query(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`))
       ws.guestOsRules.set(row.guest_os, { guestOs: row.guest_os, rule: row.rule, eventId: row.event_id, declaredAt: iso(row.declared_at) });
+    for (const row of await q.query(`SELECT * FROM ${s}.set_aside`))
+      ws.setAside.set(row.event_id, { eventId: row.event_id, type: row.type, globalPosition: String(row.global_position), reason: row.reason, recordedAt: iso(row.recorded_at) });
     for (const row of await q.query(`SELECT * FROM ${s}.acks`)) ws.acks.set(WorkingSet.ackKey(row.host_id, row.guest_id), ackFromDb(row));
     for (let after = ['', '']; ; ) {
       const rows: any[] = await q.query(
@@ -134,6 +136,7 @@ export class ProjectionStore {
     await upsertRows(q, client, s, ACKS, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
     await upsertRows(q, client, s, RULES, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
     await upsertRows(q, client, s, GUEST_OS_RULES, [...ws.dirtyGuestOsRules].map((k) => ws.guestOsRules.get(k)!));
+    await upsertRows(q, client, s, SET_ASIDE, [...ws.dirtySetAside].map((k) => ws.setAside.get(k)!));
     if (!ws.records.length) return;
     await copyTable(client, s, DECISIONS, ws.records);
     await copyTable(client, 'public', OUTBOX, ws.records);
@@ -151,6 +154,7 @@ export class ProjectionStore {
     await copyTable(client, s, ACKS, ws.acks.values());
     await copyTable(client, s, RULES, ws.rules.values());
     await copyTable(client, s, GUEST_OS_RULES, ws.guestOsRules.values());
+    await copyTable(client, s, SET_ASIDE, ws.setAside.values());
   }
 
   /** Appends decision history rows with COPY (the history is append-only). */
@@ -283,6 +287,18 @@ const RULES: TableWrite<BehaviourRuleRow> = {
     ['rule', 'jsonb', (r) => r.rule],
     ['event_id', 'text', (r) => r.eventId],
     ['declared_at', 'timestamptz', (r) => r.declaredAt],
+  ],
+};
+
+const SET_ASIDE: TableWrite<SetAsideRow> = {
+  table: 'set_aside',
+  key: ['event_id'],
+  columns: [
+    ['event_id', 'text', (r) => r.eventId],
+    ['type', 'text', (r) => r.type],
+    ['global_position', 'bigint', (r) => r.globalPosition],
+    ['reason', 'text', (r) => r.reason],
+    ['recorded_at', 'timestamptz', (r) => r.recordedAt],
   ],
 };
 

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL } from '@fleetcompat/event-store';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, GuestOsRule } from '@fleetcompat/policy';
-import { Evolver } from './evolve';
+import { Evolver, EvolverOptions } from './evolve';
 import { ProjectionStore } from './projection-store';
 import { PROJECTION_VERSION, projectionVersion, reproject, saveProjectionVersion } from './reproject';
 import { LIVE_SCHEMA } from './schema';
@@ -17,6 +17,8 @@ export interface ProjectorOptions {
   readonly defaults?: readonly BehaviourRule[];
   /** Default GUEST_OS rules (this release's data). */
   readonly guestOsDefaults?: readonly GuestOsRule[];
+  /** Most guests a host may have present (MAX_GUESTS_PER_HOST). */
+  readonly maxGuestsPerHost?: number;
   /** Idle poll interval in ms. */
   readonly idleMs?: number;
   /** Wake on commits of new events by any process (LISTEN fleetcompat_events); default true. Polling goes on regardless. */
@@ -33,6 +35,9 @@ export interface BatchResult {
   readonly checkpoint: Checkpoint;
   /** Where the batch's time went, in ms (a committed batch only). */
   readonly phases?: BatchPhases;
+  /** When the batch took the processor lock and when it committed (a committed batch only): two batches never overlap. */
+  readonly lockedAt?: string;
+  readonly committedAt?: string;
 }
 
 /** A committed batch's time per phase, in ms. */
@@ -58,8 +63,7 @@ export class Projector {
   readonly processor: string;
   private readonly store: ProjectionStore;
   private readonly batchSize: number;
-  private readonly defaults: readonly BehaviourRule[];
-  private readonly guestOsDefaults: readonly GuestOsRule[];
+  private readonly evolverOptions: EvolverOptions;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -71,6 +75,8 @@ export class Projector {
   private versionChecked = false;
   lastError: Error | null = null;
   processedEvents = 0;
+  /** Events set aside (not applied) in the projection, as of the last committed batch. */
+  setAsideEvents = 0;
   publishedDecisions = 0;
 
   constructor(
@@ -80,8 +86,11 @@ export class Projector {
     this.processor = options.processor ?? 'projector';
     this.store = new ProjectionStore(LIVE_SCHEMA);
     this.batchSize = options.batchSize ?? 2000;
-    this.defaults = options.defaults ?? DEFAULT_BEHAVIOUR_RULES;
-    this.guestOsDefaults = options.guestOsDefaults ?? DEFAULT_GUEST_OS_RULES;
+    this.evolverOptions = {
+      defaults: options.defaults ?? DEFAULT_BEHAVIOUR_RULES,
+      guestOsDefaults: options.guestOsDefaults ?? DEFAULT_GUEST_OS_RULES,
+      maxGuestsPerHost: options.maxGuestsPerHost,
+    };
   }
 
   /** Processes at most one batch. */
@@ -101,6 +110,7 @@ export class Projector {
         await qr.rollbackTransaction();
         return { locked: false, events: 0, decisions: 0, checkpoint: { transactionId: '0', globalPosition: '0' } };
       }
+      const lockedAt = new Date().toISOString();
       const after = await loadCheckpoint(this.processor, qr);
       const { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
       // with nothing new to apply, a batch still runs once per instance when the tables are of another projection version
@@ -112,7 +122,7 @@ export class Projector {
       const read = lap();
       const { ws, reprojected } = await this.workingSet(qr, after);
       const load = lap();
-      const evolver = new Evolver(ws, this.defaults, this.guestOsDefaults);
+      const evolver = new Evolver(ws, this.evolverOptions);
       for (const e of events) evolver.apply(e);
       const apply = lap();
       await this.store.save(qr, pgClientOf(qr), ws);
@@ -120,12 +130,17 @@ export class Projector {
       await saveCheckpoint(this.processor, checkpoint, qr);
       const save = lap();
       await qr.commitTransaction();
+      const committedAt = new Date().toISOString();
       this.memory = { ws, checkpoint };
       this.versionChecked = true;
       const phases = { read, load, apply, save, commit: lap() };
       this.processedEvents += events.length;
       this.publishedDecisions += ws.records.length;
-      const result = { locked: true, events: events.length, decisions: ws.records.length, checkpoint, phases };
+      this.setAsideEvents = ws.setAside.size;
+      if (ws.dirtySetAside.size) {
+        for (const id of ws.dirtySetAside) this.log.warn(`event ${id} set aside: ${ws.setAside.get(id)!.reason}`);
+      }
+      const result = { locked: true, events: events.length, decisions: ws.records.length, checkpoint, phases, lockedAt, committedAt };
       this.options.onCommitted?.(result);
       return result;
     } catch (e) {
@@ -150,7 +165,7 @@ export class Projector {
     const memory = this.memory;
     this.memory = null;
     if (memory && compareCheckpoints(memory.checkpoint, checkpoint) <= 0) {
-      const evolver = new Evolver(memory.ws, this.defaults, this.guestOsDefaults);
+      const evolver = new Evolver(memory.ws, this.evolverOptions);
       let at = memory.checkpoint;
       while (compareCheckpoints(at, checkpoint) < 0) {
         const { events } = await readAll(qr, { after: at, limit: this.batchSize });
@@ -169,7 +184,7 @@ export class Projector {
       }
     }
     if ((await projectionVersion(qr)) !== PROJECTION_VERSION) {
-      const ws = await reproject(qr, checkpoint, { defaults: this.defaults, guestOsDefaults: this.guestOsDefaults, batchSize: this.batchSize });
+      const ws = await reproject(qr, checkpoint, { ...this.evolverOptions, batchSize: this.batchSize });
       this.log.log(
         `re-projected the store for projection version ${PROJECTION_VERSION}: ${ws.guests.size} guest views, ${ws.records.length} decisions and withdrawals queued`,
       );

@@ -215,6 +215,15 @@ export class ProjectionQueries {
     };
   }
 
+  /** Events the projector set aside (not applied), in store order, with the reason. */
+  async setAside(limit = 1000): Promise<{ eventId: string; type: string; globalPosition: string; reason: string; recordedAt: string }[]> {
+    const rows: any[] = await this.db.query(
+      `SELECT event_id, type, global_position::text AS global_position, reason, recorded_at FROM ${this.s}.set_aside ORDER BY global_position LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({ eventId: r.event_id, type: r.type, globalPosition: r.global_position, reason: r.reason, recordedAt: new Date(r.recorded_at).toISOString() }));
+  }
+
   /** Every decision and withdrawal the guest has had, oldest first. */
   async history(guestId: string): Promise<any[]> {
     const rows: any[] = await this.db.query(

@@ -1,7 +1,6 @@
 import { DataSource } from 'typeorm';
 import { Checkpoint, compareCheckpoints, pgClientOf, readAll, ReadAllResult, readHead, saveCheckpoint, START } from '@fleetcompat/event-store';
-import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, GuestOsRule } from '@fleetcompat/policy';
-import { Evolver } from './evolve';
+import { Evolver, EvolverOptions } from './evolve';
 import { ProjectionStore } from './projection-store';
 import { WorkingSet } from './working-set';
 import { assertSchemaName, dropProjectionTablesSql, LIVE_SCHEMA, projectionIndexesSql, projectionTablesSql } from './schema';
@@ -34,7 +33,7 @@ const RECORDS_PER_COPY = 20_000;
  */
 export async function rebuildProjections(
   dataSource: DataSource,
-  options: { schema?: string; batchSize?: number; defaults?: readonly BehaviourRule[]; guestOsDefaults?: readonly GuestOsRule[] } = {},
+  options: EvolverOptions & { schema?: string; batchSize?: number } = {},
 ): Promise<{ schema: string; events: number; ms: number; phases: RebuildPhases }> {
   const schema = assertSchemaName(options.schema ?? 'projection_rebuild');
   if (schema === LIVE_SCHEMA) throw new Error('refusing to rebuild into the live schema');
@@ -45,7 +44,7 @@ export async function rebuildProjections(
   const limit = options.batchSize ?? 5000;
   const store = new ProjectionStore(schema);
   const ws = new WorkingSet();
-  const evolver = new Evolver(ws, options.defaults ?? DEFAULT_BEHAVIOUR_RULES, options.guestOsDefaults ?? DEFAULT_GUEST_OS_RULES);
+  const evolver = new Evolver(ws, options);
   const head = await readHead(dataSource, { committed: true });
   const writer = dataSource.createQueryRunner();
   await writer.connect();
@@ -110,6 +109,7 @@ const COMPARED: Record<string, readonly string[]> = {
   acks: ['host_id', 'guest_id'],
   behaviour_rules: ['key'],
   guest_os_rules: ['guest_os'],
+  set_aside: ['event_id'],
 };
 
 /**

@@ -1,7 +1,7 @@
 import { Checkpoint, compareCheckpoints, Queryable, readAll, START } from '@fleetcompat/event-store';
 import { PlacementDecided } from '@fleetcompat/contract';
-import { BehaviourRule, GuestOsRule, POLICY_VERSION } from '@fleetcompat/policy';
-import { decisionKey, Evolver } from './evolve';
+import { POLICY_VERSION } from '@fleetcompat/policy';
+import { decisionKey, Evolver, EvolverOptions } from './evolve';
 import { viewKey } from './model';
 import { LIVE_SCHEMA } from './schema';
 import { WorkingSet } from './working-set';
@@ -36,10 +36,10 @@ export async function saveProjectionVersion(q: Queryable): Promise<void> {
 export async function reproject(
   q: Queryable,
   checkpoint: Checkpoint,
-  options: { defaults: readonly BehaviourRule[]; guestOsDefaults: readonly GuestOsRule[]; batchSize: number },
+  options: EvolverOptions & { batchSize: number },
 ): Promise<WorkingSet> {
   const ws = new WorkingSet();
-  const facts = new Evolver(ws, options.defaults, options.guestOsDefaults, false);
+  const facts = new Evolver(ws, { ...options, decide: false });
   let at: Checkpoint = START;
   let last: { recordedAt: string } | null = null;
   while (compareCheckpoints(at, checkpoint) < 0) {
@@ -83,10 +83,10 @@ export async function reproject(
     ws.raiseSequence(c.guest_id, Number(c.top));
   }
 
-  for (const sql of ['kernels', 'hosts', 'guests', 'acks', 'behaviour_rules', 'guest_os_rules']) await q.query(`DELETE FROM ${s}.${sql}`);
+  for (const sql of ['kernels', 'hosts', 'guests', 'acks', 'behaviour_rules', 'guest_os_rules', 'set_aside']) await q.query(`DELETE FROM ${s}.${sql}`);
   ws.beginBatch();
   ws.markAllDirty();
-  new Evolver(ws, options.defaults, options.guestOsDefaults).decideAll({
+  new Evolver(ws, options).decideAll({
     eventId: `projection-version:${PROJECTION_VERSION}`,
     type: 'ProjectionVersionChanged',
     globalPosition: at.globalPosition,

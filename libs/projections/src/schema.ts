@@ -97,6 +97,13 @@ export function projectionTablesSql(schema: string, options: { unlogged?: boolea
        event_id text NOT NULL,
        declared_at timestamptz NOT NULL
      )`,
+    `${table} ${s}.set_aside (
+       event_id text PRIMARY KEY,
+       type text NOT NULL,
+       global_position bigint NOT NULL,
+       reason text NOT NULL,
+       recorded_at timestamptz NOT NULL
+     )`,
   ];
   return options.indexes === false ? tables : [...tables, ...projectionIndexesSql(s)];
 }

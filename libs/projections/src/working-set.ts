@@ -1,5 +1,5 @@
 import { FactsReader } from './facts';
-import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow, viewKey } from './model';
+import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow, SetAsideRow, viewKey } from './model';
 
 function addTo(index: Map<string, Set<string>>, key: string | null, id: string): void {
   if (!key) return;
@@ -26,6 +26,8 @@ export class WorkingSet implements FactsReader {
   readonly acks = new Map<string, AckRow>();
   readonly rules = new Map<string, BehaviourRuleRow>();
   readonly guestOsRules = new Map<string, GuestOsRuleRow>();
+  /** Events set aside (not applied), by eventId. */
+  readonly setAside = new Map<string, SetAsideRow>();
   /** Per guest, the last sequence number used by any of its views. */
   private readonly sequences = new Map<string, number>();
 
@@ -35,10 +37,12 @@ export class WorkingSet implements FactsReader {
   readonly dirtyAcks = new Set<string>();
   readonly dirtyRules = new Set<string>();
   readonly dirtyGuestOsRules = new Set<string>();
+  readonly dirtySetAside = new Set<string>();
   /** Decisions and withdrawals made while applying the batch, in order. */
   readonly records: DecisionRecord[] = [];
 
   private readonly guestsByHost = new Map<string, Set<string>>();
+  private readonly presentCount = new Map<string, number>();
   private readonly guestsByImage = new Map<string, Set<string>>();
 
   /** Forgets what the previous batch changed and decided (the rows stay). */
@@ -49,6 +53,7 @@ export class WorkingSet implements FactsReader {
     this.dirtyAcks.clear();
     this.dirtyRules.clear();
     this.dirtyGuestOsRules.clear();
+    this.dirtySetAside.clear();
     this.records.length = 0;
   }
 
@@ -105,6 +110,7 @@ export class WorkingSet implements FactsReader {
     for (const k of this.acks.keys()) this.dirtyAcks.add(k);
     for (const k of this.rules.keys()) this.dirtyRules.add(k);
     for (const k of this.guestOsRules.keys()) this.dirtyGuestOsRules.add(k);
+    for (const k of this.setAside.keys()) this.dirtySetAside.add(k);
   }
 
   /** Adds a row read from the database (not dirty). */
@@ -114,6 +120,11 @@ export class WorkingSet implements FactsReader {
     this.guests.set(key, row);
     this.raiseSequence(row.guestId, row.sequence);
     this.index(key, row);
+    if (row.present) this.countPresent(row.hostId, 1);
+  }
+
+  private countPresent(hostId: string, delta: number): void {
+    this.presentCount.set(hostId, (this.presentCount.get(hostId) ?? 0) + delta);
   }
 
   /** Replaces (or creates) a view of a guest and marks it for writing. */
@@ -122,6 +133,7 @@ export class WorkingSet implements FactsReader {
     const previous = this.guests.get(key);
     const moved = !previous || previous.kernelSha256 !== row.kernelSha256 || previous.bootloaderSha256 !== row.bootloaderSha256;
     if (previous && moved) this.unindex(key, previous);
+    if (Boolean(previous?.present) !== row.present) this.countPresent(row.hostId, row.present ? 1 : -1);
     this.guests.set(key, row);
     if (moved) this.index(key, row);
     this.raiseSequence(row.guestId, row.sequence);
@@ -152,6 +164,16 @@ export class WorkingSet implements FactsReader {
   putGuestOsRule(row: GuestOsRuleRow): void {
     this.guestOsRules.set(row.guestOs, row);
     this.dirtyGuestOsRules.add(row.guestOs);
+  }
+
+  putSetAside(row: SetAsideRow): void {
+    this.setAside.set(row.eventId, row);
+    this.dirtySetAside.add(row.eventId);
+  }
+
+  /** How many views of the host are present. */
+  presentOnHost(hostId: string): number {
+    return this.presentCount.get(hostId) ?? 0;
   }
 
   /** Keys of the views on the host (present or not). */

@@ -100,7 +100,7 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
       TerminusModule.forRoot({ logger: false }),
       DatabaseModule.forRoot(settings),
       ...(parts.httpApi
-        ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS, placementsCacheBytes: settings.PLACEMENTS_CACHE_MB * 1024 * 1024 })]
+        ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS, placementsCacheBytes: settings.PLACEMENTS_CACHE_MB * 1024 * 1024, maxFutureSkewMs: settings.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000, eventsRateLimit: settings.EVENTS_RATE_LIMIT, eventsRateWindowSeconds: settings.EVENTS_RATE_WINDOW_SECONDS })]
         : []),
       ...(parts.projector ? [ProjectorModule] : []),
       ...(parts.relay ? [RelayModule] : []),

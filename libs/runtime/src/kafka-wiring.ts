@@ -30,6 +30,8 @@ export function createIngestServer(settings: Settings, sink: EventSink, onDeadLe
     deadLetterTopic: topicName(settings, Topics.deadLetters),
     sink,
     maxBatch: settings.INGEST_BATCH_SIZE,
+    topicPrefix: settings.FLEETCOMPAT_TOPIC_PREFIX,
+    maxFutureSkewMs: settings.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000,
     consumer: { sessionTimeout: settings.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.max(1000, Math.floor(settings.KAFKA_SESSION_TIMEOUT_MS / 10)) },
     onDeadLettered,
   });

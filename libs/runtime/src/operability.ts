@@ -46,7 +46,7 @@ export class Operability {
     private readonly indicators: HealthIndicatorService,
     readonly metrics: Metrics,
     private readonly parts: OperabilityParts,
-    private readonly settings: Pick<Settings, 'PROJECTOR_STALL_SECONDS' | 'HEALTH_CHECK_TIMEOUT_MS'>,
+    private readonly settings: Pick<Settings, 'PROJECTOR_STALL_SECONDS' | 'HEALTH_CHECK_TIMEOUT_MS'> & Partial<Pick<Settings, 'INGEST_STALL_SECONDS'>>,
   ) {
     if (parts.projector) {
       this.watch = new ProjectorWatch(parts.projector, settings.PROJECTOR_STALL_SECONDS);
@@ -97,13 +97,25 @@ export class Operability {
         return session.down({ missing: [...s.missing], message: s.error ? `not checked: ${s.error}` : `missing: ${s.missing.join(', ')}` });
       });
     }
+    const ingest = this.parts.ingest;
+    if (ingest) {
+      checks.push(async () => {
+        const session = this.indicators.check('ingest');
+        const stalled = ingest.server.stalledPartitions((this.settings.INGEST_STALL_SECONDS ?? 60) * 1000);
+        if (!stalled.length) return session.up();
+        return session.down({
+          stalled,
+          message: `stalled: ${stalled.map((p) => `${p.partition} for ${p.forSeconds} s (${p.error})`).join('; ')}`,
+        });
+      });
+    }
     const watch = this.watch;
     if (watch) {
       checks.push(async () => {
         const session = this.indicators.check('projector');
         try {
           const p = await watch.sample();
-          const data = { behind: p.behind, stalledForSeconds: Math.round(p.stalledForSeconds) };
+          const data = { behind: p.behind, stalledForSeconds: Math.round(p.stalledForSeconds), setAsideEvents: this.parts.projector?.setAsideEvents ?? 0 };
           return p.stalled ? session.down({ ...data, message: `stalled: ${p.behind} events wait and the checkpoint has not moved for ${data.stalledForSeconds} s` }) : session.up(data);
         } catch (e) {
           return session.down({ message: (e as Error).message });
@@ -175,10 +187,12 @@ export class Operability {
       const lag = m.gauge('projector_lag_events', 'Events committed to the store that the projector has not applied yet (lag behind the store head).');
       const stalled = m.gauge('projector_stalled', '1 when events wait and the projector checkpoint has not moved for PROJECTOR_STALL_SECONDS, else 0.');
       const failing = m.gauge('projector_failing', '1 while the last projector batch failed (it retries with backoff), else 0.');
+      const setAside = m.gauge('projector_set_aside_events', 'Stored events the projector could not apply and set aside (GET /v1/admin/set-aside lists them).');
       m.counterFrom('projector_events_total', 'Events applied to the projections by this process.', () => projector.processedEvents);
       m.counterFrom('projector_decisions_total', 'Decisions queued in the outbox by this process.', () => projector.publishedDecisions);
       m.onScrape('projector', async () => {
         failing.set(projector.lastError ? 1 : 0);
+        setAside.set(projector.setAsideEvents);
         const p = await this.watch!.sample();
         lag.set(p.behind);
         stalled.set(p.stalled ? 1 : 0);

@@ -14,10 +14,13 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
   constructor(dataSource: DataSource, signals: ProcessSignals, @Inject(SETTINGS) settings: Settings) {
     this.projector = new Projector(dataSource, {
       batchSize: settings.PROJECTOR_BATCH_SIZE,
+      maxGuestsPerHost: settings.MAX_GUESTS_PER_HOST,
       onCommitted: (r) => {
         if (r.decisions > 0) signals.decisionsQueued();
         this.log.log({
-          msg: `projected ${r.events} event${r.events === 1 ? '' : 's'}, queued ${r.decisions} decision${r.decisions === 1 ? '' : 's'}; checkpoint ${r.checkpoint.transactionId}/${r.checkpoint.globalPosition}`,
+          msg: `projected ${r.events} event${r.events === 1 ? '' : 's'}, queued ${r.decisions} decision${r.decisions === 1 ? '' : 's'}; checkpoint ${r.checkpoint.transactionId}/${r.checkpoint.globalPosition}; batch held the lock ${r.lockedAt} .. ${r.committedAt}`,
+          lockedAt: r.lockedAt,
+          committedAt: r.committedAt,
           events: r.events,
           decisions: r.decisions,
           checkpoint: `${r.checkpoint.transactionId}/${r.checkpoint.globalPosition}`,

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
+import { MAX_LABELS } from '@fleetcompat/contract';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, decidePlacement, GuestOsRule, hasRsdpUnrestricted, PlacementDecision } from '@fleetcompat/policy';
 import { behaviourTable, guestOsTable, LIVE_SCHEMA, PolicyKernel, policyInputFor } from '@fleetcompat/projections';
 
@@ -9,14 +10,20 @@ export const whatIfRequestSchema = z
     hosts: z
       .object({
         ids: z.array(z.string().min(1).max(128)).min(1).max(100000).optional(),
-        labels: z.record(z.string(), z.string()).optional(),
+        labels: z
+          .record(z.string().min(1).max(128), z.string().max(256))
+          .refine((l) => Object.keys(l).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
+          .optional(),
         waveId: z.string().min(1).max(128).optional(),
       })
       .strict()
       .refine((h) => Boolean(h.ids?.length || (h.labels && Object.keys(h.labels).length) || h.waveId), 'name the hosts by ids, labels or waveId'),
     target: z
       .object({
-        version: z.string().regex(/^\d+\.\d+(\.\d+)?([-+~.][0-9A-Za-z.+~-]*)?$/, 'a Xen version such as 4.17.3'),
+        version: z
+          .string()
+          .max(64)
+          .regex(/^\d+\.\d+(\.\d+)?([-+~.][0-9A-Za-z.+~-]*)?$/, 'a Xen version such as 4.17.3'),
         build: z.string().min(1).max(200).optional(),
       })
       .strict(),

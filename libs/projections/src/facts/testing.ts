@@ -21,7 +21,7 @@ export function stored(events: readonly FactEvent[]): ProjectedEvent[] {
 /** The working set after applying the events in the given order, deciding as the projector does. */
 export function project(events: readonly FactEvent[]): WorkingSet {
   const ws = new WorkingSet();
-  const evolver = new Evolver(ws, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES);
+  const evolver = new Evolver(ws, { defaults: DEFAULT_BEHAVIOUR_RULES, guestOsDefaults: DEFAULT_GUEST_OS_RULES });
   for (const e of stored(events)) evolver.apply(e);
   return ws;
 }
