@@ -64,6 +64,15 @@ const schema = z.object({
   PROJECTOR_STALL_SECONDS: int(5, 86400).default(60),
   /** Longest wait of one readiness check (Postgres ping, Kafka metadata) before it counts as down. */
   HEALTH_CHECK_TIMEOUT_MS: int(100, 60000).default(3000),
+  /** How far ahead of the service's clock an event's occurredAt may be; later ones are refused (HTTP 400, dead letter invalid-time). */
+  EVENT_MAX_FUTURE_SKEW_SECONDS: int(0, 86400).default(300),
+  /** The ingest counts as stalled (not ready) when a partition's chunk has failed to be stored for this long (messages wait behind it). */
+  INGEST_STALL_SECONDS: int(5, 86400).default(60),
+  /** Events each token may post over POST /v1/events per EVENTS_RATE_WINDOW_SECONDS (per API process); more: 429. */
+  EVENTS_RATE_LIMIT: int(1, 100_000_000).default(100000),
+  EVENTS_RATE_WINDOW_SECONDS: int(1, 86400).default(60),
+  /** Most guests a host may report present at once; a GuestObserved past it is set aside by the projector (visible, not applied). */
+  MAX_GUESTS_PER_HOST: int(1, 10_000_000).default(10000),
 });
 
 export type Settings = z.output<typeof schema>;
