@@ -25,11 +25,12 @@ export interface StoreOutcome {
   /** Events whose eventId was already in the store (or repeated in the batch): no effect. */
   readonly duplicates: number;
   /**
-   * Of the duplicates, those whose content (type, occurredAt, data) differs from the event
-   * stored under that eventId: another event took the id first. Not stored; refused loudly
+   * Of the duplicates, those (by index in the call's events) whose content (type,
+   * occurredAt, data) differs from the event stored under that eventId: another event took
+   * the id first. Not stored; refused loudly
    * (HTTP 409, dead letter `conflict`) so that a squatted id is seen, never silently dropped.
    */
-  readonly conflicts?: readonly string[];
+  readonly conflicts?: readonly { readonly index: number; readonly eventId: string }[];
 }
 
 /**

@@ -37,19 +37,6 @@ export function isDataError(sqlState: string): boolean {
   return sqlState.startsWith('22') || sqlState === '23502' || sqlState === '23514' || sqlState === '54000';
 }
 
-/** eventIds repeated within one batch with other content (the first occurrence is the one stored). */
-function conflictsInBatch(rows: readonly EventRow[]): string[] {
-  const first = new Map<string, string>();
-  const out: string[] = [];
-  for (const r of rows) {
-    const content = JSON.stringify([r.type, Date.parse(r.occurredAt), r.data]);
-    const seen = first.get(r.eventId);
-    if (seen === undefined) first.set(r.eventId, content);
-    else if (seen !== content) out.push(r.eventId);
-  }
-  return out;
-}
-
 /**
  * The Postgres event store: append-only, an eventId stored once forever, gapless positions
  * per stream, and a global order readers can never skip (see readAll).
@@ -70,7 +57,6 @@ export class PostgresEventStore implements EventSink {
     if (events.length === 0) return { stored: 0, duplicates: 0 };
     const all = events.map((e) => toRow(e));
     const rows = dedupeByEventId(all);
-    const inBatch = conflictsInBatch(all);
     let stored: number;
     try {
       ({ stored } = await retrying(() => appendEvents(this.dataSource, rows), this.options));
@@ -79,19 +65,21 @@ export class PostgresEventStore implements EventSink {
       if (state && isDataError(state)) throw new UnstorableEventsError(state, (e as Error).message);
       throw e;
     }
-    const conflicts = stored < rows.length ? [...inBatch, ...(await this.conflictsWithStored(rows))] : inBatch;
-    return { stored, duplicates: events.length - stored, ...(conflicts.length ? { conflicts: [...new Set(conflicts)] } : {}) };
+    // duplicates (repeats in the batch, or ids stored before): the ones whose content differs from what is stored are conflicts
+    const conflicts = stored < events.length ? await this.conflictsWithStored(all) : [];
+    return { stored, duplicates: events.length - stored, ...(conflicts.length ? { conflicts } : {}) };
   }
 
-  /** The rows whose eventId is stored with another type, occurredAt or data. */
-  private async conflictsWithStored(rows: readonly EventRow[]): Promise<string[]> {
-    const found: { event_id: string }[] = await this.dataSource.query(
-      `SELECT e.event_id FROM events e
-         JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS i(event_id, type, occurred_at, data) ON e.event_id = i.event_id
-        WHERE e.type <> i.type OR e.occurred_at <> i.occurred_at OR e.data <> i.data::jsonb`,
+  /** The events (by index) whose eventId is stored with another type, occurredAt or data. */
+  private async conflictsWithStored(rows: readonly EventRow[]): Promise<{ index: number; eventId: string }[]> {
+    const found: { n: string; event_id: string }[] = await this.dataSource.query(
+      `SELECT i.n::text AS n, i.event_id FROM events e
+         JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS i(event_id, type, occurred_at, data, n) ON e.event_id = i.event_id
+        WHERE e.type <> i.type OR e.occurred_at <> i.occurred_at OR e.data <> i.data::jsonb
+        ORDER BY i.n`,
       [rows.map((r) => r.eventId), rows.map((r) => r.type), rows.map((r) => r.occurredAt), rows.map((r) => r.data)],
     );
-    return found.map((r) => r.event_id);
+    return found.map((r) => ({ index: Number(r.n) - 1, eventId: r.event_id }));
   }
 
   /**

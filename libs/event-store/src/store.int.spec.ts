@@ -57,12 +57,12 @@ describe('PostgresEventStore.store', () => {
   it('stores a repeated eventId once: within a batch (first wins) and across calls (no effect); one with other content is a conflict', async () => {
     const first = guestObserved('s2-a', 's2-g1', 'host-first');
     const second = guestObserved('s2-a', 's2-g1', 'host-second');
-    expect(await store.store([first, second, guestObserved('s2-b', 's2-g1')])).toEqual({ stored: 2, duplicates: 1, conflicts: ['s2-a'] });
+    expect(await store.store([first, second, guestObserved('s2-b', 's2-g1')])).toEqual({ stored: 2, duplicates: 1, conflicts: [{ index: 1, eventId: 's2-a' }] });
 
     const before = await store.count();
     const head = await store.head();
     // another event under a stored id (a squatter, or a careless producer): not stored, and said so
-    expect(await store.store([guestObserved('s2-a', 's2-g1', 'host-third')])).toEqual({ stored: 0, duplicates: 1, conflicts: ['s2-a'] });
+    expect(await store.store([guestObserved('s2-a', 's2-g1', 'host-third')])).toEqual({ stored: 0, duplicates: 1, conflicts: [{ index: 0, eventId: 's2-a' }] });
     expect(await store.store([first, guestObserved('s2-b', 's2-g1'), guestObserved('s2-c', 's2-g1')])).toEqual({
       stored: 1,
       duplicates: 2,

@@ -71,7 +71,7 @@ export class EventsController {
         'conflict',
         'Conflict',
         `${conflicts.length} eventId(s) are already stored with other content (type, occurredAt or data); those events were not stored, the others were`,
-        { received: items.length, ...counts, duplicates: counts.duplicates - conflicts.length, conflicts },
+        { received: items.length, ...counts, duplicates: counts.duplicates - conflicts.length, conflicts: conflicts.map((c) => ({ index: c.index, eventId: c.eventId })) },
       );
     }
     return { received: items.length, ...outcome };

@@ -351,9 +351,8 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     try {
       const r = await this.options.sink.store(events);
       // an eventId another event took first: refused like invalid input, so that the producer sees it
-      const conflicts = new Set(r.conflicts ?? []);
-      const refused = events
-        .filter((e) => conflicts.has(e.event.eventId))
+      const refused = (r.conflicts ?? [])
+        .map((c) => events[c.index])
         .map((event) => ({ event, code: 'conflict' as const, reason: `eventId ${event.event.eventId} is already stored with other content (type, occurredAt or data): not stored` }));
       return { stored: r.stored, duplicates: r.duplicates - refused.length, unstorable: refused };
     } catch (e) {
