@@ -9,7 +9,7 @@
 //   - KAFKA_CREATE_TOPICS=true: it creates them (KAFKA_TOPIC_PARTITIONS) and gets ready;
 //   - the embedded default (all-in-one without DATABASE_URL, as `npm start -- --with-kafka
 //     --sample-fleet` runs it): creates them by default and publishes the sample's decisions.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -167,6 +167,7 @@ describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
 
   it('the embedded default (all-in-one without DATABASE_URL) creates its topics by default and publishes the sample fleet', async () => {
     embeddedDir = mkdtempSync(path.join(tmpdir(), 'fc-fresh-topics-pg-'));
+    chmodSync(embeddedDir, 0o755); // as root the server runs as "postgres": the data stays here (root-0700.e2e tests the other case)
     const prefix = `${uniqueName('e2e-fresh-embedded')}.`;
     const app = await start(
       'all-in-one',
