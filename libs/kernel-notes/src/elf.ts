@@ -1,33 +1,40 @@
 import { fail, hex } from './errors';
 
 /*
- * A minimal, defensive ELF reader: the header, program headers and section headers, enough
- * to find note data. Every offset and size read from the file is checked against the file
- * before use; counts are bounded by what the file can hold.
+ * The ELF image as Xen's libelf sees it (xen/common/libelf/libelf-loader.c elf_init,
+ * libelf-tools.c). libelf is not an ELF validator: it accepts any file of at least an
+ * Elf32_Ehdr (52 bytes) with the magic whose program and section header tables end inside
+ * the file, and reads every field through elf_access_unsigned(): a read outside the image
+ * gives 0 and marks the ELF "broken" (a message the toolstack only logs). This module does
+ * the same, so that whatever libelf reads, this reads the same way:
+ *
+ *  - class: 64-bit only when e_ident[EI_CLASS] is 2, anything else reads as 32-bit;
+ *  - byte order: little-endian only when e_ident[EI_DATA] is 1 (libelf swaps whenever the
+ *    data encoding is not the host's, and Xen's hosts are little-endian);
+ *  - e_ident[EI_VERSION], e_type and e_version are not looked at;
+ *  - e_phentsize and e_shentsize are only strides (no minimum);
+ *  - refused: fewer than 52 bytes, e_phoff + e_phentsize * e_phnum past the end, or
+ *    e_shoff + e_shentsize * min(e_shnum, size / 40) past the end (64-bit arithmetic,
+ *    wrapping as in C).
+ *
+ * Positions are offsets from the start of the image. libelf works on pointers; an offset
+ * computed modulo 2^64 and compared with the image size is the same test as libelf's
+ * pointer range check (elf_ptrval_in_range), because the image itself never wraps.
  */
 
 export const PT_NOTE = 4;
+export const PT_LOAD = 1;
 export const SHT_NOTE = 7;
+export const EM_386 = 3;
+export const EM_X86_64 = 62;
+export const EM_ARM = 40;
 
-export interface ElfRegion {
-  /** File offset and size of the note data. */
-  readonly offset: number;
-  readonly size: number;
-  /** Note alignment: 4 (the usual, and what Linux uses) or 8. */
-  readonly align: 4 | 8;
-  /** Where it came from, for messages: "PT_NOTE #2" or "SHT_NOTE .notes". */
-  readonly label: string;
-}
-
-export interface ElfFile {
-  readonly bytes: Uint8Array;
-  readonly class: 32 | 64;
-  readonly littleEndian: boolean;
-  readonly machine: number;
-  readonly noteSegments: readonly ElfRegion[];
-  /** SHT_NOTE sections, read only when asked (the fallback when segments have no Xen notes). */
-  noteSections(): readonly ElfRegion[];
-}
+/** sizeof(Elf32_Ehdr): libelf's elf_is_elfbinary() wants at least this many bytes. */
+export const ELF32_EHDR_SIZE = 52;
+/** sizeof(Elf32_Shdr): elf_shdr_count() caps e_shnum at size / 40. */
+const ELF32_SHDR_SIZE = 40;
+const U64 = 1n << 64n;
+const MASK64 = U64 - 1n;
 
 const MACHINES: Record<number, string> = {
   3: 'i386',
@@ -48,132 +55,241 @@ export function isElf(b: Uint8Array): boolean {
   return b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 }
 
-/** Reads fixed-size integers in the file's byte order, failing (not throwing RangeError) past the end. */
-export class ByteReader {
+/** A 64-bit position or size as a JS number; past 2^53 (never inside an image) as Infinity. */
+export function toPos(v: bigint): number {
+  const w = v & MASK64;
+  return w > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(w);
+}
+
+/** A note table: a PT_NOTE segment or an SHT_NOTE section, as [start, end) offsets mod 2^64. */
+export interface NoteRegion {
+  readonly kind: 'PT_NOTE' | 'SHT_NOTE';
+  /** Program header or section header index. */
+  readonly index: number;
+  readonly start: bigint;
+  readonly end: bigint;
+  /** For messages: "PT_NOTE segment #3", "SHT_NOTE section .notes". */
+  readonly label: string;
+}
+
+/**
+ * The image with libelf's accessors. Every read is range-checked against the whole image
+ * (not against the note table or section it belongs to), 0 outside it, as libelf does.
+ */
+export class ElfImage {
+  readonly size: number;
+  readonly is64: boolean;
+  readonly littleEndian: boolean;
+  readonly identClass: number;
+  readonly identData: number;
+  /** libelf's elf->broken: the first elf_mark_broken() message, or null. */
+  broken: string | null = null;
   private readonly view: DataView;
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly littleEndian: boolean,
-    private readonly what: string,
-  ) {
+  /** When false, failed reads do not mark the image broken (reads libelf itself does not do). */
+  private marking = true;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.size = bytes.length;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.identClass = bytes[4];
+    this.identData = bytes[5];
+    this.is64 = this.identClass === 2;
+    this.littleEndian = this.identData === 1;
   }
-  private check(off: number, n: number): void {
-    if (!(off >= 0 && off + n <= this.bytes.length)) fail('truncated', `${this.what}: read of ${n} bytes at ${hex(off)} is past the end (${this.bytes.length} bytes)`);
+
+  markBroken(msg: string): void {
+    if (this.marking && this.broken === null) this.broken = msg;
   }
-  u8(off: number): number {
-    this.check(off, 1);
-    return this.bytes[off];
+
+  /** Runs `f` without marking the image broken: for reads the CLI makes and libelf does not. */
+  quietly<T>(f: () => T): T {
+    const was = this.marking;
+    this.marking = false;
+    try {
+      return f();
+    } finally {
+      this.marking = was;
+    }
   }
-  u16(off: number): number {
-    this.check(off, 2);
-    return this.view.getUint16(off, this.littleEndian);
+
+  /** elf_access_ok: [pos, pos + n) inside the image. */
+  accessOk(pos: number, n: number): boolean {
+    if (Number.isFinite(pos) && pos >= 0 && pos <= this.size && n <= this.size - pos) return true;
+    this.markBroken('out of range access');
+    return false;
   }
-  u32(off: number): number {
-    this.check(off, 4);
-    return this.view.getUint32(off, this.littleEndian);
+
+  /** elf_access_unsigned: an n-byte unsigned (1, 2, 4, 8) at pos, 0 when outside the image. */
+  uint(pos: number, n: number): bigint {
+    if (!this.accessOk(pos, n)) return 0n;
+    switch (n) {
+      case 1:
+        return BigInt(this.bytes[pos]);
+      case 2:
+        return BigInt(this.view.getUint16(pos, this.littleEndian));
+      case 4:
+        return BigInt(this.view.getUint32(pos, this.littleEndian));
+      case 8:
+        return this.view.getBigUint64(pos, this.littleEndian);
+      default:
+        return 0n;
+    }
   }
-  u64(off: number): bigint {
-    this.check(off, 8);
-    return this.view.getBigUint64(off, this.littleEndian);
+
+  u32(pos: number): number {
+    if (!this.accessOk(pos, 4)) return 0;
+    return this.view.getUint32(pos, this.littleEndian);
   }
-  /** A 64-bit file offset or size as a number; values past 2^53 are reported as Infinity. */
-  u64n(off: number): number {
-    const v = this.u64(off);
-    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(v);
+
+  /** A field of the class's width: 4 bytes in a 32-bit ELF, 8 in a 64-bit one. */
+  word(pos: number, off32: number, off64: number): bigint {
+    return this.is64 ? this.uint(pos + off64, 8) : this.uint(pos + off32, 4);
+  }
+
+  /**
+   * elf_strval: the NUL-terminated string at pos, however long its note says it is; null
+   * when it runs out of the image or past ELF_MAX_STRING_LENGTH (4096) characters.
+   */
+  strval(pos: number): Uint8Array | null {
+    for (let len = 0; ; len++) {
+      if (!this.accessOk(pos + len, 1)) return null;
+      if (this.bytes[pos + len] === 0) return this.bytes.subarray(pos, pos + len);
+      if (len >= 4096) {
+        this.markBroken('excessively long string');
+        return null;
+      }
+    }
   }
 }
 
+export interface ElfHeader {
+  readonly machine: number;
+  readonly entry: bigint;
+  readonly phoff: bigint;
+  readonly phentsize: number;
+  readonly phnum: number;
+  readonly shoff: bigint;
+  readonly shentsize: number;
+  /** min(e_shnum, size / 40), as elf_shdr_count() gives it. */
+  readonly shnum: number;
+  readonly shstrndx: number;
+}
+
+export interface ElfFile {
+  readonly image: ElfImage;
+  readonly bytes: Uint8Array;
+  readonly class: 32 | 64;
+  readonly littleEndian: boolean;
+  readonly machine: number;
+  readonly header: ElfHeader;
+  /** File offset of the section name string table (libelf's sec_strtab), or null. */
+  readonly secStrtab: number | null;
+}
+
+/** elf_init(): refuses only what libelf refuses. */
 export function parseElf(bytes: Uint8Array): ElfFile {
   if (!isElf(bytes)) fail('bad-elf', 'not an ELF file (bad magic)');
-  if (bytes.length < 16) fail('truncated', 'ELF identification is truncated');
-  const cls = bytes[4];
-  const data = bytes[5];
-  if (cls !== 1 && cls !== 2) fail('bad-elf', `bad ELF class ${cls}`);
-  if (data !== 1 && data !== 2) fail('bad-elf', `bad ELF data encoding ${data}`);
-  if (bytes[6] !== 1) fail('bad-elf', `bad ELF version ${bytes[6]}`);
-  const is64 = cls === 2;
-  const r = new ByteReader(bytes, data === 1, 'ELF header');
-  const ehsize = is64 ? 64 : 52;
-  if (bytes.length < ehsize) fail('truncated', `ELF header is truncated (${bytes.length} of ${ehsize} bytes)`);
-  const machine = r.u16(18);
-  const phoff = is64 ? r.u64n(32) : r.u32(28);
-  const shoff = is64 ? r.u64n(40) : r.u32(32);
-  const phentsize = r.u16(is64 ? 54 : 42);
-  const phnum = r.u16(is64 ? 56 : 44);
-  const shentsize = r.u16(is64 ? 58 : 46);
-  const shnum = r.u16(is64 ? 60 : 48);
-  const shstrndx = r.u16(is64 ? 62 : 50);
-
-  const noteSegments: ElfRegion[] = [];
-  if (phnum > 0) {
-    const minEnt = is64 ? 56 : 32;
-    if (phentsize < minEnt) fail('bad-elf', `program header entry size ${phentsize} is smaller than ${minEnt}`);
-    if (phoff + phnum * phentsize > bytes.length) {
-      fail('truncated', `program headers (${phnum} at ${hex(phoff)}) run past the end of the file (${bytes.length} bytes)`);
-    }
-    const pr = new ByteReader(bytes, data === 1, 'program header');
-    for (let i = 0; i < phnum; i++) {
-      const o = phoff + i * phentsize;
-      if (pr.u32(o) !== PT_NOTE) continue;
-      const offset = is64 ? pr.u64n(o + 8) : pr.u32(o + 4);
-      const size = is64 ? pr.u64n(o + 32) : pr.u32(o + 16);
-      const align = is64 ? pr.u64n(o + 48) : pr.u32(o + 28);
-      const label = `PT_NOTE segment #${i}`;
-      checkRegion(bytes, offset, size, label);
-      noteSegments.push({ offset, size, align: align === 8 ? 8 : 4, label });
-    }
+  if (bytes.length < ELF32_EHDR_SIZE) fail('truncated', `ELF header is truncated (${bytes.length} of ${ELF32_EHDR_SIZE} bytes)`);
+  const img = new ElfImage(bytes);
+  const is64 = img.is64;
+  const u16 = (o32: number, o64: number) => Number(img.uint(is64 ? o64 : o32, 2));
+  const machine = u16(18, 18);
+  const entry = img.word(0, 24, 24);
+  const phoff = img.word(0, 28, 32);
+  const shoff = img.word(0, 32, 40);
+  const phentsize = u16(42, 54);
+  const phnum = u16(44, 56);
+  const shentsize = u16(46, 58);
+  let shnum = u16(48, 60);
+  const shstrndx = u16(50, 62);
+  const maxSh = Math.floor(bytes.length / ELF32_SHDR_SIZE);
+  if (shnum > maxSh) {
+    img.markBroken('far too many section headers');
+    shnum = maxSh;
   }
-
-  const noteSections = (): ElfRegion[] => {
-  const noteSections: ElfRegion[] = [];
-  if (shnum > 0 && shoff > 0) {
-    const minEnt = is64 ? 64 : 40;
-    if (shentsize < minEnt) fail('bad-elf', `section header entry size ${shentsize} is smaller than ${minEnt}`);
-    if (shoff + shnum * shentsize > bytes.length) {
-      fail('truncated', `section headers (${shnum} at ${hex(shoff)}) run past the end of the file (${bytes.length} bytes)`);
-    }
-    const sr = new ByteReader(bytes, data === 1, 'section header');
-    const shdr = (i: number) => {
-      const o = shoff + i * shentsize;
-      return {
-        name: sr.u32(o),
-        type: sr.u32(o + 4),
-        offset: is64 ? sr.u64n(o + 24) : sr.u32(o + 16),
-        size: is64 ? sr.u64n(o + 32) : sr.u32(o + 20),
-        align: is64 ? sr.u64n(o + 48) : sr.u32(o + 32),
-      };
-    };
-    let strtab: { offset: number; size: number } | null = null;
-    if (shstrndx < shnum) {
-      const s = shdr(shstrndx);
-      if (s.offset + s.size <= bytes.length) strtab = s;
-    }
-    for (let i = 0; i < shnum; i++) {
-      const s = shdr(i);
-      if (s.type !== SHT_NOTE) continue;
-      const name = strtab ? sectionName(bytes, strtab, s.name) : '';
-      const label = `SHT_NOTE section ${name || '#' + i}`;
-      checkRegion(bytes, s.offset, s.size, label);
-      noteSections.push({ offset: s.offset, size: s.size, align: s.align === 8 ? 8 : 4, label });
-    }
+  const size = BigInt(bytes.length);
+  const phEnd = (phoff + BigInt(phentsize) * BigInt(phnum)) & MASK64;
+  if (phEnd > size) fail('truncated', `program headers (${phnum} of ${phentsize} bytes at ${hex(phoff)}) run past the end of the file (${bytes.length} bytes)`);
+  const shEnd = (shoff + BigInt(shentsize) * BigInt(shnum)) & MASK64;
+  if (shEnd > size) fail('truncated', `section headers (${shnum} of ${shentsize} bytes at ${hex(shoff)}) run past the end of the file (${bytes.length} bytes)`);
+  const header: ElfHeader = { machine, entry, phoff, phentsize, phnum, shoff, shentsize, shnum, shstrndx };
+  let elf: ElfFile = { image: img, bytes, class: is64 ? 64 : 32, littleEndian: img.littleEndian, machine, header, secStrtab: null };
+  // elf_init: the section name table, when e_shstrndx names a section header
+  if (shstrndx < shnum) elf = { ...elf, secStrtab: toPos(img.word(shdrPos(elf, shstrndx), 16, 24)) };
+  // elf_init: the symbol table search (it only matters here for the reads it makes)
+  for (let i = 1; i < shnum; i++) {
+    const sh = shdrPos(elf, i);
+    if (!img.accessOk(sh, 1)) break;
+    if (img.u32(sh + 4) !== 2 /* SHT_SYMTAB */) continue;
+    const link = img.u32(sh + (is64 ? 40 : 24));
+    if (link === 0 || link >= shnum) break;
+    img.word(shdrPos(elf, link), 16, 24);
+    break;
   }
-  return noteSections;
-  };
-  return { bytes, class: is64 ? 64 : 32, littleEndian: data === 1, machine, noteSegments, noteSections };
+  return elf;
 }
 
-function checkRegion(bytes: Uint8Array, offset: number, size: number, label: string): void {
-  if (!(offset + size <= bytes.length)) {
-    fail('truncated', `${label} (offset ${hex(offset)}, ${size} bytes) runs past the end of the file (${bytes.length} bytes)`);
-  }
+/** Offset of program header i (elf_phdr_by_index). */
+export function phdrPos(elf: ElfFile, i: number): number {
+  return toPos(elf.header.phoff + BigInt(elf.header.phentsize) * BigInt(i));
 }
 
-function sectionName(bytes: Uint8Array, strtab: { offset: number; size: number }, nameOff: number): string {
-  if (nameOff >= strtab.size) return '';
-  const start = strtab.offset + nameOff;
-  const end = Math.min(strtab.offset + strtab.size, start + 64);
-  let s = '';
-  for (let i = start; i < end && bytes[i] !== 0; i++) s += String.fromCharCode(bytes[i]);
-  return s;
+/** Offset of section header i (elf_shdr_by_index). */
+export function shdrPos(elf: ElfFile, i: number): number {
+  return toPos(elf.header.shoff + BigInt(elf.header.shentsize) * BigInt(i));
+}
+
+/**
+ * The PT_NOTE segments in the order elf_xen_parse() walks them: every program header up to
+ * e_phnum, stopping at the first one that starts outside the image; p_offset 0 is skipped
+ * ("some versions of binutils do not correctly set p_offset for note segments"). The end is
+ * p_offset + p_filesz: p_align plays no part.
+ */
+export function noteSegments(elf: ElfFile): NoteRegion[] {
+  const img = elf.image;
+  const out: NoteRegion[] = [];
+  for (let i = 0; i < elf.header.phnum; i++) {
+    const ph = phdrPos(elf, i);
+    if (!img.accessOk(ph, 1)) break;
+    if (img.u32(ph) !== PT_NOTE) continue;
+    const offset = img.word(ph, 4, 8);
+    if (offset === 0n) continue;
+    const filesz = img.word(ph, 16, 32);
+    out.push({ kind: 'PT_NOTE', index: i, start: offset, end: (offset + filesz) & MASK64, label: `PT_NOTE segment #${i}` });
+  }
+  return out;
+}
+
+/** The SHT_NOTE sections as elf_xen_parse() walks them: from index 1, stopping outside the image. */
+export function noteSections(elf: ElfFile): NoteRegion[] {
+  const img = elf.image;
+  const out: NoteRegion[] = [];
+  for (let i = 1; i < elf.header.shnum; i++) {
+    const sh = shdrPos(elf, i);
+    if (!img.accessOk(sh, 1)) break;
+    if (img.u32(sh + 4) !== SHT_NOTE) continue;
+    const offset = img.word(sh, 16, 24);
+    const size = img.word(sh, 20, 32);
+    const name = img.quietly(() => sectionName(elf, sh));
+    out.push({ kind: 'SHT_NOTE', index: i, start: offset, end: (offset + size) & MASK64, label: `SHT_NOTE section ${name || '#' + i}` });
+  }
+  return out;
+}
+
+/** elf_section_name: the name of the section whose header is at `sh`, or null. */
+export function sectionName(elf: ElfFile, sh: number): string | null {
+  if (elf.secStrtab === null) return 'unknown';
+  const s = elf.image.strval(elf.secStrtab + elf.image.u32(sh));
+  return s ? Buffer.from(s).toString('latin1') : null;
+}
+
+/** elf_shdr_by_name: the first section from index 1 with this name, as its file offset and size. */
+export function sectionByName(elf: ElfFile, name: string): { offset: number; size: number; index: number } | null {
+  const img = elf.image;
+  for (let i = 1; i < elf.header.shnum; i++) {
+    const sh = shdrPos(elf, i);
+    if (!img.accessOk(sh, 1)) break;
+    if (sectionName(elf, sh) === name) return { offset: toPos(img.word(sh, 16, 24)), size: toPos(img.word(sh, 20, 32)), index: i };
+  }
+  return null;
 }

@@ -3,19 +3,10 @@ import type { XenNotes } from '@fleetcompat/contract';
 import { libxlRsdpPlacement } from '@fleetcompat/policy';
 import { isBzImage, parseBzImage, BzImageInfo } from './bzimage';
 import { Compression, decompress, detectCompression, DEFAULT_MAX_OUTPUT } from './decompress';
-import { ElfFile, isElf, machineName, parseElf } from './elf';
+import { ELF32_EHDR_SIZE, isElf, machineName, noteSections, noteSegments, parseElf } from './elf';
 import { fail, KernelImageError } from './errors';
-import {
-  cString,
-  decodeXenNote,
-  LINUX_ELFNOTE_BUILD_SALT,
-  NT_GNU_BUILD_ID,
-  RawNote,
-  readNotes,
-  toHex,
-  XEN_NOTE,
-  XenNote,
-} from './notes';
+import { BootloaderInfo, detectBootloader, LibelfView, libelfVerdicts, physEntry, readXenGuest, XenGuestSection } from './libelf';
+import { cString, decodeXenFeatures, decodeXenNote, LINUX_ELFNOTE_BUILD_SALT, NT_GNU_BUILD_ID, RawNote, readNotes, toHex, walkNotes, XEN_NOTE, XenNote } from './notes';
 
 export interface InspectOptions {
   /** Cap on decompressed size, in bytes (default 256 MiB). */
@@ -31,8 +22,14 @@ export interface KernelInspection {
   readonly compression: Compression | null;
   readonly bzImage: BzImageInfo | null;
   readonly elf: { readonly class: 32 | 64; readonly endian: 'little' | 'big'; readonly machine: string; readonly size: number };
-  /** Where the Xen notes were found: PT_NOTE segments, else SHT_NOTE sections. */
+  /** Where libelf found the Xen notes: PT_NOTE segments, else (none there) SHT_NOTE sections. */
   readonly notesSource: 'PT_NOTE' | 'SHT_NOTE' | null;
+  /** The legacy `__xen_guest` section, when the image has one (libelf reads it for PV guests without notes). */
+  readonly xenGuest: XenGuestSection | null;
+  /** What Xen's toolstack makes of the image: loads it as PVH? as PV? */
+  readonly libelf: LibelfView;
+  /** The image is a bootloader built for Xen (GRUB), not a kernel. */
+  readonly bootloader: BootloaderInfo | null;
   /** The `xenNotes` field of KernelBuildCompleted: null when the image has no Xen notes. */
   readonly xenNotes: XenNotes | null;
   /** Every Xen note, decoded by type, in file order. */
@@ -43,9 +40,9 @@ export interface KernelInspection {
   readonly release: string | null;
   /** The GNU build id, hex. */
   readonly buildId: string | null;
-  /** What the libxl rule (Xen 4.11+) does with this image. */
+  /** What the libxl rule (Xen 4.11+) does with this image (loaded directly, or as the bootloader). */
   readonly rsdpPlacement: 'low' | 'high';
-  /** PHYS32_ENTRY present: the image can boot as a PVH guest. */
+  /** libelf sees a PHYS32_ENTRY (its low 32 bits not 0xffffffff): the image can boot as a PVH guest. */
   readonly pvhCapable: boolean;
 }
 
@@ -101,21 +98,37 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
     if (!isElf(elfBytes)) fail('bad-elf', `the ${compression}-decompressed data is not an ELF file`);
   }
 
+  if (elfBytes.length < ELF32_EHDR_SIZE && format !== 'elf') {
+    fail('truncated', `the ${compression}-decompressed ELF header is truncated (${elfBytes.length} of ${ELF32_EHDR_SIZE} bytes)`);
+  }
   const elf = parseElf(elfBytes);
   const le = elf.littleEndian;
-  const segmentNotes = elf.noteSegments.flatMap((r) => readNotes(elf, r));
-  let xenRaw = segmentNotes.filter((n) => n.owner === 'Xen');
-  let notesSource: KernelInspection['notesSource'] = xenRaw.length ? 'PT_NOTE' : null;
-  let otherNotes: RawNote[] = segmentNotes;
-  if (!xenRaw.length) {
-    const sectionNotes = sectionNotesOf(elf);
-    xenRaw = sectionNotes.filter((n) => n.owner === 'Xen');
-    if (xenRaw.length) notesSource = 'SHT_NOTE';
-    if (!segmentNotes.length) otherNotes = sectionNotes;
-  }
-  const notes = xenRaw.map((n) => decodeXenNote(n, le));
-  const xenNotes = summarize(notes);
 
+  // elf_xen_parse: every PT_NOTE segment; only when they hold no "Xen" note, the SHT_NOTE sections
+  const counter = { total: 0 };
+  const collect = (regions: ReturnType<typeof noteSegments>) => {
+    const found: RawNote[] = [];
+    for (const r of regions) walkNotes(elf, r, counter, (n) => void (n.owner === 'Xen' && found.push(n)));
+    return found;
+  };
+  const segments = noteSegments(elf);
+  let xenRaw = collect(segments);
+  let notesSource: KernelInspection['notesSource'] = xenRaw.length ? 'PT_NOTE' : null;
+  let walkedAnyTable = segments.length > 0;
+  if (!xenRaw.length) {
+    const sections = noteSections(elf);
+    walkedAnyTable ||= sections.length > 0;
+    xenRaw = collect(sections);
+    if (xenRaw.length) notesSource = 'SHT_NOTE';
+  }
+  const notes = xenRaw.map((n) => decodeXenNote(elf.image, n));
+  const xenNotes = summarize(notes);
+  const xenGuest = readXenGuest(elf);
+  const libelf = libelfVerdicts({ elf, raw: xenRaw, notes, walkedAnyTable, xenGuest, physEntry: physEntry(notes) });
+
+  // the release and build id: "Linux" and "GNU" notes, from the segments, else the sections
+  let otherNotes = segments.flatMap((r) => readNotes(elf, r)).filter((n) => n.owner === 'Linux' || n.owner === 'GNU');
+  if (!otherNotes.length) otherNotes = noteSections(elf).flatMap((r) => readNotes(elf, r));
   const linux = otherNotes.filter((n) => n.owner === 'Linux');
   const salt = linux.find((n) => n.type === LINUX_ELFNOTE_BUILD_SALT);
   const saltRelease = salt ? cString(salt.desc).trim() : '';
@@ -123,7 +136,6 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
   const bzRelease = bz?.kernelVersion?.split(/\s+/)[0] ?? '';
   const release = saltRelease && /^[\x21-\x7e]{1,256}$/.test(saltRelease) ? saltRelease : bzRelease || null;
 
-  const features = notes.find((n) => n.type === XEN_NOTE.SUPPORTED_FEATURES && n.kind === 'bitmap');
   return {
     sha256,
     size: image.length,
@@ -132,9 +144,12 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
     bzImage: bz,
     elf: { class: elf.class, endian: le ? 'little' : 'big', machine: machineName(elf.machine), size: elfBytes.length },
     notesSource,
+    xenGuest,
+    libelf,
+    bootloader: detectBootloader(elf, notes, libelf),
     xenNotes,
     notes,
-    supportedFeatureNames: features && features.kind === 'bitmap' ? features.features : [],
+    supportedFeatureNames: xenNotes?.supportedFeatures !== undefined ? decodeXenFeatures(xenNotes.supportedFeatures) : [],
     release,
     buildId: gnu ? toHex(gnu.desc) : null,
     rsdpPlacement: libxlRsdpPlacement(xenNotes),
@@ -142,22 +157,22 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
   };
 }
 
-function sectionNotesOf(elf: ElfFile): RawNote[] {
-  return elf.noteSections().flatMap((r) => readNotes(elf, r));
-}
-
-/** The contract's `xenNotes`: the last note of each type wins, as in libxc. */
+/**
+ * The contract's `xenNotes`, as libelf fills its parameters: each string note overwrites the
+ * one before (one that cannot be read as a string changes nothing), SUPPORTED_FEATURES notes
+ * are ORed together, and the image is PVH-capable when the last PHYS32_ENTRY's low 32 bits
+ * (parms->phys_entry) are not 0xffffffff, libelf's "unset".
+ */
 function summarize(notes: readonly XenNote[]): XenNotes | null {
   if (!notes.length) return null;
-  const last = (type: number) => {
-    for (let i = notes.length - 1; i >= 0; i--) if (notes[i].type === type) return notes[i];
+  const str = (type: number) => {
+    for (let i = notes.length - 1; i >= 0; i--) {
+      const n = notes[i];
+      if (n.type === type && n.kind === 'string') return n.value;
+    }
     return undefined;
   };
-  const str = (type: number) => {
-    const n = last(type);
-    return n && n.kind === 'string' ? n.value : undefined;
-  };
-  const out: XenNotes = { pvh: false };
+  const out: XenNotes = { pvh: physEntry(notes) !== null };
   const set = <K extends keyof XenNotes>(k: K, v: XenNotes[K] | undefined) => {
     if (v !== undefined) out[k] = v;
   };
@@ -166,12 +181,13 @@ function summarize(notes: readonly XenNote[]): XenNotes | null {
   set('xenVersion', str(XEN_NOTE.XEN_VERSION));
   set('loader', str(XEN_NOTE.LOADER));
   set('features', str(XEN_NOTE.FEATURES));
-  const sf = last(XEN_NOTE.SUPPORTED_FEATURES);
-  if (sf && sf.kind === 'bitmap') out.supportedFeatures = sf.value;
-  const entry = last(XEN_NOTE.PHYS32_ENTRY);
-  if (entry) {
-    out.pvh = true;
-    if (entry.kind === 'numeric') out.phys32Entry = entry.value;
-  }
-  return out;
+  let sf: number | undefined;
+  for (const n of notes) if (n.type === XEN_NOTE.SUPPORTED_FEATURES && n.kind === 'bitmap') sf = ((sf ?? 0) | n.value) >>> 0;
+  set('supportedFeatures', sf);
+  let entry: XenNote | undefined;
+  for (const n of notes) if (n.type === XEN_NOTE.PHYS32_ENTRY) entry = n;
+  if (entry && entry.kind === 'numeric') out.phys32Entry = entry.value;
+  // key order as before: pvh last
+  const { pvh, ...rest } = out;
+  return { ...rest, pvh };
 }

@@ -1,41 +1,118 @@
-import { ByteReader, ElfFile, ElfRegion } from './elf';
-import { fail, hex } from './errors';
+import { ElfFile, ElfImage, NoteRegion, toPos } from './elf';
+import { hex } from './errors';
 
-/** One ELF note as found in the file. */
+/*
+ * Notes as Xen's libelf walks them (libelf-tools.c elf_note_next, elf_note_name,
+ * elf_note_desc; libelf-dominfo.c elf_xen_parse_notes), which is not quite the ELF spec:
+ *
+ *  - the note header is 12 bytes in 32- and 64-bit ELF alike, and the name and the payload
+ *    are each padded to 4 bytes, whatever p_align or sh_addralign says (GRUB's x86_64-xen
+ *    image has p_align 8; an 8-byte reading of it goes wrong from the first note on);
+ *  - a note is read while its start is before the end of the table (p_offset + p_filesz):
+ *    its header, name and payload may run past that end, and are read from whatever follows
+ *    in the image (GRUB's i386-xen image declares a 12-byte "yes" as its last payload, 8
+ *    bytes past the end of its segment and of the file);
+ *  - every read is checked against the whole image only: outside it a number reads as 0 and
+ *    a string as missing;
+ *  - the owner name is the NUL-terminated string after the header, whatever namesz says, and
+ *    must be exactly "Xen" (strcmp): "xen", "Xen " or "XEN" are other owners, ignored;
+ *  - string payloads are read up to their NUL, even past descsz, at most 4096 characters;
+ *  - after 65536 notes in all (ELF_MAX_TOTAL_NOTE_COUNT) the walk stops.
+ */
+
+/** One ELF note as libelf finds it. */
 export interface RawNote {
   readonly owner: string;
   readonly type: number;
+  readonly namesz: number;
+  readonly descsz: number;
+  /** File offset of the note header and of its payload (offset + 12 + namesz rounded up to 4). */
+  readonly offset: number;
+  readonly descOffset: number;
+  /** The payload bytes that are inside the image (fewer than descsz when it runs past the end). */
   readonly desc: Uint8Array;
   readonly source: string;
 }
 
-/** Splits a note region into notes; a note whose header, name or payload runs past the region fails. */
-export function readNotes(elf: ElfFile, region: ElfRegion): RawNote[] {
-  const r = new ByteReader(elf.bytes, elf.littleEndian, region.label);
-  const end = region.offset + region.size;
-  const align = region.align;
-  const notes: RawNote[] = [];
-  let pos = region.offset;
-  const round = (n: number) => Math.ceil(n / align) * align;
-  while (end - pos >= 12) {
-    const namesz = r.u32(pos);
-    const descsz = r.u32(pos + 4);
-    const type = r.u32(pos + 8);
-    const nameAt = pos + 12;
-    const descAt = nameAt + round(namesz);
-    if (descAt > end) fail('bad-notes', `${region.label}: note name (${namesz} bytes at ${hex(nameAt)}) runs past the end of the notes`);
-    if (descAt + descsz > end) {
-      fail('bad-notes', `${region.label}: note payload (${descsz} bytes at ${hex(descAt)}) runs past the end of the notes`);
-    }
-    let owner = '';
-    for (let i = 0; i < namesz && i < 64; i++) {
-      const c = elf.bytes[nameAt + i];
-      if (c === 0) break;
-      owner += String.fromCharCode(c);
-    }
-    notes.push({ owner, type, desc: elf.bytes.subarray(descAt, descAt + descsz), source: region.label });
-    pos = descAt + round(descsz);
+/** ELF_MAX_TOTAL_NOTE_COUNT: libelf stops after this many notes over all tables. */
+export const MAX_TOTAL_NOTES = 65536;
+
+/** (n + 3) & ~3 in 32-bit unsigned arithmetic, as libelf rounds namesz and descsz. */
+function round4(n: number): number {
+  return (((n + 3) >>> 0) & ~3) >>> 0;
+}
+
+/**
+ * Walks one note table as elf_xen_parse_notes() does, calling `visit` for each note whose
+ * name can be read; `visit` returns false to stop (libelf stops at a note it cannot parse).
+ * `counter.total` counts notes over all tables, as libelf's total_note_count does.
+ */
+export function walkNotes(elf: ElfFile, region: NoteRegion, counter: { total: number }, visit: (note: RawNote) => boolean | void): void {
+  const img = elf.image;
+  // positions as numbers while they are safe integers (always, inside an image), else bigint
+  if (region.start < BigInt(Number.MAX_SAFE_INTEGER) && region.end < BigInt(Number.MAX_SAFE_INTEGER)) {
+    walkFrom(Number(region.start), Number(region.end));
+    return;
   }
+  let p = region.start;
+  while (p < region.end) {
+    if (counter.total >= MAX_TOTAL_NOTES) {
+      img.markBroken('too many ELF notes');
+      return;
+    }
+    counter.total++;
+    const pos = toPos(p);
+    if (!step(pos)) return;
+    const namesz = img.u32(pos);
+    const descsz = img.u32(pos + 4);
+    // elf_note_next
+    const next = p + 12n + BigInt(round4(namesz)) + BigInt(round4(descsz));
+    if (next <= p || !img.accessOk(pos, 1)) return;
+    p = next;
+  }
+
+  function walkFrom(start: number, end: number): void {
+    for (let pos = start; pos < end; ) {
+      if (counter.total >= MAX_TOTAL_NOTES) {
+        img.markBroken('too many ELF notes');
+        return;
+      }
+      counter.total++;
+      if (!step(pos)) return;
+      const namesz = img.u32(pos);
+      const descsz = img.u32(pos + 4);
+      const next = pos + 12 + round4(namesz) + round4(descsz);
+      if (!img.accessOk(pos, 1)) return;
+      pos = next;
+    }
+  }
+
+  /** One note at pos: visit it when its name reads; false to stop. */
+  function step(pos: number): boolean {
+    const name = img.strval(pos + 12);
+    if (name === null) return true;
+    const namesz = img.u32(pos);
+    const descsz = img.u32(pos + 4);
+    const descOffset = pos + 12 + round4(namesz);
+    const inImage = Math.max(0, Math.min(descsz, img.size - descOffset));
+    const note: RawNote = {
+      owner: name.length === 3 && name[0] === 0x58 && name[1] === 0x65 && name[2] === 0x6e ? 'Xen' : Buffer.from(name).toString('latin1'),
+      type: img.u32(pos + 8),
+      namesz,
+      descsz,
+      offset: pos,
+      descOffset,
+      desc: descOffset < img.size ? img.bytes.subarray(descOffset, descOffset + inImage) : new Uint8Array(0),
+      source: region.label,
+    };
+    return visit(note) !== false;
+  }
+}
+
+/** Every note of a table (libelf's walk, without its side effects on the image's broken flag). */
+export function readNotes(elf: ElfFile, region: NoteRegion): RawNote[] {
+  const notes: RawNote[] = [];
+  elf.image.quietly(() => walkNotes(elf, region, { total: 0 }, (n) => void notes.push(n)));
   return notes;
 }
 
@@ -123,14 +200,19 @@ export function decodeXenFeatures(bitmap: number): string[] {
   return names;
 }
 
-/** One decoded Xen note. Numbers that may exceed 2^53 are hex strings. */
+/**
+ * One decoded Xen note: the value libelf (or, for the notes libelf does not read, Xen's
+ * readnotes) takes from it. Numbers that may exceed 2^53 are hex strings. `remark` says where
+ * libelf's reading is not the obvious one (a payload size it reads as 0, a string that runs
+ * past its payload).
+ */
 export type XenNote =
-  | { type: number; name: string; kind: 'string'; value: string }
-  | { type: number; name: string; kind: 'numeric'; value: string; size: number }
+  | { type: number; name: string; kind: 'string'; value: string; remark?: string }
+  | { type: number; name: string; kind: 'numeric'; value: string; size: number; remark?: string }
   | { type: number; name: string; kind: 'l1-mfn-valid'; pairs: { mask: string; value: string }[]; size: number }
-  | { type: number; name: string; kind: 'bitmap'; value: number; features: string[]; extra?: number[] }
-  | { type: number; name: string; kind: 'phys32-reloc'; align?: number; min?: number; max?: number }
-  | { type: number; name: string; kind: 'raw'; raw: string; error?: string };
+  | { type: number; name: string; kind: 'bitmap'; value: number; features: string[]; size: number; extra?: number[]; remark?: string }
+  | { type: number; name: string; kind: 'phys32-reloc'; align?: number; min?: number; max?: number; size: number; remark?: string }
+  | { type: number; name: string; kind: 'raw'; raw: string; size: number; error?: string };
 
 function toHex(desc: Uint8Array): string {
   return Buffer.from(desc.buffer, desc.byteOffset, desc.byteLength).toString('hex');
@@ -145,55 +227,80 @@ function uint(desc: Uint8Array, off: number, size: number, le: boolean): bigint 
   return v;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
 function cString(desc: Uint8Array): string {
   let end = desc.indexOf(0);
   if (end < 0) end = desc.length;
-  return new TextDecoder('utf-8', { fatal: false }).decode(desc.subarray(0, end));
+  return utf8.decode(desc.subarray(0, end));
 }
 
-/** Decodes a note of owner "Xen" by its type's payload kind; unknown types and bad sizes are kept raw. */
-export function decodeXenNote(note: RawNote, littleEndian: boolean): XenNote {
-  const desc = note.desc;
+const NUMERIC_SIZES = [1, 2, 4, 8];
+
+/**
+ * Decodes a note of owner "Xen" as libelf reads it (elf_xen_parse_note, elf_note_numeric,
+ * elf_note_numeric_array, elf_strval), reading from the image, not only from the payload.
+ */
+export function decodeXenNote(img: ElfImage, note: RawNote): XenNote {
   const info = XEN_NOTE_TYPES[note.type];
-  const raw = (error?: string): XenNote => ({
-    type: note.type,
-    name: info?.name ?? `UNKNOWN_${note.type}`,
-    kind: 'raw',
-    raw: toHex(desc.subarray(0, 4096)),
-    ...(error ? { error } : {}),
-  });
+  const size = note.descsz;
+  const at = note.descOffset;
+  const le = img.littleEndian;
+  const name = info?.name ?? `UNKNOWN_${note.type}`;
+  const raw = (error?: string): XenNote => ({ type: note.type, name, kind: 'raw', raw: toHex(note.desc.subarray(0, 4096)), size, ...(error ? { error } : {}) });
   if (!info) return raw();
-  const { name, kind } = info;
-  const size = desc.length;
-  switch (kind) {
-    case 'string':
-      return { type: note.type, name, kind, value: cString(desc) };
-    case 'numeric':
-      if (size !== 1 && size !== 2 && size !== 4 && size !== 8) return raw(`numeric payload of ${size} bytes (expected 1, 2, 4 or 8)`);
-      return { type: note.type, name, kind, value: hex(uint(desc, 0, size, littleEndian)), size };
+  const inImage = (off: number, n: number) => img.quietly(() => img.accessOk(off, n));
+  /** elf_note_numeric_array(note, unit, idx) */
+  const arr = (unit: number, idx: number): number => (size % unit !== 0 || idx >= size / unit ? 0 : Number(img.uint(at + idx * unit, unit)));
+  switch (info.kind) {
+    case 'string': {
+      const s = img.strval(at);
+      if (s === null) return raw('the string has no NUL inside the image within 4096 characters: libelf ignores the note');
+      const remark = s.length >= size ? `no NUL inside the ${size}-byte payload: libelf reads the string on to the NUL at ${hex(at + s.length)}` : undefined;
+      return { type: note.type, name, kind: 'string', value: utf8.decode(s), ...(remark ? { remark } : {}) };
+    }
+    case 'numeric': {
+      if (!NUMERIC_SIZES.includes(size)) {
+        return { type: note.type, name, kind: 'numeric', value: '0x0', size, remark: `a ${size}-byte payload (not 1, 2, 4 or 8): libelf reads 0` };
+      }
+      const ok = inImage(at, size);
+      const value = img.uint(at, size);
+      return { type: note.type, name, kind: 'numeric', value: hex(value), size, ...(ok ? {} : { remark: 'the payload is outside the image: libelf reads 0' }) };
+    }
     case 'l1-mfn-valid': {
-      // (mask, value) pairs; a single pair of 4- or 8-byte numbers is what kernels write.
-      const width = size === 8 || size === 16 ? size / 2 : size > 0 && size % 16 === 0 ? 8 : 0;
+      // libelf does not read it; readnotes prints one (mask, value) pair of descsz/2 bytes each
+      const half = Math.floor(size / 2);
+      const width = half === 8 || half === 4 ? half : size > 0 && size % 16 === 0 ? 8 : 0;
       if (width === 0) return raw(`L1_MFN_VALID payload of ${size} bytes is not (mask, value) pairs`);
       const pairs: { mask: string; value: string }[] = [];
-      for (let o = 0; o + 2 * width <= size && pairs.length < 64; o += 2 * width) {
-        pairs.push({ mask: hex(uint(desc, o, width, littleEndian)), value: hex(uint(desc, o + width, width, littleEndian)) });
+      const count = half === width ? 1 : Math.min(64, size / 16);
+      for (let i = 0; i < count; i++) {
+        const o = at + 2 * width * i;
+        pairs.push({ mask: hex(img.uint(o, width)), value: hex(img.uint(o + width, width)) });
       }
-      return { type: note.type, name, kind, pairs, size };
+      return { type: note.type, name, kind: 'l1-mfn-valid', pairs, size };
     }
     case 'bitmap': {
-      if (size === 0 || size % 4 !== 0) return raw(`SUPPORTED_FEATURES payload of ${size} bytes is not a u32 bitmap`);
-      const value = Number(uint(desc, 0, 4, littleEndian));
+      // XENFEAT_NR_SUBMAPS is 1: libelf ORs the first u32 into f_supported, 0 when descsz % 4
+      const value = arr(4, 0) >>> 0;
       const extra: number[] = [];
-      for (let o = 4; o + 4 <= size && extra.length < 64; o += 4) extra.push(Number(uint(desc, o, 4, littleEndian)));
-      return { type: note.type, name, kind, value, features: decodeXenFeatures(value), ...(extra.length ? { extra } : {}) };
+      for (let i = 1; i < size / 4 && size % 4 === 0 && extra.length < 64; i++) extra.push(arr(4, i) >>> 0);
+      const remark =
+        size % 4 !== 0 || size === 0
+          ? `a ${size}-byte payload (not a multiple of 4): libelf reads no feature bits`
+          : extra.length
+            ? `libelf reads the first 32 bits only (XENFEAT_NR_SUBMAPS is 1)`
+            : undefined;
+      return { type: note.type, name, kind: 'bitmap', value, features: decodeXenFeatures(value), size, ...(extra.length ? { extra } : {}), ...(remark ? { remark } : {}) };
     }
     case 'phys32-reloc': {
-      if (size === 0 || size > 12 || size % 4 !== 0) return raw(`PHYS32_RELOC payload of ${size} bytes (expected up to three u32)`);
-      const n = (i: number) => (size >= 4 * (i + 1) ? Number(uint(desc, 4 * i, 4, littleEndian)) : undefined);
-      const out: XenNote = { type: note.type, name, kind, align: n(0) };
-      if (size >= 8) out.min = n(1);
-      if (size >= 12) out.max = n(2);
+      const out: XenNote = { type: note.type, name, kind: 'phys32-reloc', size };
+      if (size >= 4) out.align = arr(4, 0);
+      if (size >= 8) out.min = arr(4, 1);
+      if (size >= 12) out.max = arr(4, 2);
+      if (size % 4 !== 0) out.remark = `a ${size}-byte payload (not a multiple of 4): libelf reads 0 for each value`;
+      else if (size > 12) out.remark = 'libelf reads the first three u32 only';
+      else if (size < 4) out.remark = 'no values: libelf keeps its defaults (align 0x200000, min 0, max 0xffffffff)';
       return out;
     }
   }

@@ -223,3 +223,132 @@ export function buildBzImage(compressed: Uint8Array, decompressedSize: number, o
 export const FIXTURES = join(__dirname, 'fixtures');
 export const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
 export const FIXTURE_EXT = { gzip: 'gz', xz: 'xz', lzma: 'lzma', bzip2: 'bz2', lz4: 'lz4', lzo: 'lzo', zstd: 'zst' } as const;
+
+/** Notes laid out by hand: name and payload each padded to `align` bytes (4 is what libelf reads). */
+export function encodeNotesAligned(notes: readonly (SynthNote & { namesz?: number; descsz?: number })[], align = 4, bigEndian = false): Buffer {
+  const parts: Buffer[] = [];
+  const pad = (n: number) => (align - (n % align)) % align;
+  for (const n of notes) {
+    const name = Buffer.from(n.owner + '\0', 'latin1');
+    const h = Buffer.alloc(12);
+    const w = (v: number, o: number) => (bigEndian ? h.writeUInt32BE(v >>> 0, o) : h.writeUInt32LE(v >>> 0, o));
+    w(n.namesz ?? name.length, 0);
+    w(n.descsz ?? n.desc.length, 4);
+    w(n.type, 8);
+    parts.push(h, name, Buffer.alloc(pad(name.length)), Buffer.from(n.desc), Buffer.alloc(pad(n.desc.length)));
+  }
+  return Buffer.concat(parts);
+}
+
+export interface RawElfSegment {
+  type: number;
+  /** Index into `blobs`: the segment's file offset is where that blob lands (or `offset`). */
+  blob?: number;
+  offset?: number;
+  filesz?: number;
+  align?: number;
+  paddr?: number;
+}
+
+export interface RawElfSection {
+  name: string;
+  type: number;
+  blob?: number;
+  offset?: number;
+  size?: number;
+  align?: number;
+}
+
+/**
+ * An ELF with exactly the program headers, sections and data given, in either class and byte
+ * order: header, program headers, the blobs one after another, then (with sections) .shstrtab
+ * and the section headers (index 0 is the null section).
+ */
+export function buildRawElf(opts: {
+  class?: 32 | 64;
+  bigEndian?: boolean;
+  data?: number;
+  machine?: number;
+  entry?: number;
+  segments: RawElfSegment[];
+  sections?: RawElfSection[];
+  blobs: Uint8Array[];
+  /** Bytes to cut from the end (a file that ends inside the last blob). */
+  truncate?: number;
+}): Buffer {
+  const is64 = (opts.class ?? 64) === 64;
+  const be = opts.bigEndian ?? false;
+  const ehsize = is64 ? 64 : 52;
+  const phentsize = is64 ? 56 : 32;
+  const shentsize = is64 ? 64 : 40;
+  let pos = ehsize + opts.segments.length * phentsize;
+  const blobOff: number[] = [];
+  for (const b of opts.blobs) {
+    blobOff.push(pos);
+    pos += b.length;
+  }
+  const sections = opts.sections ?? [];
+  const names = ['', ...sections.map((s) => s.name), '.shstrtab'];
+  const nameOff: number[] = [];
+  let strtab = '';
+  for (const n of names) {
+    nameOff.push(Buffer.byteLength(strtab, 'latin1'));
+    strtab += n + '\0';
+  }
+  const shstrOff = pos;
+  const shstr = sections.length ? Buffer.from(strtab, 'latin1') : Buffer.alloc(0);
+  pos += shstr.length;
+  if (sections.length) pos += (8 - (pos % 8)) % 8;
+  const shoff = sections.length ? pos : 0;
+  const shnum = sections.length ? sections.length + 2 : 0;
+  const total = pos + shnum * shentsize;
+  const b = Buffer.alloc(total);
+  const w16 = (v: number, o: number) => (be ? b.writeUInt16BE(v, o) : b.writeUInt16LE(v, o));
+  const w32 = (v: number, o: number) => (be ? b.writeUInt32BE(v >>> 0, o) : b.writeUInt32LE(v >>> 0, o));
+  const w64 = (v: number | bigint, o: number) => (be ? b.writeBigUInt64BE(BigInt(v), o) : b.writeBigUInt64LE(BigInt(v), o));
+  const wW = (v: number | bigint, o32: number, o64: number, base: number) => (is64 ? w64(v, base + o64) : w32(Number(v), base + o32));
+  b.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, opts.data ?? (be ? 2 : 1), 1, 0]);
+  w16(2, 16);
+  w16(opts.machine ?? (is64 ? 62 : 3), 18);
+  w32(1, 20);
+  wW(opts.entry ?? 0x100000, 24, 24, 0);
+  wW(ehsize, 28, 32, 0);
+  wW(shoff, 32, 40, 0);
+  w16(ehsize, is64 ? 52 : 40);
+  w16(phentsize, is64 ? 54 : 42);
+  w16(opts.segments.length, is64 ? 56 : 44);
+  w16(shentsize, is64 ? 58 : 46);
+  w16(shnum, is64 ? 60 : 48);
+  w16(shnum ? shnum - 1 : 0, is64 ? 62 : 50);
+  opts.segments.forEach((s, i) => {
+    const o = ehsize + i * phentsize;
+    const off = s.offset ?? (s.blob !== undefined ? blobOff[s.blob] : 0);
+    const size = s.filesz ?? (s.blob !== undefined ? opts.blobs[s.blob].length : 0);
+    w32(s.type, o);
+    if (is64) w32(7, o + 4);
+    wW(off, 4, 8, o);
+    wW(s.paddr ?? 0x100000, 8, 16, o);
+    wW(s.paddr ?? 0x100000, 12, 24, o);
+    wW(size, 16, 32, o);
+    wW(size, 20, 40, o);
+    if (!is64) w32(7, o + 24);
+    wW(s.align ?? 4, 28, 48, o);
+  });
+  opts.blobs.forEach((blob, i) => b.set(blob, blobOff[i]));
+  shstr.copy(b, shstrOff);
+  const shdr = (i: number, name: number, type: number, off: number, size: number, align: number) => {
+    const o = shoff + i * shentsize;
+    w32(name, o);
+    w32(type, o + 4);
+    wW(off, 16, 24, o);
+    wW(size, 20, 32, o);
+    wW(align, 32, 48, o);
+  };
+  sections.forEach((s, i) => {
+    const off = s.offset ?? (s.blob !== undefined ? blobOff[s.blob] : 0);
+    const size = s.size ?? (s.blob !== undefined ? opts.blobs[s.blob].length : 0);
+    shdr(i + 1, nameOff[i + 1], s.type, off, size, s.align ?? 4);
+  });
+  if (shnum) shdr(shnum - 1, nameOff[names.length - 1], 3, shstrOff, shstr.length, 1);
+  return opts.truncate ? b.subarray(0, b.length - opts.truncate) : b;
+}
