@@ -214,6 +214,7 @@ export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: 
   const coveredDeclaredHosts = new Set<string>();
   const perReason = new Map<string, number>();
   const perWhy = new Map<string, number>();
+  const perDiff = new Map<string, number>();
   const tally = { compared: 0, onDeclared: 0, changedByBuildRule: 0, changedByDeclarations: 0, staleWouldDiffer: 0 };
   for (const [guestId, why] of [...chosen].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     for (const p of pairsOf.get(guestId) ?? []) {
@@ -249,7 +250,7 @@ export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: 
             `Expected facts: build ${input.host.hypervisorBuild}, override ${input.host.rsdpOverrideSupported}, ${want.facts.toolstackBehaviour}, mode ${input.guest.mode}, boot ${input.guest.boot.method}, kernel ${input.kernel ? `known (GUEST_OS ${input.kernel.xenNotes?.guestOs ?? '-'}, features ${input.kernel.xenNotes?.supportedFeatures ?? '-'})` : 'unknown'}, need ${want.facts.need} (${want.facts.needReason}); ` +
             `message facts: build ${f.hypervisorBuild}, override ${f.rsdpOverrideSupported}, ${f.toolstackBehaviour}, mode ${f.mode}, boot ${f.bootMethod}, kernelKnown ${f.kernelKnown}, GUEST_OS ${f.guestOs}, need ${f.need} (${f.needReason})`,
         );
-        c.count('  mismatches by field: ' + diff.join('+'));
+        perDiff.set(diff.join('+'), (perDiff.get(diff.join('+')) ?? 0) + 1);
       }
     }
   }
@@ -257,6 +258,7 @@ export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: 
   c.count('(guest, host) pairs compared', tally.compared);
   for (const [k, n] of [...perReason].sort()) c.count(`  expected ${k}`, n);
   for (const [k, n] of [...perWhy].sort()) c.count(`  chosen as: ${k}`, n);
+  for (const [k, n] of [...perDiff].sort()) c.count(`mismatches by field: ${k}`, n);
   c.count(`hosts whose decisions are for build ${DECLARED_BUILD}`, declaredBuildHosts.size);
   c.count(`  of them, covered by the comparison`, coveredDeclaredHosts.size);
   c.count(`pairs compared on those hosts`, tally.onDeclared);
