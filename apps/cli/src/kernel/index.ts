@@ -29,7 +29,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated (host:port,...)')
     .option('--topic <topic>', 'Kafka topic (default fleet.kernel-builds.v1)')
     .option('--url <url>', 'base URL of the fleetcompat HTTP API: POST {url}/v1/events')
-    .option('--token <token>', 'bearer token (role ci) for --url (default: FLEETCOMPAT_TOKEN)')
+    .option('--token <token>', 'token (role ci): the bearer token for --url, the signature of the message for --brokers (default: FLEETCOMPAT_TOKEN)')
     .option('--dry-run', 'print the event, send nothing')
     .option('--release <release>', 'kernel release (uname -r), when the image does not carry it')
     .option('--arch <arch>', 'architecture (default: from the ELF, e.g. x86_64)')
@@ -71,7 +71,7 @@ function program(io: CliIo, result: { code: number }): Command {
         .map((b) => b.trim())
         .filter(Boolean);
       const sent = brokers
-        ? await sendToKafka(event, brokers, str('topic'), timeout * 1000)
+        ? await sendToKafka(event, brokers, str('topic'), timeout * 1000, str('token') ?? io.env.FLEETCOMPAT_TOKEN)
         : await sendToHttp(event, str('url') as string, timeout * 1000, str('token') ?? io.env.FLEETCOMPAT_TOKEN);
       if (o.json) {
         io.stdout(JSON.stringify(event, null, 2) + '\n');
@@ -79,6 +79,7 @@ function program(io: CliIo, result: { code: number }): Command {
         io.stdout(
           `published KernelBuildCompleted ${event.eventId}\n` +
             `  image ${r.sha256} release ${event.data.release}\n` +
+            (r.bootloader ? `  a ${r.bootloader.name} ${r.bootloader.mode.toUpperCase()} bootloader build: guests booting through it name it in boot.bootloaderSha256\n` : '') +
             `  RSDP ${r.rsdpPlacement} (${rsdpReason(r)}), PVH-capable ${r.pvhCapable ? 'yes' : 'no'}\n` +
             `  to ${sent.description}\n`,
         );

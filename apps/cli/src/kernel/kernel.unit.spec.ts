@@ -7,7 +7,7 @@ import { gzipSync } from 'zlib';
 import { validateEvent } from '@fleetcompat/contract';
 import { run } from '../main';
 import { CliIo } from '../io';
-import { buildBzImage, buildElf, fixture, linux415, linux417, str, u32, u64, xen } from '../../../../libs/kernel-notes/src/test/synth';
+import { buildBzImage, buildElf, buildRawElf, encodeNotesAligned, fixture, linux415, linux417, str, u32, u64, xen } from '../../../../libs/kernel-notes/src/test/synth';
 
 interface Captured {
   code: number;
@@ -101,6 +101,68 @@ describe('fleetcompat kernel inspect', () => {
     expect(c.out).toContain('linux\\x1b[2J\\x07');
   });
 
+  it('a note whose payload runs past its table is read as libelf reads it, not refused', async () => {
+    const b = linux417();
+    b.writeUInt32LE(0x10000, 64 + 2 * 56 + 4); // GUEST_OS descsz: the walk ends after it
+    const c = await cli(['kernel', 'inspect', file('longnote', b)]);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/^Guest OS\s+linux$/m);
+    expect(c.out).toMatch(/^libxc as PVH\s+refuses it: /m);
+  });
+
+  describe('bootloader images', () => {
+    const mods = Buffer.concat([Buffer.from('mimg', 'latin1'), u32(12, 0)]);
+    const pvhGrub = () =>
+      buildRawElf({
+        class: 32,
+        segments: [{ type: 1, blob: 0 }, { type: 4, blob: 2 }],
+        sections: [{ name: '.text', type: 1, blob: 0 }, { name: 'mods', type: 1, blob: 1 }, { name: '.xen', type: 1, blob: 2 }],
+        blobs: [Buffer.alloc(64, 0x90), mods, encodeNotesAligned([xen(18, u32(0x100000))])],
+      });
+    const pvGrub = () =>
+      buildRawElf({
+        segments: [{ type: 1, blob: 0 }, { type: 4, blob: 1, align: 8 }],
+        blobs: [Buffer.alloc(64, 0x90), encodeNotesAligned([xen(6, str('GRUB')), xen(8, str('generic')), xen(5, str('xen-3.0')), xen(1, u64(0n)), xen(3, u64(0n))])],
+      });
+
+    it('a PVH GRUB: says it is a PVH bootloader, that its kernel decides nothing, and how to publish it', async () => {
+      const path = file('grub-i386-xen_pvh.bin', pvhGrub());
+      const c = await cli(['kernel', 'inspect', path]);
+      expect(c.code).toBe(0);
+      expect(c.out).toMatch(/^Bootloader\s+GRUB, a PVH bootloader/m);
+      expect(c.out).toMatch(/^RSDP \(libxl\)\s+high: no GUEST_OS note/m);
+      expect(c.out).toContain('The kernel GRUB loads later decides\nnothing for the toolstack');
+      expect(c.out).toContain(`fleetcompat kernel publish ${path} --release`);
+      const sha = require('crypto').createHash('sha256').update(pvhGrub()).digest('hex');
+      expect(c.out).toContain(`boot.bootloaderSha256 (${sha})`);
+      const j = JSON.parse((await cli(['kernel', 'inspect', '--json', path])).out);
+      expect(j.bootloader).toMatchObject({ name: 'GRUB', mode: 'pvh' });
+      expect(j.libelf.pvh.accepted).toBe(true);
+    });
+
+    it('a PV GRUB: a PV bootloader, no RSDP to place', async () => {
+      const c = await cli(['kernel', 'inspect', file('grub-x86_64-xen.bin', pvGrub())]);
+      expect(c.code).toBe(0);
+      expect(c.out).toMatch(/^Bootloader\s+GRUB, a PV bootloader \(GUEST_OS "GRUB"\)/m);
+      expect(c.out).toMatch(/^libxc as PV\s+loads it/m);
+      expect(c.out).toMatch(/^libxc as PVH\s+refuses it/m);
+      expect(c.out).toContain('no RSDP to place');
+    });
+
+    it('publish: a bootloader needs --release and is published as a bootloader build', async () => {
+      const path = file('grub-pvh-pub.bin', pvhGrub());
+      const no = await cli(['kernel', 'publish', '--dry-run', path]);
+      expect(no.code).toBe(1);
+      expect(no.err).toMatch(/GRUB PVH bootloader .* pass --release/);
+      const ok = await cli(['kernel', 'publish', '--dry-run', '--release', 'grub-2.06-13+deb12u2', path]);
+      expect(ok.code).toBe(0);
+      const ev = JSON.parse(ok.out);
+      expect(validateEvent(ev).ok).toBe(true);
+      expect(ev.data).toMatchObject({ release: 'grub-2.06-13+deb12u2', arch: 'i386', xenNotes: { phys32Entry: '0x100000', pvh: true } });
+      expect(ev.data.xenNotes.guestOs).toBeUndefined();
+    });
+  });
+
   describe('bad files: a clear message and exit code 1, never a stack trace', () => {
     const cases: [string, () => string, RegExp][] = [
       ['a missing file', () => join(dir, 'does-not-exist'), /does-not-exist: cannot read: no such file/],
@@ -109,15 +171,6 @@ describe('fleetcompat kernel inspect', () => {
       ['random bytes', () => file('random', require('crypto').randomBytes(4096)), /\[(unknown-format|unsupported|bad-bzimage|truncated)\]/],
       ['a truncated ELF', () => file('trunc', linux417().subarray(0, 100)), /past the end .*\[truncated\]/],
       ['a truncated gzip vmlinux', () => file('trunc.gz', gzipSync(linux417()).subarray(0, 200)), /gzip: .*\[truncated\]/],
-      [
-        'a note size past the end',
-        () => {
-          const b = linux417();
-          b.writeUInt32LE(0x10000, 64 + 2 * 56 + 4);
-          return file('badnote', b);
-        },
-        /note payload .* runs past the end of the notes \[bad-notes\]/,
-      ],
       [
         'a bzImage whose payload offset lies',
         () => {

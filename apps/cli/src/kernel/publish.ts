@@ -1,3 +1,4 @@
+import { KafkaSigner } from '@fleetcompat/auth';
 import { Envelope, EventRouting, validateEvent } from '@fleetcompat/contract';
 import { KernelInspection } from '@fleetcompat/kernel-notes';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
@@ -51,7 +52,12 @@ export interface EventOptions {
 export function buildKernelBuildCompleted(r: KernelInspection, opts: EventOptions): KernelBuildCompleted {
   const release = opts.release ?? r.release;
   if (!release) {
-    throw new CliError(ExitCode.badInput, 'the image carries no release string (no "Linux" build-salt note, no bzImage kernel_version): pass --release');
+    throw new CliError(
+      ExitCode.badInput,
+      r.bootloader
+        ? `the image is a ${r.bootloader.name} ${r.bootloader.mode.toUpperCase()} bootloader and carries no release string: pass --release <its version, e.g. grub-2.06-13>`
+        : 'the image carries no release string (no "Linux" build-salt note, no bzImage kernel_version): pass --release',
+    );
   }
   const pipeline = Object.fromEntries(Object.entries(opts.pipeline ?? {}).filter(([, v]) => v !== undefined && v !== ''));
   const event = {
@@ -86,8 +92,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-/** Produces the event to Kafka (acks=all), keyed by the image sha256. */
-export async function sendToKafka(event: KernelBuildCompleted, brokers: string[], topic: string | undefined, timeoutMs: number): Promise<SendResult> {
+/**
+ * Produces the event to Kafka (acks=all), keyed by the image sha256, signed with `token` (role
+ * ci) when given: a service with KAFKA_AUTH=signed (the default) refuses unsigned messages.
+ */
+export async function sendToKafka(event: KernelBuildCompleted, brokers: string[], topic: string | undefined, timeoutMs: number, token?: string): Promise<SendResult> {
   const route = EventRouting.KernelBuildCompleted;
   const target = topic ?? route.topic;
   const kafka = new Kafka({
@@ -105,7 +114,7 @@ export async function sendToKafka(event: KernelBuildCompleted, brokers: string[]
         await producer.send({
           topic: target,
           acks: -1,
-          messages: [{ key: route.key(event.data), value: JSON.stringify(event), headers: { 'content-type': 'application/json', 'event-type': event.type } }],
+          messages: [new KafkaSigner(token).sign(target, { key: route.key(event.data), value: JSON.stringify(event), headers: { 'content-type': 'application/json', 'event-type': event.type } })],
         });
       })(),
       timeoutMs,
@@ -117,7 +126,7 @@ export async function sendToKafka(event: KernelBuildCompleted, brokers: string[]
   } finally {
     await producer.disconnect().catch(() => undefined);
   }
-  return { description: `Kafka topic ${target} (${brokers.join(',')})` };
+  return { description: `Kafka topic ${target} (${brokers.join(',')})${token ? ', signed' : ', unsigned (no --token: refused unless the service runs with KAFKA_AUTH=none)'}` };
 }
 
 /** POSTs the event to {url}/v1/events. */
