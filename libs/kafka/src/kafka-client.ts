@@ -56,11 +56,29 @@ export function parseBrokers(value: string | undefined, fallback = '127.0.0.1:90
     .filter(Boolean);
 }
 
+/**
+ * Error responses kafkajs logs at ERROR and then retries on its own, which a broker gives while
+ * it starts or a group coordinator loads (every first start on a new broker shows them):
+ * logged at debug. Other retried responses (no leader, not the leader) go out as warnings.
+ */
+const COORDINATOR_STARTING = /coordinator is loading|coordinator is not available/i;
+const RETRIED_BY_KAFKAJS = /no leader for this topic-partition|not the leader for that topic-partition|leader is not available/i;
+
+/** The level a kafkajs entry is logged at: its own, but see COORDINATOR_STARTING. */
+export function effectiveKafkaLevel(level: KafkaLogLevel, namespace: string, log: { message?: string; error?: unknown }): KafkaLogLevel {
+  if (level !== KafkaLogLevel.ERROR || namespace !== 'Connection' || !String(log.message ?? '').startsWith('Response ')) return level;
+  const error = String(log.error ?? '');
+  if (COORDINATOR_STARTING.test(error)) return KafkaLogLevel.DEBUG;
+  if (RETRIED_BY_KAFKAJS.test(error)) return KafkaLogLevel.WARN;
+  return level;
+}
+
 /** A kafkajs `logCreator` that writes to Nest's Logger, context `kafkajs:<namespace>`. */
 export function nestLogCreator(): KafkaConfig['logCreator'] {
   return () =>
-    ({ namespace, level, log }: LogEntry) => {
+    ({ namespace, level: given, log }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { logger?: unknown };
+      const level = effectiveKafkaLevel(given, namespace, log as { message?: string; error?: unknown });
       const details = Object.keys(extra).length ? ` ${safeJson(extra)}` : '';
       const logger = new Logger(namespace ? `kafkajs:${namespace}` : 'kafkajs');
       const text = `${message}${details}`;
