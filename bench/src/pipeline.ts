@@ -1,17 +1,23 @@
 // Ingest (events/s from the input topics to decisions on the placement topic, beside a bare
 // kafkajs consumer of the same messages) and decision latency, on the built apps as processes.
+import { randomBytes } from 'node:crypto';
+import { KafkaSigner } from '@fleetcompat/auth';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
 import { envelope, FleetSize, generateFleet } from '@fleetcompat/sample-fleet';
 import { Client } from 'pg';
 import { App, brokers, createDatabase, kafka, log, percentile, pgClient, sleep, startApp, uniqueName } from './support';
 
-/** Produces events to their (prefixed) topics, keyed as the contract says. Returns the count. */
+/** The admin token of the pipeline's apps (FLEETCOMPAT_BOOTSTRAP_TOKEN): every message is signed with it (KAFKA_AUTH=signed, the default). */
+export const PIPELINE_TOKEN = `bench-pipeline-${randomBytes(16).toString('hex')}`;
+
+/** Produces events to their (prefixed) topics, keyed as the contract says, signed. Returns the count. */
 export async function produceEvents(prefix: string, events: Iterable<FleetEvent>): Promise<number> {
+  const signer = new KafkaSigner(PIPELINE_TOKEN);
   const producer = kafka().producer({ allowAutoTopicCreation: false });
   await producer.connect();
   let n = 0;
   try {
-    let pending = new Map<string, { key: string; value: string }[]>();
+    let pending = new Map<string, { key: string; value: string; headers?: Record<string, string> }[]>();
     let size = 0;
     const flush = async () => {
       if (!size) return;
@@ -24,7 +30,7 @@ export async function produceEvents(prefix: string, events: Iterable<FleetEvent>
       const route = EventRouting[e.type];
       const topic = prefix + route.topic;
       const list = pending.get(topic) ?? [];
-      list.push({ key: route.key(e.data), value: JSON.stringify(e) });
+      list.push(signer.sign(topic, { key: route.key(e.data), value: JSON.stringify(e) }));
       pending.set(topic, list);
       n++;
       if (++size >= 5000) await flush();
@@ -137,7 +143,7 @@ export interface Pipeline {
 /** Starts projector and relay, then the ingest on a fresh database and consumer group. */
 export async function startPipeline(prefix: string): Promise<Pipeline> {
   const dbUrl = await createDatabase('pipeline');
-  const env = { DATABASE_URL: dbUrl, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('bench-ingest'), LOG_LEVEL: 'log' };
+  const env = { DATABASE_URL: dbUrl, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('bench-ingest'), LOG_LEVEL: 'log', FLEETCOMPAT_BOOTSTRAP_TOKEN: PIPELINE_TOKEN };
   // The projector first: it runs the migrations; the others wait on the same advisory lock anyway.
   const projector = await (await startApp('projector', env)).ready();
   const relay = await (await startApp('relay', env)).ready();
@@ -232,7 +238,7 @@ export async function measureLatency(p: Pipeline, prefix: string, alreadyStored:
       });
       const arrived = new Promise<number>((resolve) => wanted.set(hostId, { need: guestsPerHost, got: new Set(), done: resolve }));
       const t0 = Date.now();
-      await producer.send({ topic: prefix + Topics.hypervisorUpgrades, acks: -1, messages: [{ key: hostId, value: JSON.stringify(event) }] });
+      await producer.send({ topic: prefix + Topics.hypervisorUpgrades, acks: -1, messages: [new KafkaSigner(PIPELINE_TOKEN).sign(prefix + Topics.hypervisorUpgrades, { key: hostId, value: JSON.stringify(event) })] });
       const t1 = await Promise.race([arrived, sleep(60000).then(() => NaN)]);
       if (Number.isNaN(t1)) throw new Error(`host ${hostId}: only ${wanted.get(hostId)!.got.size} of ${guestsPerHost} decisions within 60 s`);
       samples.push(t1 - t0);

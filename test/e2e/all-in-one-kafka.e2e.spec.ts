@@ -2,7 +2,7 @@
 // decisions itself (ingest, projector and relay in one process).
 import { EventRouting, Topics } from '@fleetcompat/contract';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
-import { AppProcess, startApp } from '../support/apps';
+import { AppProcess, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
 import { brokers, consumeAll, createTopics, produce, uniqueName } from '../support/kafka';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 
@@ -21,13 +21,13 @@ describe('all-in-one with Kafka', () => {
   });
 
   it('consumes the input topics and publishes every guest a decision on the placement topic', async () => {
-    const started = await startApp('all-in-one', { DATABASE_URL: db.url, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('aio') }).then((a) => a.ready());
+    const started = await startApp('all-in-one', { DATABASE_URL: db.url, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('aio'), FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN }).then((a) => a.ready());
     app = started;
     expect(started.log()).toMatch(/parts: httpApi, projector, relay, ingest/);
     const events = sampleFleet();
     for (const e of events) {
       const route = EventRouting[e.type];
-      await produce(prefix + route.topic, [{ key: route.key(e.data), value: JSON.stringify(e) }]);
+      await produce(prefix + route.topic, [{ key: route.key(e.data), value: JSON.stringify(e) }], { token: TEST_ADMIN_TOKEN });
     }
     const guests = new Set(events.filter((e) => e.type === 'GuestObserved').map((e) => (e.data as { guestId: string }).guestId));
     // The topics are consumed in any relative order: wait for every guest's decision for its host's final target.

@@ -7,6 +7,7 @@
 // and arriving after it must leave the host on 4.17.3 and the guest blocked for 4.17.3.
 import { createHash } from 'node:crypto';
 import { Consumer, Partitioners } from 'kafkajs';
+import { KafkaSigner } from '@fleetcompat/auth';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
 import { envelope } from '@fleetcompat/sample-fleet';
 import { AppProcess, eventually, http as rawHttp, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
@@ -104,7 +105,7 @@ class Fleet {
       const [meta] = await producer.send({
         topic: this.topic(route.topic),
         acks: -1,
-        messages: [{ key: route.key(e.data), value: JSON.stringify(e), ...(partition !== undefined ? { partition } : {}) }],
+        messages: [new KafkaSigner(TEST_ADMIN_TOKEN).sign(this.topic(route.topic), { key: route.key(e.data), value: JSON.stringify(e), ...(partition !== undefined ? { partition } : {}) })],
       });
       return meta.partition;
     } finally {

@@ -9,7 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { InputTopics, Topics } from '@fleetcompat/contract';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@fleetcompat/platform';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
-import { AppProcess, eventually, freePort, http, ROOT, startApp } from '../support/apps';
+import { AppProcess, eventually, freePort, http, ROOT, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
 import { uniqueName } from '../support/kafka';
 import { freeBrokerPort, metricSamples, metricSum, OwnBroker, produceEvents, scrape } from './ops.support';
 
@@ -40,6 +40,7 @@ describe('health and metrics (own broker, own Postgres)', () => {
       KAFKA_BROKERS: broker.address,
       FLEETCOMPAT_TOPIC_PREFIX: prefix,
       KAFKA_GROUP_ID: uniqueName('e2e-ops-health'),
+      FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN,
       HEALTH_CHECK_TIMEOUT_MS: '1500',
       LOG_FORMAT: 'json',
     }).then((a) => a.ready());

@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { Consumer } from 'kafkajs';
 import { FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
 import { generateFleet } from '@fleetcompat/sample-fleet';
-import { AppProcess, eventually, freePort, startApp } from '../support/apps';
+import { AppProcess, eventually, freePort, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
 import { brokers, createTopics, kafkaClient, uniqueName } from '../support/kafka';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 import { metricSamples, metricSum, produceEvents, scrape } from './ops.support';
@@ -41,6 +41,7 @@ describe('graceful shutdown in the middle of a load (split roles)', () => {
       KAFKA_BROKERS: brokers().join(','),
       FLEETCOMPAT_TOPIC_PREFIX: prefix,
       KAFKA_GROUP_ID: uniqueName('e2e-ops-ingest'),
+      FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN,
       // Small batches: many store calls and commits, so that the SIGTERM lands in the middle.
       INGEST_BATCH_SIZE: '10',
       PROJECTOR_BATCH_SIZE: '100',

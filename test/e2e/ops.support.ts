@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { EventRouting, FleetEvent } from '@fleetcompat/contract';
 import { Kafka, Partitioners } from 'kafkajs';
-import { ROOT } from '../support/apps';
+import { KafkaSigner } from '@fleetcompat/auth';
+import { ROOT, TEST_ADMIN_TOKEN } from '../support/apps';
 
 /** The sum of the samples of `name` whose labels include `labels` (0 when none). */
 export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -75,8 +76,9 @@ export class OwnBroker {
   }
 }
 
-/** Produces events on their contract topics (behind `prefix`), keyed as the contract says. */
-export async function produceEvents(kafka: Kafka, prefix: string, events: readonly FleetEvent[]): Promise<void> {
+/** Produces events on their contract topics (behind `prefix`), keyed as the contract says, signed with `token` (the apps' FLEETCOMPAT_BOOTSTRAP_TOKEN). */
+export async function produceEvents(kafka: Kafka, prefix: string, events: readonly FleetEvent[], token: string = TEST_ADMIN_TOKEN): Promise<void> {
+  const signer = new KafkaSigner(token);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -85,7 +87,7 @@ export async function produceEvents(kafka: Kafka, prefix: string, events: readon
       const route = EventRouting[e.type];
       const topic = `${prefix}${route.topic}`;
       const list = byTopic.get(topic) ?? [];
-      list.push({ key: route.key(e.data), value: JSON.stringify(e) });
+      list.push(signer.sign(topic, { key: route.key(e.data), value: JSON.stringify(e) }));
       byTopic.set(topic, list);
     }
     await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });

@@ -1,12 +1,11 @@
 // The whole pipeline on the real broker and real Postgres, with every role as its own
 // process: kcat (an outside client) produces the events, the ingest, projector, relay and api
 // processes run as built, and the test reads fleet.placement-decisions.v1 as a host would.
-import { execFile } from 'node:child_process';
 import { Consumer } from 'kafkajs';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
 import { envelope, SAMPLE_KERNELS, sampleFleet } from '@fleetcompat/sample-fleet';
 import { AppProcess, eventually, http as rawHttp, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
-import { brokers, createTopics, kafkaClient, kcatBinary, uniqueName } from '../support/kafka';
+import { brokers, createTopics, kafkaClient, kcatProduceSigned, uniqueName } from '../support/kafka';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 
 /** Every call here is an admin's (the bootstrap token); test/e2e/auth.e2e.spec.ts tries the other roles. */
@@ -19,14 +18,9 @@ interface Received {
   value: any;
 }
 
-/** Produces `key<TAB>value` lines with kcat. */
+/** Produces the messages with kcat, each signed with the admin token (the ingest runs with KAFKA_AUTH=signed, the default). */
 function kcat(topic: string, lines: { key: string; value: string }[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(kcatBinary(), ['-P', '-b', brokers().join(','), '-t', topic, '-K', '\t', '-z', 'none'], (err, _out, stderr) =>
-      err ? reject(new Error(`kcat failed: ${err.message} ${stderr}`)) : resolve(),
-    );
-    child.stdin!.end(lines.map((l) => `${l.key}\t${l.value}`).join('\n') + '\n');
-  });
+  return kcatProduceSigned(topic, lines, TEST_ADMIN_TOKEN);
 }
 
 describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox -> relay -> placement topic)', () => {
@@ -50,7 +44,7 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
       list.push({ key: route.key(e.data), value: JSON.stringify(e) });
       byTopic.set(route.topic, list);
     }
-    for (const [name, lines] of byTopic) await kcat(topic(name), lines);
+    await Promise.all([...byTopic].map(([name, lines]) => kcat(topic(name), lines)));
   }
 
   async function record(name: string, into: Received[]) {

@@ -1,6 +1,7 @@
 // Kafka I/O of the fault suite against its own broker: topics, the paced producer of the
 // workload, full reads of the output topics, and the ingest group's lag.
 import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+import { KafkaSigner } from '@fleetcompat/auth';
 import { kafkaClient } from '../support/kafka';
 
 export function client(brokers: string): Kafka {
@@ -28,19 +29,29 @@ export interface OutMessage {
   partition?: number;
 }
 
-/** A producer that keeps trying (the broker may be away): a failed batch is sent again whole. */
+/**
+ * A producer that keeps trying (the broker may be away): a failed batch is sent again whole.
+ * Every message is signed with `token` (the apps' bootstrap admin token: KAFKA_AUTH=signed),
+ * poison included, so that each poison message is refused for what it is, not for being unsigned.
+ */
 export class StubbornProducer {
   private producer?: Producer;
+  private readonly signer: KafkaSigner;
   resends = 0;
   failures = 0;
 
-  constructor(private readonly kafka: Kafka) {}
+  constructor(
+    private readonly kafka: Kafka,
+    token?: string,
+  ) {
+    this.signer = new KafkaSigner(token);
+  }
 
   async send(messages: OutMessage[]): Promise<void> {
-    const byTopic = new Map<string, { key: string | null; value: string | Buffer | null; partition?: number }[]>();
+    const byTopic = new Map<string, { key: string | null; value: string | Buffer | null; partition?: number; headers?: Record<string, string> }[]>();
     for (const m of messages) {
       if (!byTopic.has(m.topic)) byTopic.set(m.topic, []);
-      byTopic.get(m.topic)!.push({ key: m.key, value: m.value, ...(m.partition !== undefined ? { partition: m.partition } : {}) });
+      byTopic.get(m.topic)!.push(this.signer.sign(m.topic, { key: m.key, value: m.value, ...(m.partition !== undefined ? { partition: m.partition } : {}) }));
     }
     for (let attempt = 0; ; attempt++) {
       try {

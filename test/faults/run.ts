@@ -222,7 +222,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     })();
 
     // Deliver the workload, paced over loadSeconds.
-    const producer = new StubbornProducer(kafka);
+    const producer = new StubbornProducer(kafka, token);
     const ticks = Math.max(1, p.loadSeconds * 4);
     const per = Math.ceil(w.deliveries.length / ticks);
     const deliveredTimes = new Map<string, number>();

@@ -4,6 +4,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { IHeaders, Kafka, KafkaConfig, logCreator, logLevel, Partitioners } from 'kafkajs';
+import { KAFKA_AUTH_HEADER, KafkaSigner } from '@fleetcompat/auth';
 
 /** Broker list from KAFKA_BROKERS (comma-separated), default 127.0.0.1:9092. */
 export function brokers(): string[] {
@@ -61,12 +62,21 @@ export type OutMessage =
   | string
   | { key?: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition?: number };
 
+export interface ProduceOptions {
+  /**
+   * Sign every message with this token (the `fleetcompat-auth` header, libs/auth
+   * kafka-signature.ts), as the producers of a service with KAFKA_AUTH=signed (the default) must.
+   */
+  readonly token?: string;
+}
+
 /**
  * Produce messages (strings are values without a key), acks=all, then disconnect. The producer
  * is idempotent: a retried send (after "not the leader for that topic-partition" on a loaded
  * machine, say) does not write a message twice, so a test that produces N messages finds N.
  */
-export async function produce(topic: string, messages: OutMessage[]): Promise<void> {
+export async function produce(topic: string, messages: OutMessage[], options: ProduceOptions = {}): Promise<void> {
+  const signer = new KafkaSigner(options.token);
   const producer = kafkaClient().producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: true,
@@ -78,7 +88,7 @@ export async function produce(topic: string, messages: OutMessage[]): Promise<vo
     await producer.send({
       topic,
       acks: -1,
-      messages: messages.map((m) => (typeof m === 'string' ? { value: m } : m)),
+      messages: signer.signAll(topic, messages.map((m) => (typeof m === 'string' ? { value: m } : m))),
     });
   } finally {
     await producer.disconnect();
@@ -178,6 +188,47 @@ export function kcatProduce(topic: string, lines: string[], key?: string): Promi
     );
     child.stdin.end(lines.length ? lines.join('\n') + '\n' : '');
   });
+}
+
+/** One message for kcatProduceEach. */
+export interface KcatOut {
+  readonly key?: string;
+  /** One line: no newline. */
+  readonly value: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One `kcat -P` run per message, in order, with its own `-H` headers (kcat's -H applies to
+ * every message of a run, so per-message headers such as signatures need a run each).
+ */
+export async function kcatProduceEach(topic: string, messages: readonly KcatOut[]): Promise<void> {
+  for (const m of messages) {
+    if (m.value.includes('\n')) throw new Error('kcatProduceEach: a value contains a newline');
+    const args = ['-P', '-b', brokers().join(','), '-t', topic, '-q', '-z', 'none'];
+    if (m.key !== undefined) args.push('-k', m.key);
+    for (const [k, v] of Object.entries(m.headers ?? {})) args.push('-H', `${k}=${v}`);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(kcatBinary(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}: ${stderr.trim()}`))));
+      child.stdin.end(m.value + '\n');
+    });
+  }
+}
+
+/** kcatProduceEach with every message signed by `token` (null: unsigned), the header computed here and handed to kcat with -H. */
+export function kcatProduceSigned(topic: string, messages: readonly KcatOut[], token: string | null): Promise<void> {
+  const signer = new KafkaSigner(token);
+  return kcatProduceEach(
+    topic,
+    messages.map((m) => {
+      const h = signer.headerValue(topic, m.key ?? null, m.value);
+      return h ? { ...m, headers: { ...m.headers, [KAFKA_AUTH_HEADER]: h } } : m;
+    }),
+  );
 }
 
 export interface KcatMessage {

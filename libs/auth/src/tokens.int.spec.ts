@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { openDatabase } from '@fleetcompat/platform';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
 import { Authenticator, sha256Hex, TokenStore } from './tokens';
+import { kafkaSigningKey } from './kafka-signature';
 
 describe('TokenStore (Postgres)', () => {
   let db: TestDatabase;
@@ -45,6 +46,23 @@ describe('TokenStore (Postgres)', () => {
     expect(await store.verify(token)).toBeNull();
     expect((await store.list()).map((t) => t.id)).not.toContain(info.id);
     expect((await store.list({ includeRevoked: true })).find((t) => t.id === info.id)?.revokedAt).toEqual(expect.any(String));
+  });
+
+  it('finds the signing keys of Kafka messages by key id, in one indexed query; revoked tokens are not found', async () => {
+    const a = await store.create('host:host-k1');
+    const b = await store.create('ci');
+    const ka = kafkaSigningKey(a.token);
+    const kb = kafkaSigningKey(b.token);
+    const found = await store.kafkaKeys([ka.keyId, kb.keyId, 'f'.repeat(64), 'not-hex']);
+    expect([...found.keys()].sort()).toEqual([ka.keyId, kb.keyId].sort());
+    expect(found.get(ka.keyId)).toEqual({ key: ka.key, principal: { tokenId: a.info.id, name: null, role: 'host:host-k1' } });
+    const plan = (await ds.query(`EXPLAIN SELECT id FROM access_tokens WHERE encode(sha256(decode(token_sha256, 'hex')), 'hex') = ANY($1::text[])`, [[ka.keyId]])).map((r: any) => r['QUERY PLAN']).join('\n');
+    await ds.query('SET enable_seqscan = off');
+    const forced = (await ds.query(`EXPLAIN SELECT id FROM access_tokens WHERE encode(sha256(decode(token_sha256, 'hex')), 'hex') = ANY($1::text[])`, [[ka.keyId]])).map((r: any) => r['QUERY PLAN']).join('\n');
+    await ds.query('RESET enable_seqscan');
+    expect(plan + forced).toMatch(/access_tokens_kafka_key_id/);
+    await store.revoke(a.info.id);
+    expect([...(await store.kafkaKeys([ka.keyId, kb.keyId])).keys()]).toEqual([kb.keyId]);
   });
 
   it('the bootstrap token is an admin; other tokens come from the store', async () => {

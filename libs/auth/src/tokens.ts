@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { signingKeyFromTokenHash } from './kafka-signature';
 import { parseRole, Principal, Role } from './roles';
 
 /** Anything that runs SQL (a TypeORM DataSource, EntityManager or QueryRunner). */
@@ -74,6 +75,33 @@ export class TokenStore {
     const role = parseRole(rows[0].role);
     return role ? { tokenId: rows[0].id, name: rows[0].name, role } : null;
   }
+
+  /**
+   * The tokens (not revoked) whose Kafka key ids (kafka-signature.ts: hex of sha256 of the
+   * stored hash) are among `keyIds`, with their signing keys: one indexed query.
+   */
+  async kafkaKeys(keyIds: readonly string[]): Promise<Map<string, KafkaKeyEntry>> {
+    const found = new Map<string, KafkaKeyEntry>();
+    const ids = [...new Set(keyIds)].filter((k) => /^[0-9a-f]{64}$/.test(k));
+    if (!ids.length) return found;
+    const rows = await this.db.query(
+      `SELECT id, name, role, token_sha256 FROM access_tokens WHERE encode(sha256(decode(token_sha256, 'hex')), 'hex') = ANY($1::text[]) AND revoked_at IS NULL`,
+      [ids],
+    );
+    for (const r of rows) {
+      const role = parseRole(r.role);
+      if (!role) continue;
+      const signing = signingKeyFromTokenHash(r.token_sha256);
+      found.set(signing.keyId, { principal: { tokenId: r.id, name: r.name, role }, key: signing.key });
+    }
+    return found;
+  }
+}
+
+/** A token as the Kafka ingest knows it: who it stands for and its HMAC key. */
+export interface KafkaKeyEntry {
+  readonly principal: Principal;
+  readonly key: Buffer;
 }
 
 /** Checks a bearer token: the bootstrap token (an admin, from the environment), else the store. */

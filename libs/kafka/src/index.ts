@@ -5,3 +5,4 @@ export * from './outbox-relay';
 export * from './kafka-probe';
 export * from './kafka-topics';
 export { backoffDelay } from './util';
+export * from './ingest-auth';

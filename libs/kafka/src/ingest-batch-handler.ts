@@ -1,10 +1,14 @@
+import { Principal, refusedEvents } from '@fleetcompat/auth';
 import { DeadLetter, EventRouting, IncomingEvent, parseEvent, Rejection } from '@fleetcompat/contract';
+import type { IngestAuthenticator } from './ingest-auth';
 
 /** A consumed Kafka message, as far as ingest cares (kafkajs' `KafkaMessage` fits). */
 export interface RawMessage {
   readonly offset: string;
   readonly key?: Buffer | string | null;
   readonly value: Buffer | string | null;
+  /** The message headers (kafkajs' IHeaders): `fleetcompat-auth` carries the signature. */
+  readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
 }
 
 /** A dead letter as written by the Kafka transport: the contract's fields plus how `value` is encoded. */
@@ -39,6 +43,12 @@ export interface IngestBatchHandlerOptions {
   readonly topicPrefix?: string;
   /** How far ahead of the clock an occurredAt may be (default 5 minutes). */
   readonly maxFutureSkewMs?: number;
+  /**
+   * KAFKA_AUTH=signed: who signed each message (unsigned, badly signed, unknown or revoked
+   * token: dead letter `unauthenticated`), then whether that token's role may write the event
+   * (the HTTP rule, refusedEvents: `forbidden`). Absent: no check (KAFKA_AUTH=none, ACLs alone).
+   */
+  readonly auth?: IngestAuthenticator;
 }
 
 /** Header names on dead-letter messages (for consumers that filter without parsing). */
@@ -62,17 +72,33 @@ export class IngestBatchHandler {
   private readonly maxValueBytes: number;
   private readonly prefix: string;
   private readonly maxFutureSkewMs: number | undefined;
+  readonly auth: IngestAuthenticator | undefined;
 
   constructor(options: IngestBatchHandlerOptions = {}) {
     this.maxValueBytes = options.maxDeadLetterValueBytes ?? 256 * 1024;
     this.prefix = options.topicPrefix ?? '';
     this.maxFutureSkewMs = options.maxFutureSkewMs;
+    this.auth = options.auth;
   }
 
+  /**
+   * Sorts the messages (with `auth`: call `auth.prepare(messages)` first). The checks, in
+   * order: the signature (unauthenticated), the value (invalid-json ... invalid-data), the
+   * topic (wrong-topic), the signer's role (forbidden).
+   */
   handle(topic: string, partition: number, messages: readonly RawMessage[], now: Date = new Date()): HandledBatch {
     const toStore: IncomingEvent[] = [];
     const deadLetters: DeadLetterRecord[] = [];
     for (const message of messages) {
+      let signer: Principal | undefined;
+      if (this.auth) {
+        const a = this.auth.authenticate(topic, message);
+        if (!a.ok) {
+          deadLetters.push(this.deadLetter(topic, partition, message, a.rejection, now));
+          continue;
+        }
+        signer = a.principal;
+      }
       const result = parseEvent(message.value, { now: now.getTime(), maxFutureSkewMs: this.maxFutureSkewMs });
       if (!result.ok) {
         deadLetters.push(this.deadLetter(topic, partition, message, result.rejection, now));
@@ -84,6 +110,15 @@ export class IngestBatchHandler {
         const rejection: Rejection = { code: 'wrong-topic', message: `${result.event.type} belongs on ${own}, not ${topic}`, eventId: result.event.eventId };
         deadLetters.push(this.deadLetter(topic, partition, message, rejection, now));
         continue;
+      }
+      // the same rule as POST /v1/events: what the signer's role may write
+      if (signer) {
+        const [refusal] = refusedEvents(signer.role, [result.event]);
+        if (refusal) {
+          const rejection: Rejection = { code: 'forbidden', message: `${refusal.reason} (signed by token ${signer.tokenId})`, eventId: result.event.eventId };
+          deadLetters.push(this.deadLetter(topic, partition, message, rejection, now));
+          continue;
+        }
       }
       toStore.push({ event: result.event, origin: { channel: 'kafka', topic, partition, offset: message.offset } });
     }

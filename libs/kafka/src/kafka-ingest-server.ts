@@ -4,6 +4,7 @@ import { EventSink, IncomingEvent, InputTopics, isUnstorable, Topics } from '@fl
 import { Consumer, EachBatchPayload, Kafka, KafkaJSError } from 'kafkajs';
 import { createKafka, IdempotentProducerSlot, KafkaClientOptions, KafkaRetryOptions } from './kafka-client';
 import { DeadLetterRecord, HandledBatch, IngestBatchHandler, RawMessage } from './ingest-batch-handler';
+import type { IngestAuthenticator } from './ingest-auth';
 import { backoffDelay, errorMessage, sleep } from './util';
 
 /** Consumer tuning, passed to kafkajs (defaults are kafkajs' unless said otherwise). */
@@ -52,6 +53,12 @@ export interface KafkaIngestServerOptions {
   readonly maxFutureSkewMs?: number;
   /** kafkajs consumer tuning (tests make the group timeouts small). */
   readonly consumer?: IngestConsumerOptions;
+  /**
+   * KAFKA_AUTH=signed: every message must carry a valid `fleetcompat-auth` signature of a known
+   * token whose role may write its event (else dead letter `unauthenticated` / `forbidden`).
+   * Absent: no check (KAFKA_AUTH=none: the broker's ACLs alone decide who writes).
+   */
+  readonly auth?: IngestAuthenticator;
   /** Called with the dead letters of a chunk once the broker has acknowledged them (for metrics). */
   readonly onDeadLettered?: (records: readonly DeadLetterRecord[]) => void;
 }
@@ -122,6 +129,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
       maxDeadLetterValueBytes: options.maxDeadLetterValueBytes,
       topicPrefix: options.topicPrefix,
       maxFutureSkewMs: options.maxFutureSkewMs,
+      auth: options.auth,
     });
   }
 
@@ -152,7 +160,8 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
       throw e;
     }
     this.log.log(
-      `consuming ${this.topics.join(', ')} as group ${this.options.groupId}; dead letters to ${this.deadLetterTopic}`,
+      `consuming ${this.topics.join(', ')} as group ${this.options.groupId}; dead letters to ${this.deadLetterTopic}; ` +
+        (this.options.auth ? 'messages must be signed (KAFKA_AUTH=signed)' : 'messages are not authenticated (KAFKA_AUTH=none: the broker ACLs alone)'),
     );
   }
 
@@ -259,6 +268,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
       if (!isRunning() || isStale() || this.closing) return;
       const chunk = messages.slice(i, i + this.maxBatch);
       const started = Date.now();
+      if (this.options.auth && !(await this.prepareAuth(this.options.auth, chunk, payload, `${topic}[${partition}]`))) return;
       const handled = this.handler.handle(topic, partition, chunk);
       const outcome = await this.deliver(handled, payload, { topic, partition, messages: chunk });
       if (!outcome) return; // closing or revoked: leave uncommitted, the next owner redelivers
@@ -336,6 +346,30 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
         if (!(await this.backoff(delay, payload))) {
           this.stuckSince.delete(tp);
           return null;
+        }
+      }
+    }
+  }
+
+  /**
+   * Loads the signing keys the chunk names (token store lookups, cached), retrying with
+   * backoff like a failed store; false when closing or revoked meanwhile.
+   */
+  private async prepareAuth(auth: IngestAuthenticator, chunk: readonly RawMessage[], payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>, tp: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await auth.prepare(chunk);
+        this.stuckSince.delete(tp);
+        return true;
+      } catch (e) {
+        this.counters.failures++;
+        if (!this.stuckSince.has(tp)) this.stuckSince.set(tp, { since: Date.now(), error: errorMessage(e) });
+        else this.stuckSince.get(tp)!.error = errorMessage(e);
+        const delay = backoffDelay(attempt, this.retryInitialMs, this.retryMaxMs);
+        this.log.warn(`token lookup for the signatures failed (attempt ${attempt}), retrying in ${delay} ms: ${errorMessage(e)}`);
+        if (!(await this.backoff(delay, payload))) {
+          this.stuckSince.delete(tp);
+          return false;
         }
       }
     }

@@ -40,6 +40,10 @@ const schema = z.object({
   KAFKA_TOPIC_PARTITIONS: int(1, 10000).optional(),
   /** Replication factor of the topics the service creates (unset: the broker's default.replication.factor). */
   KAFKA_TOPIC_REPLICATION_FACTOR: int(1, 100).optional(),
+  /** signed: every input message must carry a fleetcompat-auth signature of a token whose role may write it (as over HTTP); none: the broker's ACLs alone. */
+  KAFKA_AUTH: z.enum(['signed', 'none']).default('signed'),
+  /** How long the ingest keeps a token lookup for the signatures: a revoked token is refused on Kafka within this time. */
+  KAFKA_AUTH_CACHE_SECONDS: int(0, 3600).default(30),
   FLEETCOMPAT_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, ".", "_" and "-" only').default(''),
   PROJECTOR_BATCH_SIZE: int(1, 100000).default(2000),
   RELAY_BATCH_SIZE: int(1, 10000).default(500),

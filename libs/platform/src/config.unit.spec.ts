@@ -54,6 +54,11 @@ describe('settings from the environment', () => {
     expect(sized).toMatchObject({ KAFKA_TOPIC_PARTITIONS: 6, KAFKA_TOPIC_REPLICATION_FACTOR: 3 });
   });
 
+  it('signed Kafka messages by default (KAFKA_AUTH), token lookups kept 30 s', () => {
+    expect(loadSettings({}, false)).toMatchObject({ KAFKA_AUTH: 'signed', KAFKA_AUTH_CACHE_SECONDS: 30 });
+    expect(loadSettings({ KAFKA_AUTH: 'none', KAFKA_AUTH_CACHE_SECONDS: '0' }, false)).toMatchObject({ KAFKA_AUTH: 'none', KAFKA_AUTH_CACHE_SECONDS: 0 });
+  });
+
   it('logs pretty in a terminal and JSON otherwise, unless LOG_FORMAT says', () => {
     expect(loadSettings({}, true).LOG_FORMAT).toBe('pretty');
     expect(loadSettings({}, false).LOG_FORMAT).toBe('json');
@@ -83,6 +88,8 @@ describe('settings from the environment', () => {
     [{ SHUTDOWN_TIMEOUT_MS: '10' }, 'configuration error: SHUTDOWN_TIMEOUT_MS must be between 1000 and 600000 (got "10")'],
     [{ PROJECTOR_STALL_SECONDS: '-1' }, 'configuration error: PROJECTOR_STALL_SECONDS must be a whole number (got "-1")'],
     [{ KAFKA_SSL: 'maybe' }, 'configuration error: KAFKA_SSL'],
+    [{ KAFKA_AUTH: 'acl' }, 'configuration error: KAFKA_AUTH'],
+    [{ KAFKA_AUTH_CACHE_SECONDS: '3601' }, 'configuration error: KAFKA_AUTH_CACHE_SECONDS must be between 0 and 3600 (got "3601")'],
     [{ KAFKA_SASL_MECHANISM: 'plain' }, 'configuration error: KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is set'],
     [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' }, 'configuration error: KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set'],
   ])('rejects %j with one line naming the setting', (env, message) => {

@@ -7,14 +7,14 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
 import { HttpApiModule, jsonBodyWithProblems, serveOpenApi, PlacementsCache } from '@fleetcompat/http-api';
-import { newSecret } from '@fleetcompat/auth';
+import { newSecret, TokenStore } from '@fleetcompat/auth';
 import { backoffDelay, KafkaIngestServer, KafkaProbe, KafkaTopicGate } from '@fleetcompat/kafka';
 import { PostgresOutbox } from '@fleetcompat/projections';
 import { ConfigError, loadSettings, Settings } from '@fleetcompat/platform';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
 import { DatabaseModule, MetricsModule } from './database.module';
 import { countDeadLetters } from './instrumentation';
-import { createIngestServer, createTopicGate, ingestTopics, kafkaOptionsFrom } from './kafka-wiring';
+import { createIngestServer, createTopicGate, ingestAuthenticator, ingestTopics, kafkaOptionsFrom } from './kafka-wiring';
 import { createPinoLogger, loggerModule } from './logging';
 import { Metrics } from './metrics';
 import { Operability } from './operability';
@@ -124,7 +124,10 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
   const relay = parts.relay ? app.get(RelayService) : undefined;
   const kafka = (parts.ingest || parts.relay) && settings.KAFKA_BROKERS ? new KafkaProbe({ ...kafkaOptionsFrom(settings, 'probe') }, settings.HEALTH_CHECK_TIMEOUT_MS) : undefined;
   let ingest: KafkaIngestServer | undefined;
-  if (parts.ingest) ingest = createIngestServer(settings, app.get<EventSink>(EVENT_SINK), (records) => countDeadLetters(metrics, records));
+  if (parts.ingest) {
+    const auth = ingestAuthenticator(settings, new TokenStore(dataSource), settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken);
+    ingest = createIngestServer(settings, app.get<EventSink>(EVENT_SINK), (records) => countDeadLetters(metrics, records), auth);
+  }
   // The ingest and the relay start once their topics exist (created here when allowed).
   const topicGate: KafkaTopicGate | undefined = parts.ingest || parts.relay ? createTopicGate(settings, role, parts) : undefined;
   const ops = new Operability(

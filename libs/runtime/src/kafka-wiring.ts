@@ -1,5 +1,6 @@
 import { InputTopics, OutboxStore, Topics } from '@fleetcompat/contract';
-import { KafkaClientOptions, KafkaIngestServer, KafkaIngestServerOptions, KafkaTopicGate, parseBrokers } from '@fleetcompat/kafka';
+import { KafkaKeyring, KafkaKeySource } from '@fleetcompat/auth';
+import { IngestAuthenticator, KafkaClientOptions, KafkaIngestServer, KafkaIngestServerOptions, KafkaTopicGate, parseBrokers, SignedMessageAuthenticator } from '@fleetcompat/kafka';
 import { createsTopics, Settings, topicName } from '@fleetcompat/platform';
 import { EventSink } from '@fleetcompat/contract';
 
@@ -21,8 +22,14 @@ export function ingestTopics(settings: Settings): string[] {
   return InputTopics.map((t) => topicName(settings, t));
 }
 
+/** KAFKA_AUTH=signed: the signature check of the ingest over the tokens (cached KAFKA_AUTH_CACHE_SECONDS); none: undefined. */
+export function ingestAuthenticator(settings: Settings, tokens: KafkaKeySource, bootstrapToken: string | undefined): IngestAuthenticator | undefined {
+  if (settings.KAFKA_AUTH === 'none') return undefined;
+  return new SignedMessageAuthenticator(new KafkaKeyring(tokens, { bootstrapToken, cacheMs: settings.KAFKA_AUTH_CACHE_SECONDS * 1000 }));
+}
+
 /** The ingest transport on the (prefixed) input topics. */
-export function createIngestServer(settings: Settings, sink: EventSink, onDeadLettered?: KafkaIngestServerOptions['onDeadLettered']): KafkaIngestServer {
+export function createIngestServer(settings: Settings, sink: EventSink, onDeadLettered?: KafkaIngestServerOptions['onDeadLettered'], auth?: IngestAuthenticator): KafkaIngestServer {
   return new KafkaIngestServer({
     kafka: kafkaOptionsFrom(settings, 'ingest'),
     groupId: settings.KAFKA_GROUP_ID,
@@ -34,6 +41,7 @@ export function createIngestServer(settings: Settings, sink: EventSink, onDeadLe
     maxFutureSkewMs: settings.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000,
     consumer: { sessionTimeout: settings.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.max(1000, Math.floor(settings.KAFKA_SESSION_TIMEOUT_MS / 10)) },
     onDeadLettered,
+    auth,
   });
 }
 

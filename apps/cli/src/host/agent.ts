@@ -129,7 +129,7 @@ export class HostAgent implements SourceSink {
         ...(this.o.mode === 'http' ? { url: this.o.url } : { topic: this.o.kafka?.topic }),
         ackVia: this.o.ackVia,
       });
-      this.acks = this.o.ackVia === 'http' ? new HttpAckSender(this.o.url!, this.o.token) : new KafkaAckSender(this.o.kafka!.connection, this.o.kafka!.acksTopic);
+      this.acks = this.o.ackVia === 'http' ? new HttpAckSender(this.o.url!, this.o.token) : new KafkaAckSender(this.o.kafka!.connection, this.o.kafka!.acksTopic, this.o.token);
       this.lazyTimer = setInterval(() => void this.flushLazy(), 2000);
       this.sourceLoop = this.o.mode === 'http' ? this.runHttp() : this.runKafka();
       await this.work();

@@ -61,7 +61,7 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
     .requiredOption('--apply-command <cmd>', 'run by /bin/sh -c for each new decision or withdrawal, the message as JSON on stdin; must be idempotent')
     .option('--source <source>', 'http (long-poll GET /v1/hosts/{id}/placements) or kafka (the host partition of the placement topic); default: kafka with --brokers, else http')
     .option('--url <url>', 'base URL of the fleetcompat API (http source; acknowledgements over HTTP)')
-    .option('--token <token>', 'bearer token of role host:<id> (default: --token-file, else FLEETCOMPAT_TOKEN)')
+    .option('--token <token>', 'bearer token of role host:<id> (default: --token-file, else FLEETCOMPAT_TOKEN); also signs the acknowledgements sent over Kafka')
     .option('--token-file <file>', 'read the token from this file')
     .option('--brokers <list>', 'Kafka brokers, host:port,... (default: KAFKA_BROKERS); KAFKA_SSL and KAFKA_SASL_* as for the service')
     .option('--topic-prefix <prefix>', 'prefix of the topic names (default: FLEETCOMPAT_TOPIC_PREFIX)')

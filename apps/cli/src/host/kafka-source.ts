@@ -1,4 +1,5 @@
 import { AssignerProtocol, Consumer, Kafka, logLevel, PartitionAssigner, Partitioners, Producer, SASLOptions } from 'kafkajs';
+import { KafkaSigner } from '@fleetcompat/auth';
 import { SourceSink } from './http-source';
 
 export interface KafkaConnection {
@@ -179,14 +180,18 @@ export class KafkaSource {
   }
 }
 
-/** PlacementApplied over Kafka (fleet.placement-acks.v1, keyed by hostId, acks=all). */
+/** PlacementApplied over Kafka (fleet.placement-acks.v1, keyed by hostId, acks=all), signed with the host's token when it has one (KAFKA_AUTH=signed). */
 export class KafkaAckSender {
   private producer?: Producer;
+  private readonly signer: KafkaSigner;
 
   constructor(
     private readonly connection: KafkaConnection,
     private readonly topic: string,
-  ) {}
+    token?: string,
+  ) {
+    this.signer = new KafkaSigner(token);
+  }
 
   async send(hostId: string, envelopes: object[]): Promise<void> {
     if (!this.producer) {
@@ -195,7 +200,7 @@ export class KafkaAckSender {
       this.producer = producer;
     }
     try {
-      await this.producer.send({ topic: this.topic, acks: -1, messages: envelopes.map((e) => ({ key: hostId, value: JSON.stringify(e) })) });
+      await this.producer.send({ topic: this.topic, acks: -1, messages: this.signer.signAll(this.topic, envelopes.map((e) => ({ key: hostId, value: JSON.stringify(e) }))) });
     } catch (e) {
       const p = this.producer;
       this.producer = undefined;

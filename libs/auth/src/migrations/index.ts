@@ -1,3 +1,4 @@
 import { CreateAccessTokens1764000200000 } from './1764000200000-create-access-tokens';
+import { KafkaKeyIds1764000200001 } from './1764000200001-kafka-key-ids';
 
-export const authMigrations = [CreateAccessTokens1764000200000];
+export const authMigrations = [CreateAccessTokens1764000200000, KafkaKeyIds1764000200001];
