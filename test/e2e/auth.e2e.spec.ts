@@ -92,7 +92,7 @@ describe('access control, what-if and history over HTTP', () => {
       causedBy: { eventId: 'e2e-plan-host-r1-01', type: 'HypervisorUpgradePlanned', occurredAt: expect.any(String), recordedAt: expect.any(String) },
       rule: { reason: 'high-rsdp-without-override', status: 'blocked' },
     });
-    expect(last.restedOn.map((f: any) => f.fact).sort()).toEqual(['guest', 'host', 'kernel', 'upgrade']);
+    expect(last.restedOn.map((f: any) => f.fact).sort()).toEqual(['guest', 'host', 'kernel', 'running', 'upgrade']);
     expect(h.body.items[0].causedBy.type).toEqual(expect.stringMatching(/GuestObserved|HostRegistered/));
 
     const placements = (await call('host', 'GET', '/v1/hosts/host-r1-01/placements')).body.placements;

@@ -74,7 +74,7 @@ export class GuestsController {
     summary: 'Every decision and withdrawal the guest has had, with the events each rested on',
     description:
       'From the event store: for each decision (oldest first) the event that caused it (causedBy: id, type, occurredAt, recordedAt), ' +
-      'the events its facts came from (restedOn: the guest observation, host registration, last upgrade event, kernel and bootloader builds, behaviour declarations), ' +
+      'the events its facts came from, as the projector had them in force (restedOn: the guest observation, host registration, running version, plan, kernel and bootloader builds, behaviour and GUEST_OS declarations), ' +
       'and the rule that fired (reason, status, explanation).',
   })
   @ApiResponse({ status: 404, ...problem })

@@ -12,8 +12,8 @@ import {
   PlacementInput,
   POLICY_VERSION,
 } from '@fleetcompat/policy';
-import { asFactEvent, evolve, FactChange } from './facts';
-import { decisionIdOf, GuestReport, GuestRow, HostRow, KernelRow } from './model';
+import { asFactEvent, behaviourRuleKey, evolve, FactChange } from './facts';
+import { decisionIdOf, GuestReport, GuestRow, HostRow, KernelRow, RestedOn } from './model';
 import { WorkingSet } from './working-set';
 
 /** The part of a stored event the projector uses. */
@@ -341,6 +341,24 @@ export class Evolver {
     });
   }
 
+  /** The events the facts of a decision came from (see RestedOn). */
+  private restedOn(guest: GuestRow, host: HostRow, target: { version: string; build: string | null }): RestedOn {
+    const kernel = guest.kernelSha256 ? this.ws.kernels.get(guest.kernelSha256) : undefined;
+    const bootloader = guest.bootloaderSha256 ? this.ws.kernels.get(guest.bootloaderSha256) : undefined;
+    const guestOs = kernel && !kernel.revoked ? kernel.xenNotes?.guestOs : undefined;
+    return {
+      guest: guest.observedEventId,
+      host: host.facts.registration?.eventId ?? null,
+      running: host.facts.running?.eventId ?? null,
+      upgrade: host.facts.upgrade?.eventId ?? null,
+      kernel: kernel?.lastEventId ?? null,
+      bootloader: bootloader?.lastEventId ?? null,
+      // declared rules match a build exactly, then a version (lookupBehaviour's order)
+      behaviour: (target.build ? this.ws.rules.get(behaviourRuleKey({ build: target.build }))?.eventId : undefined) ?? this.ws.rules.get(behaviourRuleKey({ version: target.version }))?.eventId ?? null,
+      guestOs: guestOs !== undefined ? (this.ws.guestOsRules.get(guestOs)?.eventId ?? null) : null,
+    };
+  }
+
   private redecide(guest: GuestRow, event: Cause): void {
     if (!guest.present) return;
     const observed = observedGuest(guest);
@@ -384,7 +402,7 @@ export class Evolver {
       kind: 'decided',
       message,
       causedBy: this.causedBy(event),
-      detail: { status: decision.status, flags: decision.flags, explanation: decision.explanation, remedy: decision.remedy },
+      detail: { status: decision.status, flags: decision.flags, explanation: decision.explanation, remedy: decision.remedy, restedOn: this.restedOn(guest, host, target) },
       decidedAt: event.recordedAt,
     });
     this.ws.putGuest({ ...guest, status: decision.status, need: decision.facts.need, sequence, decisionId: message.decisionId, decisionKey: key });

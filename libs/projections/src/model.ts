@@ -124,6 +124,8 @@ export interface GuestRow {
   bootloaderSha256: string | null;
   /** occurredAt of the latest GuestObserved; null when none. */
   observedAt: string | null;
+  /** The eventId of that GuestObserved (what the decision rests on, for the history). */
+  observedEventId: string | null;
   status: ProjectedStatus;
   need: Placement | null;
   /** The last sequence number used for this host's view of the guest (the guest's counter is the highest over its views). */
@@ -143,7 +145,7 @@ export interface GuestRow {
 /** The facts part of a guest view: what evolve sets (the decision columns are the projector's). */
 export type GuestReport = Pick<
   GuestRow,
-  'guestId' | 'hostId' | 'present' | 'presenceAt' | 'mode' | 'memoryMiB' | 'bootMethod' | 'kernelSha256' | 'bootloaderSha256' | 'observedAt' | 'lastEventId'
+  'guestId' | 'hostId' | 'present' | 'presenceAt' | 'mode' | 'memoryMiB' | 'bootMethod' | 'kernelSha256' | 'bootloaderSha256' | 'observedAt' | 'observedEventId' | 'lastEventId'
 >;
 
 /** A guest as the read side shows it: the row with its current decision. */
@@ -160,6 +162,23 @@ export interface AckRow {
   eventId: string;
 }
 
+/**
+ * The events a decision's facts came from (eventIds), as the projector had them in force
+ * when it decided: the host's view of the guest, the host's registration (host: capability), its
+ * running version, the plan (or its end), the kernel's and the bootloader's build status,
+ * and the operator declarations that applied. The history explains a decision with these.
+ */
+export interface RestedOn {
+  readonly guest: string | null;
+  readonly host: string | null;
+  readonly running: string | null;
+  readonly upgrade: string | null;
+  readonly kernel: string | null;
+  readonly bootloader: string | null;
+  readonly behaviour: string | null;
+  readonly guestOs: string | null;
+}
+
 /** A published message, recorded in the decision history and the outbox. */
 export interface DecisionRecord {
   decisionId: string;
@@ -169,8 +188,8 @@ export interface DecisionRecord {
   kind: 'decided' | 'withdrawn';
   message: PlacementDecided | PlacementWithdrawn;
   causedBy: { eventId: string; type: string; globalPosition: string };
-  /** For decided: the policy output (explanation, flags, status); null for withdrawn. */
-  detail: Pick<PlacementDecision, 'status' | 'flags' | 'explanation' | 'remedy'> | null;
+  /** For decided: the policy output (explanation, flags, status, remedy) and the events its facts came from; null for withdrawn. */
+  detail: (Pick<PlacementDecision, 'status' | 'flags' | 'explanation' | 'remedy'> & { restedOn?: RestedOn }) | null;
   decidedAt: string;
 }
 

@@ -53,6 +53,7 @@ export function guestFromDb(r: any): GuestRow {
     kernelSha256: r.kernel_sha256,
     bootloaderSha256: r.bootloader_sha256,
     observedAt: isoOrNull(r.observed_at),
+    observedEventId: r.observed_event_id,
     status: r.status,
     need: r.need,
     sequence: r.sequence,
@@ -264,6 +265,7 @@ const GUESTS: TableWrite<GuestRow> = {
     ['last_event_id', 'text', (g) => g.lastEventId],
     ['decision_id', 'text', (g) => g.decisionId],
     ['presence_at', 'timestamptz', (g) => g.presenceAt],
+    ['observed_event_id', 'text', (g) => g.observedEventId],
   ],
 };
 

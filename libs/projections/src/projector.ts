@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
-import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL } from '@fleetcompat/event-store';
+import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL, START } from '@fleetcompat/event-store';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, GuestOsRule } from '@fleetcompat/policy';
 import { Evolver, EvolverOptions } from './evolve';
 import { ProjectionStore } from './projection-store';
@@ -185,9 +185,11 @@ export class Projector {
     }
     if ((await projectionVersion(qr)) !== PROJECTION_VERSION) {
       const ws = await reproject(qr, checkpoint, { ...this.evolverOptions, batchSize: this.batchSize });
-      this.log.log(
-        `re-projected the store for projection version ${PROJECTION_VERSION}: ${ws.guests.size} guest views, ${ws.records.length} decisions and withdrawals queued`,
-      );
+      if (compareCheckpoints(checkpoint, START) > 0) {
+        this.log.log(
+          `re-projected the store for projection version ${PROJECTION_VERSION}: ${ws.guests.size} guest views, ${ws.records.length} decisions and withdrawals queued`,
+        );
+      }
       // every row and the re-decisions are saved with this batch, with the new version
       return { ws, reprojected: true };
     }

@@ -63,6 +63,7 @@ export function projectionTablesSql(schema: string, options: { unlogged?: boolea
        last_event_id text NOT NULL,
        decision_id text,
        presence_at timestamptz NOT NULL,
+       observed_event_id text,
        PRIMARY KEY (guest_id, host_id)
      )`,
     `${table} ${s}.decisions (

@@ -34,10 +34,10 @@ export class HistoryService {
 
   /**
    * Every decision and withdrawal of the guest, oldest first. `causedBy` is the event after
-   * which it was made; `restedOn` the events in force at that point for each fact: the
-   * guest's winning observation, the host's registration and its last upgrade event, the
-   * kernel's (and bootloader's) build event, operator behaviour declarations. `rule` is the
-   * row of the policy that fired, with its explanation.
+   * which it was made; `restedOn` the events in force for each fact when the projector
+   * decided (recorded with the decision: the host's observation of the guest, the host's
+   * registration, running version and plan, the kernel's and bootloader's build status,
+   * the operator declarations that applied). `rule` is the row of the policy that fired.
    */
   async guestHistory(guestId: string): Promise<any[]> {
     const s = this.s;
@@ -52,57 +52,17 @@ export class HistoryService {
       [guestId],
     );
     if (!rows.length) return [];
-    const facts: any[] = await this.dataSource.query(
-      `WITH d AS (
-         SELECT d.sequence, d.guest_id, d.host_id, d.message->>'kernelSha256' AS kernel_sha256, c.transaction_id AS tx, c.global_position AS pos
-           FROM ${s}.decisions d JOIN events c ON c.event_id = d.caused_by->>'eventId'
-          WHERE d.guest_id = $1 AND d.kind = 'decided'
-       ), g AS (
-         SELECT d.sequence, obs.*
-           FROM d CROSS JOIN LATERAL (
-             SELECT e.event_id, e.type, e.stream_id, e.occurred_at, e.recorded_at, e.global_position, e.data
-               FROM events e
-              WHERE e.stream_id = 'guest-' || d.guest_id AND e.type = 'GuestObserved'
-                AND (e.transaction_id, e.global_position) <= (d.tx, d.pos)
-              ORDER BY e.occurred_at DESC, e.transaction_id DESC, e.global_position DESC
-              LIMIT 1) obs
-       )
-       SELECT g.sequence, 'guest' AS fact, g.event_id, g.type, g.stream_id, g.occurred_at, g.recorded_at, g.global_position::text AS global_position FROM g
-       UNION ALL
-       SELECT d.sequence, x.fact, x.event_id, x.type, x.stream_id, x.occurred_at, x.recorded_at, x.global_position::text
-         FROM d LEFT JOIN g ON g.sequence = d.sequence
-        CROSS JOIN LATERAL (
-          (SELECT 'host' AS fact, e.* FROM events e
-            WHERE e.stream_id = 'host-' || d.host_id AND e.type = 'HostRegistered' AND (e.transaction_id, e.global_position) <= (d.tx, d.pos)
-            ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1)
-          UNION ALL
-          (SELECT 'upgrade' AS fact, e.* FROM events e
-            WHERE e.stream_id = 'host-' || d.host_id
-              AND e.type IN ('HypervisorUpgradePlanned', 'HypervisorUpgradeCompleted', 'HypervisorUpgradeCancelled')
-              AND (e.transaction_id, e.global_position) <= (d.tx, d.pos)
-            ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1)
-          UNION ALL
-          (SELECT 'kernel' AS fact, e.* FROM events e
-            WHERE e.stream_id = 'kernel-' || d.kernel_sha256 AND (e.transaction_id, e.global_position) <= (d.tx, d.pos)
-            ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1)
-          UNION ALL
-          (SELECT 'bootloader' AS fact, e.* FROM events e
-            WHERE e.stream_id = 'kernel-' || (g.data->'boot'->>'bootloaderSha256') AND (e.transaction_id, e.global_position) <= (d.tx, d.pos)
-            ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1)
-          UNION ALL
-          (SELECT 'behaviour' AS fact, e.* FROM events e
-            WHERE e.stream_id = 'hypervisor-behaviour' AND (e.transaction_id, e.global_position) <= (d.tx, d.pos)
-            ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 20)
-        ) x
-       ORDER BY 1`,
-      [guestId],
-    );
-    const bySequence = new Map<number, any[]>();
-    for (const f of facts) {
-      const list = bySequence.get(f.sequence) ?? [];
-      list.push({ fact: f.fact, ...eventRef(f) });
-      bySequence.set(f.sequence, list);
-    }
+    // the events each decision rested on, as the projector recorded them when it decided
+    const restedOn = (r: any): [string, string][] =>
+      Object.entries((r.detail?.restedOn ?? {}) as Record<string, string | null>).filter((x): x is [string, string] => typeof x[1] === 'string');
+    const ids = [...new Set(rows.flatMap((r) => restedOn(r).map(([, id]) => id)))];
+    const events: any[] = ids.length
+      ? await this.dataSource.query(
+          `SELECT event_id, type, stream_id, occurred_at, recorded_at, global_position::text AS global_position FROM events WHERE event_id = ANY($1::text[])`,
+          [ids],
+        )
+      : [];
+    const byId = new Map(events.map((e) => [e.event_id as string, eventRef(e)]));
     return rows.map((r) => ({
       decisionId: r.decision_id,
       hostId: r.host_id,
@@ -112,7 +72,7 @@ export class HistoryService {
       message: r.message,
       rule: r.detail ? { reason: r.message.reason, status: r.detail.status, explanation: r.detail.explanation, flags: r.detail.flags } : null,
       causedBy: r.c_event_id ? { ...r.caused_by, ...eventRef(r, 'c_') } : r.caused_by,
-      restedOn: bySequence.get(r.sequence) ?? [],
+      restedOn: restedOn(r).flatMap(([fact, id]) => (byId.has(id) ? [{ fact, ...byId.get(id)! }] : [])),
       detail: r.detail,
     }));
   }

@@ -26,8 +26,17 @@ export function onGuestObserved(state: FactsReader, e: FactEventOf<'GuestObserve
           kernelSha256: d.boot.kernelSha256 ?? null,
           bootloaderSha256: d.boot.bootloaderSha256 ?? null,
           observedAt: e.occurredAt,
+          observedEventId: e.eventId,
         }
-      : { mode: view.mode, memoryMiB: view.memoryMiB, bootMethod: view.bootMethod, kernelSha256: view.kernelSha256, bootloaderSha256: view.bootloaderSha256, observedAt: view.observedAt }),
+      : {
+          mode: view.mode,
+          memoryMiB: view.memoryMiB,
+          bootMethod: view.bootMethod,
+          kernelSha256: view.kernelSha256,
+          bootloaderSha256: view.bootloaderSha256,
+          observedAt: view.observedAt,
+          observedEventId: view.observedEventId,
+        }),
   };
   return [{ kind: 'guest', row }];
 }
@@ -53,6 +62,7 @@ export function onGuestRemoved(state: FactsReader, e: FactEventOf<'GuestRemoved'
         kernelSha256: null,
         bootloaderSha256: null,
         observedAt: null,
+        observedEventId: null,
         lastEventId: e.eventId,
       };
   return [{ kind: 'guest', row }];
