@@ -35,9 +35,15 @@ export interface BatchResult {
   readonly checkpoint: Checkpoint;
   /** Where the batch's time went, in ms (a committed batch only). */
   readonly phases?: BatchPhases;
-  /** When the batch took the processor lock and when it committed (a committed batch only): two batches never overlap. */
-  readonly lockedAt?: string;
+  /**
+   * A committed batch only: when it took the processor lock, when it sent COMMIT (it holds
+   * the lock until then) and when the commit returned, and the checkpoint it read after.
+   * Two batches never overlap in [startedAt, committingAt].
+   */
+  readonly startedAt?: string;
+  readonly committingAt?: string;
   readonly committedAt?: string;
+  readonly from?: Checkpoint;
 }
 
 /** A committed batch's time per phase, in ms. */
@@ -110,7 +116,7 @@ export class Projector {
         await qr.rollbackTransaction();
         return { locked: false, events: 0, decisions: 0, checkpoint: { transactionId: '0', globalPosition: '0' } };
       }
-      const lockedAt = new Date().toISOString();
+      const startedAt = new Date().toISOString();
       const after = await loadCheckpoint(this.processor, qr);
       const { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
       // with nothing new to apply, a batch still runs once per instance when the tables are of another projection version
@@ -129,6 +135,7 @@ export class Projector {
       if (reprojected) await saveProjectionVersion(qr);
       await saveCheckpoint(this.processor, checkpoint, qr);
       const save = lap();
+      const committingAt = new Date().toISOString();
       await qr.commitTransaction();
       const committedAt = new Date().toISOString();
       this.memory = { ws, checkpoint };
@@ -140,7 +147,7 @@ export class Projector {
       if (ws.dirtySetAside.size) {
         for (const id of ws.dirtySetAside) this.log.warn(`event ${id} set aside: ${ws.setAside.get(id)!.reason}`);
       }
-      const result = { locked: true, events: events.length, decisions: ws.records.length, checkpoint, phases, lockedAt, committedAt };
+      const result = { locked: true, events: events.length, decisions: ws.records.length, checkpoint, phases, startedAt, committingAt, committedAt, from: after };
       this.options.onCommitted?.(result);
       return result;
     } catch (e) {

@@ -17,13 +17,13 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
       maxGuestsPerHost: settings.MAX_GUESTS_PER_HOST,
       onCommitted: (r) => {
         if (r.decisions > 0) signals.decisionsQueued();
+        const cp = (c?: { transactionId: string; globalPosition: string }) => (c ? `${c.transactionId}/${c.globalPosition}` : '');
+        // one line per committed batch; the fault suite reads it to check that batches never overlap
         this.log.log({
-          msg: `projected ${r.events} event${r.events === 1 ? '' : 's'}, queued ${r.decisions} decision${r.decisions === 1 ? '' : 's'}; checkpoint ${r.checkpoint.transactionId}/${r.checkpoint.globalPosition}; batch held the lock ${r.lockedAt} .. ${r.committedAt}`,
-          lockedAt: r.lockedAt,
-          committedAt: r.committedAt,
+          msg: `batch committed: events=${r.events} decisions=${r.decisions} started=${r.startedAt} committing=${r.committingAt} committed=${r.committedAt} from=${cp(r.from)} checkpoint=${cp(r.checkpoint)}`,
           events: r.events,
           decisions: r.decisions,
-          checkpoint: `${r.checkpoint.transactionId}/${r.checkpoint.globalPosition}`,
+          checkpoint: cp(r.checkpoint),
           ms: r.phases,
         });
       },
