@@ -137,7 +137,11 @@ describe('KafkaIngestServer (real broker)', () => {
     const sink = new MemorySink();
     sink.failTimes = 4;
     const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink }));
+    // while the chunk keeps failing, the partition is reported stalled (readiness reads this)
+    await waitFor('the partition reported stalled', () => server.stalledPartitions(0).length === 1);
+    expect(server.stalledPartitions(0)[0]).toMatchObject({ partition: `${input}[0]`, error: expect.any(String) });
     await waitFor('5 stored after the sink recovered', () => sink.ids.size === 5);
+    expect(server.stalledPartitions(0)).toEqual([]);
     expect(sink.calls.length).toBeGreaterThanOrEqual(5);
     expect(server.stats).toMatchObject({ stored: 5, deadLettered: 0, failures: 4 });
     expect(server.stats.crashes).toBe(0);

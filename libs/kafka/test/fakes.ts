@@ -109,12 +109,12 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
   }
 }
 
-/** A server with small group timeouts, quick retries, and the test broker. */
 /** A fresh input topic of this test: a unique prefix and the inventory topic's contract name (events are routed by type). */
 export function inventoryTopic(): string {
   return `${uniqueName('kb')}.${Topics.guestInventory}`;
 }
 
+/** A server with small group timeouts, quick retries, and the test broker. */
 export function testServer(options: Omit<KafkaIngestServerOptions, 'kafka'> & { kafka?: KafkaIngestServerOptions['kafka'] }): KafkaIngestServer {
   // the prefix of topics named like inventoryTopic(): events must arrive on their own (prefixed) topic
   const first = options.topics?.[0] ?? '';
