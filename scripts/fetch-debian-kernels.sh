@@ -1,73 +1,143 @@
 #!/usr/bin/env bash
-# Fetches what the real-kernel test of libs/kernel-notes needs, into .cache/ (gitignored):
-#   - Debian's linux-image-*-cloud-amd64 and linux-image-*-amd64 packages (the versions the
-#     metapackages linux-image-cloud-amd64 / linux-image-amd64 currently depend on), with
-#     their /boot/vmlinuz-* extracted;
-#   - Xen's readnotes (xen-utils-4.17): /usr/lib/xen-4.17/bin/readnotes when installed,
-#     otherwise the package and the shared libraries it needs are downloaded and extracted
-#     under .cache/xen-readnotes (installing xen-utils-4.17 would pull in systemd and udev).
-# Prints KEY=VALUE lines: KERNEL=<vmlinuz path> (one per package), READNOTES=<path>,
-# READNOTES_LD_LIBRARY_PATH=<dir or empty>. Idempotent: cached downloads are reused.
-# Runs unattended (CI=true, no stdin); needs apt-get (root, or sudo) and a Debian mirror.
+# Fetches every Xen-bootable ELF image this machine's Debian sources carry, for the real-image
+# test of libs/kernel-notes (libs/kernel-notes/src/debian-kernels.int.spec.ts), into
+# .cache/debian-images (gitignored), and Xen's own readnotes to compare with:
+#
+#   kernels     linux-image-{amd64,cloud-amd64,rt-amd64} and, from the i386 archive,
+#               linux-image-{686-pae,rt-686-pae,686}:i386 (the versions the metapackages
+#               depend on today): /boot/vmlinuz-*
+#   bootloaders grub-xen-host: /usr/lib/grub-xen/grub-{i386-xen,x86_64-xen,i386-xen_pvh}.bin
+#               (PV and PVH GRUB, as pvgrub2 / pvh-grub guests boot them)
+#   others      gnumach-image-1.8-xen-486 (GNU Mach for Xen PV: a legacy __xen_guest section),
+#               xen-utils-4.17: /usr/lib/xen-4.17/boot/xen-shim (the PV shim, a PVH image)
+#   no notes    grub-xen-bin's kernel.img (GRUB's core before grub-mkimage adds the notes) and
+#               xen-utils' hvmloader: ELF images that are not Xen guests, to check that both
+#               sides find no notes
+#   readnotes   xen-utils-4.17's /usr/lib/xen-4.17/bin/readnotes with the shared libraries it
+#               needs, extracted (installing xen-utils would pull in systemd and udev)
+#
+# apt runs on a private state under .cache/apt (its own package lists, amd64 and i386), so
+# the machine's apt and dpkg configuration are not touched and i386 packages can be
+# downloaded without `dpkg --add-architecture`. The lists are updated on every run: when the
+# archive cannot be reached the script fails (exit 1) instead of using a stale cache.
+# Downloads are cached by package version; a new version is fetched, old ones are removed.
+#
+# Prints one line per image, IMAGE=<role>|<package>|<version>|<path>, then READNOTES=<path>
+# and READNOTES_LD_LIBRARY_PATH=<dirs>. Roles: linux-kernel, pv-bootloader, pvh-bootloader,
+# pv-kernel, pvh-image, not-xen. Unattended (CI=true, no stdin); needs apt-get and dpkg-deb.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CACHE="$ROOT/.cache/debian-kernels"
-XCACHE="$ROOT/.cache/xen-readnotes"
-mkdir -p "$CACHE" "$XCACHE"
-SUDO=
-if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO="sudo -n"; fi
+CACHE="$ROOT/.cache/debian-images"
+APTDIR="$ROOT/.cache/apt"
+mkdir -p "$CACHE" "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$CACHE/.debs"
 export DEBIAN_FRONTEND=noninteractive
-UPDATED="$CACHE/.apt-updated"
-rm -f "$UPDATED"
+APT_OPTS=(-o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache=$APTDIR/cache" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
+  -o "APT::Architectures::=amd64" -o "APT::Architectures::=i386" -o "Acquire::Retries=3")
+if [ "$(id -u)" = 0 ]; then APT_OPTS+=(-o "APT::Sandbox::User=root"); fi
 
-apt_update() {
-  if [ ! -e "$UPDATED" ]; then
-    echo "fetch-debian-kernels: apt-get update" >&2
-    $SUDO apt-get update -qq >&2
-    touch "$UPDATED"
-  fi
-}
+log() { echo "fetch-debian-kernels: $*" >&2; }
+die() { log "$*"; exit 1; }
 
-# The versioned package a metapackage depends on, e.g. linux-image-6.1.0-47-cloud-amd64.
-resolve() {
-  apt-cache depends "$1" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'
-}
+log "apt-get update (private lists in .cache/apt, amd64 + i386)"
+apt-get "${APT_OPTS[@]}" update -qq >&2 < /dev/null || die "apt-get update failed: the Debian archive cannot be reached (see above)"
 
-# apt-get download into the current directory, updating the lists once if it fails.
-download() {
-  # Downloads as root write into a directory _apt cannot read; that is only a warning.
-  apt-get download "$@" >&2 2>/dev/null || { apt_update; apt-get download "$@" >&2; }
-}
+# apt-cache is slow on a loaded machine (it reads all the lists on each call): ask once.
+METAS=(linux-image-amd64 linux-image-cloud-amd64 linux-image-rt-amd64 linux-image-686-pae:i386 linux-image-rt-686-pae:i386 linux-image-686:i386)
+OTHERS=(grub-xen-host grub-xen-bin gnumach-image-1.8-xen-486 xen-utils-4.17 libxenmisc4.17 libxentoolcore1 libxentoollog1 libxencall1
+  libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenhypfs1 libxenstore4)
+declare -A DEP VER
+while read -r meta dep; do DEP[$meta]=$dep; done < <(apt-cache "${APT_OPTS[@]}" depends "${METAS[@]}" 2>/dev/null |
+  awk '/^[^ ]/ { m = $1; sub(/:$/, "", m) } $1 == "Depends:" && $2 ~ /^linux-image-/ && !(m in seen) { seen[m] = 1; print m, $2 }')
+KERNELS=()
+for meta in "${METAS[@]}"; do
+  [ -n "${DEP[$meta]:-}" ] || die "cannot resolve $meta (is the archive for its architecture reachable?)"
+  KERNELS+=("${DEP[$meta]}")
+done
+while read -r pkg ver; do VER[$pkg]=$ver; done < <(apt-cache "${APT_OPTS[@]}" policy "${KERNELS[@]}" "${OTHERS[@]}" 2>/dev/null |
+  awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) } $1 == "Candidate:" { print p, $2 }')
+candidate() { printf '%s\n' "${VER[$1]:-}"; }
 
-for meta in linux-image-cloud-amd64 linux-image-amd64; do
-  pkg=$(resolve "$meta")
-  if [ -z "$pkg" ]; then apt_update; pkg=$(resolve "$meta"); fi
-  if [ -z "$pkg" ]; then echo "fetch-debian-kernels: cannot resolve $meta" >&2; exit 1; fi
-  dir="$CACHE/$pkg"
-  if ! ls "$dir"/boot/vmlinuz-* >/dev/null 2>&1; then
-    (cd "$CACHE" && download "$pkg")
-    deb=$(ls -t "$CACHE/${pkg}"_*.deb | head -1)
-    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --wildcards './boot/vmlinuz-*'
-    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+# fetch <package[:arch]> <member>...: extracts the members (./path) of the package's current
+# version into $CACHE/<package>_<version>/ and sets DIR to that directory.
+KEEP=()
+DIR=
+fetch() {
+  local pkg=$1; shift
+  local ver; ver=$(candidate "$pkg")
+  [ -n "$ver" ] && [ "$ver" != "(none)" ] || die "no candidate version for $pkg in the Debian archive"
+  local dir="$CACHE/${pkg%%:*}_${ver//[:\/]/_}"
+  KEEP+=("$dir")
+  if [ ! -e "$dir/.complete" ]; then
+    log "download $pkg $ver"
+    rm -rf "$CACHE/.debs"/* "$dir.tmp" && mkdir -p "$dir.tmp"
+    (cd "$CACHE/.debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$ver" >&2 2>"$CACHE/.debs/err" < /dev/null) ||
+      { cat "$CACHE/.debs/err" >&2; die "apt-get download $pkg=$ver failed"; }
+    local deb; deb=$(ls "$CACHE/.debs"/*.deb | head -1)
+    # tar stops reading once it has every member (--occurrence); dpkg-deb then sees a broken pipe
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --occurrence=1 "$@" 2>/dev/null || true
+    for m in "$@"; do [ -e "$dir.tmp/$m" ] || die "$pkg $ver has no $m"; done
     rm -f "$deb"
+    touch "$dir.tmp/.complete"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
-  echo "KERNEL=$(ls "$dir"/boot/vmlinuz-* | head -1)"
+  DIR=$dir
+}
+image() { printf 'IMAGE=%s|%s|%s|%s\n' "$1" "$2" "$(candidate "$2")" "$3"; }
+
+# Linux kernels of every flavour Debian builds with Xen guest support, amd64 and i386
+for pkg in "${KERNELS[@]}"; do
+  base=${pkg%%:*}
+  abi=${base#linux-image-}
+  fetch "$pkg" "./boot/vmlinuz-$abi"
+  image linux-kernel "$pkg" "$DIR/boot/vmlinuz-$abi"
 done
 
-if [ -x /usr/lib/xen-4.17/bin/readnotes ]; then
-  echo "READNOTES=/usr/lib/xen-4.17/bin/readnotes"
-  echo "READNOTES_LD_LIBRARY_PATH="
-else
-  root="$XCACHE/root"
-  if [ ! -x "$root/usr/lib/xen-4.17/bin/readnotes" ]; then
-    rm -rf "$XCACHE/debs" && mkdir -p "$XCACHE/debs"
-    (cd "$XCACHE/debs" && download xen-utils-4.17 libxenmisc4.17 libxentoolcore1 libxentoollog1 libxencall1 \
-      libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenhypfs1 libxenstore4)
-    rm -rf "$root.tmp" && mkdir -p "$root.tmp"
-    for deb in "$XCACHE"/debs/*.deb; do dpkg-deb -x "$deb" "$root.tmp"; done
-    rm -rf "$root" && mv "$root.tmp" "$root" && rm -rf "$XCACHE/debs"
+fetch grub-xen-host ./usr/lib/grub-xen/grub-i386-xen.bin ./usr/lib/grub-xen/grub-x86_64-xen.bin ./usr/lib/grub-xen/grub-i386-xen_pvh.bin
+image pv-bootloader grub-xen-host "$DIR/usr/lib/grub-xen/grub-i386-xen.bin"
+image pv-bootloader grub-xen-host "$DIR/usr/lib/grub-xen/grub-x86_64-xen.bin"
+image pvh-bootloader grub-xen-host "$DIR/usr/lib/grub-xen/grub-i386-xen_pvh.bin"
+
+fetch grub-xen-bin ./usr/lib/grub/i386-xen/kernel.img ./usr/lib/grub/x86_64-xen/kernel.img ./usr/lib/grub/i386-xen_pvh/kernel.img
+for t in i386-xen x86_64-xen i386-xen_pvh; do image not-xen grub-xen-bin "$DIR/usr/lib/grub/$t/kernel.img"; done
+
+fetch gnumach-image-1.8-xen-486 ./boot/gnumach-1.8-xen-486.gz
+image pv-kernel gnumach-image-1.8-xen-486 "$DIR/boot/gnumach-1.8-xen-486.gz"
+
+# xen-utils-4.17: the PV shim and hvmloader, and readnotes with the libraries it links
+XU=usr/lib/xen-4.17
+fetch xen-utils-4.17 ./$XU/boot/xen-shim ./$XU/boot/hvmloader ./$XU/bin/readnotes
+xdir=$DIR
+image pvh-image xen-utils-4.17 "$xdir/$XU/boot/xen-shim"
+image not-xen xen-utils-4.17 "$xdir/$XU/boot/hvmloader"
+
+# readnotes' shared libraries
+LIBS=(libxenmisc4.17 libxentoolcore1 libxentoollog1 libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1
+  libxengnttab1 libxenhypfs1 libxenstore4)
+LIBDIRS=()
+for lib in "${LIBS[@]}"; do
+  ver=$(candidate "$lib")
+  [ -n "$ver" ] && [ "$ver" != "(none)" ] || continue
+  d="$CACHE/${lib}_${ver//[:\/]/_}"
+  KEEP+=("$d")
+  if [ ! -e "$d/.complete" ]; then
+    rm -rf "$CACHE/.debs"/* "$d.tmp" && mkdir -p "$d.tmp"
+    (cd "$CACHE/.debs" && apt-get "${APT_OPTS[@]}" download "$lib=$ver" >&2 2>"$CACHE/.debs/err" < /dev/null) ||
+      { cat "$CACHE/.debs/err" >&2; die "apt-get download $lib failed"; }
+    dpkg-deb -x "$CACHE/.debs/"*.deb "$d.tmp"
+    rm -f "$CACHE/.debs/"*.deb && touch "$d.tmp/.complete" && rm -rf "$d" && mv "$d.tmp" "$d"
   fi
-  echo "READNOTES=$root/usr/lib/xen-4.17/bin/readnotes"
-  echo "READNOTES_LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu:$root/usr/lib/xen-4.17/lib/x86_64-linux-gnu"
-fi
+  for sub in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu usr/lib/xen-4.17/lib/x86_64-linux-gnu; do
+    [ -d "$d/$sub" ] && LIBDIRS+=("$d/$sub")
+  done
+done
+# old versions of everything
+for d in "$CACHE"/*/; do
+  d=${d%/}
+  keep=0
+  for k in "${KEEP[@]}"; do [ "$k" = "$d" ] && keep=1; done
+  [ $keep = 1 ] || { log "remove old $(basename "$d")"; rm -rf "$d"; }
+done
+rm -rf "$ROOT/.cache/debian-kernels" "$ROOT/.cache/xen-readnotes" # this script's older cache layout
+
+echo "READNOTES=$xdir/$XU/bin/readnotes"
+(IFS=:; echo "READNOTES_LD_LIBRARY_PATH=${LIBDIRS[*]}")
