@@ -66,6 +66,9 @@ describe('signed messages in the ingest (KAFKA_AUTH=signed)', () => {
     expect(why[3]).toMatch(/unknown or revoked/);
     expect(why[4]).toMatch(/role host:h1 may write events of host h1 only, not of h2 \(signed by token id-fct_h1\)/);
     expect(why[8]).toMatch(/role planner may not write events/);
+    // the eventId of a refused message is named when its value is readable
+    const r2 = handler.handle(inv, 0, [msgs[1], msgs[12]], NOW);
+    expect(r2.deadLetters.map((d) => d.letter.eventId)).toEqual(['e-unsigned', undefined]);
   });
 
   it('operators only on their topic: a host-signed declaration is forbidden; on the acks topic it is the wrong topic', async () => {

@@ -94,7 +94,10 @@ export class IngestBatchHandler {
       if (this.auth) {
         const a = this.auth.authenticate(topic, message);
         if (!a.ok) {
-          deadLetters.push(this.deadLetter(topic, partition, message, a.rejection, now));
+          // the eventId, when the value is readable, so that the producer sees which event was refused
+          const peek = parseEvent(message.value, { now: now.getTime(), maxFutureSkewMs: this.maxFutureSkewMs });
+          const eventId = peek.ok ? peek.event.eventId : peek.rejection.eventId;
+          deadLetters.push(this.deadLetter(topic, partition, message, { ...a.rejection, ...(eventId !== undefined ? { eventId } : {}) }, now));
           continue;
         }
         signer = a.principal;
