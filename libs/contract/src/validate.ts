@@ -72,6 +72,8 @@ export function validateEvent(value: unknown, options: ValidationOptions = {}): 
   return { ok: true, event: { ...env.data, type: type as EventType, data: data.data } as FleetEvent };
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Parses and validates raw bytes (a Kafka message value or an HTTP body item). */
 export function parseEvent(raw: Buffer | string | null | undefined, options: ValidationOptions = {}): ValidationResult {
   if (raw === null || raw === undefined) {
@@ -81,7 +83,13 @@ export function parseEvent(raw: Buffer | string | null | undefined, options: Val
   if (size > MAX_EVENT_BYTES) {
     return { ok: false, rejection: { code: 'oversize', message: `message of ${size} bytes exceeds the limit of ${MAX_EVENT_BYTES}` } };
   }
-  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  let text: string;
+  try {
+    // strict: bytes that are not UTF-8 are refused, not replaced with U+FFFD and stored
+    text = typeof raw === 'string' ? raw : STRICT_UTF8.decode(raw);
+  } catch {
+    return { ok: false, rejection: { code: 'invalid-json', message: 'the value is not valid UTF-8' } };
+  }
   if (jsonDepthExceeds(text)) {
     return { ok: false, rejection: { code: 'too-deep', message: `arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels` } };
   }

@@ -76,6 +76,14 @@ describe('IngestBatchHandler', () => {
     expect(d.letter.valueTruncated).toBe(true);
   });
 
+  it('given bytes that are not UTF-8 inside a JSON string, then the message is refused (not stored with U+FFFD)', () => {
+    const [a, b] = host('bad-utf8').split('"h1"');
+    const raw = Buffer.concat([Buffer.from(a + '"h'), Buffer.from([0xc3, 0x28]), Buffer.from('"' + b)]);
+    const r = handler.handle(INV, 0, [msg(0, raw)], now);
+    expect(r.toStore).toEqual([]);
+    expect(r.deadLetters[0].letter).toMatchObject({ valueEncoding: 'base64', error: { code: 'invalid-json', message: 'the value is not valid UTF-8' } });
+  });
+
   it('given a value that is not UTF-8, then it is kept as base64', () => {
     const raw = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
     const d = handler.deadLetter('in', 0, msg(1, raw), { code: 'invalid-json', message: 'x' }, now);
