@@ -29,7 +29,6 @@ trap 'exit 143' TERM
 
 fail_setup() { log "set-up failed: $*"; echo "tests: 0 passed, 1 failed (set-up: $*)"; exit 1; }
 
-start_test_run
 ensure_node_deps || fail_setup "npm ci"
 command -v kcat >/dev/null 2>&1 || ensure_apt_packages kcat || log "kcat is missing: the tests that use it will fail"
 ensure_test_postgres || fail_setup "no Postgres"
@@ -43,6 +42,9 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
 fi
 
 mkdir -p "$ROOT/.cache"
+# From here on, what the tests start is recorded (the broker and Postgres above are this
+# script's own, stopped by the cleanup as before).
+start_test_run
 results="$ROOT/.cache/jest-results.json"
 rm -f "$results"
 log "jest --runInBand $*"
