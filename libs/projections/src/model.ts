@@ -133,9 +133,8 @@ export interface GuestRow {
   /** The current decision's id (a row of projection.decisions); null when the guest has none. */
   decisionId: string | null;
   /**
-   * What the current decision is made of (decisionKey of its message): a new decision is
-   * published only when this changes. Held in memory by the projector, not stored: its
-   * loader computes it from the stored message; null on the read side.
+   * What the current decision is made of (decisionKey of its message), stored with the view:
+   * a new decision is published only when this changes.
    */
   decisionKey: string | null;
   /** The event that set `present` (the view's newest fact). */

@@ -1,82 +1,17 @@
 import { copyRows, CopyClient, Queryable } from '@fleetcompat/event-store';
 import { Topics } from '@fleetcompat/contract';
-import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow, SetAsideRow } from './model';
-import { decisionKey } from './evolve';
+import { AckRow, DecisionRecord, GuestRow, HostRow, KernelRow } from './model';
+import { ACKS, BEHAVIOUR_RULES, columnsOf, DECISIONS, GUEST_OS_RULES, GUESTS, HOSTS, KERNELS, rowFromDb, SET_ASIDE, TableDef } from './tables';
 import { assertSchemaName } from './schema';
 import { WorkingSet } from './working-set';
 
-const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
-
-const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
-
-export function kernelFromDb(r: any): KernelRow {
-  return {
-    imageSha256: r.image_sha256,
-    release: r.release,
-    arch: r.arch,
-    distro: r.distro,
-    xenNotes: r.xen_notes,
-    pipeline: r.pipeline,
-    announcedAt: isoOrNull(r.announced_at),
-    revoked: r.revoked,
-    revokedReason: r.revoked_reason,
-    statusAt: iso(r.status_at),
-    lastEventId: r.last_event_id,
-  };
-}
-export function hostFromDb(r: any): HostRow {
-  return {
-    hostId: r.host_id,
-    registered: r.registered,
-    hypervisorVersion: r.hypervisor_version,
-    hypervisorBuild: r.hypervisor_build,
-    rsdpOverrideSupported: r.rsdp_override_supported,
-    labels: r.labels ?? {},
-    upgrade: r.upgrade,
-    lastEventId: r.last_event_id,
-    facts: r.facts,
-  };
-}
-export function ackFromDb(r: any): AckRow {
-  return { hostId: r.host_id, guestId: r.guest_id, decisionId: r.decision_id, appliedAt: iso(r.applied_at), eventId: r.event_id };
-}
-/** A guest row (decisionKey left null: only the projector's loader needs it, see loadAll). */
-export function guestFromDb(r: any): GuestRow {
-  return {
-    guestId: r.guest_id,
-    hostId: r.host_id,
-    present: r.present,
-    presenceAt: iso(r.presence_at),
-    mode: r.mode,
-    memoryMiB: r.memory_mib,
-    bootMethod: r.boot_method,
-    kernelSha256: r.kernel_sha256,
-    bootloaderSha256: r.bootloader_sha256,
-    observedAt: isoOrNull(r.observed_at),
-    observedEventId: r.observed_event_id,
-    status: r.status,
-    need: r.need,
-    sequence: r.sequence,
-    decisionId: r.decision_id,
-    decisionKey: null,
-    lastEventId: r.last_event_id,
-  };
-}
+export const kernelFromDb = (r: Record<string, unknown>): KernelRow => rowFromDb(KERNELS, r);
+export const hostFromDb = (r: Record<string, unknown>): HostRow => rowFromDb(HOSTS, r);
+export const ackFromDb = (r: Record<string, unknown>): AckRow => rowFromDb(ACKS, r);
+export const guestFromDb = (r: Record<string, unknown>): GuestRow => rowFromDb(GUESTS, r);
 
 /** Guests per query when the whole projection is loaded. */
 const GUESTS_PER_PAGE = 20_000;
-
-/**
- * The fields of a stored decision message that decisionKey reads (not the whole message with
- * its facts and costs' details): enough to tell whether a new decision differs.
- */
-const DECISION_KEY_FIELDS = `CASE WHEN d.message IS NOT NULL THEN json_build_object(
-    'hostId', d.message->'hostId', 'hypervisorVersion', d.message->'hypervisorVersion', 'rsdp', d.message->'rsdp',
-    'action', d.message->'action', 'reason', d.message->'reason', 'kernelSha256', d.message->'kernelSha256',
-    'costs', d.message->'costs', 'policyVersion', d.message->'policyVersion',
-    'facts', json_build_object('hypervisorBuild', d.message->'facts'->'hypervisorBuild', 'kernelKnown', d.message->'facts'->'kernelKnown',
-      'bootMethod', d.message->'facts'->'bootMethod', 'rsdpOverrideSupported', d.message->'facts'->'rsdpOverrideSupported',
-      'toolstackBehaviour', d.message->'facts'->'toolstackBehaviour')) END`;
 
 /** Loads and saves the projection rows of one schema. */
 export class ProjectionStore {
@@ -88,31 +23,26 @@ export class ProjectionStore {
 
   /**
    * The whole projection as a working set (nothing dirty): kernels, hosts, behaviour rules,
-   * acknowledgements (evolve compares their times), and every host view of a guest with what
-   * its current decision is made of (decisionKey). Guests are read in pages.
+   * acknowledgements (evolve compares their times), and every host view of a guest (with
+   * what its current decision is made of, stored with it: decisionKey). Guests are read in
+   * pages.
    */
   async loadAll(q: Queryable): Promise<WorkingSet> {
     const s = this.schema;
     const ws = new WorkingSet();
     for (const row of await q.query(`SELECT * FROM ${s}.kernels`)) ws.kernels.set(row.image_sha256, kernelFromDb(row));
     for (const row of await q.query(`SELECT * FROM ${s}.hosts`)) ws.hosts.set(row.host_id, hostFromDb(row));
-    for (const row of await q.query(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`))
-      ws.rules.set(row.key, { key: row.key, rule: row.rule, eventId: row.event_id, declaredAt: iso(row.declared_at) });
-    for (const row of await q.query(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`))
-      ws.guestOsRules.set(row.guest_os, { guestOs: row.guest_os, rule: row.rule, eventId: row.event_id, declaredAt: iso(row.declared_at) });
-    for (const row of await q.query(`SELECT * FROM ${s}.set_aside`))
-      ws.setAside.set(row.event_id, { eventId: row.event_id, type: row.type, globalPosition: String(row.global_position), reason: row.reason, recordedAt: iso(row.recorded_at) });
+    for (const row of await q.query(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`)) ws.rules.set(row.key, rowFromDb(BEHAVIOUR_RULES, row));
+    for (const row of await q.query(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`)) ws.guestOsRules.set(row.guest_os, rowFromDb(GUEST_OS_RULES, row));
+    for (const row of await q.query(`SELECT * FROM ${s}.set_aside`)) ws.setAside.set(row.event_id, rowFromDb(SET_ASIDE, row));
     for (const row of await q.query(`SELECT * FROM ${s}.acks`)) ws.acks.set(WorkingSet.ackKey(row.host_id, row.guest_id), ackFromDb(row));
     for (let after = ['', '']; ; ) {
       const rows: any[] = await q.query(
-        `SELECT g.*, ${DECISION_KEY_FIELDS} AS decision_message
-           FROM ${s}.guests g LEFT JOIN ${s}.decisions d ON d.decision_id = g.decision_id
-          WHERE (g.guest_id, g.host_id) > ($1, $2) ORDER BY g.guest_id, g.host_id LIMIT ${GUESTS_PER_PAGE}`,
+        `SELECT * FROM ${s}.guests WHERE (guest_id, host_id) > ($1, $2) ORDER BY guest_id, host_id LIMIT ${GUESTS_PER_PAGE}`,
         after,
       );
       for (const row of rows) {
         const g = guestFromDb(row);
-        g.decisionKey = row.decision_message ? decisionKey(row.decision_message) : null;
         // one string per image in memory, not one per guest
         if (g.kernelSha256) g.kernelSha256 = ws.kernels.get(g.kernelSha256)?.imageSha256 ?? g.kernelSha256;
         if (g.bootloaderSha256) g.bootloaderSha256 = ws.kernels.get(g.bootloaderSha256)?.imageSha256 ?? g.bootloaderSha256;
@@ -131,15 +61,15 @@ export class ProjectionStore {
    */
   async save(q: Queryable, client: CopyClient, ws: WorkingSet): Promise<void> {
     const s = this.schema;
-    await upsertRows(q, client, s, KERNELS, [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!));
-    await upsertRows(q, client, s, HOSTS, [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!));
-    await upsertRows(q, client, s, GUESTS, [...ws.dirtyGuests].map((g) => ws.guests.get(g)!));
-    await upsertRows(q, client, s, ACKS, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
-    await upsertRows(q, client, s, RULES, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
-    await upsertRows(q, client, s, GUEST_OS_RULES, [...ws.dirtyGuestOsRules].map((k) => ws.guestOsRules.get(k)!));
-    await upsertRows(q, client, s, SET_ASIDE, [...ws.dirtySetAside].map((k) => ws.setAside.get(k)!));
+    await upsertRows(q, client, s, KERNELS_W, [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!));
+    await upsertRows(q, client, s, HOSTS_W, [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!));
+    await upsertRows(q, client, s, GUESTS_W, [...ws.dirtyGuests].map((g) => ws.guests.get(g)!));
+    await upsertRows(q, client, s, ACKS_W, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
+    await upsertRows(q, client, s, RULES_W, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
+    await upsertRows(q, client, s, GUEST_OS_RULES_W, [...ws.dirtyGuestOsRules].map((k) => ws.guestOsRules.get(k)!));
+    await upsertRows(q, client, s, SET_ASIDE_W, [...ws.dirtySetAside].map((k) => ws.setAside.get(k)!));
     if (!ws.records.length) return;
-    await copyTable(client, s, DECISIONS, ws.records);
+    await copyTable(client, s, DECISIONS_W, ws.records);
     await copyTable(client, 'public', OUTBOX, ws.records);
   }
 
@@ -149,18 +79,18 @@ export class ProjectionStore {
    */
   async copyAll(client: CopyClient, ws: WorkingSet): Promise<void> {
     const s = this.schema;
-    await copyTable(client, s, KERNELS, ws.kernels.values());
-    await copyTable(client, s, HOSTS, ws.hosts.values());
-    await copyTable(client, s, GUESTS, ws.guests.values());
-    await copyTable(client, s, ACKS, ws.acks.values());
-    await copyTable(client, s, RULES, ws.rules.values());
-    await copyTable(client, s, GUEST_OS_RULES, ws.guestOsRules.values());
-    await copyTable(client, s, SET_ASIDE, ws.setAside.values());
+    await copyTable(client, s, KERNELS_W, ws.kernels.values());
+    await copyTable(client, s, HOSTS_W, ws.hosts.values());
+    await copyTable(client, s, GUESTS_W, ws.guests.values());
+    await copyTable(client, s, ACKS_W, ws.acks.values());
+    await copyTable(client, s, RULES_W, ws.rules.values());
+    await copyTable(client, s, GUEST_OS_RULES_W, ws.guestOsRules.values());
+    await copyTable(client, s, SET_ASIDE_W, ws.setAside.values());
   }
 
   /** Appends decision history rows with COPY (the history is append-only). */
   async copyRecords(client: CopyClient, records: readonly DecisionRecord[]): Promise<void> {
-    await copyTable(client, this.schema, DECISIONS, records);
+    await copyTable(client, this.schema, DECISIONS_W, records);
   }
 }
 
@@ -184,13 +114,31 @@ function copyTable<R>(client: CopyClient, schema: string, spec: TableWrite<R>, r
   return copyRows(client, `${schema}.${spec.table}`, spec.columns.map(([name]) => name), fields(spec, rows));
 }
 
-/** How the rows of one projection table are written: its columns (name, SQL type, value) and its key. */
+/** How the rows of one table are written: its columns (name, SQL type, value) and its key. */
 interface TableWrite<R> {
   readonly table: string;
   readonly columns: readonly (readonly [name: string, type: string, value: (row: R) => unknown])[];
   /** The conflict key of an upsert; none for an append-only table. */
   readonly key?: readonly string[];
 }
+
+/** The writes of a projection table, from its definition. */
+function writeOf<R, N extends keyof R>(def: TableDef<R, N>): TableWrite<R> {
+  return {
+    table: def.name,
+    columns: columnsOf(def).map(({ field, column }) => [column.name, column.type, (row: R) => row[field]] as const),
+    ...(def.appendOnly ? {} : { key: def.primaryKey }),
+  };
+}
+
+const KERNELS_W = writeOf(KERNELS);
+const HOSTS_W = writeOf(HOSTS);
+const GUESTS_W = writeOf(GUESTS);
+const ACKS_W = writeOf(ACKS);
+const RULES_W = writeOf(BEHAVIOUR_RULES);
+const GUEST_OS_RULES_W = writeOf(GUEST_OS_RULES);
+const SET_ASIDE_W = writeOf(SET_ASIDE);
+const DECISIONS_W = writeOf(DECISIONS);
 
 /**
  * Upserts rows on the table's key: COPY into a temporary staging table of the same columns
@@ -212,109 +160,6 @@ async function upsertRows<R>(q: Queryable, client: CopyClient, schema: string, s
   );
 }
 
-const KERNELS: TableWrite<KernelRow> = {
-  table: 'kernels',
-  key: ['image_sha256'],
-  columns: [
-    ['image_sha256', 'text', (k) => k.imageSha256],
-    ['release', 'text', (k) => k.release],
-    ['arch', 'text', (k) => k.arch],
-    ['distro', 'text', (k) => k.distro],
-    ['xen_notes', 'jsonb', (k) => k.xenNotes],
-    ['pipeline', 'jsonb', (k) => k.pipeline],
-    ['revoked', 'boolean', (k) => k.revoked],
-    ['revoked_reason', 'text', (k) => k.revokedReason],
-    ['last_event_id', 'text', (k) => k.lastEventId],
-    ['announced_at', 'timestamptz', (k) => k.announcedAt],
-    ['status_at', 'timestamptz', (k) => k.statusAt],
-  ],
-};
-
-const HOSTS: TableWrite<HostRow> = {
-  table: 'hosts',
-  key: ['host_id'],
-  columns: [
-    ['host_id', 'text', (h) => h.hostId],
-    ['registered', 'boolean', (h) => h.registered],
-    ['hypervisor_version', 'text', (h) => h.hypervisorVersion],
-    ['hypervisor_build', 'text', (h) => h.hypervisorBuild],
-    ['rsdp_override_supported', 'boolean', (h) => h.rsdpOverrideSupported],
-    ['labels', 'jsonb', (h) => h.labels],
-    ['upgrade', 'jsonb', (h) => h.upgrade],
-    ['last_event_id', 'text', (h) => h.lastEventId],
-    ['facts', 'jsonb', (h) => h.facts],
-  ],
-};
-
-const GUESTS: TableWrite<GuestRow> = {
-  table: 'guests',
-  key: ['guest_id', 'host_id'],
-  columns: [
-    ['guest_id', 'text', (g) => g.guestId],
-    ['host_id', 'text', (g) => g.hostId],
-    ['present', 'boolean', (g) => g.present],
-    ['mode', 'text', (g) => g.mode],
-    ['memory_mib', 'integer', (g) => g.memoryMiB],
-    ['boot_method', 'text', (g) => g.bootMethod],
-    ['kernel_sha256', 'text', (g) => g.kernelSha256],
-    ['bootloader_sha256', 'text', (g) => g.bootloaderSha256],
-    ['observed_at', 'timestamptz', (g) => g.observedAt],
-    ['status', 'text', (g) => g.status],
-    ['need', 'text', (g) => g.need],
-    ['sequence', 'integer', (g) => g.sequence],
-    ['last_event_id', 'text', (g) => g.lastEventId],
-    ['decision_id', 'text', (g) => g.decisionId],
-    ['presence_at', 'timestamptz', (g) => g.presenceAt],
-    ['observed_event_id', 'text', (g) => g.observedEventId],
-  ],
-};
-
-const ACKS: TableWrite<AckRow> = {
-  table: 'acks',
-  key: ['host_id', 'guest_id'],
-  columns: [
-    ['host_id', 'text', (a) => a.hostId],
-    ['guest_id', 'text', (a) => a.guestId],
-    ['decision_id', 'text', (a) => a.decisionId],
-    ['applied_at', 'timestamptz', (a) => a.appliedAt],
-    ['event_id', 'text', (a) => a.eventId],
-  ],
-};
-
-const RULES: TableWrite<BehaviourRuleRow> = {
-  table: 'behaviour_rules',
-  key: ['key'],
-  columns: [
-    ['key', 'text', (r) => r.key],
-    ['rule', 'jsonb', (r) => r.rule],
-    ['event_id', 'text', (r) => r.eventId],
-    ['declared_at', 'timestamptz', (r) => r.declaredAt],
-  ],
-};
-
-const SET_ASIDE: TableWrite<SetAsideRow> = {
-  table: 'set_aside',
-  key: ['event_id'],
-  columns: [
-    ['event_id', 'text', (r) => r.eventId],
-    ['type', 'text', (r) => r.type],
-    ['global_position', 'bigint', (r) => r.globalPosition],
-    ['reason', 'text', (r) => r.reason],
-    ['recorded_at', 'timestamptz', (r) => r.recordedAt],
-  ],
-};
-
-const GUEST_OS_RULES: TableWrite<GuestOsRuleRow> = {
-  table: 'guest_os_rules',
-  key: ['guest_os'],
-  columns: [
-    ['guest_os', 'text', (r) => r.guestOs],
-    ['rule', 'jsonb', (r) => r.rule],
-    ['event_id', 'text', (r) => r.eventId],
-    ['declared_at', 'timestamptz', (r) => r.declaredAt],
-  ],
-};
-
 /** Queued for the relay: the published message, keyed by host, with the type and guest in headers. */
 const OUTBOX: TableWrite<DecisionRecord> = {
   table: 'outbox',
@@ -323,21 +168,5 @@ const OUTBOX: TableWrite<DecisionRecord> = {
     ['key', 'text', (d) => d.hostId],
     ['value', 'json', (d) => d.message],
     ['headers', 'json', (d) => ({ type: d.message.type, guestId: d.guestId })],
-  ],
-};
-
-/** The decision history is append-only: a (guest, sequence) written twice is a bug, and the unique key says so. */
-const DECISIONS: TableWrite<DecisionRecord> = {
-  table: 'decisions',
-  columns: [
-    ['decision_id', 'text', (d) => d.decisionId],
-    ['guest_id', 'text', (d) => d.guestId],
-    ['host_id', 'text', (d) => d.hostId],
-    ['sequence', 'integer', (d) => d.sequence],
-    ['kind', 'text', (d) => d.kind],
-    ['message', 'json', (d) => d.message],
-    ['caused_by', 'json', (d) => d.causedBy],
-    ['detail', 'json', (d) => d.detail],
-    ['decided_at', 'timestamptz', (d) => d.decidedAt],
   ],
 };

@@ -11,7 +11,7 @@ import { WorkingSet } from './working-set';
  * a release changes what evolve keeps or how) and the policy version. A projector that finds
  * another version re-projects before its next batch.
  */
-export const PROJECTION_VERSION = `facts-3+policy-${POLICY_VERSION}`;
+export const PROJECTION_VERSION = `facts-4+policy-${POLICY_VERSION}`;
 
 const s = LIVE_SCHEMA;
 
