@@ -9,6 +9,7 @@
 #   SKIP_BUILD=1             do not run `npm run build` (the e2e tests spawn the built apps)
 #   SKIP_KAFKA=1             do not start a broker (unit tests only, say)
 #   TEST_POSTGRES=embedded   use an embedded Postgres even when the machine has one
+#   JEST_EXIT_GRACE_SECONDS  how long jest may stay after writing its results (default 60)
 #
 # At exit, pass or fail, every Kafka broker and embedded Postgres that the tests started and
 # left running is stopped (recorded under FLEETCOMPAT_TEST_RUN_DIR: scripts/lib/common.sh).
@@ -18,7 +19,9 @@ cd "$ROOT"
 # shellcheck source=lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
 
+WATCHDOG_PID=""
 cleanup() {
+  if [[ -n "$WATCHDOG_PID" ]]; then kill "$WATCHDOG_PID" 2>/dev/null || true; fi
   stop_test_run_leftovers
   stop_embedded_postgres
   stop_kafka_if_started
@@ -45,24 +48,59 @@ mkdir -p "$ROOT/.cache"
 # From here on, what the tests start is recorded (the broker and Postgres above are this
 # script's own, stopped by the cleanup as before).
 start_test_run
-results="$ROOT/.cache/jest-results.json"
-rm -f "$results"
+# Results of this run (its own file: several runs may share the tree), copied to
+# .cache/jest-results.json at the end.
+results="$FLEETCOMPAT_TEST_RUN_DIR/jest-results.json"
+rm -f "$results" "$ROOT/.cache/jest-results.json"
 log "jest --runInBand $*"
 # No --forceExit: every suite closes what it opened in its afterAll, so jest exits by itself
 # (`npx jest --detectOpenHandles` names a handle left open). What a failed suite left running
-# (a broker, a Postgres) is stopped by the cleanup above at exit.
-npx jest --runInBand --json --outputFile="$results" "$@"
+# (a broker, a Postgres) is stopped by the cleanup above at exit. Should a handle still hold
+# jest after its results are written, the run does not hang: after JEST_EXIT_GRACE_SECONDS
+# (default 60) jest is stopped and the run fails, saying so.
+grace="${JEST_EXIT_GRACE_SECONDS:-60}"
+jest_pidfile="$FLEETCOMPAT_TEST_RUN_DIR/jest.pid"
+jest_held_file="$FLEETCOMPAT_TEST_RUN_DIR/jest.held"
+# The watchdog: once the results are written, jest has `grace` seconds to exit.
+(
+  since=""
+  while sleep 1; do
+    [[ -s "$results" ]] || continue
+    since="${since:-$SECONDS}"
+    (( SECONDS - since >= grace )) || continue
+    pid="$(cat "$jest_pidfile" 2>/dev/null)"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      touch "$jest_held_file"
+      log "jest did not exit ${grace}s after writing its results: an open handle holds it (find it with: npx jest --detectOpenHandles <the suite>); stopping it"
+      kill -TERM "$pid" 2>/dev/null || true
+      sleep 5
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    exit 0
+  done
+) &
+WATCHDOG_PID=$!
+# jest in the foreground (its signals as usual), its pid known to the watchdog (exec keeps it).
+bash -c 'echo $$ > "$1"; shift; exec "$@"' _ "$jest_pidfile" "$ROOT/node_modules/.bin/jest" --runInBand --json --outputFile="$results" "$@"
 jest_rc=$?
+kill "$WATCHDOG_PID" 2>/dev/null || true
+wait "$WATCHDOG_PID" 2>/dev/null || true
+WATCHDOG_PID=""
+jest_held=""
+if [[ -f "$jest_held_file" ]]; then jest_held=1; jest_rc=1; fi
 
 # The closing line, readable by people and CI: totals from jest's JSON results.
 if [[ -s "$results" ]]; then
+  cp "$results" "$ROOT/.cache/jest-results.json" 2>/dev/null || true
   node -e '
     const r = require(process.argv[1]);
     const skipped = r.numPendingTests + (r.numTodoTests || 0);
     const broken = r.numRuntimeErrorTestSuites || 0;
     if (broken) console.log(`test suites that failed to run: ${broken}`);
-    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + broken} failed, ${skipped} skipped`);
-  ' "$results"
+    const held = process.argv[2] ? 1 : 0;
+    if (held) console.log("jest did not exit after the last test (an open handle): counted as one failure");
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + broken + held} failed, ${skipped} skipped`);
+  ' "$results" "$jest_held"
 else
   echo "tests: 0 passed, 1 failed (jest wrote no results, exit $jest_rc)"
 fi

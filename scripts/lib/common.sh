@@ -181,6 +181,7 @@ stop_test_run_leftovers() {
     fi
     rm -f "$f"
   done
+  rm -f "$dir/jest.pid" "$dir/jest.held" "$dir/jest-results.json"
   rmdir "$dir" 2>/dev/null || true
   if (( n > 0 )); then log "stopped $n broker(s) or Postgres server(s) that tests had left running"; fi
   return 0
