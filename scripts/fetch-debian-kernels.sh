@@ -4,8 +4,9 @@
 # .cache/debian-images (gitignored), and Xen's own readnotes to compare with:
 #
 #   kernels     linux-image-{amd64,cloud-amd64,rt-amd64} and, from the i386 archive,
-#               linux-image-{686-pae,rt-686-pae,686}:i386 (the versions the metapackages
-#               depend on today): /boot/vmlinuz-*
+#               linux-image-{686-pae,rt-686-pae}:i386 (the versions the metapackages depend
+#               on today): /boot/vmlinuz-*; and linux-image-686:i386, built without Xen
+#               support (no notes)
 #   bootloaders grub-xen-host: /usr/lib/grub-xen/grub-{i386-xen,x86_64-xen,i386-xen_pvh}.bin
 #               (PV and PVH GRUB, as pvgrub2 / pvh-grub guests boot them)
 #   others      gnumach-image-1.8-xen-486 (GNU Mach for Xen PV: a legacy __xen_guest section),
@@ -89,7 +90,9 @@ for pkg in "${KERNELS[@]}"; do
   base=${pkg%%:*}
   abi=${base#linux-image-}
   fetch "$pkg" "./boot/vmlinuz-$abi"
-  image linux-kernel "$pkg" "$DIR/boot/vmlinuz-$abi"
+  # the 686 (non-PAE) flavour is built without Xen guest support: no notes, a check of "none"
+  role=linux-kernel; case $abi in *-686) role=not-xen ;; esac
+  image "$role" "$pkg" "$DIR/boot/vmlinuz-$abi"
 done
 
 fetch grub-xen-host ./usr/lib/grub-xen/grub-i386-xen.bin ./usr/lib/grub-xen/grub-x86_64-xen.bin ./usr/lib/grub-xen/grub-i386-xen_pvh.bin

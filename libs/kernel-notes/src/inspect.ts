@@ -83,7 +83,7 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
       fail('too-large', `bzImage says its kernel is ${info.decompressedSize} bytes, over the limit of ${maxOut}`);
     }
     // Linux's size trailer is not part of the compressed stream.
-    elfBytes = decompress(compression, payload.subarray(0, payload.length - 4), maxOut);
+    elfBytes = decompress(compression, payload.subarray(0, payload.length - 4), maxOut, info.decompressedSize);
     if (elfBytes.length !== info.decompressedSize) {
       fail('corrupt-data', `${compression} payload decompressed to ${elfBytes.length} bytes, but the bzImage says ${info.decompressedSize}`);
     }

@@ -37,19 +37,22 @@ export function detectCompression(b: Uint8Array): Compression | null {
   return null;
 }
 
-/** Decompresses `input` as `kind`, failing with 'too-large' past `maxOutput` bytes. */
-export function decompress(kind: Compression, input: Uint8Array, maxOutput = DEFAULT_MAX_OUTPUT): Uint8Array {
+/**
+ * Decompresses `input` as `kind`, failing with 'too-large' past `maxOutput` bytes. `sizeHint`
+ * (a bzImage's size trailer) only sizes the first output buffer, never past the cap.
+ */
+export function decompress(kind: Compression, input: Uint8Array, maxOutput = DEFAULT_MAX_OUTPUT, sizeHint?: number): Uint8Array {
   switch (kind) {
     case 'gzip':
       return decompressGzip(input, maxOutput);
     case 'xz':
-      return decompressXz(input, maxOutput);
+      return decompressXz(input, maxOutput, sizeHint);
     case 'lzma':
-      return decompressLzma(input, maxOutput);
+      return decompressLzma(input, maxOutput, sizeHint);
     case 'bzip2':
       return decompressBzip2(input, maxOutput);
     case 'lz4':
-      return decompressLz4Legacy(input, maxOutput);
+      return decompressLz4Legacy(input, maxOutput, sizeHint);
     case 'lzo':
       return decompressLzop(input, maxOutput);
     case 'zstd':

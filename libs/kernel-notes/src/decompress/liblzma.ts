@@ -27,8 +27,8 @@ const CODES: Record<string, [KernelImageError['code'], string]> = {
   LZMA_UNSUPPORTED_CHECK: ['unsupported', 'unsupported integrity check'],
 };
 
-export function liblzmaDecode(kind: 'xz' | 'lzma', input: Uint8Array, maxOutput: number): Uint8Array {
-  const out = new BoundedOutput(maxOutput, kind, 1 << 20);
+export function liblzmaDecode(kind: 'xz' | 'lzma', input: Uint8Array, maxOutput: number, sizeHint?: number): Uint8Array {
+  const out = new BoundedOutput(maxOutput, kind, sizeHint && sizeHint > 0 ? sizeHint : 1 << 20);
   const stream = new Stream();
   let ended = false;
   let error: { name?: string; message?: string } | null = null;

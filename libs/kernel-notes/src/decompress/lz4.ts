@@ -23,9 +23,9 @@ export function isLz4Legacy(b: Uint8Array): boolean {
   return b.length >= 4 && u32le(b, 0) === LZ4_LEGACY_MAGIC;
 }
 
-export function decompressLz4Legacy(input: Uint8Array, maxOutput: number): Uint8Array {
+export function decompressLz4Legacy(input: Uint8Array, maxOutput: number, sizeHint?: number): Uint8Array {
   if (!isLz4Legacy(input)) fail('corrupt-data', 'lz4: bad magic (not a legacy frame)');
-  const out = new BoundedOutput(maxOutput, 'lz4', 1 << 20);
+  const out = new BoundedOutput(maxOutput, 'lz4', sizeHint && sizeHint > 0 ? sizeHint : 1 << 20);
   let pos = 4;
   let blocks = 0;
   let scratch = Buffer.alloc(0);

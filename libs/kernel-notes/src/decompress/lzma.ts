@@ -6,7 +6,7 @@ import { liblzmaDecode } from './liblzma';
  * ones, then the range-coded data), by liblzma's "alone" decoder. A declared size past the
  * cap is refused before decoding.
  */
-export function decompressLzma(input: Uint8Array, maxOutput: number): Uint8Array {
+export function decompressLzma(input: Uint8Array, maxOutput: number, sizeHint?: number): Uint8Array {
   if (input.length < 13) fail('truncated', 'lzma: header is truncated');
   let unknown = true;
   let size = 0;
@@ -15,5 +15,5 @@ export function decompressLzma(input: Uint8Array, maxOutput: number): Uint8Array
     size = size * 256 + input[5 + i];
   }
   if (!unknown && size > maxOutput) fail('too-large', `lzma: declared size ${size} exceeds the limit of ${maxOutput} bytes`);
-  return liblzmaDecode('lzma', input, maxOutput);
+  return liblzmaDecode('lzma', input, maxOutput, sizeHint ?? (unknown ? undefined : size));
 }

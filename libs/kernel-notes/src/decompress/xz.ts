@@ -7,6 +7,6 @@ export function isXz(b: Uint8Array): boolean {
 }
 
 /** One .xz stream (Linux's xz_wrap.sh: CRC32 check, x86 BCJ filter, LZMA2), by liblzma. */
-export function decompressXz(input: Uint8Array, maxOutput: number): Uint8Array {
-  return liblzmaDecode('xz', input, maxOutput);
+export function decompressXz(input: Uint8Array, maxOutput: number, sizeHint?: number): Uint8Array {
+  return liblzmaDecode('xz', input, maxOutput, sizeHint);
 }
