@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { OutboxMessage, OutboxStore } from '@fleetcompat/contract';
 import { Kafka, TopicMessages } from 'kafkajs';
 import { createKafka, IdempotentProducerSlot, KafkaClientOptions } from './kafka-client';
-import { backoffDelay, errorMessage } from './util';
+import { WorkLoop } from '@fleetcompat/loop';
+import { errorMessage } from './util';
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
@@ -50,10 +51,8 @@ export class OutboxRelay {
   private readonly retryMaxMs: number;
   private kafka?: Kafka;
   private readonly producers = new IdempotentProducerSlot(() => this.kafka!);
-  private running = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
-  private notified = false;
+  /** Batches back to back while the outbox has rows; idle (woken by notify) when empty; backoff after a failure. */
+  private readonly loop: WorkLoop;
   private counters = { published: 0, batches: 0, failures: 0 };
 
   constructor(private readonly options: OutboxRelayOptions) {
@@ -61,6 +60,23 @@ export class OutboxRelay {
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.retryInitialMs = options.retryInitialMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5000;
+    this.loop = new WorkLoop({
+      step: async () => {
+        const n = await this.options.outbox.publishBatch(this.batchSize, (messages) => this.publish(messages));
+        if (n === 0) return { waitMs: this.pollIntervalMs, wakeOnNotify: true };
+        this.counters.published += n;
+        this.counters.batches++;
+        this.log.debug(`published ${n} outbox messages`);
+        return 'again'; // there may be more
+      },
+      backoffInitialMs: this.retryInitialMs,
+      backoffMaxMs: this.retryMaxMs,
+      onFailure: async (e, attempt, delay) => {
+        this.counters.failures++;
+        this.log.warn(`outbox publish failed (attempt ${attempt}), retrying in ${delay} ms: ${errorMessage(e)}`);
+        await this.producers.reset();
+      },
+    });
   }
 
   get stats(): RelayStats {
@@ -68,61 +84,28 @@ export class OutboxRelay {
   }
 
   get isRunning(): boolean {
-    return this.running;
+    return this.loop.isRunning;
   }
 
   /** Starts the loop (the producer connects in it, with retries). Idempotent. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
+    if (this.loop.isRunning) return;
     this.kafka ??= createKafka(this.options.kafka);
-    this.loop = this.run();
+    this.loop.start();
     this.log.log(`relaying the outbox (batches of ${this.batchSize}, polling every ${this.pollIntervalMs} ms)`);
   }
 
   /** New rows were committed: poll now instead of at the end of the interval. */
   notify(): void {
-    this.notified = true;
-    this.wake?.();
+    this.loop.notify();
   }
 
   /** Finishes the batch in hand, stops the loop and disconnects the producer. */
   async stop(): Promise<void> {
-    if (!this.running) {
-      await this.loop;
-      return;
-    }
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-    this.loop = undefined;
+    if (!this.loop.isRunning) return;
+    await this.loop.stop();
     await this.producers.reset((e) => this.log.warn(`producer disconnect: ${errorMessage(e)}`));
     this.log.log('outbox relay stopped');
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
-        this.notified = false;
-        const n = await this.options.outbox.publishBatch(this.batchSize, (messages) => this.publish(messages));
-        failures = 0;
-        if (n > 0) {
-          this.counters.published += n;
-          this.counters.batches++;
-          this.log.debug(`published ${n} outbox messages`);
-          continue; // there may be more
-        }
-        await this.wait(this.pollIntervalMs, true);
-      } catch (e) {
-        failures++;
-        this.counters.failures++;
-        const delay = backoffDelay(failures, this.retryInitialMs, this.retryMaxMs);
-        this.log.warn(`outbox publish failed (attempt ${failures}), retrying in ${delay} ms: ${errorMessage(e)}`);
-        await this.producers.reset();
-        await this.wait(delay, false);
-      }
-    }
   }
 
   /** Sends one batch in a single request and waits for the broker's acknowledgement. */
@@ -137,23 +120,5 @@ export class OutboxRelay {
       group.messages.push({ key: m.key, value: m.value, headers: m.headers ? { ...m.headers } : undefined });
     }
     await producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
-  }
-
-
-
-  /** Sleeps up to `ms`; `stop()` always wakes it, `notify()` only when `wakeOnNotify`. */
-  private wait(ms: number, wakeOnNotify: boolean): Promise<void> {
-    if (!this.running || (wakeOnNotify && this.notified)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = () => {
-        if (!this.running || wakeOnNotify) done();
-      };
-    });
   }
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { WorkLoop } from '@fleetcompat/loop';
 import { DataSource, QueryRunner } from 'typeorm';
 import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL, START } from '@fleetcompat/event-store';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, GuestOsRule } from '@fleetcompat/policy';
@@ -70,10 +71,8 @@ export class Projector {
   private readonly store: ProjectionStore;
   private readonly batchSize: number;
   private readonly evolverOptions: EvolverOptions;
-  private running = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
-  private notified = false;
+  /** Batches back to back while events wait; idle (woken by NOTIFY) when none; backoff after a failure. */
+  private readonly loop: WorkLoop;
   private unlisten?: Promise<() => Promise<void>>;
   /** The projection in memory as of a checkpoint this instance committed (see workingSet). */
   private memory: { ws: WorkingSet; checkpoint: Checkpoint } | null = null;
@@ -92,6 +91,22 @@ export class Projector {
     this.processor = options.processor ?? 'projector';
     this.store = new ProjectionStore(LIVE_SCHEMA);
     this.batchSize = options.batchSize ?? 2000;
+    const idleMs = options.idleMs ?? 50;
+    this.loop = new WorkLoop({
+      step: async () => {
+        const r = await this.runOnce();
+        this.lastError = null;
+        if (r.events > 0) return 'again';
+        // another instance holds the lock: look again later, not on every notification
+        return r.locked ? { waitMs: idleMs, wakeOnNotify: true } : { waitMs: 500, wakeOnNotify: false };
+      },
+      backoffInitialMs: 100,
+      backoffMaxMs: 5000,
+      onFailure: (e, _attempt, delay) => {
+        this.lastError = e as Error;
+        this.log.error(`projector batch failed, retrying in ${delay} ms: ${(e as Error).message}`);
+      },
+    });
     this.evolverOptions = {
       defaults: options.defaults ?? DEFAULT_BEHAVIOUR_RULES,
       guestOsDefaults: options.guestOsDefaults ?? DEFAULT_GUEST_OS_RULES,
@@ -234,9 +249,7 @@ export class Projector {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    const idleMs = this.options.idleMs ?? 50;
+    if (this.loop.isRunning) return;
     if (this.options.listen ?? true) {
       this.unlisten = listen(this.dataSource, EVENTS_CHANNEL, () => this.notify(), {
         onError: (e) => this.log.warn(`LISTEN ${EVENTS_CHANNEL}: ${e.message} (polling meanwhile)`),
@@ -245,50 +258,18 @@ export class Projector {
         return async () => undefined;
       });
     }
-    this.loop = (async () => {
-      let backoff = 100;
-      while (this.running) {
-        try {
-          this.notified = false;
-          const r = await this.runOnce();
-          this.lastError = null;
-          backoff = 100;
-          if (r.events === 0) await this.sleep(r.locked ? idleMs : 500, r.locked);
-        } catch (e) {
-          this.lastError = e as Error;
-          this.log.error(`projector batch failed, retrying in ${backoff} ms: ${(e as Error).message}`);
-          await this.sleep(backoff, false);
-          backoff = Math.min(backoff * 2, 5000);
-        }
-      }
-    })();
+    this.loop.start();
   }
 
   /** Wakes an idle loop at once (called after new events are stored in this process). */
   notify(): void {
-    this.notified = true;
-    this.wake?.();
+    this.loop.notify();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+    await this.loop.stop();
     const unlisten = this.unlisten;
     this.unlisten = undefined;
     if (unlisten) await (await unlisten)();
-  }
-
-  /** Sleeps up to `ms`, or not at all when notified since the batch started. */
-  private sleep(ms: number, skipWhenNotified = true): Promise<void> {
-    if (skipWhenNotified && this.notified && this.running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 }
