@@ -91,12 +91,12 @@ export class KafkaSigner {
     return this.signingKey ? signKafkaMessage(this.signingKey, topic, key, value) : null;
   }
 
-  sign<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: Record<string, any> }>(topic: string, message: M): M {
+  sign<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: Record<string, any> }>(topic: string, message: M): M & { headers?: Record<string, any> } {
     if (!this.signingKey) return message;
     return { ...message, headers: { ...(message.headers ?? {}), [KAFKA_AUTH_HEADER]: signKafkaMessage(this.signingKey, topic, message.key, message.value) } };
   }
 
-  signAll<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: Record<string, any> }>(topic: string, messages: readonly M[]): M[] {
+  signAll<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: Record<string, any> }>(topic: string, messages: readonly M[]): (M & { headers?: Record<string, any> })[] {
     return messages.map((m) => this.sign(topic, m));
   }
 }

@@ -3,7 +3,7 @@ import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventSink, IncomingEvent, InputTopics, isUnstorable, Topics } from '@fleetcompat/contract';
 import { Consumer, EachBatchPayload, Kafka, KafkaJSError } from 'kafkajs';
 import { createKafka, IdempotentProducerSlot, KafkaClientOptions, KafkaRetryOptions } from './kafka-client';
-import { DeadLetterRecord, HandledBatch, IngestBatchHandler, RawMessage } from './ingest-batch-handler';
+import { DeadLetterRecord, HandledBatch, IngestBatchHandler, MAX_DEAD_LETTER_BYTES, RawMessage } from './ingest-batch-handler';
 import type { IngestAuthenticator } from './ingest-auth';
 import { backoffDelay, errorMessage, sleep } from './util';
 
@@ -422,13 +422,29 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     }
   }
 
+  /**
+   * Publishes the dead letters in order, in requests of at most MAX_DEAD_LETTER_BYTES of
+   * values: kafkajs puts one partition's messages of a request in one record batch, and the
+   * broker refuses a batch over its message.max.bytes (1 MiB by default) for good, which
+   * would retry the chunk forever. A letter is at most MAX_DEAD_LETTER_BYTES itself.
+   */
   private async sendDeadLetters(records: readonly DeadLetterRecord[]): Promise<void> {
     const producer = await this.producers.get();
-    await producer.send({
-      topic: this.deadLetterTopic,
-      acks: -1,
-      messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-    });
+    let group: DeadLetterRecord[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (!group.length) return;
+      await producer.send({ topic: this.deadLetterTopic, acks: -1, messages: group.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+      group = [];
+      bytes = 0;
+    };
+    for (const r of records) {
+      const size = Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0);
+      if (group.length && bytes + size > MAX_DEAD_LETTER_BYTES) await flush();
+      group.push(r);
+      bytes += size;
+    }
+    await flush();
   }
 
 
