@@ -69,7 +69,7 @@ export class HostsController {
     description:
       'Answers carry an ETag. With If-None-Match set to it the answer is 304 while nothing changed; with `wait` as well, ' +
       "the request is held until the host's answer changes (200 with the new body, as soon as the projector's batch that changed it commits) " +
-      `or \`wait\` seconds pass (304). \`wait\`: 0-${MAX_PLACEMENTS_WAIT_SECONDS}. \`withdrawn\` lists the guests the host removed, with the sequence of their withdrawal.`,
+      `or \`wait\` seconds pass (304; the wait ends at a random point of its last quarter, so that hosts that started together do not come back together). \`wait\`: 0-${MAX_PLACEMENTS_WAIT_SECONDS}. \`withdrawn\` lists the guests the host removed, with the sequence of their withdrawal.`,
   })
   @ApiQuery({ name: 'wait', required: false, description: `seconds to hold the request while If-None-Match matches, 0-${MAX_PLACEMENTS_WAIT_SECONDS} (default 0)` })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'the ETag of the answer the host has' })
@@ -109,7 +109,8 @@ export class HostsController {
     let answer = await this.currentAnswer(hostId, ifNoneMatch);
     if (!etagMatches(ifNoneMatch, answer.etag) || waitMs === 0) return sendPlacements(req, res, answer, ifNoneMatch);
     const aborted = { onAbort: (f: () => void) => res.once('close', f) };
-    const changed = await this.placementsWatch.wait(hostId, answer.etag, waitMs, generation, aborted);
+    // ends somewhere in the last quarter of the wait: hosts that started together do not all come back together
+    const changed = await this.placementsWatch.wait(hostId, answer.etag, waitMs - Math.floor(Math.random() * (waitMs / 4)), generation, aborted);
     if (res.destroyed || res.writableEnded) return;
     if (changed) answer = await this.currentAnswer(hostId, undefined);
     sendPlacements(req, res, answer, ifNoneMatch);

@@ -24,6 +24,7 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
   /** Tags read by the long-poll's checks (without a body), valid for this generation. */
   private readonly tags = new Map<string, string>();
   private readonly changeListeners = new Set<() => void>();
+  private readonly inflight = new Map<string, { generation: number; answer: Promise<PlacementsAnswer | null> }>();
   private bytes = 0;
   private currentGeneration = 0;
   private listening = false;
@@ -93,9 +94,23 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
       this.entries.set(hostId, cached);
       return cached;
     }
-    this.misses++;
+    // one read per host and generation: hosts woken together by a batch (or many agents of one host) share it
     const generation = this.currentGeneration;
-    const answer = await this.source.placements(hostId);
+    const inflight = this.inflight.get(hostId);
+    if (inflight && inflight.generation === generation) {
+      this.hits++;
+      return inflight.answer;
+    }
+    this.misses++;
+    const read = this.source.placements(hostId);
+    const entry = { generation, answer: read };
+    this.inflight.set(hostId, entry);
+    let answer: PlacementsAnswer | null;
+    try {
+      answer = await read;
+    } finally {
+      if (this.inflight.get(hostId) === entry) this.inflight.delete(hostId);
+    }
     if (answer !== null && this.keeping(generation) && answer.body.length <= this.maxBytes) {
       const previous = this.entries.get(hostId);
       if (previous !== undefined) this.bytes -= previous.body.length;

@@ -108,6 +108,24 @@ describe('PlacementsCache', () => {
     expect(moves).toBe(3);
   });
 
+  it('reads a host once for requests that ask at the same time, within one generation', async () => {
+    const p = projections();
+    const cache = new PlacementsCache(p.queries, 1 << 20);
+    cache.setListening(true);
+    p.bodies.set('h1', '{"v":1}');
+    const answers = await Promise.all([cache.placements('h1'), cache.placements('h1'), cache.placements('h1')]);
+    expect(answers.map((a) => a?.body)).toEqual(['{"v":1}', '{"v":1}', '{"v":1}']);
+    expect(p.reads()).toBe(1);
+    p.bodies.set('h1', '{"v":2}');
+    cache.invalidate();
+    p.duringNextRead(() => cache.invalidate()); // a batch commits while the read runs: a request after it does not share the read
+    const first = cache.placements('h1');
+    const second = cache.placements('h1');
+    expect((await first)?.body).toBe('{"v":2}');
+    expect((await second)?.body).toBe('{"v":2}');
+    expect(p.reads()).toBe(3);
+  });
+
   it('size 0 turns it off', async () => {
     const p = projections();
     const cache = new PlacementsCache(p.queries, 0);
