@@ -8,6 +8,7 @@ import { fleetIds, generateFleet } from '@fleetcompat/sample-fleet';
 import { AppendRun, measureAppend } from './append';
 import { BenchOptions, parseOptions } from './options';
 import { bareConsumer, createTopics, deleteTopics, IngestRun, LatencyResult, measureLatency, measurePipeline, Pipeline, produceEvents, startPipeline } from './pipeline';
+import { HostAgentsResult, measureHostAgents } from './hosts';
 import { QueriesRun, RebuildRun, firstWaveHosts, measureQueries, measureRebuild, startApi } from './readside';
 import { renderMarkdown } from './report';
 import { dropAllDatabases, dropDatabase, log, machine, peakRssMiB, ROOT, stat, Stat, stopAllApps, uniqueName } from './support';
@@ -26,6 +27,7 @@ export interface Report {
   latency?: LatencyResult;
   rebuild?: { events: number; eventsPerSec: Stat; readEventsPerSec: Stat; ratioToRead: Stat };
   queries?: { seconds: number; connections: number; waveHosts?: number; placements: QueryStat; wave?: QueryStat; blocked: QueryStat; bare: QueryStat };
+  hostAgents?: HostAgentsResult;
   peakRssMiB: Record<string, Stat>;
   before?: { label: string; file: string; report: Report };
   notes: string[];
@@ -68,7 +70,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
   log(`fleet ${JSON.stringify(o.fleet)}, ${o.runs} runs, load ${m.loadavg.join(' ')}`);
 
   const wants = (s: string) => o.only.includes(s as never);
-  const needPipeline = wants('ingest') || wants('latency') || wants('rebuild') || wants('queries');
+  const needPipeline = wants('ingest') || wants('latency') || wants('rebuild') || wants('queries') || wants('hosts');
   const prefix = `${uniqueName('bench')}.`;
   let pipeline: Pipeline | undefined;
   try {
@@ -145,6 +147,14 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         } finally {
           await api.stop();
         }
+      }
+      if (wants('hosts')) {
+        const ids = fleetIds(o.fleet);
+        const hostIds = Array.from({ length: o.fleet.hosts }, (_, h) => ids.host(h));
+        const { result, apiPeakRssMiB } = await measureHostAgents(dbUrl, { agents: o.hostAgents, hostIds, idleSeconds: o.hostIdleSeconds, waitSeconds: o.hostWaitSeconds, pollSeconds: o.hostPollSeconds });
+        report.hostAgents = result;
+        addRss('api (host agents)', apiPeakRssMiB);
+        log(`host agents: ${JSON.stringify(result)}`);
       }
       await dropDatabase(dbUrl);
     }

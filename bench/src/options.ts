@@ -13,6 +13,13 @@ export interface BenchOptions {
   /** Seconds of load per query point. */
   readonly queryDuration: number;
   readonly queryConnections: number;
+  /** Simulated host agents long-polling the API (and, as the baseline, polling). */
+  readonly hostAgents: number;
+  /** Seconds of each idle CPU window of the host agents point. */
+  readonly hostIdleSeconds: number;
+  /** The long-poll's wait, and the baseline's polling interval (s). */
+  readonly hostWaitSeconds: number;
+  readonly hostPollSeconds: number;
   /** Sections to run (all by default). */
   readonly only: readonly Section[];
   /** Where the report goes. */
@@ -23,7 +30,7 @@ export interface BenchOptions {
   readonly quick: boolean;
 }
 
-export const SECTIONS = ['ingest', 'append', 'latency', 'rebuild', 'queries'] as const;
+export const SECTIONS = ['ingest', 'append', 'latency', 'rebuild', 'queries', 'hosts'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const USAGE = `npm run bench -- [options]
@@ -33,6 +40,8 @@ const USAGE = `npm run bench -- [options]
   --latency-hosts N       hosts of 200 guests whose upgrade is timed (default 40)
   --append-events N       events per contender and run in the append point (default 50000)
   --query-seconds N       seconds of load per query point (default 10)
+  --host-agents N         simulated host agents long-polling the API (default 1000)
+  --host-idle-seconds N   seconds of each idle CPU window of the host agents point (default 40; quick 8)
   --only a,b              sections: ${SECTIONS.join(',')}
   --out DIR               report directory (default bench/results)
   --label NAME            report file name (default: date and size)
@@ -40,7 +49,7 @@ const USAGE = `npm run bench -- [options]
 Environment: BENCH_HOSTS, BENCH_GUESTS, BENCH_KERNELS, BENCH_WAVES, BENCH_RUNS, KAFKA_BROKERS,
 BENCH_DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).`;
 
-const KNOWN = new Set(['quick', 'hosts', 'guests', 'kernels', 'waves', 'seed', 'runs', 'latency-hosts', 'append-events', 'query-seconds', 'only', 'out', 'label', 'before']);
+const KNOWN = new Set(['quick', 'hosts', 'guests', 'kernels', 'waves', 'seed', 'runs', 'latency-hosts', 'append-events', 'query-seconds', 'host-agents', 'host-idle-seconds', 'only', 'out', 'label', 'before']);
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, root: string): BenchOptions {
   const flags = new Map<string, string>();
@@ -87,6 +96,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     appendBatch: 500,
     queryDuration: num('query-seconds', 'BENCH_QUERY_SECONDS', quick ? 2 : 10, 1, 600),
     queryConnections: 10,
+    hostAgents: num('host-agents', 'BENCH_HOST_AGENTS', 1000, 1, 20000),
+    hostIdleSeconds: num('host-idle-seconds', 'BENCH_HOST_IDLE_SECONDS', quick ? 8 : 40, 1, 3600),
+    hostWaitSeconds: quick ? 5 : 30,
+    hostPollSeconds: 5,
     only,
     outDir: flags.get('out') ?? `${root}/bench/results`,
     label: flags.get('label') ?? `${stamp}-${quick ? 'quick' : `${fleet.guests}-guests`}`,

@@ -38,6 +38,18 @@ export function renderMarkdown(r: Report): string {
     .map(([k, v]) => `${k} ${n(v.median)} MiB`)
     .join(', ');
   row('6. Peak RSS (VmHWM), median over runs', rss || '–', '–', '–', '–', b && Object.entries(b.peakRssMiB).map(([k, v]) => `${k} ${n(v.median)}`).join(', '));
+  if (r.hostAgents) {
+    const h = r.hostAgents;
+    const mode = (m: typeof h.longPoll) => `p50 ${n(m.seenMs.p50)} ms, p99 ${n(m.seenMs.p99)} ms (${n(m.seen)} seen of ${n(m.waveDecisions)} decisions); API CPU per idle agent ${n(m.apiCpuPerIdleAgentUsPerSec)} µs/s (API ${n(m.apiCpuMsPerSec)} ms/s, db ${n(m.dbCpuMsPerSec)} ms/s, ${n(m.requestsPerSec)} req/s)`;
+    row(
+      `7. Host agents: ${n(h.agents)} long-polling one API (wait ${h.waitSeconds} s) while a wave of ${h.waveHosts} hosts is decided: projector commit → agent has it; API CPU per idle agent`,
+      mode(h.longPoll),
+      `the same agents polling every ${h.pollSeconds} s with If-None-Match: ${mode(h.polling)}; no agents: API ${n(h.apiIdleCpuMsPerSec)} ms/s`,
+      `CPU/agent ${n(h.ratios.apiCpuPerIdleAgent)}, p50 ${n(h.ratios.seenP50)}, p99 ${n(h.ratios.seenP99)}`,
+      '–',
+      b?.hostAgents && mode(b.hostAgents.longPoll),
+    );
+  }
 
   const head = ['point', 'fleetcompat: median (± half the spread)', 'baseline, same run', 'ratio', 'target', ...(b ? [`before (${r.before!.label})`] : [])];
   const table = [head, head.map(() => '---'), ...rows].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
@@ -55,6 +67,15 @@ export function renderMarkdown(r: Report): string {
   if (r.ingest) {
     const st = r.ingest.stageSeconds;
     lines.push(`Ingest stages (seconds after the first event was stored, medians): all stored ${n(st.stored.median)}, all projected ${n(st.projected.median)}, all decisions published ${n(st.published.median)}.`, '');
+  }
+  if (r.hostAgents) {
+    const h = r.hostAgents;
+    lines.push(
+      `Host agents (one run): ${n(h.agents)} simulated agents in the harness on ${n(h.hosts)} hosts (host tokens), one API process and the projector on the fleet's database; idle windows of ${h.idleSeconds} s. ` +
+        `"Commit" is when the harness's own LISTEN got the projector's notification of the batch holding the decision (its transaction id seen committed); "seen" is when an agent had the answer with it. ` +
+        `CPU per idle agent is (the API's CPU with the agents idle − without agents) ÷ agents; the db column is the Postgres backends of the database.`,
+      '',
+    );
   }
   if (r.notes.length) lines.push(...r.notes.map((x) => `- ${x}`), '');
   return lines.join('\n');
