@@ -36,6 +36,7 @@ case "$input" in
   *'"guestId":"'"$FLEETCOMPAT_GUEST_ID"'"'*) ;;
   *) echo "stdin does not carry the guest" >&2; exit 9 ;;
 esac
+echo "$FLEETCOMPAT_GUEST_ID $FLEETCOMPAT_SEQUENCE" >> "$HOOK_DIR/hook-start.log"
 if [ -n "$HOOK_SLEEP_MS" ]; then
   n=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
   sleep "0.$(printf %03d $((n % HOOK_SLEEP_MS)))"
@@ -167,7 +168,7 @@ export class HostFleet {
     const common = ['host', 'agent', '--host-id', hostId, '--state-dir', stateDir, '--apply-command', path.join(this.dir, 'hook.sh'), '--retry-initial', '0.2', '--retry-max', '2', '--apply-timeout', '20', '--token', token];
     return this.mode === 'http'
       ? [...common, '--source', 'http', '--url', this.url, '--wait', '20']
-      : [...common, '--source', 'kafka', '--brokers', brokers().join(','), '--topic-prefix', this.prefix, '--group-id', uniqueName(`e2e-agent-${hostId}`), '--ack-via', 'kafka', '--url', this.url];
+      : [...common, '--source', 'kafka', '--brokers', brokers().join(','), '--topic-prefix', this.prefix, '--group-prefix', `${this.prefix}agent-${hostId}`, '--ack-via', 'kafka', '--url', this.url];
   }
 
   /** Starts the agent of h1 (the hook sleeps up to sleepMs at random when given). */
@@ -193,6 +194,12 @@ export class HostFleet {
         const [guestId, sequence, type, decisionId, agent] = l.split(' ');
         return { guestId, sequence: Number(sequence), type, decisionId, agent: Number(agent) };
       });
+  }
+
+  /** Hook runs started so far (finished or not). */
+  hookStarts(): number {
+    const file = path.join(this.hookDir, 'hook-start.log');
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
   }
 
   failHook(guestId: string, fail: boolean): void {
@@ -470,27 +477,43 @@ export function hostAgentScenario(mode: Mode): void {
 
   it('killed with kill -9 at random moments and restarted: the latest decision of every guest applied, none older after a newer, every ack stored once', async () => {
     await fleet.agent!.kill('SIGKILL');
-    fleet.startAgent({ sleepMs: 300 });
+    fleet.startAgent({ sleepMs: 500 });
     let kills = 0;
+    let midHook = 0;
     const flips = ['g-new', 'g-grub', 'g-mover'];
     const rand = (() => {
       let x = 20261124;
       return () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     })();
-    for (let round = 0; round < 12; round++) {
+    const kill = async () => {
+      await fleet.agent!.kill('SIGKILL');
+      kills++;
+      fleet.startAgent({ sleepMs: 500 });
+    };
+    for (let round = 0; round < 16; round++) {
       await fleet.post(flips.map((g, i) => fleet.observe('h1', g, (round + i) % 2 ? 'new' : 'old', g === 'g-grub' ? 'pvh-grub' : 'direct')));
-      await sleep(200 + rand() * 1000);
-      if (rand() < 0.6) {
-        await fleet.agent!.kill('SIGKILL');
-        kills++;
-        fleet.startAgent({ sleepMs: 300 });
+      const r = rand();
+      if (r < 0.35) {
+        // while a hook runs (it sleeps up to 500 ms): the agent dies, its hook is left behind
+        const starts = fleet.hookStarts();
+        const until = Date.now() + 8000;
+        while (fleet.hookStarts() === starts && Date.now() < until) await sleep(20);
+        if (fleet.hookStarts() > starts) midHook++;
+        await kill();
+      } else if (r < 0.6) {
+        await sleep(300 + rand() * 1700);
+        await kill();
+      } else {
+        await sleep(500 + rand() * 1500);
       }
     }
-    expect(kills).toBeGreaterThan(3);
+    expect(kills).toBeGreaterThan(5);
+    expect(midHook).toBeGreaterThan(0);
     await fleet.readyBecomes(0, 240000);
     const current = await currentDecisions(fleet);
     const runs = fleet.hookRuns();
     expect(olderAfterNewer(runs)).toEqual([]);
+    expect(fleet.agent!.log()).not.toMatch(/"level":"error"/);
     for (const [guestId, d] of current) expect({ guestId, last: runs.filter((r) => r.guestId === guestId).at(-1)?.decisionId }).toEqual({ guestId, last: d.decisionId });
     const acks = await fleet.storedAcks();
     const perDecision = new Map<string, number>();
@@ -501,7 +524,7 @@ export function hostAgentScenario(mode: Mode): void {
     expect(host.body.readiness.ready).toBe(true);
     const chaos = runs.filter((r) => flips.includes(r.guestId) && r.agent >= fleet.agentRuns - kills);
     const again = chaos.filter((r, i) => chaos.findIndex((x) => x.decisionId === r.decisionId) !== i).length;
-    console.log(`${mode}: ${kills} kills -9 in 12 rounds; ${chaos.length} hook runs for the changing guests over ${kills + 1} agent runs, ${again} of them a decision applied again after a kill; ${acks.length} PlacementApplied stored`);
+    console.log(`${mode}: ${kills} kills -9 in 16 rounds (${midHook} while a hook ran); ${chaos.length} hook runs for the changing guests over ${kills + 1} agent runs, ${again} of them a decision applied again after a kill; ${acks.length} PlacementApplied stored`);
   }, 420000);
 
   it("another host's token is refused", async () => {

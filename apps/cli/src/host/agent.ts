@@ -29,7 +29,7 @@ export interface HostAgentOptions {
   readonly url?: string;
   readonly token?: string;
   readonly waitSeconds: number;
-  readonly kafka?: { readonly connection: KafkaConnection; readonly topic: string; readonly acksTopic: string; readonly groupId: string };
+  readonly kafka?: { readonly connection: KafkaConnection; readonly topic: string; readonly acksTopic: string; readonly groupPrefix: string };
   readonly ackVia: 'http' | 'kafka';
   readonly applyCommand: string;
   readonly applyTimeoutMs: number;
@@ -182,7 +182,7 @@ export class HostAgent implements SourceSink {
               connection: k.connection,
               topic: k.topic,
               hostId: this.o.hostId,
-              groupId: k.groupId,
+              groupPrefix: k.groupPrefix,
               start: saved,
               syncCheckMs: this.o.syncCheckMs,
               onGap: (message) => void this.onGap(message),

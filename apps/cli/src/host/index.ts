@@ -65,7 +65,7 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
     .option('--token-file <file>', 'read the token from this file')
     .option('--brokers <list>', 'Kafka brokers, host:port,... (default: KAFKA_BROKERS); KAFKA_SSL and KAFKA_SASL_* as for the service')
     .option('--topic-prefix <prefix>', 'prefix of the topic names (default: FLEETCOMPAT_TOPIC_PREFIX)')
-    .option('--group-id <id>', 'Kafka consumer group (default fleetcompat-host-agent.<host-id>; nothing is committed to it)')
+    .option('--group-prefix <prefix>', 'Kafka consumer groups are <prefix>.<pid>-<random>, a fresh one per start, nothing committed to it (default fleetcompat-host-agent.<host-id>)')
     .option('--ack-via <how>', 'http or kafka: how PlacementApplied is sent (default: http when --url is given, else kafka)')
     .option('--wait <s>', 'long-poll: seconds the API may hold a request (1-60)', '30')
     .option('--apply-timeout <s>', 'seconds a hook run may take before it is killed', '60')
@@ -96,14 +96,14 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
         token,
         waitSeconds: seconds('wait', o.wait, 1, 60),
         kafka: brokers.length
-          ? { connection: kafkaConnectionFromEnv(brokers, `fleetcompat-host-agent-${hostId}`, io.env), topic: prefix + Topics.placementDecisions, acksTopic: prefix + Topics.placementAcks, groupId: o.groupId ?? `fleetcompat-host-agent.${hostId}` }
+          ? { connection: kafkaConnectionFromEnv(brokers, `fleetcompat-host-agent-${hostId}`, io.env), topic: prefix + Topics.placementDecisions, acksTopic: prefix + Topics.placementAcks, groupPrefix: o.groupPrefix ?? `fleetcompat-host-agent.${hostId}` }
           : undefined,
         ackVia,
         applyCommand: o.applyCommand!,
         applyTimeoutMs: seconds('apply-timeout', o.applyTimeout, 1, 86400) * 1000,
         retryInitialMs: seconds('retry-initial', o.retryInitial, 0.01, 3600) * 1000,
         retryMaxMs: seconds('retry-max', o.retryMax, 0.01, 86400) * 1000,
-        syncCheckMs: 5000,
+        syncCheckMs: 10000,
         log: createLog(format, (l) => io.stdout(l), { hostId }),
       });
       let signals = 0;

@@ -1,4 +1,5 @@
-import { AssignerProtocol, Consumer, Kafka, logLevel, PartitionAssigner, Partitioners, Producer, SASLOptions } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+import { Admin, AssignerProtocol, Consumer, Kafka, logLevel, PartitionAssigner, Partitioners, Producer, SASLOptions } from 'kafkajs';
 import { KafkaSigner } from '@fleetcompat/auth';
 import { SourceSink } from './http-source';
 
@@ -56,8 +57,12 @@ export interface KafkaSourceOptions {
   readonly connection: KafkaConnection;
   readonly topic: string;
   readonly hostId: string;
-  /** Consumer group (one per host; no offsets are committed: the position lives in the state folder). */
-  readonly groupId: string;
+  /**
+   * Consumer group: a fresh one per start (`<groupPrefix>.<pid>-<random>`), since nothing is
+   * committed to it (the position lives in the state folder) and a group of its own never waits
+   * for the session of an agent that was killed to time out.
+   */
+  readonly groupPrefix: string;
   /** Where the agent stopped (from the state), for this partition; null: from the beginning of the partition. */
   readonly start: { partition: number; partitions: number; nextOffset: string | null } | null;
   /** How often the end of the partition is compared with the position (the "in sync" mark), ms. */
@@ -77,6 +82,8 @@ export class KafkaSource {
   private kafka?: Kafka;
   private consumer?: Consumer;
   private syncTimer?: NodeJS.Timeout;
+  private admin?: Admin;
+  private checking = false;
   private nextOffset: string | null = null;
   private stopped = false;
   partition = -1;
@@ -91,26 +98,31 @@ export class KafkaSource {
   async start(): Promise<{ partition: number; partitions: number }> {
     this.kafka = kafkaClient(this.o.connection);
     const admin = this.kafka.admin();
+    let earliest = '0';
     await admin.connect();
     try {
       const meta = await admin.fetchTopicMetadata({ topics: [this.o.topic] });
       this.partitions = meta.topics[0]?.partitions.length ?? 0;
+      if (!this.partitions) throw new Error(`topic ${this.o.topic} has no partitions`);
+      this.partition = partitionFor(this.o.hostId, this.partitions);
+      earliest = (await admin.fetchTopicOffsets(this.o.topic)).find((p) => p.partition === this.partition)?.low ?? '0';
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
-    if (!this.partitions) throw new Error(`topic ${this.o.topic} has no partitions`);
-    this.partition = partitionFor(this.o.hostId, this.partitions);
     const resume = this.o.start && this.o.start.partition === this.partition && this.o.start.partitions === this.partitions ? this.o.start.nextOffset : null;
     if (this.o.start && this.o.start.nextOffset !== null && resume === null) {
       this.o.log('the topic has another number of partitions than when the agent stopped: reading the new partition from its beginning', { before: this.o.start, partitions: this.partitions, partition: this.partition });
     }
     this.nextOffset = resume;
+    // never the group's committed offset (nothing is committed, but a group id may be reused): the saved position, else the beginning
+    const startAt = resume ?? earliest;
     const consumer = this.kafka.consumer({
-      groupId: this.o.groupId,
+      groupId: `${this.o.groupPrefix}.${process.pid}-${randomBytes(4).toString('hex')}`,
       partitionAssigners: [onePartitionAssigner(this.o.topic, this.partition)],
       sessionTimeout: 30000,
-      heartbeatInterval: 3000,
-      maxWaitTimeInMs: 1000,
+      heartbeatInterval: 10000,
+      // a fetch returns as soon as a message is there; an idle agent asks every 5 s
+      maxWaitTimeInMs: 5000,
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 30000 },
     });
@@ -146,19 +158,23 @@ export class KafkaSource {
         if (batch.offsetLag() === '0') await this.sink.synced();
       },
     });
-    if (resume !== null) consumer.seek({ topic: this.o.topic, partition: this.partition, offset: resume });
+    consumer.seek({ topic: this.o.topic, partition: this.partition, offset: startAt });
     this.syncTimer = setInterval(() => void this.checkSync(), this.o.syncCheckMs);
     void this.checkSync();
     return { partition: this.partition, partitions: this.partitions };
   }
 
-  /** In sync when the position has reached the end of the partition (high watermark). */
+  /** In sync when the position has reached the end of the partition (high watermark). One admin connection, kept. */
   private async checkSync(): Promise<void> {
-    if (this.stopped || !this.kafka) return;
-    const admin = this.kafka.admin();
+    if (this.stopped || !this.kafka || this.checking) return;
+    this.checking = true;
     try {
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(this.o.topic);
+      if (!this.admin) {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        this.admin = admin;
+      }
+      const offsets = await this.admin.fetchTopicOffsets(this.o.topic);
       const p = offsets.find((x) => x.partition === this.partition);
       if (!p) return;
       const position = this.nextOffset ?? (BigInt(p.low) === BigInt(p.high) ? p.high : null);
@@ -168,8 +184,11 @@ export class KafkaSource {
       }
     } catch (e) {
       this.sink.problem(`Kafka ${this.o.connection.brokers.join(',')}: ${(e as Error).message}`);
+      const admin = this.admin;
+      this.admin = undefined;
+      await admin?.disconnect().catch(() => undefined);
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      this.checking = false;
     }
   }
 
@@ -177,6 +196,7 @@ export class KafkaSource {
     this.stopped = true;
     clearInterval(this.syncTimer);
     await this.consumer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
   }
 }
 
