@@ -9,8 +9,10 @@ interface Waiter {
 export interface PlacementsWatchOptions {
   /** While LISTEN is down (no notifications), how often the waiting hosts are checked, ms. Default 2000. */
   readonly fallbackPollMs?: number;
-  /** Hosts per tag query. Default 2000. */
+  /** Hosts per tag query. Default 250. */
   readonly chunk?: number;
+  /** Tag queries at once (connections of the pool). Default 3. */
+  readonly parallel?: number;
 }
 
 /**
@@ -33,6 +35,7 @@ export class PlacementsWatch implements OnModuleDestroy {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly fallbackPollMs: number;
   private readonly chunk: number;
+  private readonly parallel: number;
   private checking = false;
   private again = false;
   private stopped = false;
@@ -47,7 +50,8 @@ export class PlacementsWatch implements OnModuleDestroy {
     options: PlacementsWatchOptions = {},
   ) {
     this.fallbackPollMs = options.fallbackPollMs ?? 2000;
-    this.chunk = options.chunk ?? 2000;
+    this.chunk = Math.max(1, options.chunk ?? 250);
+    this.parallel = Math.max(1, options.parallel ?? 3);
     this.unsubscribe = cache.onChange(() => {
       this.schedule();
       this.armFallback();
@@ -112,22 +116,31 @@ export class PlacementsWatch implements OnModuleDestroy {
       this.again = false;
       const hosts = [...this.waiters.keys()];
       this.checks++;
-      for (let i = 0; i < hosts.length && !this.stopped; i += this.chunk) {
-        const part = hosts.slice(i, i + this.chunk);
-        let tags: Map<string, string>;
-        try {
-          tags = await this.cache.etags(part);
-        } catch (e) {
-          // Postgres unreachable: the waits run out (304) and the hosts ask again.
-          this.log.warn(`placements long-poll check failed: ${(e as Error).message}`);
-          return;
+      // chunks on a few connections at once: the hosts of the first chunks are woken (and read
+      // their answers) while the others are still checked
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        while (!this.stopped && !failed && next < hosts.length) {
+          const part = hosts.slice(next, (next += this.chunk));
+          let tags: Map<string, string>;
+          try {
+            tags = await this.cache.etags(part);
+          } catch (e) {
+            // Postgres unreachable: the waits run out (304) and the hosts ask again
+            if (!failed) this.log.warn(`placements long-poll check failed: ${(e as Error).message}`);
+            failed = true;
+            return;
+          }
+          this.hostsChecked += part.length;
+          for (const hostId of part) {
+            const tag = tags.get(hostId); // undefined: the host is gone (the request answers 404)
+            for (const w of [...(this.waiters.get(hostId) ?? [])]) if (w.etag !== tag) w.done(true);
+          }
         }
-        this.hostsChecked += part.length;
-        for (const hostId of part) {
-          const tag = tags.get(hostId); // undefined: the host is gone (the request answers 404)
-          for (const w of [...(this.waiters.get(hostId) ?? [])]) if (w.etag !== tag) w.done(true);
-        }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.parallel, Math.ceil(hosts.length / this.chunk)) }, worker));
+      if (failed) return;
     } while (this.again && !this.stopped);
   }
 

@@ -120,3 +120,42 @@ describe('If-None-Match and wait', () => {
     for (const bad of ['61', '-1', '1.5', 'x', '1000']) expect(() => placementsWaitMs(bad)).toThrow(/wait must be/);
   });
 });
+
+describe('PlacementsWatch with many waiting hosts', () => {
+  it('checks them in chunks, a few at once, and wakes exactly the changed ones', async () => {
+    const tags = new Map<string, string>();
+    const calls: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const source = {
+      async placements() {
+        return null;
+      },
+      async etags(hostIds: readonly string[]) {
+        calls.push(hostIds.length);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        return new Map(hostIds.filter((h) => tags.has(h)).map((h) => [h, tags.get(h)!]));
+      },
+    };
+    const cache = new PlacementsCache(source, 1 << 20);
+    cache.setListening(true);
+    const watch = new PlacementsWatch(cache, { chunk: 10, parallel: 3 });
+    const waits = new Map<string, Promise<boolean>>();
+    for (let i = 0; i < 95; i++) {
+      tags.set(`h${i}`, 'a');
+      waits.set(`h${i}`, watch.wait(`h${i}`, 'a', 10000, cache.generation));
+    }
+    for (const i of [3, 47, 94]) tags.set(`h${i}`, 'b');
+    cache.invalidate();
+    expect(await Promise.all([3, 47, 94].map((i) => waits.get(`h${i}`)))).toEqual([true, true, true]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(95);
+    expect(Math.max(...calls)).toBe(10);
+    expect(maxInFlight).toBe(3);
+    expect(watch.waiting).toBe(92);
+    watch.onModuleDestroy();
+  });
+});
