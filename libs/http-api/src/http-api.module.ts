@@ -7,6 +7,12 @@ import { preparedQueryable } from '@fleetcompat/event-store';
 import { AuthGuard, AUTHENTICATOR } from './auth/auth.guard';
 import { TokensController } from './auth/tokens.controller';
 import { AdminController } from './admin.controller';
+import { DashboardController, HostListController } from './dashboard/dashboard.controller';
+import { DashboardQueries } from './dashboard/dashboard.queries';
+import { GenerationMemo } from './dashboard/generation-memo';
+import { LiveController } from './dashboard/live.controller';
+import { LiveHub } from './dashboard/live-hub';
+import { LiveTickets } from './dashboard/live-tickets';
 import { EventsController } from './events.controller';
 import { EventsRateLimiter } from './events-rate';
 import { GuestsController } from './guests.controller';
@@ -54,7 +60,7 @@ export class HttpApiModule {
     return {
       module: HttpApiModule,
       imports: [ThrottlerModule.forRoot([{ name: 'default', ttl: (options.whatIfRateWindowSeconds ?? 60) * 1000, limit: options.whatIfRateLimit ?? 10 }])],
-      controllers: [AdminController, EventsController, GuestsController, HostsController, SummaryController, WhatIfController, TokensController],
+      controllers: [AdminController, EventsController, GuestsController, HostsController, SummaryController, WhatIfController, TokensController, DashboardController, HostListController, LiveController],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: TokenStore, useFactory: (ds: DataSource) => new TokenStore(preparedQueryable(ds)), inject: [DataSource] },
@@ -76,6 +82,11 @@ export class HttpApiModule {
           inject: [DataSource],
         },
         { provide: PlacementsWatch, useFactory: (cache: PlacementsCache) => new PlacementsWatch(cache), inject: [PlacementsCache] },
+        // the dashboard's reads (dashboard/), its aggregates kept per projector batch, and its live stream
+        { provide: DashboardQueries, useFactory: (ds: DataSource) => new DashboardQueries(preparedQueryable(ds)), inject: [DataSource] },
+        { provide: GenerationMemo, useFactory: (cache: PlacementsCache) => new GenerationMemo(cache), inject: [PlacementsCache] },
+        { provide: LiveTickets, useFactory: (ds: DataSource) => new LiveTickets(preparedQueryable(ds), options.bootstrapToken ?? null), inject: [DataSource] },
+        { provide: LiveHub, useFactory: (cache: PlacementsCache) => new LiveHub(cache), inject: [PlacementsCache] },
       ],
     };
   }

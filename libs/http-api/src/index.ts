@@ -13,3 +13,7 @@ export * from './history/history.service';
 export * from './placements-cache';
 export * from './placements-query';
 export * from './placements-watch';
+export * from './dashboard/dashboard.queries';
+export * from './dashboard/live-hub';
+export * from './dashboard/live-tickets';
+export * from './dashboard/ui-static';

@@ -6,7 +6,7 @@ import { HealthCheckService, HealthIndicatorService, TerminusModule } from '@nes
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
-import { HttpApiModule, jsonBodyWithProblems, serveOpenApi, PlacementsCache } from '@fleetcompat/http-api';
+import { HttpApiModule, jsonBodyWithProblems, serveOpenApi, serveUi, PlacementsCache } from '@fleetcompat/http-api';
 import { newSecret, TokenStore } from '@fleetcompat/auth';
 import { backoffDelay, KafkaIngestServer, KafkaProbe, KafkaTopicGate } from '@fleetcompat/kafka';
 import { PostgresOutbox } from '@fleetcompat/projections';
@@ -150,6 +150,8 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
   ops.mount(app.getHttpAdapter().getInstance());
   app.use(...jsonBodyWithProblems(settings.HTTP_BODY_LIMIT));
   if (parts.httpApi) serveOpenApi(app, VERSION);
+  // The planner's dashboard (/ui/, bundled by npm run build) and a page at / linking it and the docs.
+  const ui = parts.httpApi ? serveUi(app.getHttpAdapter().getInstance()) : undefined;
 
   // Graceful shutdown, in the order that loses nothing: stop taking work (readiness 503, the
   // consumer stops fetching and commits the chunk in hand), finish the projector's batch, flush
@@ -209,13 +211,13 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
   const url = `http://${settings.HOST === '0.0.0.0' ? '127.0.0.1' : settings.HOST}:${settings.PORT}`;
   log.log(
     `${role} listening on ${url}` +
-      (parts.httpApi ? ` (API docs: ${url}/docs)` : '') +
+      (parts.httpApi ? ` (API docs: ${url}/docs, dashboard: ${url}/ui/${ui?.dir ? '' : ' not built'})` : '') +
       `; health ${url}/health/ready, metrics ${url}/metrics` +
       `; parts: ${Object.entries(parts).filter(([, on]) => on).map(([k]) => k).join(', ')}` +
       (settings.KAFKA_BROKERS ? `; Kafka ${settings.KAFKA_BROKERS}` : '; no KAFKA_BROKERS: HTTP only'),
   );
   if (generatedToken && parts.httpApi) {
-    log.log(`no FLEETCOMPAT_BOOTSTRAP_TOKEN set: admin token for this run: ${generatedToken} (lasting tokens: fleetcompat tokens create). Try: curl -H 'Authorization: Bearer ${generatedToken}' ${url}/v1/summary`);
+    log.log(`no FLEETCOMPAT_BOOTSTRAP_TOKEN set: admin token for this run: ${generatedToken} (lasting tokens: fleetcompat tokens create). Try: curl -H 'Authorization: Bearer ${generatedToken}' ${url}/v1/summary${ui?.dir ? `, or open ${url}/ui/ and paste the token` : ''}`);
   }
   if (loadSample) {
     const events = sampleFleet();

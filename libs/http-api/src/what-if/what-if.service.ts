@@ -273,9 +273,10 @@ export class WhatIfService {
 
   /**
    * Per distro line: announced, non-revoked kernels that set XENFEAT_linux_rsdp_unrestricted
-   * (bit 15) and can boot as PVH, the latest announced first, a few each.
+   * (bit 15) and can boot as PVH, the latest announced first, a few each. (Also the remedy
+   * the dashboard's attention list shows for blocked guests.)
    */
-  private async fixCandidates(qr: { query(sql: string, p?: unknown[]): Promise<any> }, distros: string[]): Promise<Map<string, FixSuggestion[]>> {
+  async fixCandidates(qr: { query(sql: string, p?: unknown[]): Promise<any> }, distros: string[]): Promise<Map<string, FixSuggestion[]>> {
     const out = new Map<string, FixSuggestion[]>();
     if (!distros.length) return out;
     const rows: any[] = await qr.query(
