@@ -1,0 +1,69 @@
+// Reads a page's data, and reads it again when the live stream says the projections moved
+// (one read at a time: notifications that arrive meanwhile cause one more read after it).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from './api';
+import { useLive } from './live';
+
+export interface Data<T> {
+  data: T | undefined;
+  error: ApiError | Error | undefined;
+  loading: boolean;
+  /** When the shown data was read. */
+  readAt: Date | undefined;
+}
+
+export function useData<T>(key: string | null, load: (signal: AbortSignal) => Promise<T>, options: { live?: boolean } = {}): Data<T> {
+  const { generation } = useLive();
+  const [state, setState] = useState<Data<T>>({ data: undefined, error: undefined, loading: key !== null, readAt: undefined });
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  const flight = useRef<{ key: string; controller: AbortController } | null>(null);
+  const again = useRef(false);
+  const keyRef = useRef(key);
+  keyRef.current = key;
+
+  const run = (k: string, fresh: boolean) => {
+    if (flight.current && flight.current.key === k && !fresh) {
+      again.current = true;
+      return;
+    }
+    flight.current?.controller.abort();
+    const controller = new AbortController();
+    flight.current = { key: k, controller };
+    again.current = false;
+    if (fresh) setState({ data: undefined, error: undefined, loading: true, readAt: undefined });
+    loadRef.current(controller.signal).then(
+      (data) => {
+        if (controller.signal.aborted || keyRef.current !== k) return;
+        setState({ data, error: undefined, loading: false, readAt: new Date() });
+      },
+      (error) => {
+        if (controller.signal.aborted || (error as Error)?.name === 'AbortError' || keyRef.current !== k) return;
+        setState((s) => ({ ...s, error, loading: false }));
+      },
+    ).finally(() => {
+      if (flight.current?.controller !== controller) return;
+      flight.current = null;
+      if (again.current && keyRef.current === k) run(k, false);
+    });
+  };
+
+  useEffect(() => {
+    if (key === null) {
+      flight.current?.controller.abort();
+      flight.current = null;
+      setState({ data: undefined, error: undefined, loading: false, readAt: undefined });
+      return;
+    }
+    run(key, true);
+  }, [key]);
+
+  const firstGeneration = useRef(generation);
+  useEffect(() => {
+    if (key === null || options.live === false || generation === firstGeneration.current) return;
+    run(key, false);
+  }, [generation]);
+
+  useEffect(() => () => flight.current?.controller.abort(), []);
+  return state;
+}
