@@ -2,7 +2,7 @@
 // to this run alone (own ports, own data folders), so the suite may restart them. The shared
 // broker (127.0.0.1:9092) and the machine's Postgres (127.0.0.1:5432) are never touched.
 import { execFile } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -76,6 +76,18 @@ export class OwnBroker {
   logFile(): string {
     return path.join(ROOT, '.cache/kafka', `broker-${this.port}.log`);
   }
+
+  /** At once and synchronously (the test process is exiting): SIGKILL to the broker, its data removed. */
+  killNow(): void {
+    const cache = path.join(ROOT, '.cache/kafka');
+    try {
+      const pid = Number(readFileSync(path.join(cache, `broker-${this.port}.pid`), 'utf8').trim());
+      if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* no pid file: not running */
+    }
+    for (const f of [this.dataDir, path.join(cache, `server-${this.port}.properties`), path.join(cache, `broker-${this.port}.pid`)]) rmSync(f, { recursive: true, force: true });
+  }
 }
 
 /** An embedded Postgres in a temporary folder, on a port of its own; it can be crashed and started again. */
@@ -134,6 +146,13 @@ export class OwnPostgres {
     }
     await new Promise((r) => setTimeout(r, downMs));
     await this.up();
+  }
+
+  /** At once and synchronously (the test process is exiting): immediate shutdown of the postmaster, its folder removed. */
+  killNow(): void {
+    const pid = this.postmasterPid();
+    if (pid && alive(pid)) process.kill(pid, 'SIGQUIT');
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   async destroy(): Promise<void> {

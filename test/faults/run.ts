@@ -120,6 +120,16 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
   let ok = false;
   const invariants: InvariantResult[] = [];
   const kills = new Map<string, number>();
+  // When jest gives up on the run (its timeout) and exits (--forceExit), the finally below never
+  // runs: the processes, the broker and Postgres would go on, loading the machine.
+  const distDir = path.join(ROOT, '.cache', 'faults', `${runId}-dist`);
+  const leftovers = () => {
+    sup?.killNow();
+    broker?.killNow();
+    pg?.killNow();
+    rmSync(distDir, { recursive: true, force: true });
+  };
+  process.once('exit', leftovers);
   try {
     [broker, pg] = await Promise.all([OwnBroker.start(), OwnPostgres.start()]);
     log(`own broker ${broker.brokers}, own Postgres on port ${pg.port}`);
@@ -138,7 +148,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       // A killed ingest member holds its partitions until its session expires: 10 s, not 30.
       KAFKA_SESSION_TIMEOUT_MS: '10000',
     };
-    const dist = snapshotDist(path.join(ROOT, '.cache', 'faults', `${runId}-dist`));
+    const dist = snapshotDist(distDir);
     sup = new Supervisor(dist, env, { api: p.layout.api, ingest: p.layout.ingest, projector: p.layout.projector, relay: p.layout.relay }, () => 200 + rand() * 1800, {
       chunk: (i, pipe, chunk) => i.role === 'projector' && batchLog.feed(`${i.role}#${i.index + 1}`, pipe, chunk),
       closed: (pipe) => batchLog.closed(pipe),
@@ -326,7 +336,8 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     await ds?.destroy().catch(() => undefined);
     await broker?.destroy(!ok).catch(() => undefined);
     await pg?.destroy().catch(() => undefined);
-    rmSync(path.join(ROOT, '.cache', 'faults', `${runId}-dist`), { recursive: true, force: true });
+    rmSync(distDir, { recursive: true, force: true });
+    process.removeListener('exit', leftovers);
   }
 
   const dir = path.join(ROOT, '.cache', 'faults');
