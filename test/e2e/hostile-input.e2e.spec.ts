@@ -70,7 +70,8 @@ describe('hostile and malformed input (issue 12): refused, and nothing stalls', 
       EVENTS_RATE_LIMIT: String(RATE_LIMIT),
       EVENTS_RATE_WINDOW_SECONDS: '4',
       MAX_GUESTS_PER_HOST: String(MAX_GUESTS),
-    }).then((a) => a.ready());
+    });
+    await app.ready(120000);
     for (const [name, into] of [[Topics.placementDecisions, decisions], [Topics.deadLetters, deadLetters]] as const) {
       const c = kafkaClient().consumer({ groupId: uniqueName('e2e-hostile-reader'), maxWaitTimeInMs: 100 });
       await c.connect();
