@@ -3,6 +3,7 @@ import { PlacementDecided } from '@fleetcompat/contract';
 import { POLICY_VERSION } from '@fleetcompat/policy';
 import { decisionKey, Evolver, EvolverOptions } from './evolve';
 import { viewKey } from './model';
+import { unobservedRemoval } from './facts/guests';
 import { LIVE_SCHEMA } from './schema';
 import { WorkingSet } from './working-set';
 
@@ -63,23 +64,8 @@ export async function reproject(
   for (const c of carried) {
     const view = ws.guests.get(viewKey(c.guest_id, c.host_id));
     const current = c.kind === 'decided' ? { decisionId: c.decision_id, decisionKey: decisionKey(c.message) } : { decisionId: null, decisionKey: null };
-    const row = view ?? {
-      // a view the old projection had and the facts no longer do: kept as removed, to withdraw its decision
-      guestId: c.guest_id,
-      hostId: c.host_id,
-      present: false,
-      presenceAt: new Date(0).toISOString(),
-      mode: null,
-      memoryMiB: null,
-      bootMethod: null,
-      kernelSha256: null,
-      bootloaderSha256: null,
-      observedAt: null,
-      observedEventId: null,
-      status: 'removed' as const,
-      need: null,
-      lastEventId: '',
-    };
+    // a view the old projection had and the facts no longer do: kept as removed, to withdraw its decision
+    const row = view ?? { ...unobservedRemoval(c.guest_id, c.host_id, new Date(0).toISOString(), ''), status: 'removed' as const, need: null };
     ws.putGuest({ ...row, ...current, sequence: Math.max(c.sequence, view?.sequence ?? 0), decisionKey: current.decisionKey });
     ws.raiseSequence(c.guest_id, Number(c.top));
   }

@@ -51,19 +51,24 @@ export function onGuestRemoved(state: FactsReader, e: FactEventOf<'GuestRemoved'
   if (view && !supersedes(e.occurredAt, view.presenceAt)) return NO_CHANGE;
   const row: GuestReport = view
     ? { ...view, present: false, presenceAt: e.occurredAt, lastEventId: e.eventId }
-    : {
-        guestId: d.guestId,
-        hostId: d.hostId,
-        present: false,
-        presenceAt: e.occurredAt,
-        mode: null,
-        memoryMiB: null,
-        bootMethod: null,
-        kernelSha256: null,
-        bootloaderSha256: null,
-        observedAt: null,
-        observedEventId: null,
-        lastEventId: e.eventId,
-      };
+    : unobservedRemoval(d.guestId, d.hostId, e.occurredAt, e.eventId);
   return [{ kind: 'guest', row }];
+}
+
+/** A host's view of a guest it never reported observed: removed, with no facts of the guest. */
+export function unobservedRemoval(guestId: string, hostId: string, at: string, eventId: string): GuestReport {
+  return {
+    guestId,
+    hostId,
+    present: false,
+    presenceAt: at,
+    mode: null,
+    memoryMiB: null,
+    bootMethod: null,
+    kernelSha256: null,
+    bootloaderSha256: null,
+    observedAt: null,
+    observedEventId: null,
+    lastEventId: eventId,
+  };
 }
