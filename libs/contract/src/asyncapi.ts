@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { EventRouting, EventType, EventTypes } from './events';
 import { deadLetterJsonSchema, eventJsonSchema, placementDecidedJsonSchema, placementWithdrawnJsonSchema } from './json-schema';
 import { InputTopics, MAX_EVENT_BYTES, TopicName, Topics } from './topics';
+import { REJECTION_CODES } from './validate';
 
 /**
  * The AsyncAPI 3.0 document of the v1 topics, built from the same schemas the service
@@ -383,6 +384,23 @@ const InputChannelDescriptions: Record<string, string> = {
     'Added to the contract: the operators\' declarations, on a topic of their own that only operators may write (Kafka ACLs): HypervisorBehaviourDeclared, keyed by the version or build it declares, and GuestOsDeclared, keyed by the guestOs it declares. Either type on any other topic is dead-lettered (wrong-topic).',
 };
 
+/** Headers of every input message: the producer's signature (README "Security: who may write what"). */
+const InputHeaders = {
+  type: 'object',
+  properties: {
+    'fleetcompat-auth': {
+      type: 'string',
+      pattern: '^v1 [0-9a-f]{64} [0-9a-f]{64}$',
+      description:
+        'Required when the service runs with KAFKA_AUTH=signed (the default): "v1 <keyId> <mac>", keyId = hex(sha256(sha256(token))), ' +
+        'mac = hex(HMAC-SHA256(key = sha256(token), "fleetcompat-auth v1\\n" || field(topic) || field(message key) || field(value))), ' +
+        'field(x) = 4-byte big-endian length of x and its bytes (0xFFFFFFFF for a null key or value); the topic as produced to, with any prefix. ' +
+        'The token is a fleetcompat token whose role may write the event, as on POST /v1/events. Missing, malformed or not matching, or an unknown or revoked token: ' +
+        'dead letter unauthenticated; a role that may not write the event: forbidden.',
+    },
+  },
+};
+
 /** The AsyncAPI 3.0 document of the v1 wire contract. */
 export function buildAsyncApi(): Record<string, any> {
   const messages: Record<string, unknown> = {};
@@ -394,6 +412,7 @@ export function buildAsyncApi(): Record<string, any> {
     schemas[type] = eventJsonSchema(type);
     messages[type] = message(type, type, EventSummaries[type], type, keySchemaOf(type), {
       ...(EventDescriptions[type] ? { description: EventDescriptions[type] } : {}),
+      headers: InputHeaders,
       examples: EventExamples[type].map((e) => ({ name: e.name, summary: e.summary, payload: e.payload })),
     });
   }
@@ -448,7 +467,7 @@ export function buildAsyncApi(): Record<string, any> {
       headers: {
         type: 'object',
         properties: {
-          'fleetcompat-error-code': { type: 'string', enum: ['invalid-json', 'oversize', 'invalid-envelope', 'unknown-type', 'invalid-data'] },
+          'fleetcompat-error-code': { type: 'string', enum: [...REJECTION_CODES] },
           'fleetcompat-original-topic': { type: 'string' },
           'fleetcompat-original-partition': { type: 'string', description: 'decimal' },
           'fleetcompat-original-offset': { type: 'string', description: 'decimal' },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnvelopeSchema, EventDataSchemas, EventType } from './events';
+import { REJECTION_CODES } from './validate';
 
 /** JSON Schemas of the contract, for the OpenAPI and AsyncAPI documents. */
 
@@ -71,7 +72,7 @@ export const deadLetterJsonSchema: Record<string, any> = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string', enum: ['invalid-json', 'oversize', 'invalid-envelope', 'unknown-type', 'invalid-data'] }, message: { type: 'string' } },
+      properties: { code: { type: 'string', enum: [...REJECTION_CODES] }, message: { type: 'string' } },
     },
     eventId: { type: 'string' },
     receivedAt: { type: 'string', format: 'date-time' },

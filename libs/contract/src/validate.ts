@@ -3,21 +3,23 @@ import { EnvelopeSchema, EventDataSchemas, EventType, FleetEvent } from './event
 import { badTime, DEFAULT_MAX_FUTURE_SKEW_MS, findBadString, jsonDepthExceeds, MAX_JSON_DEPTH, MAX_PLANNED_TIME, MIN_EVENT_TIME } from './limits';
 
 /** Stable codes for rejected input; they appear in dead letters and problem details. */
-export type RejectionCode =
-  | 'invalid-json'
-  | 'oversize'
-  | 'too-deep'
-  | 'invalid-envelope'
-  | 'unknown-type'
-  | 'invalid-data'
-  | 'invalid-string'
-  | 'invalid-time'
-  | 'wrong-topic'
-  | 'conflict'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'limit-exceeded'
-  | 'unstorable';
+export const REJECTION_CODES = [
+  'invalid-json',
+  'oversize',
+  'too-deep',
+  'invalid-envelope',
+  'unknown-type',
+  'invalid-data',
+  'invalid-string',
+  'invalid-time',
+  'wrong-topic',
+  'conflict',
+  'unauthenticated',
+  'forbidden',
+  'limit-exceeded',
+  'unstorable',
+] as const;
+export type RejectionCode = (typeof REJECTION_CODES)[number];
 
 /** What validation compares times with. */
 export interface ValidationOptions {
