@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { EVENT_SINK, EventSink, EventTypes, FleetEvent, MAX_EVENT_BYTES, eventJsonSchema, problemJsonSchema, validateEvent } from '@fleetcompat/contract';
+import { EVENT_SINK, EventSink, EventTypes, FleetEvent, isUnstorable, MAX_EVENT_BYTES, eventJsonSchema, problemJsonSchema, validateEvent } from '@fleetcompat/contract';
 import { badRequest, ProblemException } from './problem';
 import { Access } from './auth/access';
 import type { AuthenticatedRequest } from './auth/auth.guard';
@@ -63,7 +63,14 @@ export class EventsController {
     if (errors.length) {
       throw badRequest('invalid-events', `${errors.length} of ${items.length} events are invalid; none was stored`, { errors });
     }
-    const outcome = await this.sink.store(valid.map((event) => ({ event, origin: { channel: 'http' as const } })));
+    let outcome;
+    try {
+      outcome = await this.sink.store(valid.map((event) => ({ event, origin: { channel: 'http' as const } })));
+    } catch (e) {
+      // data Postgres refuses although it passed validation: the request's fault, never a 500
+      if (isUnstorable(e)) throw badRequest('unstorable', `the store refused the events as data (SQLSTATE ${e.sqlState}); none was stored: ${e.message.slice(0, 500)}`);
+      throw e;
+    }
     if (outcome.conflicts?.length) {
       const { conflicts, ...counts } = outcome;
       throw new ProblemException(
