@@ -3,7 +3,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { cpus, loadavg, tmpdir } from 'os';
 import { basename, join, resolve } from 'path';
 import { libxlRsdpPlacement } from '@fleetcompat/policy';
-import { inspectKernelImage, isBzImage, KernelInspection, parseBzImage, XenNote } from '@fleetcompat/kernel-notes';
+import {
+  decodeXenNote,
+  inspectKernelImage,
+  isBzImage,
+  KernelImageError,
+  KernelInspection,
+  noteSegments,
+  parseBzImage,
+  parseElf,
+  phdrPos,
+  RawNote,
+  sectionByName,
+  shdrPos,
+  toPos,
+  walkNotes,
+} from '@fleetcompat/kernel-notes';
+import { buildRawElf } from './test/synth';
 
 /*
  * Every Xen-bootable ELF image of the Debian archive this machine's sources carry (and a few
@@ -267,4 +283,204 @@ describe('every Xen ELF image of the Debian archive, against Xen readnotes', () 
       expect({ image: x.image.path, notes: x.r.notes.length, pvh: x.r.libelf.pvh.accepted }).toEqual({ image: x.image.path, notes: 0, pvh: false });
     }
   });
+
+  /*
+   * Differential fuzz against the real readnotes: small ELF images carrying the note tables of
+   * the real images above, mutated (note sizes and types, segment offsets and sizes, header
+   * counts, truncation). For each, readnotes' output must be what our reader gives when driven
+   * the way tools/xcutils/readnotes.c drives libelf, and an image readnotes reads (libelf's
+   * elf_init accepts it) must never be refused by inspectKernelImage.
+   */
+  it('mutated images: readnotes and our reader agree line by line, and nothing libelf accepts is refused', () => {
+    const seeds = fuzzSeeds(results);
+    expect(seeds.length).toBeGreaterThanOrEqual(4);
+    const cases = Number(process.env.READNOTES_FUZZ_CASES ?? 300);
+    let seed = Number(process.env.FUZZ_SEED ?? 0x1ead);
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n);
+    };
+    const file = join(work, 'mutant.elf');
+    const outcomes: Record<string, number> = {};
+    for (let i = 0; i < cases; i++) {
+      const base = seeds[i % seeds.length];
+      const b = Buffer.from(base.bytes);
+      let m = b;
+      for (let k = 1 + rnd(3); k > 0; k--) {
+        const at = base.hot[rnd(base.hot.length)] + rnd(3) * 4 - 4;
+        switch (rnd(5)) {
+          case 0:
+            if (at >= 0 && at + 4 <= m.length) m.writeUInt32LE([0, 1, 2, 3, 4, 5, 7, 8, 0x10, 0xff, 0x1000, 0x7fffffff, 0xfffffffc, 0xffffffff][rnd(14)] >>> 0, at);
+            break;
+          case 1:
+            if (at >= 0 && at < m.length) m[at] ^= 1 << rnd(8);
+            break;
+          case 2:
+            m = m.subarray(0, Math.max(52, m.length - rnd(64)));
+            break;
+          case 3:
+            if (at >= 0 && at + 4 <= m.length) m.writeUInt32LE((m.readUInt32LE(at) + [1, 2, 3, 4, 8, -1, -4][rnd(7)]) >>> 0, at);
+            break;
+          default:
+            m[rnd(m.length)] = rnd(256);
+        }
+      }
+      writeFileSync(file, m);
+      const env = { ...process.env, LD_LIBRARY_PATH: [setup.ldPath, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+      const rn = spawnSync(setup.readnotes, [file], { encoding: 'utf8', env, timeout: 30000, maxBuffer: 64 * 1024 * 1024 });
+      if (rn.error || rn.signal) {
+        // printf("%#*x", 2 + 2 * descsz, ...) with a mutated descsz can ask for gigabytes of padding
+        const why = rn.signal ? `readnotes-${rn.signal}` : 'readnotes-output-too-large';
+        outcomes[why] = (outcomes[why] ?? 0) + 1;
+        continue;
+      }
+      // runs of spaces closed up: readnotes pads numbers to 2 + 2 * descsz characters
+      const norm = (t: string) => t.replace(/ {2,}/g, ' ');
+      const theirs = norm(rn.stdout);
+      const emulated = emulateReadnotes(m);
+      const ours = emulated === 'refused' ? emulated : norm(emulated.map((l) => l + '\n').join(''));
+      const label = `case ${i} (${base.name}, FUZZ_SEED ${process.env.FUZZ_SEED ?? 0x1ead})`;
+      if (rn.status !== 0) {
+        // readnotes refuses only what elf_init refuses; so do we
+        expect({ label, ours: ours === 'refused' ? 'refused' : ours, err: /not an ELF image/.test(rn.stderr) }).toEqual({ label, ours: 'refused', err: true });
+        outcomes.refused = (outcomes.refused ?? 0) + 1;
+        continue;
+      }
+      if (ours !== theirs) writeFileSync(join(ROOT, '.cache/readnotes-mismatch.elf'), m); // to look at
+      expect({ label, lines: ours }).toEqual({ label, lines: theirs });
+      let refused: string | null = null;
+      try {
+        inspectKernelImage(m);
+      } catch (e) {
+        refused = e instanceof KernelImageError ? `${e.code}: ${e.message}` : String(e);
+      }
+      expect({ label, refused }).toEqual({ label, refused: null });
+      const kind = theirs.includes('warning: broken ELF') ? 'read-broken' : theirs.length ? 'read' : 'no-notes';
+      outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+    }
+    process.stdout.write(`readnotes differential fuzz: ${cases} cases: ${JSON.stringify(outcomes)}\n`);
+    expect((outcomes.read ?? 0) + (outcomes['read-broken'] ?? 0)).toBeGreaterThan(cases / 4);
+    expect(outcomes.refused ?? 0).toBeGreaterThan(0);
+  }, 10 * 60 * 1000);
 });
+
+/** Small ELF images with the note tables of the real ones, and the offsets worth mutating. */
+function fuzzSeeds(results: Result[]): { name: string; bytes: Buffer; hot: number[] }[] {
+  const seeds: { name: string; bytes: Buffer; hot: number[] }[] = [];
+  const table = (file: string) => {
+    const bytes = readFileSync(file);
+    const elf = parseElf(bytes);
+    const seg = noteSegments(elf).find((r) => readFileSync(file).subarray(toPos(r.start), toPos(r.end)).includes(Buffer.from('Xen\0', 'latin1')));
+    if (!seg) return null;
+    const start = toPos(seg.start);
+    const end = toPos(seg.end);
+    return { blob: bytes.subarray(start, Math.min(bytes.length, end)), is64: elf.class === 64, align: Number(elf.image.word(phdrPos(elf, seg.index), 28, 48)), atEnd: end >= bytes.length };
+  };
+  const hotOf = (b: Buffer, blobAt: number, blob: Buffer, is64: boolean) => {
+    const hot = is64 ? [32, 40, 56, 60, 62, 64 + 56 + 8, 64 + 56 + 32, 64 + 56 + 48] : [28, 32, 44, 48, 50, 52 + 32 + 4, 52 + 32 + 16, 52 + 32 + 28];
+    // every note header field of the table
+    for (let p = 0; p + 12 <= blob.length; ) {
+      hot.push(blobAt + p, blobAt + p + 4, blobAt + p + 8);
+      const n = (blob.readUInt32LE(p) + 3) & ~3;
+      const d = (blob.readUInt32LE(p + 4) + 3) & ~3;
+      if (n > 64 || d > 4096) break;
+      p += 12 + n + d;
+    }
+    return hot.filter((h) => h >= 0 && h < b.length);
+  };
+  const pick = (pred: (x: Result) => boolean) => results.find(pred);
+  for (const [name, x] of [
+    ['linux-amd64', pick((x) => /-\d+-amd64$/.test(x.image.pkg))],
+    ['linux-686-pae', pick((x) => x.image.pkg.endsWith('-686-pae:i386'))],
+    ['grub-i386-xen', pick((x) => x.image.path.endsWith('grub-i386-xen.bin'))],
+    ['grub-x86_64-xen', pick((x) => x.image.path.endsWith('grub-x86_64-xen.bin'))],
+    ['grub-i386-xen_pvh', pick((x) => x.image.path.endsWith('grub-i386-xen_pvh.bin'))],
+  ] as const) {
+    if (!x) continue;
+    const t = table(x.elfFile);
+    if (!t) continue;
+    const text = Buffer.alloc(256, 0x90);
+    const cls = t.is64 ? 64 : 32;
+    // the table last in the file when it is so in the real image (GRUB), else with a section after it
+    const bytes = buildRawElf({
+      class: cls,
+      segments: [{ type: 1, blob: 0, align: 0x1000 }, { type: 4, blob: 1, align: t.align }],
+      sections: t.atEnd ? undefined : [{ name: '.notes', type: 7, blob: 1 }],
+      blobs: [text, t.blob],
+    });
+    const ehsize = t.is64 ? 64 : 52;
+    const blobAt = ehsize + 2 * (t.is64 ? 56 : 32) + text.length;
+    seeds.push({ name, bytes, hot: hotOf(bytes, blobAt, t.blob, t.is64) });
+  }
+  return seeds;
+}
+
+/**
+ * What tools/xcutils/readnotes.c prints for an ELF image, driving our libelf-equivalent
+ * reader the way readnotes drives libelf: every PT_NOTE segment (no stop at a header outside
+ * the image, p_offset 0 skipped), keeping the Xen-note count of the last one; when that is 0,
+ * every SHT_NOTE section from index 0; then `__xen_guest` and the broken-ELF warning. Only
+ * the reads readnotes makes are made, so the broken flag comes out the same. 'refused' when
+ * elf_init refuses the image.
+ */
+function emulateReadnotes(bytes: Uint8Array): string[] | 'refused' {
+  let elf: ReturnType<typeof parseElf>;
+  try {
+    if (bytes.length < 52) return 'refused';
+    elf = parseElf(bytes);
+  } catch {
+    return 'refused';
+  }
+  const img = elf.image;
+  const out: string[] = [];
+  const STRING = new Set([0, 5, 6, 7, 8, 9, 10]);
+  const NUMERIC = new Set([1, 2, 3, 4, 12, 14, 18]);
+  const NAMES: Record<number, string> = { 0: 'INFO', 1: 'ENTRY', 2: 'HYPERCALL_PAGE', 3: 'VIRT_BASE', 4: 'PADDR_OFFSET', 5: 'XEN_VERSION', 6: 'GUEST_OS', 7: 'GUEST_VERSION', 8: 'LOADER', 9: 'PAE_MODE', 10: 'FEATURES', 12: 'HV_START_LOW', 13: 'L1_MFN_VALID', 14: 'SUSPEND_CANCEL', 18: 'PHYS32_ENTRY' };
+  const printNotes = (start: bigint, end: bigint): number => {
+    let found = 0;
+    walkNotes(elf, { kind: 'PT_NOTE', index: 0, start, end, label: '' }, { total: -Infinity }, (n: RawNote) => {
+      if (n.owner !== 'Xen') return;
+      found++;
+      const name = NAMES[n.type];
+      if (STRING.has(n.type)) {
+        const d = decodeXenNote(img, n);
+        out.push(`${name}: ${d.kind === 'string' ? d.value : '(invalid)'}`);
+      } else if (NUMERIC.has(n.type)) {
+        const d = decodeXenNote(img, n);
+        if (d.kind === 'numeric') out.push(`${name}: ${cx(d.value)} (${n.descsz | 0} bytes)`);
+      } else if (n.type === 13) {
+        const half = Math.floor(n.descsz / 2);
+        if (half === 8) out.push(`${name}: mask=${cx(img.uint(n.descOffset, 8))} value=${cx(img.uint(n.descOffset + 8, 8))}`);
+        else if (half === 4) out.push(`${name}: mask=${cx(img.uint(n.descOffset, 4))} value=${cx(img.uint(n.descOffset + 4, 4))}`);
+      } else {
+        out.push(`unknown note type ${'0x' + (n.type >>> 0).toString(16)}`);
+      }
+    });
+    return found;
+  };
+  let notesFound = 0;
+  for (let h = 0; h < elf.header.phnum; h++) {
+    const ph = phdrPos(elf, h);
+    if (img.u32(ph) !== 4) continue;
+    if (img.word(ph, 4, 8) === 0n) continue;
+    const start = img.word(ph, 4, 8);
+    const end = (img.word(ph, 4, 8) + img.word(ph, 16, 32)) & ((1n << 64n) - 1n);
+    notesFound = printNotes(start, end);
+  }
+  if (notesFound === 0) {
+    for (let h = 0; h < elf.header.shnum; h++) {
+      const sh = shdrPos(elf, h);
+      if (img.u32(sh + 4) !== 7) continue;
+      const start = img.word(sh, 16, 24);
+      const end = (img.word(sh, 16, 24) + img.word(sh, 20, 32)) & ((1n << 64n) - 1n);
+      notesFound = printNotes(start, end);
+    }
+  }
+  const guest = sectionByName(elf, '__xen_guest');
+  if (guest) {
+    const s = img.strval(guest.offset);
+    out.push(`__xen_guest: ${s ? Buffer.from(s).toString('latin1') : '(invalid)'}`);
+  }
+  if (img.broken) out.push(`warning: broken ELF: ${img.broken}`);
+  return out;
+}

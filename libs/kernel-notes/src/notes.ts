@@ -34,6 +34,15 @@ export interface RawNote {
   readonly source: string;
 }
 
+/**
+ * Where the image is taken to be mapped, for libelf's pointer comparisons (note < end). Only
+ * tables whose offset or end is within 2^47 of 2^64 are concerned: their end pointer wraps
+ * around and libelf reads nothing there. Linux maps a toolstack's image (readnotes' mmap,
+ * libxc's decompressed kernel) near 0x7f0000000000.
+ */
+export const IMAGE_BASE = 0x7f0000000000n;
+const MASK64 = (1n << 64n) - 1n;
+
 /** ELF_MAX_TOTAL_NOTE_COUNT: libelf stops after this many notes over all tables. */
 export const MAX_TOTAL_NOTES = 65536;
 
@@ -54,20 +63,22 @@ export function walkNotes(elf: ElfFile, region: NoteRegion, counter: { total: nu
     walkFrom(Number(region.start), Number(region.end));
     return;
   }
-  let p = region.start;
-  while (p < region.end) {
+  // libelf compares pointers: with offsets this large, where the image is mapped matters
+  let p = (IMAGE_BASE + region.start) & MASK64;
+  const end = (IMAGE_BASE + region.end) & MASK64;
+  while (p < end) {
     if (counter.total >= MAX_TOTAL_NOTES) {
       img.markBroken('too many ELF notes');
       return;
     }
     counter.total++;
-    const pos = toPos(p);
+    const pos = toPos(p - IMAGE_BASE);
     if (!step(pos)) return;
     const namesz = img.u32(pos);
     const descsz = img.u32(pos + 4);
-    // elf_note_next
+    // elf_note_next: a pointer that wraps (or does not move) ends the walk
     const next = p + 12n + BigInt(round4(namesz)) + BigInt(round4(descsz));
-    if (next <= p || !img.accessOk(pos, 1)) return;
+    if (next > MASK64 || next <= p || !img.accessOk(pos, 1)) return;
     p = next;
   }
 
@@ -95,9 +106,11 @@ export function walkNotes(elf: ElfFile, region: NoteRegion, counter: { total: nu
     const descsz = img.u32(pos + 4);
     const descOffset = pos + 12 + round4(namesz);
     const inImage = Math.max(0, Math.min(descsz, img.size - descOffset));
+    const isXen = name.length === 3 && name[0] === 0x58 && name[1] === 0x65 && name[2] === 0x6e;
     const note: RawNote = {
-      owner: name.length === 3 && name[0] === 0x58 && name[1] === 0x65 && name[2] === 0x6e ? 'Xen' : Buffer.from(name).toString('latin1'),
-      type: img.u32(pos + 8),
+      owner: isXen ? 'Xen' : Buffer.from(name).toString('latin1'),
+      // libelf reads the type of "Xen" notes only (a failed read marks the ELF broken)
+      type: isXen ? img.u32(pos + 8) : img.quietly(() => img.u32(pos + 8)),
       namesz,
       descsz,
       offset: pos,
