@@ -417,6 +417,38 @@ export function hostAgentScenario(mode: Mode): void {
     }
   }, 240000);
 
+  if (mode === 'http') {
+    it('GET /v1/hosts/h1/placements: ETag, 304 on If-None-Match, a bounded wait', async () => {
+      const first = await fleet.placements(fleet.tokens.h1);
+      const etag = first.headers.get('etag')!;
+      expect(etag).toMatch(/^W\/"p2-[0-9a-f]{32}"$/);
+      expect(first.body.withdrawn).toEqual([]);
+      const get = (query: string, tag?: string) =>
+        fetch(`${fleet.url}/v1/hosts/h1/placements${query}`, { headers: { authorization: `Bearer ${fleet.tokens.h1}`, ...(tag ? { 'if-none-match': tag } : {}) } });
+      expect((await get('', etag)).status).toBe(304);
+      expect((await get('', 'W/"p2-other"')).status).toBe(200);
+      const t = Date.now();
+      const held = await get('?wait=2', etag);
+      expect(held.status).toBe(304);
+      expect(Date.now() - t).toBeGreaterThanOrEqual(1400);
+      expect(held.headers.get('etag')).toBe(etag);
+      expect((await get('?wait=61', etag)).status).toBe(400);
+      // a change while a request waits: answered at once with the new body
+      const waiting = get('?wait=30', etag);
+      await sleep(300);
+      const t2 = Date.now();
+      await fleet.post([fleet.observe('h1', 'g-probe', 'hvm')]);
+      const changed = await waiting;
+      expect(changed.status).toBe(200);
+      expect(Date.now() - t2).toBeLessThan(20000);
+      expect(changed.headers.get('etag')).not.toBe(etag);
+      expect(((await changed.json()) as any).placements.map((p: any) => p.guestId)).toContain('g-probe');
+      await fleet.post([fleet.remove('h1', 'g-probe')]);
+      await eventually('the probe guest withdrawn by the agent', async () => fleet.hookRuns().some((r) => r.guestId === 'g-probe' && r.type === 'PlacementWithdrawn'), 60000);
+      await fleet.readyBecomes(0);
+    }, 120000);
+  }
+
   it(`exits 0 on SIGTERM; restarted, it runs nothing again${mode === 'kafka' ? ', and drops what the relay publishes twice' : ''}`, async () => {
     const before = fleet.hookRuns();
     expect(await fleet.agent!.kill('SIGTERM')).toEqual({ code: 0, signal: null });
