@@ -1,6 +1,6 @@
 import { gzipSync } from 'zlib';
 import { COMPRESSIONS, decompress, inspectKernelImage, KernelImageError } from '@fleetcompat/kernel-notes';
-import { buildBzImage, fixture, FIXTURE_EXT, freebsd, linux415, linux417 } from './test/synth';
+import { buildBzImage, buildRawElf, encodeNotesAligned, fixture, FIXTURE_EXT, freebsd, linux415, linux417, str, u32, u64, xen } from './test/synth';
 
 /*
  * Hostile input is normal input: thousands of mutated kernel images (bit flips, lying
@@ -40,6 +40,25 @@ function seeds(): { name: string; bytes: Buffer; hot: number[] }[] {
     { name: 'elf-sections', bytes: linux417({ placement: 'section' }), hot: [40, 58, 60, 62, 120, 124] },
     { name: 'freebsd', bytes: freebsd(), hot: [176, 180] },
     { name: 'gzip-elf', bytes: gzipSync(elf64), hot: [3, 10, 11] },
+    // GRUB's shapes: notes last in the file under p_align 8 (PV), a "mods" area and PHYS32_ENTRY only (PVH)
+    {
+      name: 'grub-pv',
+      bytes: buildRawElf({
+        segments: [{ type: 1, blob: 0 }, { type: 4, blob: 1, align: 8 }],
+        blobs: [Buffer.alloc(64, 0x90), encodeNotesAligned([xen(6, str('GRUB')), xen(8, str('generic')), xen(5, str('xen-3.0')), xen(1, u64(0n)), { ...xen(9, str('yes')), descsz: 12 }])],
+      }),
+      hot: [32, 56, 64 + 56 + 8, 64 + 56 + 32, 64 + 56 + 48, 240, 244, 248, 260, 264, 268],
+    },
+    {
+      name: 'grub-pvh',
+      bytes: buildRawElf({
+        class: 32,
+        segments: [{ type: 1, blob: 0 }, { type: 4, blob: 2 }],
+        sections: [{ name: 'mods', type: 1, blob: 1 }, { name: '.xen', type: 1, blob: 2 }],
+        blobs: [Buffer.alloc(64, 0x90), Buffer.concat([Buffer.from('mimg', 'latin1'), u32(12, 0)]), encodeNotesAligned([xen(18, u32(0x100000))])],
+      }),
+      hot: [28, 32, 44, 48, 50, 52 + 32 + 4, 52 + 32 + 16, 180, 184, 188, 192],
+    },
   ];
   for (const c of COMPRESSIONS) {
     const payload = fixture(`vmlinux-4.17.${FIXTURE_EXT[c]}`);
