@@ -2,15 +2,23 @@
 // real broker (kcat as the outside client, every message signed as producers must sign:
 // KAFKA_AUTH=signed, the default) and the real Postgres: each one now fails, and the valid
 // events sent after it are stored and decided.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
 import { Consumer } from 'kafkajs';
 import { KAFKA_AUTH_HEADER, KafkaSigner } from '@fleetcompat/auth';
 import { EventRouting, FleetEvent, Topics } from '@fleetcompat/contract';
 import { envelope, SAMPLE_KERNELS, sampleFleet } from '@fleetcompat/sample-fleet';
 import { ackEventId } from '../../apps/cli/src/host/state';
-import { AppProcess, eventually, http, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
-import { brokers, createTopics, kafkaClient, kcatProduceEach, kcatProduceSigned, uniqueName } from '../support/kafka';
+import { AppProcess, eventually, http, ROOT, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
+import { brokers, createTopics, kafkaClient, kcatBinary, kcatProduceEach, kcatProduceSigned, uniqueName } from '../support/kafka';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
+
+const run = (cmd: string, args: string[]) =>
+  new Promise<string>((resolve, reject) => execFile(cmd, args, { timeout: 30000 }, (err, out, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${err.message} ${stderr}`)) : resolve(out))));
 
 const R1 = 'host-r1-01';
 const R2 = 'host-r2-01';
@@ -199,6 +207,30 @@ describe('hostile and malformed input (issue 12): refused, and nothing stalls', 
     const ack = envelope(ackEventId(R2, p.decision.decisionId), 'PlacementApplied', at(), R2, { hostId: R2, guestId: p.guestId, decisionId: p.decision.decisionId });
     await kcat(tokens.r2, [ack]);
     await eventually('host-r2-01 acknowledgement stored', async () => (await get(`/v1/guests/${p.guestId}?hostId=${R2}`)).body.acknowledged?.decisionId === p.decision.decisionId);
+  });
+
+  it('4c. an operator with kcat: the value in a file, the header from `fleetcompat kafka sign`; stored with an admin token, forbidden with a host token', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fc-hostile-'));
+    const t = topic(Topics.operatorDeclarations);
+    const produceFile = async (token: string, e: FleetEvent) => {
+      const file = path.join(dir, `${e.eventId}.json`);
+      writeFileSync(file, JSON.stringify(e) + '\n'); // kcat sends the file as it is, newline included
+      const key = EventRouting[e.type].key(e.data);
+      const sig = (await run(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'kafka', 'sign', '--topic', t, '--key', key, '--value-file', file, '--token', token])).trim();
+      await run(kcatBinary(), ['-P', '-b', brokers().join(','), '-t', t, '-k', key, '-H', `${KAFKA_AUTH_HEADER}=${sig}`, file]);
+    };
+    const byAdmin = envelope(id('os'), 'GuestOsDeclared', at(), 'operator', { guestOs: 'HaikuOS', copesWithHighRsdp: true });
+    const byHost = envelope(id('os'), 'GuestOsDeclared', at(), 'operator', { guestOs: 'HaikuOS', copesWithHighRsdp: false });
+    await produceFile(TEST_ADMIN_TOKEN, byAdmin);
+    await produceFile(tokens.r1, byHost);
+    expect((await letter(byHost.eventId)).error).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/a host may write/) });
+    const sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    try {
+      await eventually('the declaration stored', async () => (await sql.query('SELECT 1 FROM events WHERE event_id = $1', [byAdmin.eventId])).rowCount === 1);
+    } finally {
+      await sql.end();
+    }
   });
 
   it("4b. a producer without host-r2-01's credential cannot change host-r2-01's guests, acks or upgrades over Kafka", async () => {

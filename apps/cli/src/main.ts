@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CliIo, ExitCode, GroupHandler, processIo } from './io';
 import { hostGroup } from './host';
+import { kafkaGroup } from './kafka';
 import { kernelGroup } from './kernel';
 import { projectionsGroup } from './projections';
 import { sampleGroup } from './sample';
@@ -16,6 +17,7 @@ export const groups: Record<string, { describe: string; run: GroupHandler }> = {
   projections: { describe: 'rebuild the projections from the event store and compare them with the live ones', run: projectionsGroup },
   tokens: { describe: 'create, revoke and list the bearer tokens of the HTTP API', run: tokensGroup },
   host: { describe: "a host's side: the agent that applies its placements, the pre-reboot gate (host ready), its status", run: hostGroup },
+  kafka: { describe: 'sign Kafka messages (the fleetcompat-auth header) for producers such as kcat', run: (args, io) => kafkaGroup(args, io) },
 };
 
 function usage(): string {
