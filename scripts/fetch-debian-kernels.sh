@@ -69,20 +69,47 @@ fetch() {
   local dir="$CACHE/${pkg%%:*}_${ver//[:\/]/_}"
   KEEP+=("$dir")
   if [ ! -e "$dir/.complete" ]; then
-    log "download $pkg $ver"
-    rm -rf "$CACHE/.debs"/* "$dir.tmp" && mkdir -p "$dir.tmp"
-    (cd "$CACHE/.debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$ver" >&2 2>"$CACHE/.debs/err" < /dev/null) ||
-      { cat "$CACHE/.debs/err" >&2; die "apt-get download $pkg=$ver failed"; }
-    local deb; deb=$(ls "$CACHE/.debs"/*.deb | head -1)
-    # tar stops reading once it has every member (--occurrence); dpkg-deb then sees a broken pipe
-    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --occurrence=1 "$@" 2>/dev/null || true
-    for m in "$@"; do [ -e "$dir.tmp/$m" ] || die "$pkg $ver has no $m"; done
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    local deb; deb=$(debfile "$pkg" "$ver")
+    if [ $# -gt 0 ]; then
+      # tar stops reading once it has every member (--occurrence); dpkg-deb then sees a broken pipe
+      { dpkg-deb --fsys-tarfile "$deb" 2>/dev/null || true; } | tar -x -C "$dir.tmp" --occurrence=1 "$@" 2>/dev/null || true
+      for m in "$@"; do [ -e "$dir.tmp/$m" ] || die "$pkg $ver has no $m"; done
+    else
+      dpkg-deb -x "$deb" "$dir.tmp"
+    fi
     rm -f "$deb"
     touch "$dir.tmp/.complete"
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
   DIR=$dir
 }
+
+# The .deb of pkg=ver: downloaded with all the others below, or now on its own.
+debfile() {
+  local f; f=$(ls "$CACHE/.debs/${1%%:*}_"*.deb 2>/dev/null | head -1)
+  if [ -z "$f" ]; then
+    log "download $1 $2"
+    (cd "$CACHE/.debs" && apt-get "${APT_OPTS[@]}" download "$1=$2" >&2 2>"$CACHE/.debs/err" < /dev/null) ||
+      { cat "$CACHE/.debs/err" >&2; die "apt-get download $1=$2 failed"; }
+    f=$(ls "$CACHE/.debs/${1%%:*}_"*.deb | head -1)
+  fi
+  printf '%s\n' "$f"
+}
+
+# One apt-get download for every package not cached yet (each apt call reads all the lists)
+NEED=()
+for p in "${KERNELS[@]}" "${OTHERS[@]}"; do
+  v=$(candidate "$p")
+  [ -n "$v" ] && [ "$v" != "(none)" ] || die "no candidate version for $p in the Debian archive"
+  [ -e "$CACHE/${p%%:*}_${v//[:\/]/_}/.complete" ] || NEED+=("$p=$v")
+done
+rm -rf "$CACHE/.debs" && mkdir -p "$CACHE/.debs"
+if [ ${#NEED[@]} -gt 0 ]; then
+  log "download ${#NEED[@]} packages: ${NEED[*]}"
+  (cd "$CACHE/.debs" && apt-get "${APT_OPTS[@]}" download "${NEED[@]}" >&2 2>"$CACHE/.debs/err" < /dev/null) ||
+    { cat "$CACHE/.debs/err" >&2; die "apt-get download failed"; }
+fi
 image() { printf 'IMAGE=%s|%s|%s|%s\n' "$1" "$2" "$(candidate "$2")" "$3"; }
 
 # Linux kernels of every flavour Debian builds with Xen guest support, amd64 and i386
@@ -118,19 +145,9 @@ LIBS=(libxenmisc4.17 libxentoolcore1 libxentoollog1 libxencall1 libxendevicemode
   libxengnttab1 libxenhypfs1 libxenstore4)
 LIBDIRS=()
 for lib in "${LIBS[@]}"; do
-  ver=$(candidate "$lib")
-  [ -n "$ver" ] && [ "$ver" != "(none)" ] || continue
-  d="$CACHE/${lib}_${ver//[:\/]/_}"
-  KEEP+=("$d")
-  if [ ! -e "$d/.complete" ]; then
-    rm -rf "$CACHE/.debs"/* "$d.tmp" && mkdir -p "$d.tmp"
-    (cd "$CACHE/.debs" && apt-get "${APT_OPTS[@]}" download "$lib=$ver" >&2 2>"$CACHE/.debs/err" < /dev/null) ||
-      { cat "$CACHE/.debs/err" >&2; die "apt-get download $lib failed"; }
-    dpkg-deb -x "$CACHE/.debs/"*.deb "$d.tmp"
-    rm -f "$CACHE/.debs/"*.deb && touch "$d.tmp/.complete" && rm -rf "$d" && mv "$d.tmp" "$d"
-  fi
+  fetch "$lib"
   for sub in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu usr/lib/xen-4.17/lib/x86_64-linux-gnu; do
-    [ -d "$d/$sub" ] && LIBDIRS+=("$d/$sub")
+    [ -d "$DIR/$sub" ] && LIBDIRS+=("$DIR/$sub")
   done
 done
 # old versions of everything
