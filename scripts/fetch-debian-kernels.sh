@@ -20,7 +20,8 @@
 # apt runs on a private state under .cache/apt (its own package lists, amd64 and i386), so
 # the machine's apt and dpkg configuration are not touched and i386 packages can be
 # downloaded without `dpkg --add-architecture`. The lists are updated on every run: when the
-# archive cannot be reached the script fails (exit 1) instead of using a stale cache.
+# archive cannot be reached the script fails (exit 1) instead of using a stale cache
+# (FETCH_DEBIAN_APT_OPTS="-o Acquire::http::Proxy=http://127.0.0.1:9" shows it).
 # Downloads are cached by package version; a new version is fetched, old ones are removed.
 #
 # Prints one line per image, IMAGE=<role>|<package>|<version>|<path>, then READNOTES=<path>
@@ -35,12 +36,15 @@ export DEBIAN_FRONTEND=noninteractive
 APT_OPTS=(-o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache=$APTDIR/cache" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
   -o "APT::Architectures::=amd64" -o "APT::Architectures::=i386" -o "Acquire::Retries=3")
 if [ "$(id -u)" = 0 ]; then APT_OPTS+=(-o "APT::Sandbox::User=root"); fi
+# extra apt options, e.g. a proxy (or an unreachable one, to see the failure)
+if [ -n "${FETCH_DEBIAN_APT_OPTS:-}" ]; then read -r -a extra <<< "$FETCH_DEBIAN_APT_OPTS"; APT_OPTS+=("${extra[@]}"); fi
 
 log() { echo "fetch-debian-kernels: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 log "apt-get update (private lists in .cache/apt, amd64 + i386)"
-apt-get "${APT_OPTS[@]}" update -qq >&2 < /dev/null || die "apt-get update failed: the Debian archive cannot be reached (see above)"
+# --error-on=any: a source that cannot be fetched is an error (by default apt warns and keeps old lists)
+apt-get "${APT_OPTS[@]}" update -qq --error-on=any >&2 < /dev/null || die "apt-get update failed: the Debian archive cannot be reached (see above)"
 
 # apt-cache is slow on a loaded machine (it reads all the lists on each call): ask once.
 METAS=(linux-image-amd64 linux-image-cloud-amd64 linux-image-rt-amd64 linux-image-686-pae:i386 linux-image-rt-686-pae:i386 linux-image-686:i386)
