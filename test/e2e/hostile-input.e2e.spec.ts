@@ -151,6 +151,10 @@ describe('hostile and malformed input (issue 12): refused, and nothing stalls', 
       expect({ what, status: res.status, code: res.body.code }).toEqual({ what, status: 400, code });
       expect(res.type).toMatch(/application\/problem\+json/);
     }
+    // bytes that are not UTF-8: refused, not stored with U+FFFD in their place
+    const bytes = Buffer.concat([Buffer.from(JSON.stringify(observed(R1, `${R1}.BYTES`)).split('BYTES')[0]), Buffer.from([0xc3, 0x28]), Buffer.from(JSON.stringify(observed(R1, `${R1}.BYTES`)).split('BYTES')[1])]);
+    const notUtf8 = await fetch(`${app.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.r1}` }, body: bytes });
+    expect({ status: notUtf8.status, body: await notUtf8.json() }).toMatchObject({ status: 400, body: { code: 'invalid-json', detail: 'the request body is not valid UTF-8' } });
     const codes = async (body: unknown) => (await post(tokens.r1, body)).body.errors.map((e: any) => e.code);
     expect(await codes(observed(R1, `${R1}.nul\u0000`))).toEqual(['invalid-string']);
     expect(await codes({ ...observed(R1, `${R1}.y0`), occurredAt: '0000-01-01T00:00:00Z' })).toEqual(['invalid-time']);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { json } from 'express';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '@fleetcompat/contract';
@@ -76,6 +77,8 @@ function bodyParserProblem(e: any): { status: number; code: string; title: strin
   switch (e?.type) {
     case 'entity.parse.failed':
       return { status: 400, code: 'invalid-json', title: TITLES[400], detail: `the request body is not valid JSON: ${e.message}` };
+    case 'entity.not.utf8':
+      return { status: 400, code: 'invalid-json', title: TITLES[400], detail: e.message };
     case 'entity.too.deep':
       return { status: 400, code: 'too-deep', title: TITLES[400], detail: e.message };
     case 'entity.too.large':
@@ -98,6 +101,8 @@ export function jsonBodyWithProblems(limit: string) {
     type: ['application/json', 'application/*+json'],
     // refused before JSON.parse: nothing recursive (JSON.stringify, validation, logging) ever sees such a body
     verify: (_req, _res, buf) => {
+      // bytes that are not UTF-8 are refused (as on Kafka), not decoded to U+FFFD and stored
+      if (!isUtf8(buf)) throw Object.assign(new Error('the request body is not valid UTF-8'), { type: 'entity.not.utf8', status: 400 });
       // an array of events adds one level
       if (jsonDepthExceeds(buf.toString('utf8'), MAX_JSON_DEPTH + 1)) {
         throw Object.assign(new Error(`arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels in an event`), { type: 'entity.too.deep', status: 400 });
