@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { KAFKA_AUTH_HEADER, kafkaSigningKey, parseKafkaAuthHeader, verifyKafkaMac } from '@fleetcompat/auth';
 import { validateEvent } from '@fleetcompat/contract';
 import { brokers, consumeAll, createTopics, uniqueName } from '../../../../test/support/kafka';
 import { linux415 } from '../../../../libs/kernel-notes/src/test/synth';
@@ -46,6 +47,25 @@ it('produces KernelBuildCompleted keyed by the image sha256; a re-run produces t
   expect(events[1].eventId).toBe(events[0].eventId);
   expect(validateEvent(events[0]).ok).toBe(true);
   expect(events[0].data).toMatchObject({ release: '4.15.0-synthetic', distro: 'synthetic', xenNotes: { guestOs: 'linux', supportedFeatures: 0x801, pvh: true } });
+}, 60000);
+
+it('signs the message with --token (the ci token) so that a service with KAFKA_AUTH=signed takes it; says so when unsigned', async () => {
+  const topic = uniqueName('kernel-builds');
+  await createTopics([topic], 1);
+  const img = join(dir, 'vmlinux-signed');
+  writeFileSync(img, linux415());
+  const signed = await cli(['kernel', 'publish', '--brokers', brokers().join(','), '--topic', topic, '--token', 'fct_ci-token-of-the-test', img]);
+  expect(signed.code).toBe(0);
+  expect(signed.out).toContain(', signed');
+  const unsigned = await cli(['kernel', 'publish', '--brokers', brokers().join(','), '--topic', topic, img]);
+  expect(unsigned.out).toMatch(/unsigned \(no --token/);
+  const [m, plain] = await consumeAll(topic, { until: (ms) => ms.length >= 2, timeoutMs: 20000 });
+  const header = parseKafkaAuthHeader(m.headers);
+  if (!header.ok) throw new Error(header.reason);
+  const key = kafkaSigningKey('fct_ci-token-of-the-test');
+  expect(header.keyId).toBe(key.keyId);
+  expect(verifyKafkaMac(key.key, topic, m.key, m.value, header.mac)).toBe(true);
+  expect(plain.headers[KAFKA_AUTH_HEADER]).toBeUndefined();
 }, 60000);
 
 it('an unreachable broker: exit 3 with a one-line message', async () => {
