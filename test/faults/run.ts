@@ -118,6 +118,10 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
   let sup: Supervisor | undefined;
   let ds: DataSource | undefined;
   let ok = false;
+  // The lock watcher's and the killer's loops (below) run while these hold; the finally ends
+  // them on every path, a failed run too (else they keep jest alive after the suite).
+  let watching = false;
+  let killing = false;
   const invariants: InvariantResult[] = [];
   const kills = new Map<string, number>();
   // When jest gives up on the run (its timeout) and exits (--forceExit), the finally below never
@@ -158,7 +162,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
 
     // Lock watcher: at most one session may hold the projector's (and the relay's) lock.
     const lockStats = { samples: 0, projectorHeld: 0, projectorMax: 0, relayHeld: 0, relayMax: 0 };
-    let watching = true;
+    watching = true;
     const watcher = (async () => {
       let c: Client | undefined;
       while (watching) {
@@ -216,7 +220,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       }
     };
 
-    let killing = true;
+    killing = true;
     const killer = (async () => {
       while (killing) {
         await sleep(p.killMeanMs * (0.5 + rand()));
@@ -332,6 +336,8 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
   } catch (e) {
     invariants.push({ name: 'the run itself', checked: 'the suite ran to the end', counts: {}, failures: [String((e as Error).stack ?? e)], failureCount: 1 });
   } finally {
+    watching = false;
+    killing = false;
     await sup?.stop().catch(() => undefined);
     await ds?.destroy().catch(() => undefined);
     await broker?.destroy(!ok).catch(() => undefined);
