@@ -71,10 +71,14 @@ jest_held_file="$FLEETCOMPAT_TEST_RUN_DIR/jest.held"
     pid="$(cat "$jest_pidfile" 2>/dev/null)"
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       touch "$jest_held_file"
-      log "jest did not exit ${grace}s after writing its results: an open handle holds it (find it with: npx jest --detectOpenHandles <the suite>); stopping it"
-      kill -TERM "$pid" 2>/dev/null || true
+      # jest and what it still runs (apps a suite spawned): a signal skips node's exit hooks.
+      kids="$(descendants "$pid" | tr '\n' ' ')"
+      log "jest did not exit ${grace}s after writing its results: an open handle holds it (find it with: npx jest --detectOpenHandles <the suite>); stopping it${kids:+ and its processes $kids}"
+      # shellcheck disable=SC2086
+      kill -TERM "$pid" $kids 2>/dev/null || true
       sleep 5
-      kill -KILL "$pid" 2>/dev/null || true
+      # shellcheck disable=SC2086
+      kill -KILL "$pid" $kids 2>/dev/null || true
     fi
     exit 0
   done

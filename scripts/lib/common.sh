@@ -155,6 +155,15 @@ start_test_run() {
   mkdir -p "$FLEETCOMPAT_TEST_RUN_DIR"
 }
 
+# Every descendant pid of $1, children first listed before their own children.
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
 stop_test_run_leftovers() {
   local dir="${FLEETCOMPAT_TEST_RUN_DIR:-}" f port pid where data n=0
   [[ -n "$dir" && -d "$dir" ]] || return 0
