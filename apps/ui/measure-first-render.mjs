@@ -4,10 +4,12 @@
 // `npm run bench`), in Debian's headless Chromium, against the built all-in-one on a database
 // of its own. Measured, not asserted; docs/ui.md reports it.
 //
-//   npm run build && node apps/ui/measure-first-render.mjs [--guests 250000] [--hosts 5000] [--runs 5]
+//   npm run build && node apps/ui/measure-first-render.mjs [--guests 250000] [--hosts 5000] [--runs 5] [--keep NAME]
 //
 // MEASURE_DATABASE_ADMIN_URL (else TEST_DATABASE_ADMIN_URL, else postgres://postgres@127.0.0.1:5432/postgres):
-// the server on which a database fc_ui_render_<random> is made and dropped at the end.
+// the server on which a database fc_ui_render_<random> is made and dropped at the end. With
+// --keep NAME the database is called NAME and kept; a later run with the same --keep finds the
+// fleet there and measures at once (drop it yourself when done).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -56,7 +58,10 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const dbName = `fc_ui_render_${randomBytes(5).toString('hex')}`;
+const keepIndex = process.argv.indexOf('--keep');
+const keep = keepIndex > 0 ? process.argv[keepIndex + 1] : null;
+if (keep !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(keep)) throw new Error('--keep takes a database name (a-z, 0-9, _)');
+const dbName = keep ?? `fc_ui_render_${randomBytes(5).toString('hex')}`;
 const dbUrl = (() => {
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
@@ -66,7 +71,13 @@ const dbUrl = (() => {
 let app;
 let browser;
 try {
-  await admin(`CREATE DATABASE "${dbName}"`);
+  let existing = false;
+  try {
+    await admin(`CREATE DATABASE "${dbName}"`);
+  } catch (e) {
+    if (!keep) throw e;
+    existing = true;
+  }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   app = spawn(process.execPath, [path.join(root, 'dist/apps/all-in-one/src/main.js')], {
@@ -85,14 +96,16 @@ try {
     } catch {
       /* not yet */
     }
+    if (app.exitCode !== null) throw new Error(`the app exited (${app.exitCode}) before it answered`);
     if (Date.now() > until) throw new Error('the app did not start');
     await new Promise((r) => setTimeout(r, 300));
   }
 
-  log(`posting a generated fleet: ${JSON.stringify(size)}`);
   const t0 = Date.now();
   let batch = [];
   let events = 0;
+  const loaded = existing && (await call('/v1/summary')).body?.guests >= size.guests;
+  if (!loaded) log(`posting a generated fleet: ${JSON.stringify(size)}`);
   const flush = async () => {
     if (!batch.length) return;
     const r = await call('/v1/events', { method: 'POST', body: batch });
@@ -100,17 +113,17 @@ try {
     events += batch.length;
     batch = [];
   };
-  for (const e of generateFleet(size)) {
+  for (const e of loaded ? [] : generateFleet(size)) {
     batch.push(e);
     if (batch.length === 1000) await flush();
   }
   await flush();
-  log(`${events} events stored in ${((Date.now() - t0) / 1000).toFixed(0)} s; waiting for the projector`);
+  if (!loaded) log(`${events} events stored in ${((Date.now() - t0) / 1000).toFixed(0)} s; waiting for the projector`);
   for (;;) {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     const lag = Number(/^fleetcompat_projector_lag_events\S* (\d+)/m.exec(metrics)?.[1] ?? NaN);
     const s = await call('/v1/summary');
-    if (lag === 0 && s.body?.guests === size.guests) break;
+    if (lag === 0 && s.body?.guests >= size.guests) break;
     await new Promise((r) => setTimeout(r, 2000));
   }
   log(`projected after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -128,16 +141,31 @@ try {
   }
 
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'] });
+  // "cold": right after a projector batch committed (one new guest posted), when GET /v1/summary
+  // and the other aggregates are read from Postgres again; else they are kept until the next batch
+  let extra = 0;
+  const afterABatch = async () => {
+    const r = await call('/v1/events', { method: 'POST', body: [{ eventId: `ui-render-${TOKEN}-${++extra}`, type: 'GuestObserved', schemaVersion: 1, occurredAt: new Date().toISOString(), source: 'ui-render', data: { guestId: `ui-render-extra-${extra}`, hostId: 'gen-host-000001', mode: 'hvm', memoryMiB: 1024, boot: { method: 'direct' } } }] });
+    if (r.status !== 202) throw new Error(`POST /v1/events: ${r.status}`);
+    for (;;) {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      if (Number(/^fleetcompat_projector_lag_events\S* (\d+)/m.exec(metrics)?.[1] ?? NaN) === 0) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    await new Promise((res) => setTimeout(res, 1500)); // the notification reaches the API
+  };
   const pages = [
+    ['fleet (cold: first read after a projector batch)', 'fleet', null, true],
     ['fleet', 'fleet', null],
     ['waves', 'waves', '[data-testid=host-row]'],
     ['attention', 'attention', '[data-testid=attention-item]'],
     ['host', 'host/gen-host-000000', '[data-testid=placement-row]'],
   ];
   const results = {};
-  for (const [name, route, selector] of pages) {
+  for (const [name, route, selector, cold] of pages) {
     const samples = [];
     for (let i = 0; i < runs; i++) {
+      if (cold) await afterABatch();
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       await context.addInitScript((t) => sessionStorage.setItem('fleetcompat.token', t), TOKEN);
       const page = await context.newPage();
@@ -160,7 +188,7 @@ try {
   }
   const report = {
     fleet: size,
-    events,
+    events: events || 'already loaded',
     runs,
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((x) => +x.toFixed(1)), node: process.version },
     chromium: browser.version(),
@@ -174,5 +202,5 @@ try {
     app.kill('SIGTERM');
     await new Promise((r) => app.once('exit', r));
   }
-  await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((e) => log(`drop: ${e.message}`));
+  if (!keep) await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((e) => log(`drop: ${e.message}`));
 }

@@ -12,6 +12,9 @@ export interface Data<T> {
   readAt: Date | undefined;
 }
 
+/** Least time between two reads of the same data on live events (a busy projector commits a batch every second or so). */
+const LIVE_MIN_INTERVAL_MS = 2000;
+
 export function useData<T>(key: string | null, load: (signal: AbortSignal) => Promise<T>, options: { live?: boolean } = {}): Data<T> {
   const { generation } = useLive();
   const [state, setState] = useState<Data<T>>({ data: undefined, error: undefined, loading: key !== null, readAt: undefined });
@@ -59,11 +62,24 @@ export function useData<T>(key: string | null, load: (signal: AbortSignal) => Pr
   }, [key]);
 
   const firstGeneration = useRef(generation);
+  const lastLiveRead = useRef(0);
+  const liveTimer = useRef<number | undefined>(undefined);
   useEffect(() => {
-    if (key === null || options.live === false || generation === firstGeneration.current) return;
-    run(key, false);
+    if (key === null || options.live === false || generation === firstGeneration.current || liveTimer.current !== undefined) return;
+    const wait = Math.max(0, lastLiveRead.current + LIVE_MIN_INTERVAL_MS - Date.now());
+    liveTimer.current = window.setTimeout(() => {
+      liveTimer.current = undefined;
+      lastLiveRead.current = Date.now();
+      if (keyRef.current !== null) run(keyRef.current, false);
+    }, wait);
   }, [generation]);
 
-  useEffect(() => () => flight.current?.controller.abort(), []);
+  useEffect(
+    () => () => {
+      flight.current?.controller.abort();
+      clearTimeout(liveTimer.current);
+    },
+    [],
+  );
   return state;
 }
