@@ -144,7 +144,7 @@ describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
       if (role === 'relay') continue;
       const event = sampleFleet().find((e) => e.type === 'HostRegistered')!;
       const route = EventRouting[event.type];
-      await produce(prefix + route.topic, [{ key: route.key(event.data), value: JSON.stringify(event) }]);
+      await produce(prefix + route.topic, [{ key: route.key(event.data), value: JSON.stringify(event) }], { token: TEST_ADMIN_TOKEN });
       await eventually(`${role} stores an event from its topic`, async () => (await storedEvents(dbOf.get(app)!)) === 1, 60000);
     }
   });
