@@ -243,7 +243,10 @@ async function reachableDataDir(requested: string, who: RunAs, base: () => Promi
   } else if (link !== undefined) {
     await fs.unlink(requested);
   }
-  await fs.symlink(target, requested);
+  await fs.symlink(target, requested).catch(async (e: NodeJS.ErrnoException) => {
+    // Another process starting from the same checkout made the same link meanwhile.
+    if (e.code !== 'EEXIST' || (await fs.readlink(requested).catch(() => '')) !== target) throw e;
+  });
   notice(
     `embedded Postgres: the system user "postgres" cannot reach ${parent} (the server runs as "postgres" since we are root): ` +
       `its data is kept in ${target} (${requested} links there)`,
