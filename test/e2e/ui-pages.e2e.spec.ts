@@ -4,6 +4,7 @@
 // gives what POST /v1/what-if gives, and axe-core finds nothing serious or critical on any page.
 // UPDATE_UI_SCREENSHOTS=1 writes each page's screenshot to docs/ui/ (docs/ui.md shows them).
 import { Browser, Page } from 'playwright-core';
+import { envelope, fakeSha } from '@fleetcompat/sample-fleet';
 import { axeViolations, launchChromium, openPage, screenshot, startUiApp, UiApp, valueOf, visit } from './ui-support';
 
 describe('dashboard pages on the sample fleet (headless Chromium)', () => {
@@ -144,6 +145,20 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
   });
 
   it('Attention lists blocked guests, overrides and unknown kernels as GET /v1/attention does, with reason and remedy, filtered by kind, wave, label and reason', async () => {
+    // CI announces a kernel of the ubuntu-18.04 line that sets bit 15: it would unblock the old Linux guests behind pvh-grub
+    const fix = envelope('e2e-ui-fix-kernel', 'KernelBuildCompleted', new Date().toISOString(), 'ci/e2e', {
+      imageSha256: fakeSha('linux-5.4.0-200-generic'),
+      release: '5.4.0-200-generic',
+      arch: 'x86_64',
+      distro: 'ubuntu-18.04',
+      xenNotes: { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', supportedFeatures: 0x8801, phys32Entry: '0x1000400', pvh: true },
+    });
+    expect((await ui.call(ui.tokens.ci, 'POST', '/v1/events', [fix])).status).toBe(202);
+    const fixes = (r: any) => r.items.find((i: any) => i.guestId === 'host-r1-01.db-old-grub')?.fixes ?? [];
+    for (const until = Date.now() + 30000; !fixes((await ui.call(ui.tokens.planner, 'GET', '/v1/attention?kind=blocked')).body).length; ) {
+      if (Date.now() > until) throw new Error('the announced kernel is not offered as a fix');
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const { page, errors } = await planner();
     await visit(page, ui.url, 'attention', 'attention-page');
     await page.getByTestId('attention-list').waitFor();
@@ -160,7 +175,12 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     const text = await item.textContent();
     expect(text).toContain('the guest will not boot');
     for (const r of api.remedy) expect(text).toContain(r);
-    expect(await item.getByTestId('fixes').textContent()).toContain('none announced for its distro line (ubuntu-18.04)');
+    // the fixes are what-if's for the same guest
+    expect(api.fixes).toEqual([{ imageSha256: fakeSha('linux-5.4.0-200-generic'), release: '5.4.0-200-generic', distro: 'ubuntu-18.04' }]);
+    const whatIf = (await ui.call(ui.tokens.planner, 'POST', '/v1/what-if', { hosts: { ids: ['host-r1-01'] }, target: { version: '4.11.0' }, guests: 'attention' })).body;
+    expect(whatIf.hosts[0].guests.find((x: any) => x.guestId === 'host-r1-01.db-old-grub').fixes).toEqual(api.fixes);
+    expect(await item.getByTestId('fixes').textContent()).toContain('5.4.0-200-generic (ubuntu-18.04)');
+    expect(await page.locator('[data-testid=attention-item][data-guest="host-r1-01.legacy-49"]').getByTestId('fixes').textContent()).toContain('none announced for its distro line (debian-9)');
     await expectAccessible(page);
     await screenshot(page, 'attention');
 

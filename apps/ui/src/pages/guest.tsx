@@ -130,7 +130,7 @@ export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string
             {items
               .slice()
               .reverse()
-              .map((h) => (
+              .map((h, i) => (
                 <li key={h.decisionId} class={`tl-item ${h.kind}`} data-testid="history-item" data-sequence={h.sequence}>
                   <div class="tl-time">{when(h.decidedAt)}</div>
                   <div class="tl-body">
@@ -145,7 +145,7 @@ export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string
                       after <strong>{h.causedBy?.type}</strong> <code>{h.causedBy?.eventId}</code> ({when(h.causedBy?.occurredAt)})
                     </div>
                     {h.restedOn.length > 0 && (
-                      <details>
+                      <details open={i === 0}>
                         <summary>Rested on {h.restedOn.length} events</summary>
                         <ul class="small">
                           {h.restedOn.map((e) => (
