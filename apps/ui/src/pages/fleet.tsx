@@ -68,7 +68,7 @@ export function FleetPage() {
           label="first-GiB superpages lost"
           value={data.lostFirstGiBSuperpage}
           testId="lost-superpages"
-          help="guests placed low although they need not be: the RSDP below 1 MiB costs the first 1 GiB superpage"
+          help="guests of 1 GiB or more whose RSDP is placed below 1 MiB: their first GiB cannot be mapped with one 1 GiB superpage"
         />
       </div>
 
