@@ -119,14 +119,14 @@ export class BatchLog {
 
 /**
  * 4. No two committed projector batches overlap in time ([started, committing] intervals, on
- * the one clock of this machine), their checkpoints rise in the order they started, and no
- * two start from the same checkpoint or from behind one already committed (events applied
- * twice).
+ * the one clock of this machine), their checkpoints rise in the order they started (a batch of
+ * no events, which only re-projects, keeps it), and no two batches that applied events start
+ * from the same checkpoint, none from behind one already committed (events applied twice).
  */
 export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): InvariantResult {
   const c = new Check(
     'projector: committed batches never overlap in time',
-    `parses the projector processes' "${BATCH_LINE_FORMAT}" lines: sorted by started, no batch starts before every earlier one has reached committing (the lock goes with the commit), checkpoints rise in that order, no two batches start from the same checkpoint or from behind the last committed one`,
+    `parses the projector processes' "${BATCH_LINE_FORMAT}" lines: sorted by started, no batch starts before every earlier one has reached committing (the lock goes with the commit), checkpoints rise in that order, no two batches that applied events start from the same checkpoint, none from behind the last committed one`,
   );
   for (const m of log.malformed) c.fail(`malformed batch line: ${m}`);
   const bs = [...log.batches].sort((a, b) => a.start - b.start || a.end - b.end);
@@ -160,7 +160,9 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
         handovers++;
         minGap = Math.min(minGap, b.start - last.end);
       }
-      if (cmp(b.checkpoint, last.checkpoint) <= 0) c.fail(`${b.instance}: checkpoint ${b.checkpoint.text} not above that of the batch before it (${last.instance}, ${last.checkpoint.text}): ${b.text}`);
+      // A batch that applied events moves the checkpoint; one of none (it only re-projected) leaves it.
+      const rise = cmp(b.checkpoint, last.checkpoint);
+      if (b.events > 0 ? rise <= 0 : rise < 0) c.fail(`${b.instance}: checkpoint ${b.checkpoint.text} ${b.events > 0 ? 'not above' : 'below'} that of the batch before it (${last.instance}, ${last.checkpoint.text}): ${b.text}`);
       if (b.from) {
         const d = cmp(b.from, last.checkpoint);
         if (d < 0) c.fail(`${b.instance}: batch from ${b.from.text}, behind ${last.instance}'s committed checkpoint ${last.checkpoint.text} (events applied twice): ${b.text}`);
@@ -168,11 +170,13 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
         else c.count('batches that start past the one before (its line lost: killed between commit and log)');
       }
     }
-    if (b.from) {
+    if (b.from && b.events === 0 && cmp(b.from, b.checkpoint) !== 0) c.fail(`${b.instance}: a batch of no events moved the checkpoint from ${b.from.text} to ${b.checkpoint.text}: ${b.text}`);
+    if (b.from && b.events > 0) {
       const same = fromSeen.get(b.from.text);
-      if (same) c.fail(`two committed batches from checkpoint ${b.from.text}: ${same.instance} (${same.text}) and ${b.instance} (${b.text})`);
+      if (same) c.fail(`two committed batches applied events from checkpoint ${b.from.text}: ${same.instance} (${same.text}) and ${b.instance} (${b.text})`);
       fromSeen.set(b.from.text, b);
     }
+    if (b.events === 0) c.count('batches of no events (the projection re-projected, checkpoint kept)');
     if (!open || b.end > open.end) open = b;
     last = b;
   }

@@ -113,7 +113,7 @@ export async function checkRebuild(ds: DataSource): Promise<InvariantResult> {
  */
 export async function checkPlacementTopic(ds: DataSource, decisions: Read[]): Promise<InvariantResult[]> {
   const seq = new Check('placement topic: per guest, strictly increasing sequences, no decision lost', 'per (guest, host) in partition order after dropping repeats (sequence not above the highest seen), the sequences equal the projection decision history of the guest on that host; every guest\'s history is gapless 1..n');
-  const last = new Check('placement topic: the last decision of every guest equals the projection', 'the message with the highest sequence of each guest equals (as JSON) the last row of projection.decisions and, when the guest has a current decision, projection.guests.decision_id');
+  const last = new Check('placement topic: the last decision of every guest equals the projection', 'the message with the highest sequence of each guest equals (as JSON) the last row of projection.decisions and, when the view (guest, host) of that row has a current decision, projection.guests.decision_id');
 
   const history = new Map<string, { sequence: number; host_id: string; kind: string; message: unknown }[]>();
   const rows: { guest_id: string; sequence: number; host_id: string; kind: string; message: unknown }[] = await ds.query(
@@ -123,18 +123,23 @@ export async function checkPlacementTopic(ds: DataSource, decisions: Read[]): Pr
     if (!history.has(r.guest_id)) history.set(r.guest_id, []);
     history.get(r.guest_id)!.push(r);
   }
+  // projection.guests holds one row per (guest, host) view; a guest's counter is the highest over its views.
   const current = new Map<string, { sequence: number; decision: any }>();
+  const counter = new Map<string, number>();
   const guests = await ds.query(
-    `SELECT g.guest_id, g.sequence, d.message AS decision FROM projection.guests g LEFT JOIN projection.decisions d ON d.decision_id = g.decision_id`,
+    `SELECT g.guest_id, g.host_id, g.sequence, d.message AS decision FROM projection.guests g LEFT JOIN projection.decisions d ON d.decision_id = g.decision_id`,
   );
-  for (const g of guests as any[]) current.set(g.guest_id, g);
+  for (const g of guests as any[]) {
+    current.set(`${g.guest_id}\u0000${g.host_id}`, g);
+    counter.set(g.guest_id, Math.max(counter.get(g.guest_id) ?? 0, g.sequence));
+  }
 
-  // Projection: gapless per guest, guests.sequence = last.
+  // Projection: gapless per guest, the highest sequence of its views = last.
   for (const [guestId, h] of history) {
     h.forEach((r, i) => {
       if (r.sequence !== i + 1) seq.fail(`${guestId}: projection history has sequence ${r.sequence} at position ${i + 1}`);
     });
-    if (current.get(guestId)?.sequence !== h[h.length - 1].sequence) seq.fail(`${guestId}: guests.sequence ${current.get(guestId)?.sequence} but last decision ${h[h.length - 1].sequence}`);
+    if (counter.get(guestId) !== h[h.length - 1].sequence) seq.fail(`${guestId}: highest guests.sequence of its views ${counter.get(guestId)} but last decision ${h[h.length - 1].sequence}`);
   }
 
   // The host's view.
@@ -186,7 +191,7 @@ export async function checkPlacementTopic(ds: DataSource, decisions: Read[]): Pr
       last.fail(`${guestId}: last on topic #${got.sequence} ${canonical(got.value).slice(0, 200)} != projection #${want.sequence} ${canonical(want.message).slice(0, 200)}`);
       continue;
     }
-    const cur = current.get(guestId)?.decision;
+    const cur = current.get(`${guestId}\u0000${want.host_id}`)?.decision;
     if (cur) {
       if (canonical(cur) !== canonical(got.value)) last.fail(`${guestId}: current decision differs from the last message`);
       last.count('guests whose current decision is the last message');
