@@ -135,8 +135,18 @@ export class Projector {
       const after = await loadCheckpoint(this.processor, qr);
       const { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
       // with nothing new to apply, a batch still runs once per instance when the tables are of another projection version
-      if (events.length === 0 && (this.versionChecked || (await projectionVersion(qr)) === PROJECTION_VERSION)) {
-        this.versionChecked = true;
+      if (events.length === 0 && !this.versionChecked) {
+        const version = await projectionVersion(qr);
+        // a store nothing was ever projected from: record the version, no batch to run
+        if (version !== PROJECTION_VERSION && compareCheckpoints(after, START) === 0) {
+          await saveProjectionVersion(qr);
+          await qr.commitTransaction();
+          this.versionChecked = true;
+          return { locked: true, events: 0, decisions: 0, checkpoint };
+        }
+        if (version === PROJECTION_VERSION) this.versionChecked = true;
+      }
+      if (events.length === 0 && this.versionChecked) {
         await qr.rollbackTransaction();
         return { locked: true, events: 0, decisions: 0, checkpoint };
       }
