@@ -37,7 +37,7 @@ describe('LiveTickets', () => {
   });
 
   it('refuses forged, malformed, and revoked tokens’ tickets; another process of the deployment accepts a good one', async () => {
-    const rows = { [ID]: { role: 'host:h1', token: 'fct_host' } };
+    const rows: Record<string, { role: string; token: string; revoked?: boolean }> = { [ID]: { role: 'host:h1', token: 'fct_host' } };
     const a = new LiveTickets(store(rows), null, 60_000, now);
     const b = new LiveTickets(store(rows), null, 60_000, now);
     const good = a.issue({ tokenId: ID, name: null, role: 'host:h1' }, 'fct_host').ticket;
