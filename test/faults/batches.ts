@@ -1,7 +1,7 @@
 // The projector's committed batches, read from the output of its processes: with two projector
 // processes and the advisory lock, no two committed batches may overlap in time.
 //
-// The check reads one line per committed batch (proposed; the projector does not write it yet):
+// The check reads the line the projector writes per committed batch (libs/runtime projector.module.ts):
 //
 //   batch committed: events=N decisions=M started=<ISO> committing=<ISO> committed=<ISO> from=<txid>/<pos> checkpoint=<txid>/<pos>
 //
