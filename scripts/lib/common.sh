@@ -25,11 +25,21 @@ ensure_apt_packages() {
   command -v apt-get >/dev/null 2>&1 || { log "missing packages ${missing[*]} and no apt-get"; return 1; }
   log "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Another apt-get may hold the lock (a second CI run on the machine, unattended upgrades):
+  # wait for it (DPkg::Lock::Timeout) and try again a few times rather than fail the run.
+  local apt=("${SUDO[@]}" apt-get -q -o DPkg::Lock::Timeout=300) try
   if [[ -z "${_APT_UPDATED:-}" ]]; then
-    "${SUDO[@]}" apt-get update -q >/dev/null || { log "apt-get update failed"; return 1; }
-    _APT_UPDATED=1
+    for try in 1 2 3 4 5; do
+      "${apt[@]}" update >/dev/null && { _APT_UPDATED=1; break; }
+      log "apt-get update failed (try $try of 5)"; sleep $((try * 5))
+    done
+    [[ -n "${_APT_UPDATED:-}" ]] || return 1
   fi
-  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  for try in 1 2 3 4 5; do
+    "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null && return 0
+    log "apt-get install failed (try $try of 5)"; sleep $((try * 5))
+  done
+  return 1
 }
 
 # Does node_modules hold every package of package-lock.json at its locked version? (npm's
