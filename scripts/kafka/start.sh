@@ -119,7 +119,10 @@ PROPS
   else CDS=(-XX:ArchiveClassesAtExit="$JSA"); fi
 
   if [[ ! -f "$DATA/meta/meta.properties" ]]; then
-    CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # A random base64url id; one that starts with '-' would be read by kafka-storage as an
+    # option ("argument --cluster-id: expected one argument"), so draw again.
+    CLUSTER_ID="-"
+    while [[ "$CLUSTER_ID" == -* ]]; do CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"; done
     say "formatting new storage in $DATA (cluster $CLUSTER_ID)"
     # shellcheck disable=SC2086
     "$JAVA" "${JVM_OPTS[@]}" -Xshare:auto -cp "$CP" kafka.tools.StorageTool format \

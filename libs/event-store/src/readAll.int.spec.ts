@@ -3,7 +3,7 @@ import { createTestDatabase, TestDatabase } from '../../../test/support/postgres
 import { appendEvents, dedupeByEventId, EventRow } from './appendEvents';
 import { PostgresEventStore } from './postgres-event-store';
 import { streamIdOf } from './stream-id';
-import { guestObserved, openEventStoreDataSource } from './testing';
+import { guestObserved, openEventStoreDataSource, readUntil as readUntilVisible } from './testing';
 import { Checkpoint, compareCheckpoints, START, StoredEvent } from './types';
 import { IncomingEvent } from '@fleetcompat/contract';
 
@@ -40,18 +40,8 @@ describe('PostgresEventStore.readAll', () => {
     await db?.drop();
   });
 
-  async function readUntil(after: Checkpoint, want: number, limit = 100, timeoutMs = 30000) {
-    const seen: StoredEvent[] = [];
-    let checkpoint = after;
-    const deadline = Date.now() + timeoutMs;
-    while (seen.length < want && Date.now() < deadline) {
-      const page = await store.readAll({ after: checkpoint, limit });
-      seen.push(...page.events);
-      checkpoint = page.checkpoint;
-      if (page.events.length === 0) await sleep(20);
-    }
-    return { seen, checkpoint };
-  }
+  const readUntil = (after: Checkpoint, want: number, limit = 100, timeoutMs = 30000) =>
+    readUntilVisible(store, after, want, limit, timeoutMs);
 
   async function openWriter(events: IncomingEvent[]): Promise<QueryRunner> {
     const q = ds.createQueryRunner();
