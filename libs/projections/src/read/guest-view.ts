@@ -1,7 +1,6 @@
 import { PlacementDecided } from '@fleetcompat/contract';
-import { GuestView } from '../model';
+import { DecisionRecord, GuestView } from '../model';
 import { guestFromDb } from '../projection-store';
-import { DecisionRecord } from '../model';
 
 /** A guests row (every column, by name) with its current decision's columns, as guestViewSql selects it. */
 export type GuestViewDbRow = Record<string, unknown> & {
