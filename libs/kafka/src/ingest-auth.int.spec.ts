@@ -3,15 +3,18 @@
 // like a failed store, nothing committed meanwhile, nothing dead-lettered for it.
 import { KafkaKeyEntry, KafkaKeyring, kafkaSigningKey } from '@fleetcompat/auth';
 import { consumeAll, createTopics, produce, uniqueName } from '../../../test/support/kafka';
-import { hostRegistered, inventoryTopic, MemorySink, testServer, waitFor } from '../test/fakes';
+import { PostgresEventStore } from '@fleetcompat/event-store';
+import { hostRegistered, inventoryTopic, StoreSink, TestStore, testServer, waitFor } from '../test/support';
 import { SignedMessageAuthenticator } from './ingest-auth';
 import { KafkaDeadLetter } from './ingest-batch-handler';
 import { KafkaIngestServer } from './kafka-ingest-server';
 
 describe('signed messages through the ingest (real broker)', () => {
   let server: KafkaIngestServer | undefined;
+  let db: TestStore | undefined;
   afterAll(async () => {
     await server?.close();
+    await db?.close();
   });
 
   it('stores the signed events of the host, dead-letters the others, and retries token lookups that fail', async () => {
@@ -32,11 +35,12 @@ describe('signed messages through the ingest (real broker)', () => {
     await produce(input, [{ key: 'h1', value: hostRegistered('unsigned-2', 'h1') }]);
     await produce(input, [{ key: 'h2', value: hostRegistered('other-host-3', 'h2') }], { token: 'fct_host-h1' });
     await produce(input, [{ key: 'h1', value: hostRegistered('signed-4', 'h1') }], { token: 'fct_host-h1' });
-    const sink = new MemorySink();
+    db = await TestStore.open('ingest_auth');
+    const sink = new StoreSink(new PostgresEventStore(db.ds));
     server = testServer({ groupId: uniqueName('ia.group'), topics: [input], deadLetterTopic: dlq, sink, auth: new SignedMessageAuthenticator(new KafkaKeyring(source)) });
     await server.start();
-    await waitFor('the two signed events stored', () => sink.ids.has('signed-1') && sink.ids.has('signed-4'), 60000);
-    expect([...sink.ids.keys()]).toEqual(['signed-1', 'signed-4']);
+    await waitFor('the two signed events stored', async () => (await db!.count()) >= 2, 60000);
+    expect(await db.ids()).toEqual(['signed-1', 'signed-4']);
     const letters = (await consumeAll(dlq, { until: (m) => m.length >= 2, timeoutMs: 20000 })).map((m) => JSON.parse(m.value!) as KafkaDeadLetter);
     expect(letters.map((l) => [l.eventId, l.error.code])).toEqual([
       ['unsigned-2', 'unauthenticated'],
