@@ -1,7 +1,7 @@
 // The signature check of the ingest (KAFKA_AUTH=signed) on the real broker: headers as kafkajs
 // delivers them (Buffers), token lookups that fail for a while (the database away) retried
 // like a failed store, nothing committed meanwhile, nothing dead-lettered for it.
-import { KafkaKeyEntry, KafkaKeyring, kafkaSigningKey } from '@fleetcompat/auth';
+import { KafkaKeyring, KafkaKeySource, TokenStore } from '@fleetcompat/auth';
 import { consumeAll, createTopics, produce, uniqueName } from '../../../test/support/kafka';
 import { PostgresEventStore } from '@fleetcompat/event-store';
 import { hostRegistered, inventoryTopic, StoreSink, TestStore, testServer, waitFor } from '../test/support';
@@ -21,21 +21,24 @@ describe('signed messages through the ingest (real broker)', () => {
     const input = inventoryTopic();
     const dlq = uniqueName('ia.dlq');
     await createTopics([input, dlq], 1);
-    const h1 = kafkaSigningKey('fct_host-h1');
+    db = await TestStore.open('ingest_auth');
+    // the real token store: a host token of h1, its signing key looked up by the keyring
+    const tokens = new TokenStore(db.ds);
+    const { token } = await tokens.create('host:h1');
     let failing = 2;
     let lookups = 0;
-    const source = {
+    const source: KafkaKeySource = {
       kafkaKeys: async (ids: readonly string[]) => {
         lookups++;
-        if (failing-- > 0) throw new Error('connect ECONNREFUSED 127.0.0.1:5432 (simulated)');
-        return new Map<string, KafkaKeyEntry>(ids.includes(h1.keyId) ? [[h1.keyId, { key: h1.key, principal: { tokenId: 't-h1', name: null, role: 'host:h1' } }]] : []);
+        // the database away for the first two lookups (before the real store is reached)
+        if (failing-- > 0) throw new Error('connect ECONNREFUSED 127.0.0.1:5432 (the database is down for this test)');
+        return tokens.kafkaKeys(ids);
       },
     };
-    await produce(input, [{ key: 'h1', value: hostRegistered('signed-1', 'h1') }], { token: 'fct_host-h1' });
+    await produce(input, [{ key: 'h1', value: hostRegistered('signed-1', 'h1') }], { token });
     await produce(input, [{ key: 'h1', value: hostRegistered('unsigned-2', 'h1') }]);
-    await produce(input, [{ key: 'h2', value: hostRegistered('other-host-3', 'h2') }], { token: 'fct_host-h1' });
-    await produce(input, [{ key: 'h1', value: hostRegistered('signed-4', 'h1') }], { token: 'fct_host-h1' });
-    db = await TestStore.open('ingest_auth');
+    await produce(input, [{ key: 'h2', value: hostRegistered('other-host-3', 'h2') }], { token });
+    await produce(input, [{ key: 'h1', value: hostRegistered('signed-4', 'h1') }], { token });
     const sink = new StoreSink(new PostgresEventStore(db.ds));
     server = testServer({ groupId: uniqueName('ia.group'), topics: [input], deadLetterTopic: dlq, sink, auth: new SignedMessageAuthenticator(new KafkaKeyring(source)) });
     await server.start();
