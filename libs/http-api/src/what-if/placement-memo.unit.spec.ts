@@ -1,6 +1,6 @@
 import { decidePlacement, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, PlacementDecision, PlacementInput } from '@fleetcompat/policy';
 import { behaviourTable, guestOsTable, policyInputFor, PolicyGuest, PolicyTables } from '@fleetcompat/projections';
-import { PlacementMemo } from './placement-memo';
+import { KeyParts, PlacementMemo } from './placement-memo';
 
 const tables = (): PolicyTables => ({ behaviours: behaviourTable([], DEFAULT_BEHAVIOUR_RULES), guestOses: guestOsTable([], DEFAULT_GUEST_OS_RULES) });
 const sha = 'b'.repeat(64);
@@ -40,11 +40,16 @@ describe('PlacementMemo', () => {
     expect(calls).toHaveLength(8);
   });
 
-  it('its key is the input itself less the two ids: a field the policy input gains enters it', () => {
+  it('its key is the whole input less the two ids; the compiler holds every field of the input to a part of the key', () => {
     const memo = new PlacementMemo();
     const i = input(guest(), tables());
-    const withMore = { ...i, guest: { ...i.guest, somethingNew: 1 } } as PlacementInput;
-    expect(memo.keyOf(withMore)).not.toBe(memo.keyOf(i));
     expect(memo.keyOf({ ...i, guest: { ...i.guest, guestId: 'other' }, host: { ...i.host, hostId: 'other' } })).toBe(memo.keyOf(i));
+    expect(memo.keyOf({ ...i, bootloaderNotes: { pvh: true } })).not.toBe(memo.keyOf(i));
+    expect(memo.keyOf({ ...i, host: { ...i.host, hypervisorBuild: 'b2' } })).not.toBe(memo.keyOf(i));
+    expect(memo.keyOf({ ...i, kernel: { ...i.kernel!, xenNotes: { ...i.kernel!.xenNotes, supportedFeatures: 0 } } })).not.toBe(memo.keyOf(i));
+    // (checked by the typecheck: a type with a field the key leaves out does not compile)
+    // @ts-expect-error b has no part
+    const missing: KeyParts<{ a: number; b?: string }> = { a: (v: number) => v };
+    expect(missing.a(1)).toBe(1);
   });
 });
