@@ -4,7 +4,7 @@
 // It does not need `npm run build`: the .ts file is transpiled in memory with the project's
 // TypeScript.
 //
-//   node scripts/embedded-postgres.js [--port 5433] [--data-dir .data/postgres]
+//   node scripts/embedded-postgres.js [--port PORT] [--data-dir DIR]   (default: EMBEDDED_PG_PORT, EMBEDDED_PG_DATA_DIR)
 //        [--database postgres] [--fast] [--url-file FILE]
 //
 // Prints `EMBEDDED_PG_URL=<url>` on stdout once it accepts connections (and writes the URL to
@@ -46,9 +46,12 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const root = path.resolve(__dirname, '..');
   const { startEmbeddedPostgres } = loadTs(path.join(root, 'libs/platform/src/database/embedded-postgres.ts'));
+  // Defaults: the service's validated settings (EMBEDDED_PG_PORT, EMBEDDED_PG_DATA_DIR).
+  const { loadSettings } = loadTs(path.join(root, 'libs/platform/src/config.ts'));
+  const settings = args.port && args.dataDir ? undefined : loadSettings();
   const pg = await startEmbeddedPostgres({
-    port: args.port,
-    dataDir: args.dataDir,
+    port: args.port ?? settings.EMBEDDED_PG_PORT,
+    dataDir: args.dataDir ?? settings.EMBEDDED_PG_DATA_DIR,
     database: args.database,
     fast: args.fast,
   });

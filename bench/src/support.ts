@@ -1,69 +1,43 @@
-// Support of the benchmark harness: databases, Kafka, spawned apps, statistics.
-// Self-contained (no import from test/): the harness is compiled into dist/ with the apps.
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+// Support of the benchmark harness: databases, Kafka, spawned apps, statistics. The process,
+// port, name and database helpers are libs/testing's (shared with test/support), which the
+// build compiles with the harness into dist/.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
+import { AppProcess, brokers, createTestDatabase, freePort, ROOT, Role, sleep, spawnApp, TestDatabase, uniqueName } from '@fleetcompat/testing';
 
-/** The repository root (the harness runs from dist/bench/src). */
-export const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '../../..')].find((d) => existsSync(path.join(d, 'package.json')))!;
+export { brokers, ROOT, sleep, uniqueName, type Role };
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-export function brokers(): string[] {
-  return (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
-}
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}.${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
 
 export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 // ---------------------------------------------------------------------------------------------
 // Databases: each measurement gets its own, all dropped at the end.
 
-const created: string[] = [];
+const created = new Map<string, TestDatabase>();
 
-async function admin<T>(work: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return await work(c);
-  } finally {
-    await c.end();
-  }
-}
-
+/** A new database `fc_bench_<prefix>_<random>` on ADMIN_URL's server; dropped by dropAllDatabases at the latest. */
 export async function createDatabase(prefix: string): Promise<string> {
-  const name = `fc_bench_${prefix}_${randomBytes(4).toString('hex')}`;
-  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
-  created.push(name);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
+  const db = await createTestDatabase(`bench_${prefix}`, ADMIN_URL);
+  created.set(db.url, db);
+  return db.url;
 }
 
 export async function dropDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-  const i = created.indexOf(name);
-  if (i >= 0) created.splice(i, 1);
+  await created.get(url)?.drop();
+  created.delete(url);
 }
 
 export async function dropAllDatabases(): Promise<void> {
-  for (const name of [...created]) {
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).catch((e) => log(`could not drop ${name}: ${e.message}`));
+  for (const db of [...created.values()]) {
+    await db.drop().catch((e: Error) => log(`could not drop ${db.name}: ${e.message}`));
   }
-  created.length = 0;
+  created.clear();
 }
 
 export async function pgClient(url: string): Promise<Client> {
@@ -82,67 +56,15 @@ export function kafka(clientId = 'fleetcompat-bench'): Kafka {
 // ---------------------------------------------------------------------------------------------
 // Spawned apps (as test/support/apps.ts), with their peak RSS read from /proc.
 
-export type Role = 'all-in-one' | 'api' | 'ingest' | 'projector' | 'relay';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export class App {
-  private readonly out: string[] = [];
-  private exitInfo: { code: number | null; signal: string | null } | null = null;
-  private readonly exited: Promise<void>;
-
-  constructor(
-    readonly role: string,
-    readonly port: number,
-    readonly child: ChildProcess,
-  ) {
-    const keep = (b: Buffer) => {
-      this.out.push(b.toString('utf8'));
-      if (this.out.length > 400) this.out.splice(0, 200);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => ((this.exitInfo = { code, signal }), resolve())));
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  logText(): string {
-    return this.out.join('');
-  }
-
-  async ready(pattern = /listening on http/, timeoutMs = 90000): Promise<this> {
-    const until = Date.now() + timeoutMs;
-    while (!pattern.test(this.logText())) {
-      if (this.exitInfo) throw new Error(`${this.role} exited (${JSON.stringify(this.exitInfo)}) before it was ready:\n${this.logText().slice(-3000)}`);
-      if (Date.now() > until) throw new Error(`${this.role} not ready after ${timeoutMs} ms:\n${this.logText().slice(-3000)}`);
-      await sleep(100);
-    }
-    return this;
+/** A spawned app (libs/testing AppProcess) with its peak RSS read from /proc. */
+export class App extends AppProcess<string> {
+  override ready(timeoutMs = 90000, pattern?: RegExp): Promise<this> {
+    return super.ready(timeoutMs, pattern);
   }
 
   /** Peak resident set size (VmHWM) in MiB, or null once the process is gone. */
   peakRssMiB(): number | null {
     return peakRssMiB(this.child.pid);
-  }
-
-  async stop(): Promise<void> {
-    if (this.exitInfo) return;
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 20000);
-    await this.exited;
-    clearTimeout(t);
   }
 }
 
@@ -159,15 +81,9 @@ export function peakRssMiB(pid: number | undefined): number | null {
 const running = new Set<App>();
 
 export async function startApp(role: Role, env: Record<string, string>): Promise<App> {
-  const entry = path.join(ROOT, 'dist/apps', role, 'src/main.js');
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm run bench does)`);
-  const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), entry], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'log', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const app = new App(role, port, child);
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const { port, child } = await spawnApp(role, { ...env, HOST: '127.0.0.1' }, { nodeArgs });
+  const app = new App(role, port, child, 400);
   running.add(app);
   child.once('exit', () => running.delete(app));
   return app;

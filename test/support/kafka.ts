@@ -2,22 +2,11 @@
 // (scripts/kafka/start.sh), reached with kafkajs and with the real `kcat` binary as an outside
 // client. Every test uses its own topics and groups: uniqueName().
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { IHeaders, Kafka, KafkaConfig, logCreator, logLevel, Partitioners } from 'kafkajs';
 import { KAFKA_AUTH_HEADER, KafkaSigner } from '@fleetcompat/auth';
+import { brokers, uniqueName } from '@fleetcompat/testing';
 
-/** Broker list from KAFKA_BROKERS (comma-separated), default 127.0.0.1:9092. */
-export function brokers(): string[] {
-  return (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
-}
-
-/** A topic or group name no other test (or run) uses: `<prefix>.<time>-<random>`. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}.${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-}
+export { brokers, uniqueName };
 
 // Errors kafkajs logs and then retries on its own (a topic being auto-created, a coordinator
 // still loading): noise in test output, so they are dropped. Anything else at ERROR is printed.

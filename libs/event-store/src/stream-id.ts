@@ -6,6 +6,15 @@ export const HYPERVISOR_BEHAVIOUR_STREAM = 'hypervisor-behaviour';
 /** The stream that holds every GuestOsDeclared event (the GUEST_OS values known to cope with a high RSDP). */
 export const GUEST_OS_STREAM = 'guest-os';
 
+/** The stream of a kernel (or bootloader) image's events. */
+export const kernelStreamId = (imageSha256: string): string => `kernel-${imageSha256}`;
+
+/** The stream of a host's events: registration, upgrades, acknowledgements (PlacementApplied). */
+export const hostStreamId = (hostId: string): string => `host-${hostId}`;
+
+/** The stream of a guest's events (GuestObserved, GuestRemoved), whichever host reports it. */
+export const guestStreamId = (guestId: string): string => `guest-${guestId}`;
+
 /**
  * The stream an event belongs to, derived from the event: `kernel-<imageSha256>`,
  * `host-<hostId>` (host, upgrade and ack events), `guest-<guestId>` (guest events),
@@ -15,17 +24,17 @@ export function streamIdOf(event: FleetEvent): string {
   switch (event.type) {
     case 'KernelBuildCompleted':
     case 'KernelBuildRevoked':
-      return `kernel-${event.data.imageSha256}`;
+      return kernelStreamId(event.data.imageSha256);
     case 'HostRegistered':
     case 'HypervisorUpgradePlanned':
     case 'HypervisorUpgradeStarted':
     case 'HypervisorUpgradeCompleted':
     case 'HypervisorUpgradeCancelled':
     case 'PlacementApplied':
-      return `host-${event.data.hostId}`;
+      return hostStreamId(event.data.hostId);
     case 'GuestObserved':
     case 'GuestRemoved':
-      return `guest-${event.data.guestId}`;
+      return guestStreamId(event.data.guestId);
     case 'HypervisorBehaviourDeclared':
       return HYPERVISOR_BEHAVIOUR_STREAM;
     case 'GuestOsDeclared':

@@ -6,7 +6,7 @@ import { PostgresEventStore } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
 import { consumeAll, createTopics, produce, uniqueName } from '../../../test/support/kafka';
-import { hostRegistered, inventoryTopic, testServer, waitFor } from '../test/fakes';
+import { hostRegistered, inventoryTopic, testServer, waitFor } from '../test/support';
 import { KafkaDeadLetter } from './ingest-batch-handler';
 import { KafkaIngestServer } from './kafka-ingest-server';
 

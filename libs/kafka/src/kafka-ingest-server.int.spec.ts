@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import { Topics } from '@fleetcompat/contract';
 import { consumeAll, createTopics, kafkaClient, produce, uniqueName } from '../../../test/support/kafka';
-import { hostRegistered, inventoryTopic, MemorySink, poison, testServer, waitFor } from '../test/fakes';
+import { PostgresEventStore } from '@fleetcompat/event-store';
+import { hostRegistered, inventoryTopic, poison, StoreSink, TestStore, testServer, waitFor } from '../test/support';
 import { KafkaDeadLetter } from './ingest-batch-handler';
 import { KafkaIngestServer } from './kafka-ingest-server';
 
@@ -43,15 +44,24 @@ async function setTopicConfig(topic: string, name: string, value: string): Promi
   }
 }
 
-describe('KafkaIngestServer (real broker)', () => {
+describe('KafkaIngestServer (real broker, real event store)', () => {
   const servers: KafkaIngestServer[] = [];
+  const stores: TestStore[] = [];
   const started = async (s: KafkaIngestServer) => {
     servers.push(s);
     await new Promise<void>((resolve, reject) => s.listen((err?: unknown) => (err ? reject(err) : resolve())));
     return s;
   };
+  /** A database of this test's own, and a sink storing into it with the real event store. */
+  const database = async (name: string): Promise<TestStore> => {
+    const db = await TestStore.open(`kafka_ingest_${name}`);
+    stores.push(db);
+    return db;
+  };
+  const sinkOn = (db: TestStore) => new StoreSink(new PostgresEventStore(db.ds));
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
+    await Promise.all(stores.splice(0).map((d) => d.close()));
   });
 
   it('stores valid events, commits their offsets, and a restarted group gets only new messages', async () => {
@@ -62,10 +72,11 @@ describe('KafkaIngestServer (real broker)', () => {
     await createTopics([dlq], 1);
     await produce(input, Array.from({ length: 30 }, (_, i) => ({ key: `host-${i % 7}`, value: hostRegistered(`e${i}`) })));
 
-    const sink = new MemorySink();
+    const db = await database('restart');
+    const sink = sinkOn(db);
     const first = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink, maxBatch: 8 }));
-    await waitFor('30 stored events', () => sink.ids.size === 30);
-    const stored = [...sink.ids.values()];
+    await waitFor('30 stored events', async () => (await db.count()) === 30);
+    const stored = await db.events();
     expect(stored.every((e) => e.origin.channel === 'kafka' && e.origin.topic === input)).toBe(true);
     // Per partition, in offset order.
     for (const p of [0, 1, 2]) {
@@ -78,12 +89,13 @@ describe('KafkaIngestServer (real broker)', () => {
     await first.close();
 
     // A new member of the same group: nothing is redelivered, only the new event arrives.
-    const sink2 = new MemorySink();
+    const sink2 = sinkOn(db);
     await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink: sink2 }));
     await produce(input, [{ key: 'host-new', value: hostRegistered('e-new') }]);
-    await waitFor('the new event', () => sink2.ids.has('e-new'));
+    await waitFor('the new event', () => db.has('e-new'));
     await new Promise((r) => setTimeout(r, 500));
     expect(sink2.calls.flat().map((e) => e.event.eventId)).toEqual(['e-new']);
+    expect(await db.count()).toBe(31);
     expect((await ends(dlq))[0]).toBe('0');
   });
 
@@ -102,9 +114,9 @@ describe('KafkaIngestServer (real broker)', () => {
     ];
     await produce(input, values.map((value, i) => ({ key: `k${i}`, value })));
 
-    const sink = new MemorySink();
-    const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink }));
-    await waitFor('v1 and v2 stored', () => sink.ids.has('v1') && sink.ids.has('v2'));
+    const db = await database('poison');
+    const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink: sinkOn(db) }));
+    await waitFor('v1 and v2 stored', async () => (await db.ids()).join() === 'v1,v2');
     const letters = await consumeAll(dlq, { until: (m) => m.length >= 4, timeoutMs: 15000 });
     expect(letters).toHaveLength(4);
     const parsed = letters.map((m) => JSON.parse(m.value!) as KafkaDeadLetter);
@@ -134,13 +146,15 @@ describe('KafkaIngestServer (real broker)', () => {
     await createTopics([input, dlq], 1);
     await produce(input, Array.from({ length: 5 }, (_, i) => ({ key: 'h', value: hostRegistered(`f${i}`) })));
 
-    const sink = new MemorySink();
+    const db = await database('retry');
+    const sink = sinkOn(db);
     sink.failTimes = 4;
     const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink }));
     // while the chunk keeps failing, the partition is reported stalled (readiness reads this)
     await waitFor('the partition reported stalled', () => server.stalledPartitions(0).length === 1);
     expect(server.stalledPartitions(0)[0]).toMatchObject({ partition: `${input}[0]`, error: expect.any(String) });
-    await waitFor('5 stored after the sink recovered', () => sink.ids.size === 5);
+    await waitFor('5 stored after the sink recovered', async () => (await db.count()) === 5);
+    expect(await db.ids()).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
     expect(server.stalledPartitions(0)).toEqual([]);
     expect(sink.calls.length).toBeGreaterThanOrEqual(5);
     expect(server.stats).toMatchObject({ stored: 5, deadLettered: 0, failures: 4 });
@@ -155,16 +169,14 @@ describe('KafkaIngestServer (real broker)', () => {
     const groupId = uniqueName('kb.group');
     await createTopics([input, dlq], 1);
     await produce(input, [hostRegistered('o1'), hostRegistered('o2')]);
-    const sink = new MemorySink();
+    const db = await database('outage');
+    const sink = sinkOn(db);
     const downUntil = Date.now() + 8000; // session timeout below is 6 s
-    const store = sink.store.bind(sink);
     let failedCalls = 0;
-    sink.store = async (events) => {
-      if (Date.now() < downUntil) {
+    sink.isDown = () => {
+      if (Date.now() >= downUntil) return false;
       failedCalls++;
-      throw new Error('database down (simulated)');
-    }
-      return store(events);
+      return true;
     };
     const server = testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink, retryMaxMs: 1000 });
     let joins = 0;
@@ -174,7 +186,7 @@ describe('KafkaIngestServer (real broker)', () => {
       if (failedCalls > 0 && Date.now() < downUntil) heartbeatsWhileDown++;
     });
     await started(server);
-    await waitFor('stored after the outage', () => sink.ids.size === 2, 20000);
+    await waitFor('stored after the outage', async () => (await db.count()) === 2, 20000);
     expect(joins).toBe(1);
     expect(heartbeatsWhileDown).toBeGreaterThanOrEqual(5); // every 300 ms over ~8 s
     expect(server.stats).toMatchObject({ stored: 2, duplicates: 0, crashes: 0 });
@@ -190,25 +202,26 @@ describe('KafkaIngestServer (real broker)', () => {
 
     // Instance A stores a batch and then "dies" before it can commit, again and again (it is
     // stuck on its first partition: a failing store holds the consumer, it does not skip).
-    const database = new Map();
-    const sinkA = new MemorySink(database);
+    const db = await database('crash');
+    const sinkA = sinkOn(db);
     sinkA.crashAfterStore = true;
     const a = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink: sinkA }));
-    await waitFor('A stored a batch and retried it', () => database.size > 0 && sinkA.calls.length >= 3);
+    await waitFor('A stored a batch and retried it', async () => (await db.count()) > 0 && sinkA.calls.length >= 3);
     await a.close();
-    const storedByA = database.size;
+    const storedByA = await db.count();
     expect(new Set(sinkA.calls.map((c) => c.map((e) => e.event.eventId).join()))).toHaveProperty('size', 1);
     expect(Object.values(await committed(groupId, input)).every((o) => o === '-1')).toBe(true);
     expect(a.stats.batches).toBe(0);
 
-    // Instance B, same group, same database: everything comes (again) and A's part is deduped.
-    const sinkB = new MemorySink(database);
+    // Instance B, same group, same database (a pool of its own, as another process): everything
+    // comes (again) and A's part is deduped by the store.
+    const sinkB = new StoreSink(await db.anotherStore());
     const b = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink: sinkB }));
     await waitFor('B saw all 12', () => sinkB.seen >= 12);
     expect(sinkB.seen).toBe(12);
     expect(sinkB.duplicates).toBe(storedByA);
     expect(sinkB.stored).toBe(12 - storedByA);
-    expect(database.size).toBe(12);
+    expect(await db.count()).toBe(12);
     expect(b.stats).toMatchObject({ stored: 12 - storedByA, duplicates: storedByA });
     await waitFor('offsets committed to the end', async () => JSON.stringify(await committed(groupId, input)) === JSON.stringify(await ends(input)));
   });
@@ -221,10 +234,12 @@ describe('KafkaIngestServer (real broker)', () => {
     await setTopicConfig(dlq, 'max.message.bytes', '100'); // every dead letter is rejected for now
     await produce(input, [hostRegistered('d1'), poison.badJson, hostRegistered('d2')]);
 
-    const sink = new MemorySink();
+    const db = await database('dlq_retry');
+    const sink = sinkOn(db);
     const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink }));
     await waitFor('failed dead-letter sends', () => server.stats.failures >= 2);
-    expect(sink.ids.size).toBe(2); // stored once, not again on each retry
+    expect(await db.ids()).toEqual(['d1', 'd2']);
+    expect(sink.calls).toHaveLength(1); // stored once, not again on each retry
     expect((await committed(groupId, input))[0]).toBe('-1');
 
     await setTopicConfig(dlq, 'max.message.bytes', '1048588');
@@ -241,13 +256,13 @@ describe('KafkaIngestServer (real broker)', () => {
     await createTopics([input, dlq], 1);
     @Module({})
     class EmptyModule {}
-    const sink = new MemorySink();
-    const strategy = testServer({ groupId: uniqueName('kb.group'), topics: [input], deadLetterTopic: dlq, sink });
+    const db = await database('nest');
+    const strategy = testServer({ groupId: uniqueName('kb.group'), topics: [input], deadLetterTopic: dlq, sink: sinkOn(db) });
     const app = await NestFactory.createMicroservice<MicroserviceOptions>(EmptyModule, { strategy, logger: false });
     await app.listen();
     try {
       await produce(input, [hostRegistered('n1')]);
-      await waitFor('n1 stored', () => sink.ids.has('n1'));
+      await waitFor('n1 stored', () => db.has('n1'));
       expect(strategy.unwrap<{ consumer: unknown }>().consumer).toBeDefined();
     } finally {
       await app.close();
@@ -255,7 +270,7 @@ describe('KafkaIngestServer (real broker)', () => {
   });
 
   it('defaults to the contract topics', () => {
-    const s = testServer({ groupId: 'g', sink: new MemorySink() });
+    const s = testServer({ groupId: 'g', sink: new StoreSink({ store: () => Promise.reject(new Error('not used')) }) });
     expect((s as any).topics).toContain(Topics.guestInventory);
     expect((s as any).deadLetterTopic).toBe(Topics.deadLetters);
   });

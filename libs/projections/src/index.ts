@@ -7,6 +7,7 @@ export * from './projector';
 export * from './outbox';
 export * from './rebuild';
 export * from './queries';
+export * from './read';
 export * from './migrations';
 export * from './facts';
 export * from './reproject';

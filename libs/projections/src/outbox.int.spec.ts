@@ -51,14 +51,25 @@ describe('PostgresOutbox on real Postgres', () => {
     expect(again).toEqual([1, 2, 3]);
   });
 
-  it('two relays at once: only one gets the batch', async () => {
-    await fill(5);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    const first = outbox.publishBatch(10, () => held);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(await outbox.publishBatch(10, async () => undefined)).toBe(0);
-    release();
-    expect(await first).toBe(5);
+  it('two relays at once (two outboxes, each on a pool of its own): only one gets the batch', async () => {
+    const otherDs = await openDatabase({ url: db.url, migrate: false });
+    try {
+      const other = new PostgresOutbox(otherDs);
+      await fill(5);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const first = outbox.publishBatch(10, () => held);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await other.publishBatch(10, async () => undefined)).toBe(0);
+      release();
+      expect(await first).toBe(5);
+      // once the first has committed, the other takes what is left
+      await fill(2);
+      const seen: number[] = [];
+      expect(await other.publishBatch(10, async (m) => void seen.push(...m.map((x) => JSON.parse(x.value).n)))).toBe(2);
+      expect(seen).toEqual([1, 2]);
+    } finally {
+      await otherDs.destroy();
+    }
   });
 });

@@ -1,33 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { KAFKA_AUTH_HEADER, kafkaSigningKey, parseKafkaAuthHeader, verifyKafkaMac } from '@fleetcompat/auth';
 import { validateEvent } from '@fleetcompat/contract';
 import { brokers, consumeAll, createTopics, uniqueName } from '../../../../test/support/kafka';
 import { linux415 } from '../../../../libs/kernel-notes/src/test/synth';
-import { CliIo } from '../io';
-import { run } from '../main';
+import { cli, scratchFolder } from '../../test/cli';
 
 /* `fleetcompat kernel publish --brokers` against the real broker (`npm test` starts it). */
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fleetcompat-publish-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: {} };
-  return { code: await run(argv, io), out, err };
-}
+const { file } = scratchFolder('fleetcompat-publish-');
 
 it('produces KernelBuildCompleted keyed by the image sha256; a re-run produces the same eventId', async () => {
   const topic = uniqueName('kernel-builds');
   await createTopics([topic], 3);
-  const img = join(dir, 'vmlinux-4.15');
-  writeFileSync(img, linux415());
+  const img = file('vmlinux-4.15', linux415());
   const args = ['kernel', 'publish', '--brokers', brokers().join(','), '--topic', topic, '--distro', 'synthetic', img];
   const first = await cli(args);
   expect(first.err).toBe('');
@@ -52,8 +36,7 @@ it('produces KernelBuildCompleted keyed by the image sha256; a re-run produces t
 it('signs the message with --token (the ci token) so that a service with KAFKA_AUTH=signed takes it; says so when unsigned', async () => {
   const topic = uniqueName('kernel-builds');
   await createTopics([topic], 1);
-  const img = join(dir, 'vmlinux-signed');
-  writeFileSync(img, linux415());
+  const img = file('vmlinux-signed', linux415());
   const signed = await cli(['kernel', 'publish', '--brokers', brokers().join(','), '--topic', topic, '--token', 'fct_ci-token-of-the-test', img]);
   expect(signed.code).toBe(0);
   expect(signed.out).toContain(', signed');
@@ -69,8 +52,7 @@ it('signs the message with --token (the ci token) so that a service with KAFKA_A
 }, 60000);
 
 it('an unreachable broker: exit 3 with a one-line message', async () => {
-  const img = join(dir, 'vmlinux-b');
-  writeFileSync(img, linux415());
+  const img = file('vmlinux-b', linux415());
   const c = await cli(['kernel', 'publish', '--brokers', '127.0.0.1:9', '--timeout-seconds', '5', img]);
   expect(c.code).toBe(3);
   expect(c.err).toMatch(/^fleetcompat kernel: Kafka 127\.0\.0\.1:9/);

@@ -1,26 +1,29 @@
 import { DataSource } from 'typeorm';
-import { LIVE_SCHEMA } from '@fleetcompat/projections';
+import { hostStreamId } from '@fleetcompat/event-store';
+import { DecisionWithCause, EventRef, readContext, readDecisionHistory, readEventRefs, readStreamPage, RestedOn, StreamEvent } from '@fleetcompat/projections';
 
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+export type { EventRef };
 
-export interface EventRef {
-  eventId: string;
-  type: string;
-  streamId: string;
-  occurredAt: string | null;
-  recordedAt: string | null;
-  globalPosition: string;
+/** One decision or withdrawal of a guest, explained by the events it was made after and rested on. */
+export interface GuestHistoryItem {
+  decisionId: string;
+  hostId: string;
+  sequence: number;
+  kind: DecisionWithCause['kind'];
+  decidedAt: string;
+  message: DecisionWithCause['message'];
+  /** The row of the policy that fired (null for a withdrawal). */
+  rule: { reason: string; status: string; explanation: readonly string[]; flags: readonly string[] } | null;
+  /** The event after which it was made, with where the store holds it (when it does). */
+  causedBy: DecisionWithCause['causedBy'] | (DecisionWithCause['causedBy'] & EventRef);
+  /** The events in force for each fact when the projector decided (those still stored). */
+  restedOn: ({ fact: string } & EventRef)[];
+  detail: DecisionWithCause['detail'];
 }
 
-function eventRef(r: any, prefix = ''): EventRef {
-  return {
-    eventId: r[`${prefix}event_id`],
-    type: r[`${prefix}type`],
-    streamId: r[`${prefix}stream_id`],
-    occurredAt: iso(r[`${prefix}occurred_at`]),
-    recordedAt: iso(r[`${prefix}recorded_at`]),
-    globalPosition: r[`${prefix}global_position`],
-  };
+/** The events a decision rested on, as the projector recorded them when it decided: [fact, eventId]. */
+function restedOnIds(d: DecisionWithCause): [keyof RestedOn, string][] {
+  return (Object.entries(d.detail?.restedOn ?? {}) as [keyof RestedOn, string | null][]).filter((x): x is [keyof RestedOn, string] => typeof x[1] === 'string');
 }
 
 /**
@@ -28,8 +31,6 @@ function eventRef(r: any, prefix = ''): EventRef {
  * event that caused it and the events its facts came from; the event stream of a host.
  */
 export class HistoryService {
-  private readonly s = LIVE_SCHEMA;
-
   constructor(private readonly dataSource: DataSource) {}
 
   /**
@@ -39,52 +40,29 @@ export class HistoryService {
    * registration, running version and plan, the kernel's and bootloader's build status,
    * the operator declarations that applied). `rule` is the row of the policy that fired.
    */
-  async guestHistory(guestId: string): Promise<any[]> {
-    const s = this.s;
-    const rows: any[] = await this.dataSource.query(
-      `SELECT d.decision_id, d.host_id, d.sequence, d.kind, d.message, d.caused_by, d.detail, d.decided_at,
-              c.event_id AS c_event_id, c.type AS c_type, c.stream_id AS c_stream_id, c.occurred_at AS c_occurred_at,
-              c.recorded_at AS c_recorded_at, c.global_position::text AS c_global_position
-         FROM ${s}.decisions d
-         LEFT JOIN events c ON c.event_id = d.caused_by->>'eventId'
-        WHERE d.guest_id = $1
-        ORDER BY d.sequence`,
-      [guestId],
-    );
-    if (!rows.length) return [];
-    // the events each decision rested on, as the projector recorded them when it decided
-    const restedOn = (r: any): [string, string][] =>
-      Object.entries((r.detail?.restedOn ?? {}) as Record<string, string | null>).filter((x): x is [string, string] => typeof x[1] === 'string');
-    const ids = [...new Set(rows.flatMap((r) => restedOn(r).map(([, id]) => id)))];
-    const events: any[] = ids.length
-      ? await this.dataSource.query(
-          `SELECT event_id, type, stream_id, occurred_at, recorded_at, global_position::text AS global_position FROM events WHERE event_id = ANY($1::text[])`,
-          [ids],
-        )
-      : [];
-    const byId = new Map(events.map((e) => [e.event_id as string, eventRef(e)]));
-    return rows.map((r) => ({
-      decisionId: r.decision_id,
-      hostId: r.host_id,
-      sequence: r.sequence,
-      kind: r.kind,
-      decidedAt: iso(r.decided_at),
-      message: r.message,
-      rule: r.detail ? { reason: r.message.reason, status: r.detail.status, explanation: r.detail.explanation, flags: r.detail.flags } : null,
-      causedBy: r.c_event_id ? { ...r.caused_by, ...eventRef(r, 'c_') } : r.caused_by,
-      restedOn: restedOn(r).flatMap(([fact, id]) => (byId.has(id) ? [{ fact, ...byId.get(id)! }] : [])),
-      detail: r.detail,
+  async guestHistory(guestId: string): Promise<GuestHistoryItem[]> {
+    const decisions = await readDecisionHistory(readContext(this.dataSource), guestId);
+    if (!decisions.length) return [];
+    const byId = await readEventRefs(this.dataSource, [...new Set(decisions.flatMap((d) => restedOnIds(d).map(([, id]) => id)))]);
+    return decisions.map((d) => ({
+      decisionId: d.decisionId,
+      hostId: d.hostId,
+      sequence: d.sequence,
+      kind: d.kind,
+      decidedAt: d.decidedAt,
+      message: d.message,
+      rule: d.detail && d.message.type === 'PlacementDecided' ? { reason: d.message.reason, status: d.detail.status, explanation: d.detail.explanation, flags: d.detail.flags } : null,
+      causedBy: d.cause ? { ...d.causedBy, ...d.cause } : d.causedBy,
+      restedOn: restedOnIds(d).flatMap(([fact, id]) => {
+        const e = byId.get(id);
+        return e ? [{ fact, ...e }] : [];
+      }),
+      detail: d.detail,
     }));
   }
 
   /** The host's stream: registration, upgrades planned/started/completed/cancelled, acks; in order. */
-  async hostTimeline(hostId: string, after: number, limit: number): Promise<{ items: any[]; next: number | null }> {
-    const rows: any[] = await this.dataSource.query(
-      `SELECT stream_position, event_id, type, stream_id, occurred_at, recorded_at, global_position::text AS global_position, source, data
-         FROM events WHERE stream_id = $1 AND stream_position > $2 ORDER BY stream_position LIMIT $3`,
-      [`host-${hostId}`, after, limit + 1],
-    );
-    const items = rows.slice(0, limit).map((r) => ({ position: Number(r.stream_position), ...eventRef(r), source: r.source, data: r.data }));
-    return { items, next: rows.length > limit ? items[items.length - 1].position : null };
+  hostTimeline(hostId: string, after: number, limit: number): Promise<{ items: StreamEvent[]; next: number | null }> {
+    return readStreamPage(this.dataSource, hostStreamId(hostId), after, limit);
   }
 }

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { FleetEvent } from '@fleetcompat/contract';
+import { FleetEvent, PlacementDecided } from '@fleetcompat/contract';
 import { PostgresEventStore } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
 import { Projector, ProjectionQueries } from '@fleetcompat/projections';
@@ -136,14 +136,14 @@ describe('what-if on the projections (the policy the projector runs)', () => {
     expect(items.length).toBeGreaterThanOrEqual(2);
     const last = items[items.length - 1];
     expect(last.causedBy).toMatchObject({ eventId: 'plan-0', type: 'HypervisorUpgradePlanned', occurredAt: at(10), recordedAt: expect.any(String), streamId: 'host-host-r1-01' });
-    expect(last.rule).toMatchObject({ reason: last.message.reason, status: 'blocked', explanation: expect.any(Array) });
+    expect(last.rule).toMatchObject({ reason: (last.message as PlacementDecided).reason, status: 'blocked', explanation: expect.any(Array) });
     const facts = Object.fromEntries(last.restedOn.map((f: any) => [f.fact, f]));
     expect(facts.guest).toMatchObject({ type: 'GuestObserved', streamId: 'guest-host-r1-01.db-old-grub' });
     expect(facts.host).toMatchObject({ type: 'HostRegistered' });
     expect(facts.upgrade).toMatchObject({ eventId: 'plan-0', type: 'HypervisorUpgradePlanned' });
     expect(facts.kernel).toMatchObject({ type: 'KernelBuildCompleted', eventId: 'sample-0001' });
     const first = items[0];
-    expect(first.message.hypervisorVersion).toBe('4.10.4');
+    expect((first.message as PlacementDecided).hypervisorVersion).toBe('4.10.4');
     expect(first.restedOn.find((f: any) => f.fact === 'upgrade')).toBeUndefined();
     expect(await new HistoryService(ds).guestHistory('nobody')).toEqual([]);
   });

@@ -25,10 +25,10 @@ import { Client } from 'pg';
 
 export interface EmbeddedPostgresOptions {
   /** Data folder, kept between runs (an initialised one is reused, never re-initialised).
-   *  Default: EMBEDDED_PG_DATA_DIR, else `.data/postgres` under the current directory. */
-  dataDir?: string;
-  /** Port on 127.0.0.1. Default: EMBEDDED_PG_PORT, else 5433. */
-  port?: number;
+   *  The service passes its validated EMBEDDED_PG_DATA_DIR (libs/platform config.ts). */
+  dataDir: string;
+  /** Port on 127.0.0.1 (the service passes its EMBEDDED_PG_PORT). */
+  port: number;
   /** Superuser created at initialisation (default `postgres`). */
   user?: string;
   /** Its password (default `postgres`); only used when the folder is initialised. */
@@ -40,7 +40,8 @@ export interface EmbeddedPostgresOptions {
   /** Throw-away speed settings for tests (fsync, synchronous_commit, full_page_writes off). */
   fast?: boolean;
   /** Where, as root, what the `postgres` user must reach goes when it cannot reach the
-   *  checkout. Default: EMBEDDED_PG_RUNTIME_DIR, else /var/lib/fleetcompat (else /var/tmp/fleetcompat). */
+   *  checkout (the service passes its EMBEDDED_PG_RUNTIME_DIR). Default: /var/lib/fleetcompat
+   *  (else /var/tmp/fleetcompat). */
   runtimeDir?: string;
   /** Server and initdb output (default: kept quiet, shown in the error when start fails;
    *  EMBEDDED_PG_VERBOSE=1 prints it). */
@@ -304,9 +305,9 @@ function installExitHook(): void {
  * Start (initialising when new) an embedded Postgres server on 127.0.0.1 and return its URL.
  * The data folder is persistent: a later start with the same folder gets the same databases.
  */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
-  const requested = path.resolve(options.dataDir ?? process.env.EMBEDDED_PG_DATA_DIR ?? path.join('.data', 'postgres'));
-  const port = options.port ?? Number(process.env.EMBEDDED_PG_PORT ?? 5433);
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const requested = path.resolve(options.dataDir);
+  const port = options.port;
   const user = options.user ?? 'postgres';
   const password = options.password ?? 'postgres';
   const database = options.database ?? 'postgres';
@@ -330,7 +331,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   if (isRoot()) {
     who = await ensurePostgresUser();
     let base: Promise<string> | undefined;
-    const lazyBase = () => (base ??= runtimeBase(options.runtimeDir ?? process.env.EMBEDDED_PG_RUNTIME_DIR));
+    const lazyBase = () => (base ??= runtimeBase(options.runtimeDir));
     binDir = await reachableBinaries(native, id, who, lazyBase, notice);
     dataDir = await reachableDataDir(requested, who, lazyBase, notice);
   } else {
