@@ -5,7 +5,7 @@ import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckp
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, GuestOsRule } from '@fleetcompat/policy';
 import { Evolver, EvolverOptions } from './evolve';
 import { ProjectionStore } from './projection-store';
-import { PROJECTION_VERSION, projectionVersion, reproject, saveProjectionVersion } from './reproject';
+import { hasDecisionHistory, PROJECTION_VERSION, projectionVersion, reproject, saveProjectionVersion } from './reproject';
 import { LIVE_SCHEMA } from './schema';
 import { WorkingSet } from './working-set';
 
@@ -137,8 +137,9 @@ export class Projector {
       // with nothing new to apply, a batch still runs once per instance when the tables are of another projection version
       if (events.length === 0 && !this.versionChecked) {
         const version = await projectionVersion(qr);
-        // a store nothing was ever projected from: record the version, no batch to run
-        if (version !== PROJECTION_VERSION && compareCheckpoints(after, START) === 0) {
+        // a store nothing was ever projected from: record the version, no batch to run (with a
+        // decision history, the next batch re-projects, carrying the guests' sequences on)
+        if (version !== PROJECTION_VERSION && compareCheckpoints(after, START) === 0 && !(await hasDecisionHistory(qr))) {
           await saveProjectionVersion(qr);
           await qr.commitTransaction();
           this.versionChecked = true;

@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
-import { eventStoreMigrations, PostgresEventStore, readHead, saveCheckpoint } from '@fleetcompat/event-store';
+import { eventStoreMigrations, PostgresEventStore, readHead, saveCheckpoint, START } from '@fleetcompat/event-store';
+import { Client } from 'pg';
 import { POLICY_VERSION } from '@fleetcompat/policy';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
-import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
+import { createTestDatabase, TEST_DATABASE_ADMIN_URL, TestDatabase } from '../../../test/support/postgres';
 import { projectionMigrations } from './migrations';
 import { Projector } from './projector';
 import { ProjectionQueries } from './queries';
@@ -32,11 +33,13 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
     return ds;
   }
 
-  it('re-decides every guest from the store, carrying each guest its sequence on, and publishes what changed', async () => {
+  const guestId = 'host-r1-01.web-old-direct';
+
+  /** The old release's database: the store, one guest's published decision (#5), and `checkpoint`. */
+  async function oldRelease(checkpoint: 'head' | 'start'): Promise<void> {
     const old = await open([...eventStoreMigrations, ...projectionMigrations.slice(0, 5)]);
     await new PostgresEventStore(old).store(sampleFleet().map((event) => ({ event, origin: { channel: 'http' as const } })));
     // what the old projector left: a decision history (hosts hold its sequences) and its checkpoint
-    const guestId = 'host-r1-01.web-old-direct';
     const oldMessage = {
       type: 'PlacementDecided',
       decisionId: `${guestId}#5`,
@@ -57,8 +60,14 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
        VALUES ($1, $2, 'host-r1-01', 5, 'decided', $3, '{}', '{"status":"ok","flags":[],"explanation":[]}', now())`,
       [`${guestId}#5`, guestId, oldMessage],
     );
-    await saveCheckpoint('projector', await readHead(old), old);
+    // committed: the head of what this test stored, whatever other runs on the server hold open
+    // (readHead without it stops below the oldest open transaction: xmin is cluster-wide).
+    await saveCheckpoint('projector', checkpoint === 'head' ? await readHead(old, { committed: true }) : START, old);
     await old.destroy();
+  }
+
+  it('re-decides every guest from the store, carrying each guest its sequence on, and publishes what changed', async () => {
+    await oldRelease('head');
 
     const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
     try {
@@ -85,6 +94,36 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
       await new Projector(ds).catchUp();
       expect((await ds.query(`SELECT count(*)::int AS n FROM outbox`))[0].n).toBe(queued[0].n);
     } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('a checkpoint reset to the start, with the store not yet readable, still carries the sequences on', async () => {
+    await db.drop();
+    db = await createTestDatabase('reproject');
+    // A transaction open on the server (with an id) from before the store is written: the
+    // store's reads stop below it, so the projector's first batch sees no event at all. It is
+    // in another database (xmin is cluster-wide), so that the migrations' concurrent index
+    // builds do not wait for it.
+    const blocker = new Client({ connectionString: TEST_DATABASE_ADMIN_URL });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT pg_current_xact_id()');
+    await oldRelease('start');
+    const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
+    try {
+      const projector = new Projector(ds);
+      const first = await projector.runOnce();
+      expect(first.events).toBe(0); // the store was not readable yet
+      await blocker.query('COMMIT');
+      await projector.catchUp();
+      const found = (await new ProjectionQueries(ds).guest(guestId))!;
+      // the history's #5 is carried on (the store is then applied event by event, so several
+      // decisions may follow): a host that took #5 takes this one
+      expect(found.guest.decision!.message).toMatchObject({ policyVersion: POLICY_VERSION, hypervisorVersion: '4.11.0' });
+      expect(found.guest.decision!.message.sequence).toBeGreaterThan(5);
+    } finally {
+      await blocker.end().catch(() => undefined);
       await ds.destroy();
     }
   });

@@ -5,6 +5,7 @@ import { decisionKey, Evolver, EvolverOptions } from './evolve';
 import { viewKey } from './model';
 import { unobservedRemoval } from './facts/guests';
 import { LIVE_SCHEMA } from './schema';
+import { DECISIONS } from './tables';
 import { WorkingSet } from './working-set';
 
 /**
@@ -19,6 +20,16 @@ const s = LIVE_SCHEMA;
 export async function projectionVersion(q: Queryable): Promise<string | null> {
   const rows: { value: string }[] = await q.query(`SELECT value FROM ${s}.meta WHERE key = 'version'`);
   return rows[0]?.value ?? null;
+}
+
+/**
+ * Whether any decision was ever made in these tables. A checkpoint at the start of the store is
+ * not enough to say "nothing was projected": an operator may have reset it to replay, and the
+ * store's reads may show nothing yet (they stop below transactions still open on the server).
+ */
+export async function hasDecisionHistory(q: Queryable): Promise<boolean> {
+  const rows: { any: boolean }[] = await q.query(`SELECT EXISTS (SELECT 1 FROM ${s}.${DECISIONS.name}) AS any`);
+  return rows[0]?.any === true;
 }
 
 export async function saveProjectionVersion(q: Queryable): Promise<void> {
