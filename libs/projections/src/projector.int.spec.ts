@@ -82,7 +82,7 @@ describe('projector on real Postgres', () => {
   it('the same events delivered again change nothing', async () => {
     const before = await outbox();
     const r = await append(...sampleFleet());
-    expect(r).toEqual({ stored: 0, duplicates: sampleFleet().length });
+    expect(r).toEqual({ stored: 0, duplicates: sampleFleet().length, storedIds: [] });
     expect(await outbox()).toEqual(before);
   });
 
