@@ -3,7 +3,7 @@
 import autocannon from 'autocannon';
 import { readAll, START } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
-import { rebuildProjections } from '@fleetcompat/projections';
+import { PROJECTION_CHANNEL, rebuildProjections } from '@fleetcompat/projections';
 import { prng } from '@fleetcompat/sample-fleet';
 import { randomBytes } from 'node:crypto';
 import { App, pgClient, startApp, startBareServer } from './support';
@@ -86,6 +86,15 @@ export async function firstWaveHosts(dbUrl: string): Promise<string[]> {
   } finally {
     await c.end();
   }
+}
+
+/** Counts the projector's commits (its `fleetcompat_projection` notifications, one per batch: each drops the API's cached answers) until stopped. */
+export async function countCommits(dbUrl: string): Promise<{ count: () => number; stop: () => Promise<void> }> {
+  const c = await pgClient(dbUrl);
+  let n = 0;
+  c.on('notification', () => n++);
+  await c.query(`LISTEN ${PROJECTION_CHANNEL}`);
+  return { count: () => n, stop: () => c.end().catch(() => undefined) };
 }
 
 /** The admin token the benchmark's api process starts with (FLEETCOMPAT_BOOTSTRAP_TOKEN). */
