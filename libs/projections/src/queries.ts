@@ -264,8 +264,7 @@ export class ProjectionQueries {
           WHERE h.wave_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
       ),
       this.db.query(
-        `SELECT count(*)::int AS n FROM ${s}.guests g JOIN ${s}.decisions d ON d.decision_id = g.decision_id
-          WHERE g.present AND (d.message->'costs')::jsonb @> '[{"code":"first-gib-superpage-lost"}]'`,
+        `SELECT count(*)::int AS n FROM ${s}.guests WHERE present AND superpage_lost`,
       ),
       this.db.query(`SELECT hypervisor_version AS version, upgrade->>'toVersion' AS target, count(*)::int AS hosts FROM ${s}.hosts GROUP BY 1, 2`),
       this.db.query(`SELECT wave_id, count(*)::int AS hosts FROM ${s}.hosts WHERE wave_id IS NOT NULL GROUP BY 1`),
