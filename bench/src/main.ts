@@ -33,7 +33,7 @@ export interface Report {
     ratioToCopy?: Stat;
     /** the relay's baseline: a bare kafkajs producer (same producer settings, acks and batch size) sending the same decisions */
     relay?: { batch: number; bareProducerMessagesPerSec: Stat; pipelineDecisionsPerSec: Stat; lagAfterProjectorSec: Stat };
-    /** CPU seconds per 1,000 events of each process over the run (median over runs) */
+    /** CPU milliseconds per 1,000 events of each process over the run (median over runs) */
     cpuPer1000?: Record<string, Stat>;
   };
   append?: { events: number; batch: number; fleetcompat: Stat; copy: Stat; emmett: Stat; ratioToCopy: Stat; ratioToEmmett: Stat; oneStream: { fleetcompat: Stat; emmett: Stat; ratioToEmmett: Stat } };
@@ -108,7 +108,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         pipeline = await startPipeline(prefix);
         const run = await measurePipeline(pipeline, total);
         runs.push(run);
-        log(`run ${r + 1}: pipeline ${run.eventsPerSec} events/s, ${run.decisions} decisions, stages ${JSON.stringify(run.seconds)}, CPU s per 1,000 events ${JSON.stringify(run.cpuPer1000)}`);
+        log(`run ${r + 1}: pipeline ${run.eventsPerSec} events/s, ${run.decisions} decisions, stages ${JSON.stringify(run.seconds)}, CPU ms per 1,000 events ${JSON.stringify(run.cpuPer1000)}`);
         if (r < pipelineRuns - 1) {
           await stopPipeline(pipeline, addRss, false);
           const bp = await bareProducer(prefix, pipeline.dbUrl, RELAY_BATCH);

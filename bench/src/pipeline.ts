@@ -317,7 +317,7 @@ export interface IngestRun {
   /** events / (last decision published - first event stored) */
   eventsPerSec: number;
   seconds: { stored: number; projected: number; published: number };
-  /** CPU seconds per 1,000 events of each process, from the pipeline's start to the last decision published */
+  /** CPU milliseconds per 1,000 events of each process, from the pipeline's start to the last decision published */
   cpuPer1000: Record<string, number>;
 }
 
@@ -330,7 +330,7 @@ export async function measurePipeline(p: Pipeline, expected: number): Promise<In
     log(`  pipeline ${stage} at ${new Date(at).toISOString().slice(11, 23)}`);
   });
   const cpuSec = await cpu.end();
-  const cpuPer1000 = Object.fromEntries(Object.entries(cpuSec).map(([k, v]) => [k, Math.round((v / expected) * 1000 * 1000) / 1000]));
+  const cpuPer1000 = Object.fromEntries(Object.entries(cpuSec).map(([k, v]) => [k, Math.round((v / expected) * 1000 * 1000 * 10) / 10]));
   const { rows } = await p.db.query(`SELECT (extract(epoch FROM min(recorded_at)) * 1000)::float8 AS t0 FROM events`);
   const t0 = Number(rows[0].t0);
   const decisions = Number((await p.db.query(`SELECT count(*)::int AS n FROM projection.decisions`)).rows[0].n);

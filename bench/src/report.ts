@@ -82,9 +82,9 @@ export function renderMarkdown(r: Report): string {
       lines.push(
         `CPU seconds per 1,000 events of the ingest point, each process from the pipeline's start to the last decision published (medians; postgres: the backends of the pipeline's database): ` +
           Object.entries(cpu)
-            .map(([k, v]) => `${k} ${v.median.toFixed(3)}`)
+            .map(([k, v]) => `${k} ${(v.median / 1000).toFixed(3)}`)
             .join(', ') +
-          `; in all ${total.toFixed(3)} (${n((total * r.ingest.events) / 1000)} CPU s for the ${n(r.ingest.events)} events, on ${r.machine.cpus} cores).`,
+          `; in all ${(total / 1000).toFixed(3)} (${n((total * r.ingest.events) / 1e6)} CPU s for the ${n(r.ingest.events)} events, on ${r.machine.cpus} cores).`,
         '',
       );
     }
