@@ -33,6 +33,7 @@ describe('npm run bench (harness smoke run at a tiny size)', () => {
     expect(report.ingest!.relay!.bareProducerMessagesPerSec.median).toBeGreaterThan(0);
     expect(Object.keys(report.ingest!.cpuPer1000!)).toEqual(expect.arrayContaining(['ingest', 'projector', 'relay', 'postgres']));
     expect(report.queries!.projectorCommitsPerSec!.runs).toHaveLength(1);
+    expect(report.queries!.wave!.cacheHitPct!.median).toBeGreaterThanOrEqual(0); // read off the API's /metrics
     expect(report.rebuild!.events).toBeGreaterThanOrEqual(report.ingest!.events);
     expect(report.queries!.placements.errors + report.queries!.placements.non2xx).toBe(0);
     expect(report.queries!.blocked.errors + report.queries!.blocked.non2xx).toBe(0);

@@ -46,7 +46,7 @@ export interface Report {
   notes: string[];
 }
 
-type QueryStat = { reqPerSec: Stat; p50: Stat; p99: Stat; errors: number; non2xx: number };
+type QueryStat = { reqPerSec: Stat; p50: Stat; p99: Stat; errors: number; non2xx: number; cacheHitPct?: Stat };
 
 /** The relay's batch size (RELAY_BATCH_SIZE's default, which the pipeline's relay runs with). */
 const RELAY_BATCH = 500;
@@ -189,6 +189,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
             p99: stat(qruns.map((r) => r[k].p99)),
             errors: qruns.reduce((a, r) => a + r[k].errors, 0),
             non2xx: qruns.reduce((a, r) => a + r[k].non2xx, 0),
+            ...(qruns.some((r) => r[k].cacheHitPct !== undefined) ? { cacheHitPct: stat(qruns.map((r) => r[k].cacheHitPct ?? NaN)) } : {}),
           });
           report.queries = { seconds: o.queryDuration, connections: o.queryConnections, waveHosts: waveHostIds.length, placements: q('placements'), wave: q('wave'), blocked: q('blocked'), bare: q('bare'), trickle: o.trickle, projectorCommitsPerSec: stat(commitRates) };
           addRss('api', api.peakRssMiB());

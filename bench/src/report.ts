@@ -36,7 +36,7 @@ export function renderMarkdown(r: Report): string {
   }
   if (r.queries) {
     const q = r.queries;
-    const fmt = (x: Report['queries'] extends infer Q ? (Q extends { placements: infer P } ? P : never) : never) => `${s(x.reqPerSec, ' req/s')}, p50 ${med(x.p50, ' ms')}, p99 ${med(x.p99, ' ms')}`;
+    const fmt = (x: Report['queries'] extends infer Q ? (Q extends { placements: infer P } ? P : never) : never) => `${s(x.reqPerSec, ' req/s')}, p50 ${med(x.p50, ' ms')}, p99 ${med(x.p99, ' ms')}` + (x.cacheHitPct ? `, ${med(x.cacheHitPct, '%')} from the cache` : '');
     const bare = `bare node:http ${fmt(q.bare)}`;
     const live = q.projectorCommitsPerSec ? ` (projector committing ${med(q.projectorCommitsPerSec)} batches/s, ${n(q.trickle)} events/s: each commit drops the cached answers)` : ' (no projector running)';
     row(`5. GET /v1/hosts/{id}/placements under load${live}`, fmt(q.placements), bare, `${n(q.placements.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, 'p99 < 5 ms, ≥ 0.3', b?.queries && fmt(b.queries.placements));
