@@ -7,9 +7,9 @@ import { FleetEvent } from '@fleetcompat/contract';
 import { fleetIds, generateFleet } from '@fleetcompat/sample-fleet';
 import { AppendRun, measureAppend } from './append';
 import { BenchOptions, parseOptions } from './options';
-import { bareConsumer, createTopics, deleteTopics, IngestRun, LatencyResult, measureLatency, measurePipeline, Pipeline, produceEvents, startPipeline } from './pipeline';
+import { bareConsumer, bareProducer, createTopics, deleteTopics, IngestRun, LatencyResult, measureLatency, measurePipeline, Pipeline, produceEvents, startPipeline, startTrickle, trickleTemplates } from './pipeline';
 import { HostAgentsResult, measureHostAgents } from './hosts';
-import { QueriesRun, RebuildRun, firstWaveHosts, measureQueries, measureRebuild, startApi } from './readside';
+import { QueriesRun, RebuildRun, countCommits, firstWaveHosts, measureQueries, measureRebuild, startApi } from './readside';
 import { renderMarkdown } from './report';
 import { dropAllDatabases, dropDatabase, log, machine, peakRssMiB, ROOT, stat, Stat, stopAllApps, uniqueName } from './support';
 
@@ -21,19 +21,35 @@ export interface Report {
   durationSec: number;
   commit: string;
   machine: ReturnType<typeof machine> & { loadavgEnd: number[] };
-  options: { fleet: BenchOptions['fleet']; runs: number; latencyHosts: number; guestsPerLatencyHost: number; appendEvents: number; appendBatch: number; queryDuration: number; queryConnections: number };
-  ingest?: { events: number; decisions: number; pipelineEventsPerSec: Stat; bareConsumerEventsPerSec: Stat; ratio: Stat; stageSeconds: { stored: Stat; projected: Stat; published: Stat } };
+  options: { fleet: BenchOptions['fleet']; runs: number; latencyHosts: number; guestsPerLatencyHost: number; latencySamples?: number; trickle?: number; appendEvents: number; appendBatch: number; queryDuration: number; queryConnections: number };
+  ingest?: {
+    events: number;
+    decisions: number;
+    pipelineEventsPerSec: Stat;
+    bareConsumerEventsPerSec: Stat;
+    ratio: Stat;
+    stageSeconds: { stored: Stat; projected: Stat; published: Stat };
+    /** bare `COPY` of the same events (point 2's baseline) when the append point ran too: the issue's ratio */
+    ratioToCopy?: Stat;
+    /** the relay's baseline: a bare kafkajs producer (same producer settings, acks and batch size) sending the same decisions */
+    relay?: { batch: number; bareProducerMessagesPerSec: Stat; pipelineDecisionsPerSec: Stat; lagAfterProjectorSec: Stat };
+    /** CPU milliseconds per 1,000 events of each process over the run (median over runs) */
+    cpuPer1000?: Record<string, Stat>;
+  };
   append?: { events: number; batch: number; fleetcompat: Stat; copy: Stat; emmett: Stat; ratioToCopy: Stat; ratioToEmmett: Stat; oneStream: { fleetcompat: Stat; emmett: Stat; ratioToEmmett: Stat } };
   latency?: LatencyResult;
   rebuild?: { events: number; eventsPerSec: Stat; readEventsPerSec: Stat; ratioToRead: Stat };
-  queries?: { seconds: number; connections: number; waveHosts?: number; placements: QueryStat; wave?: QueryStat; blocked: QueryStat; bare: QueryStat };
+  queries?: { seconds: number; connections: number; waveHosts?: number; placements: QueryStat; wave?: QueryStat; blocked: QueryStat; bare: QueryStat; trickle?: number; projectorCommitsPerSec?: Stat };
   hostAgents?: HostAgentsResult;
   peakRssMiB: Record<string, Stat>;
   before?: { label: string; file: string; report: Report };
   notes: string[];
 }
 
-type QueryStat = { reqPerSec: Stat; p50: Stat; p99: Stat; errors: number; non2xx: number };
+type QueryStat = { reqPerSec: Stat; p50: Stat; p99: Stat; errors: number; non2xx: number; cacheHitPct?: Stat };
+
+/** The relay's batch size (RELAY_BATCH_SIZE's default, which the pipeline's relay runs with). */
+const RELAY_BATCH = 500;
 
 function gitCommit(): string {
   if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
@@ -61,7 +77,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
     durationSec: 0,
     commit: gitCommit(),
     machine: { ...m, loadavgEnd: [] },
-    options: { fleet: o.fleet, runs: o.runs, latencyHosts: o.latencyHosts, guestsPerLatencyHost: o.guestsPerLatencyHost, appendEvents: o.appendEvents, appendBatch: o.appendBatch, queryDuration: o.queryDuration, queryConnections: o.queryConnections },
+    options: { fleet: o.fleet, runs: o.runs, latencyHosts: o.latencyHosts, guestsPerLatencyHost: o.guestsPerLatencyHost, latencySamples: o.latencySamples, trickle: o.trickle, appendEvents: o.appendEvents, appendBatch: o.appendBatch, queryDuration: o.queryDuration, queryConnections: o.queryConnections },
     peakRssMiB: {},
     notes: [],
   };
@@ -79,21 +95,47 @@ export async function runBench(o: BenchOptions): Promise<Report> {
       const t = Date.now();
       const total = await produceEvents(prefix, generateFleet(o.fleet));
       log(`produced ${total} events in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      const templates = trickleTemplates(generateFleet(o.fleet));
       const runs: IngestRun[] = [];
       const bare: number[] = [];
+      const bareProducerRates: number[] = [];
       const pipelineRuns = wants('ingest') ? o.runs : 1;
+      // Every baseline runs alone: the previous pipeline's processes have exited first (stop waits for their exit).
       for (let r = 0; r < pipelineRuns; r++) {
         const b = await bareConsumer(prefix, total);
         bare.push(b.eventsPerSec);
         log(`run ${r + 1}: bare consumer ${b.eventsPerSec} events/s`);
-        if (pipeline) await stopPipeline(pipeline, addRss, true);
         pipeline = await startPipeline(prefix);
         const run = await measurePipeline(pipeline, total);
         runs.push(run);
-        log(`run ${r + 1}: pipeline ${run.eventsPerSec} events/s, ${run.decisions} decisions, stages ${JSON.stringify(run.seconds)}`);
+        log(`run ${r + 1}: pipeline ${run.eventsPerSec} events/s, ${run.decisions} decisions, stages ${JSON.stringify(run.seconds)}, CPU ms per 1,000 events ${JSON.stringify(run.cpuPer1000)}`);
+        if (r < pipelineRuns - 1) {
+          await stopPipeline(pipeline, addRss, false);
+          const bp = await bareProducer(prefix, pipeline.dbUrl, RELAY_BATCH);
+          bareProducerRates.push(bp.messagesPerSec);
+          log(`run ${r + 1}: bare producer ${bp.messagesPerSec} messages/s (${bp.messages} decisions)`);
+          await dropDatabase(pipeline.dbUrl);
+          pipeline = undefined;
+        }
       }
+      let stored = total;
+      if (wants('latency')) {
+        log(`latency: ${o.latencySamples} samples over ${o.latencyHosts} hosts of ${o.guestsPerLatencyHost} guests, trickle ${o.trickle} events/s`);
+        report.latency = await measureLatency(pipeline!, prefix, stored, o.latencyHosts, o.guestsPerLatencyHost, o.latencySamples, { templates, perSecond: o.trickle });
+        stored += 0; // the latency fleet stays in the store (the read side then holds it too)
+        log(`latency: ${JSON.stringify(report.latency.ms)}`);
+      }
+      const dbUrl = pipeline!.dbUrl;
+      const pipelineEnv = pipeline!.env;
+      await stopPipeline(pipeline!, addRss, false);
+      pipeline = undefined;
       if (wants('ingest')) {
+        const bp = await bareProducer(prefix, dbUrl, RELAY_BATCH);
+        bareProducerRates.push(bp.messagesPerSec);
+        log(`run ${pipelineRuns}: bare producer ${bp.messagesPerSec} messages/s (${bp.messages} decisions)`);
         const rates = runs.map((r) => r.eventsPerSec);
+        const decisionsPerSec = runs.map((r) => Math.round(r.decisions / Math.max(0.001, r.seconds.published)));
+        const cpuRoles = [...new Set(runs.flatMap((r) => Object.keys(r.cpuPer1000)))];
         report.ingest = {
           events: total,
           decisions: runs[runs.length - 1].decisions,
@@ -101,18 +143,15 @@ export async function runBench(o: BenchOptions): Promise<Report> {
           bareConsumerEventsPerSec: stat(bare),
           ratio: stat(ratios(rates, bare)),
           stageSeconds: { stored: stat(runs.map((r) => r.seconds.stored)), projected: stat(runs.map((r) => r.seconds.projected)), published: stat(runs.map((r) => r.seconds.published)) },
+          relay: {
+            batch: RELAY_BATCH,
+            bareProducerMessagesPerSec: stat(bareProducerRates),
+            pipelineDecisionsPerSec: stat(decisionsPerSec),
+            lagAfterProjectorSec: stat(runs.map((r) => Math.round((r.seconds.published - r.seconds.projected) * 100) / 100)),
+          },
+          cpuPer1000: Object.fromEntries(cpuRoles.map((k) => [k, stat(runs.map((r) => r.cpuPer1000[k] ?? NaN))])),
         };
       }
-      let stored = total;
-      if (wants('latency')) {
-        log(`latency: ${o.latencyHosts} hosts of ${o.guestsPerLatencyHost} guests`);
-        report.latency = await measureLatency(pipeline!, prefix, stored, o.latencyHosts, o.guestsPerLatencyHost);
-        stored += 0; // the latency fleet stays in the store (the read side then holds it too)
-        log(`latency: ${JSON.stringify(report.latency.ms)}`);
-      }
-      const dbUrl = pipeline!.dbUrl;
-      await stopPipeline(pipeline!, addRss, false);
-      pipeline = undefined;
 
       if (wants('rebuild')) {
         const rebuilds: RebuildRun[] = [];
@@ -125,15 +164,24 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         report.rebuild = { events: rebuilds[0].events, eventsPerSec: stat(rates), readEventsPerSec: stat(reads), ratioToRead: stat(ratios(rates, reads)) };
       }
       if (wants('queries')) {
+        // The projector (with the ingest and the relay) runs during the point, and a trickle of
+        // events makes it commit batches: each commit drops the API's cached answers.
         const api = await startApi(dbUrl);
+        const live = await startPipeline(prefix, pipelineEnv);
+        const commits = await countCommits(dbUrl);
+        const trickle = await startTrickle(prefix, templates, o.trickle);
         try {
           const ids = fleetIds(o.fleet);
           const hostIds = Array.from({ length: o.fleet.hosts }, (_, h) => ids.host(h));
           const waveHostIds = await firstWaveHosts(dbUrl);
           const qruns: QueriesRun[] = [];
+          const commitRates: number[] = [];
           for (let r = 0; r < o.runs; r++) {
+            const c0 = commits.count();
+            const t0 = performance.now();
             qruns.push(await measureQueries(api, hostIds, waveHostIds.length ? waveHostIds : hostIds, o.queryDuration, o.queryConnections));
-            log(`queries ${r + 1}: ${JSON.stringify(qruns[r])}`);
+            commitRates.push(Math.round(((commits.count() - c0) / ((performance.now() - t0) / 1000)) * 10) / 10);
+            log(`queries ${r + 1}: ${JSON.stringify(qruns[r])}, projector commits ${commitRates[r]}/s`);
           }
           const q = (k: keyof QueriesRun): QueryStat => ({
             reqPerSec: stat(qruns.map((r) => r[k].reqPerSec)),
@@ -141,10 +189,15 @@ export async function runBench(o: BenchOptions): Promise<Report> {
             p99: stat(qruns.map((r) => r[k].p99)),
             errors: qruns.reduce((a, r) => a + r[k].errors, 0),
             non2xx: qruns.reduce((a, r) => a + r[k].non2xx, 0),
+            ...(qruns.some((r) => r[k].cacheHitPct !== undefined) ? { cacheHitPct: stat(qruns.map((r) => r[k].cacheHitPct ?? NaN)) } : {}),
           });
-          report.queries = { seconds: o.queryDuration, connections: o.queryConnections, waveHosts: waveHostIds.length, placements: q('placements'), wave: q('wave'), blocked: q('blocked'), bare: q('bare') };
+          report.queries = { seconds: o.queryDuration, connections: o.queryConnections, waveHosts: waveHostIds.length, placements: q('placements'), wave: q('wave'), blocked: q('blocked'), bare: q('bare'), trickle: o.trickle, projectorCommitsPerSec: stat(commitRates) };
           addRss('api', api.peakRssMiB());
         } finally {
+          await trickle.stop();
+          await commits.stop();
+          await Promise.all(live.apps.map((a) => a.stop()));
+          await live.db.end().catch(() => undefined);
           await api.stop();
         }
       }
@@ -181,6 +234,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         ratioToEmmett: stat(ratios(pick('fleetcompat'), pick('emmett'))),
         oneStream: { fleetcompat: stat(pick('fleetcompatOneStream')), emmett: stat(pick('emmettOneStream')), ratioToEmmett: stat(ratios(pick('fleetcompatOneStream'), pick('emmettOneStream'))) },
       };
+      if (report.ingest) report.ingest.ratioToCopy = stat([Math.round((report.ingest.pipelineEventsPerSec.median / report.append.copy.median) * 1000) / 1000]);
     }
   } finally {
     if (pipeline) await stopPipeline(pipeline, addRss, false).catch(() => undefined);

@@ -7,6 +7,10 @@ export interface BenchOptions {
   /** Hosts of 200 guests whose upgrade is timed (decision latency). */
   readonly latencyHosts: number;
   readonly guestsPerLatencyHost: number;
+  /** Latency samples (each one host's upgrade planned or cancelled, round after round over the hosts). */
+  readonly latencySamples: number;
+  /** Background events per second sent to the input topics during the latency and query points. */
+  readonly trickle: number;
   /** Events appended per contender and run (event store append). */
   readonly appendEvents: number;
   readonly appendBatch: number;
@@ -38,6 +42,8 @@ const USAGE = `npm run bench -- [options]
   --hosts N --guests N --kernels N --waves N --seed N   fleet size (default 5000/250000/2000/10)
   --runs N                repetitions of each point (default 3)
   --latency-hosts N       hosts of 200 guests whose upgrade is timed (default 40)
+  --latency-samples N     latency samples, round after round over those hosts (default 400)
+  --trickle N             background events/s during the latency and query points (default 100)
   --append-events N       events per contender and run in the append point (default 50000)
   --query-seconds N       seconds of load per query point (default 10)
   --host-agents N         simulated host agents long-polling the API (default 1000)
@@ -49,7 +55,7 @@ const USAGE = `npm run bench -- [options]
 Environment: BENCH_HOSTS, BENCH_GUESTS, BENCH_KERNELS, BENCH_WAVES, BENCH_RUNS, KAFKA_BROKERS,
 BENCH_DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).`;
 
-const KNOWN = new Set(['quick', 'hosts', 'guests', 'kernels', 'waves', 'seed', 'runs', 'latency-hosts', 'append-events', 'query-seconds', 'host-agents', 'host-idle-seconds', 'only', 'out', 'label', 'before']);
+const KNOWN = new Set(['quick', 'hosts', 'guests', 'kernels', 'waves', 'seed', 'runs', 'latency-hosts', 'latency-samples', 'trickle', 'append-events', 'query-seconds', 'host-agents', 'host-idle-seconds', 'only', 'out', 'label', 'before']);
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, root: string): BenchOptions {
   const flags = new Map<string, string>();
@@ -92,6 +98,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     runs: num('runs', 'BENCH_RUNS', quick ? 2 : 3, 1, 20),
     latencyHosts: num('latency-hosts', 'BENCH_LATENCY_HOSTS', quick ? 4 : 40, 1, 1000),
     guestsPerLatencyHost: 200,
+    latencySamples: num('latency-samples', 'BENCH_LATENCY_SAMPLES', quick ? 8 : 400, 1, 100000),
+    trickle: num('trickle', 'BENCH_TRICKLE', quick ? 20 : 100, 0, 100000),
     appendEvents: num('append-events', 'BENCH_APPEND_EVENTS', quick ? 3000 : 50000, 1),
     appendBatch: 500,
     queryDuration: num('query-seconds', 'BENCH_QUERY_SECONDS', quick ? 2 : 10, 1, 600),

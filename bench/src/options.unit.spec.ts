@@ -5,6 +5,7 @@ describe('npm run bench options', () => {
     const o = parseOptions([], {}, '/repo');
     expect(o.fleet).toMatchObject({ hosts: 5000, guests: 250000, kernels: 2000, waves: 10 });
     expect(o.runs).toBe(3);
+    expect(o).toMatchObject({ latencySamples: 400, trickle: 100 });
     expect(o.only).toEqual(['ingest', 'append', 'latency', 'rebuild', 'queries', 'hosts']);
     expect(o.outDir).toBe('/repo/bench/results');
   });

@@ -3,7 +3,7 @@
 import autocannon from 'autocannon';
 import { readAll, START } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
-import { rebuildProjections } from '@fleetcompat/projections';
+import { PROJECTION_CHANNEL, rebuildProjections } from '@fleetcompat/projections';
 import { prng } from '@fleetcompat/sample-fleet';
 import { randomBytes } from 'node:crypto';
 import { App, pgClient, startApp, startBareServer } from './support';
@@ -45,6 +45,8 @@ export interface LoadResult {
   max: number;
   errors: number;
   non2xx: number;
+  /** Of the API's placements reads during the load, the share answered from its cache (%), when the API was asked */
+  cacheHitPct?: number;
 }
 
 export function load(url: string, paths: () => string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<LoadResult> {
@@ -63,6 +65,23 @@ export function load(url: string, paths: () => string, seconds: number, connecti
       },
     );
   });
+}
+
+/** The API's placements cache counters (its /metrics). */
+async function cacheCounters(api: App): Promise<{ hits: number; misses: number }> {
+  const text = await (await fetch(`${api.url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`placements_cache_${name}_total(?:\\{[^}]*\\})? ([0-9.e+]+)`).exec(text)?.[1] ?? NaN);
+  return { hits: read('hits'), misses: read('misses') };
+}
+
+/** `load` against the API, with the share of its placements reads the cache answered meanwhile. */
+async function loadCounted(api: App, paths: () => string, seconds: number, connections: number, headers: Record<string, string>): Promise<LoadResult> {
+  const c0 = await cacheCounters(api);
+  const r = await load(api.url, paths, seconds, connections, headers);
+  const c1 = await cacheCounters(api);
+  const hits = c1.hits - c0.hits;
+  const all = hits + (c1.misses - c0.misses);
+  return { ...r, ...(all > 0 ? { cacheHitPct: Math.round((hits / all) * 1000) / 10 } : {}) };
 }
 
 export interface QueriesRun {
@@ -88,6 +107,15 @@ export async function firstWaveHosts(dbUrl: string): Promise<string[]> {
   }
 }
 
+/** Counts the projector's commits (its `fleetcompat_projection` notifications, one per batch: each drops the API's cached answers) until stopped. */
+export async function countCommits(dbUrl: string): Promise<{ count: () => number; stop: () => Promise<void> }> {
+  const c = await pgClient(dbUrl);
+  let n = 0;
+  c.on('notification', () => n++);
+  await c.query(`LISTEN ${PROJECTION_CHANNEL}`);
+  return { count: () => n, stop: () => c.end().catch(() => undefined) };
+}
+
 /** The admin token the benchmark's api process starts with (FLEETCOMPAT_BOOTSTRAP_TOKEN). */
 export const API_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 
@@ -109,8 +137,8 @@ export async function measureQueries(api: App, hostIds: readonly string[], waveH
   const bareServer = await startBareServer(body);
   try {
     const bare = await load(bareServer.url, () => '/', seconds, connections);
-    const placements = await load(api.url, hostPath, seconds, connections, headers);
-    const wave = await load(api.url, wavePath, seconds, connections, headers);
+    const placements = await loadCounted(api, hostPath, seconds, connections, headers);
+    const wave = await loadCounted(api, wavePath, seconds, connections, headers);
     const blocked = await load(api.url, () => '/v1/guests?status=blocked', seconds, connections, headers);
     return { placements, wave, blocked, bare };
   } finally {

@@ -31,6 +31,8 @@ export interface StoreOutcome {
    * (HTTP 409, dead letter `conflict`) so that a squatted id is seen, never silently dropped.
    */
   readonly conflicts?: readonly { readonly index: number; readonly eventId: string }[];
+  /** The eventIds this call stored (as many as `stored`), when the sink reports them (the Postgres store does). */
+  readonly storedIds?: readonly string[];
 }
 
 /**

@@ -18,6 +18,8 @@ export interface AppendEventsResult {
   readonly stored: number;
   /** Version of `expected.streamId` after the call (0 without an expected stream). */
   readonly streamVersion: number;
+  /** The eventIds of the rows inserted (as many as `stored`, in no particular order). */
+  readonly storedIds: readonly string[];
 }
 
 /** Drops repeated eventIds, the first occurrence wins. */
@@ -50,7 +52,7 @@ export async function appendEvents(
   rows: readonly EventRow[],
   expected?: { readonly streamId: string; readonly expectedVersion: ExpectedVersion },
 ): Promise<AppendEventsResult> {
-  if (rows.length === 0) return { stored: 0, streamVersion: 0 };
+  if (rows.length === 0) return { stored: 0, streamVersion: 0, storedIds: [] };
   const expectedVersion =
     expected === undefined || expected.expectedVersion === 'any'
       ? null
@@ -58,8 +60,8 @@ export async function appendEvents(
         ? 0
         : expected.expectedVersion;
   try {
-    const [result]: { stored: number; stream_version: string }[] = await q.query(
-      `SELECT stored, stream_version::text AS stream_version
+    const [result]: { stored: number; stream_version: string; stored_ids: string[] }[] = await q.query(
+      `SELECT stored, stream_version::text AS stream_version, stored_ids
          FROM fc_append_events($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[],
                                $6::text[], $7::text[], $8::text[], $9::text, $10::bigint)`,
       [
@@ -75,7 +77,7 @@ export async function appendEvents(
         expectedVersion,
       ],
     );
-    return { stored: result.stored, streamVersion: Number(result.stream_version) };
+    return { stored: result.stored, streamVersion: Number(result.stream_version), storedIds: result.stored_ids };
   } catch (error) {
     if (expected && sqlStateOf(error) === WRONG_EXPECTED_VERSION_SQLSTATE) {
       const e = error as { detail?: string; driverError?: { detail?: string } };

@@ -18,7 +18,8 @@ type PgClient = {
 export async function listen(
   dataSource: DataSource,
   channel: string,
-  onNotify: () => void,
+  /** Called with the notification's payload; with none after LISTEN is (re)established (anything may have been missed). */
+  onNotify: (payload?: string) => void,
   options: {
     retryMs?: number;
     onError?: (error: Error) => void;
@@ -41,8 +42,8 @@ export async function listen(
     if (stopped || !dataSource.isInitialized) return;
     try {
       const [client, release] = await driver.obtainMasterConnection!();
-      const onNotification = (msg: { channel: string }) => {
-        if (msg.channel === channel) onNotify();
+      const onNotification = (msg: { channel: string; payload?: string }) => {
+        if (msg.channel === channel) onNotify(msg.payload);
       };
       const onLost = (error?: Error) => {
         if (current?.client !== client) return;

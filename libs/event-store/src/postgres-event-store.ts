@@ -58,8 +58,9 @@ export class PostgresEventStore implements EventSink {
     const all = events.map((e) => toRow(e));
     const rows = dedupeByEventId(all);
     let stored: number;
+    let storedIds: readonly string[];
     try {
-      ({ stored } = await retrying(() => appendEvents(this.dataSource, rows), this.options));
+      ({ stored, storedIds } = await retrying(() => appendEvents(this.dataSource, rows), this.options));
     } catch (e) {
       const state = sqlStateOf(e);
       if (state && isDataError(state)) throw new UnstorableEventsError(state, (e as Error).message);
@@ -67,7 +68,7 @@ export class PostgresEventStore implements EventSink {
     }
     // duplicates (repeats in the batch, or ids stored before): the ones whose content differs from what is stored are conflicts
     const conflicts = stored < events.length ? await this.conflictsWithStored(all) : [];
-    return { stored, duplicates: events.length - stored, ...(conflicts.length ? { conflicts } : {}) };
+    return { stored, duplicates: events.length - stored, storedIds, ...(conflicts.length ? { conflicts } : {}) };
   }
 
   /** The events (by index) whose eventId is stored with another type, occurredAt or data. */

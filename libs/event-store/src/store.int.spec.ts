@@ -25,7 +25,8 @@ describe('PostgresEventStore.store', () => {
       guestObserved('s1-c', 's1-g1'),
       guestObserved('s1-d', 's1-g2'),
     ]);
-    expect(outcome).toEqual({ stored: 4, duplicates: 0 });
+    expect(outcome).toEqual({ stored: 4, duplicates: 0, storedIds: expect.arrayContaining(['s1-a', 's1-b', 's1-c', 's1-d']) });
+    expect(outcome.storedIds).toHaveLength(4);
 
     const g1 = await store.readStream('guest-s1-g1');
     expect(g1.map((e) => [e.eventId, e.streamPosition])).toEqual([
@@ -50,22 +51,23 @@ describe('PostgresEventStore.store', () => {
     expect(await store.streamVersion('guest-s1-g1')).toBe(2);
 
     const more = await store.store([guestObserved('s1-e', 's1-g1')]);
-    expect(more).toEqual({ stored: 1, duplicates: 0 });
+    expect(more).toEqual({ stored: 1, duplicates: 0, storedIds: ['s1-e'] });
     expect((await store.readStream('guest-s1-g1')).map((e) => e.streamPosition)).toEqual([1, 2, 3]);
   });
 
   it('stores a repeated eventId once: within a batch (first wins) and across calls (no effect); one with other content is a conflict', async () => {
     const first = guestObserved('s2-a', 's2-g1', 'host-first');
     const second = guestObserved('s2-a', 's2-g1', 'host-second');
-    expect(await store.store([first, second, guestObserved('s2-b', 's2-g1')])).toEqual({ stored: 2, duplicates: 1, conflicts: [{ index: 1, eventId: 's2-a' }] });
+    expect(await store.store([first, second, guestObserved('s2-b', 's2-g1')])).toEqual({ stored: 2, duplicates: 1, storedIds: expect.arrayContaining(['s2-a', 's2-b']), conflicts: [{ index: 1, eventId: 's2-a' }] });
 
     const before = await store.count();
     const head = await store.head();
     // another event under a stored id (a squatter, or a careless producer): not stored, and said so
-    expect(await store.store([guestObserved('s2-a', 's2-g1', 'host-third')])).toEqual({ stored: 0, duplicates: 1, conflicts: [{ index: 0, eventId: 's2-a' }] });
+    expect(await store.store([guestObserved('s2-a', 's2-g1', 'host-third')])).toEqual({ stored: 0, duplicates: 1, storedIds: [], conflicts: [{ index: 0, eventId: 's2-a' }] });
     expect(await store.store([first, guestObserved('s2-b', 's2-g1'), guestObserved('s2-c', 's2-g1')])).toEqual({
       stored: 1,
       duplicates: 2,
+      storedIds: ['s2-c'], // which of a partly new call were new: the ids the store reports
     });
 
     const events = await store.readStream('guest-s2-g1');
@@ -82,7 +84,7 @@ describe('PostgresEventStore.store', () => {
   it('an all-duplicate batch leaves no trace (no stream row, no new transaction id)', async () => {
     await store.store([guestObserved('s3-a', 's3-g1')]);
     const head = await store.head();
-    expect(await store.store([guestObserved('s3-a', 's3-g1')])).toEqual({ stored: 0, duplicates: 1 });
+    expect(await store.store([guestObserved('s3-a', 's3-g1')])).toEqual({ stored: 0, duplicates: 1, storedIds: [] });
     expect(await store.head()).toEqual(head);
     expect(await store.store([])).toEqual({ stored: 0, duplicates: 0 });
   });

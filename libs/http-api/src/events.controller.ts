@@ -72,7 +72,7 @@ export class EventsController {
       throw e;
     }
     if (outcome.conflicts?.length) {
-      const { conflicts, ...counts } = outcome;
+      const { conflicts, storedIds: _ids, ...counts } = outcome;
       throw new ProblemException(
         409,
         'conflict',
@@ -81,6 +81,6 @@ export class EventsController {
         { received: items.length, ...counts, duplicates: counts.duplicates - conflicts.length, conflicts: conflicts.map((c) => ({ index: c.index, eventId: c.eventId })) },
       );
     }
-    return { received: items.length, ...outcome };
+    return { received: items.length, stored: outcome.stored, duplicates: outcome.duplicates };
   }
 }

@@ -91,17 +91,43 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     expect(after.withdrawn).toEqual([{ guestId: p.guestId, sequence: p.decision.sequence + 1 }]);
   });
 
+  it('a batch drops the answers of the hosts it changed only; a notification naming no host (a rebuild) drops them all', async () => {
+    const [mine, other] = ['host-r1-01', 'host-r2-02'];
+    await cache.placements(mine);
+    const old = (await cache.placements(other))!.body;
+    const generation = cache.generation;
+    const p = JSON.parse(old).placements.find((x: any) => !x.acknowledged);
+    await append(envelope('drop-other', 'PlacementApplied', '2026-11-22T00:06:00Z', `host-agent/${other}`, { hostId: other, guestId: p.guestId, decisionId: p.decision.decisionId }));
+    await eventually('the batch notified', async () => cache.generation > generation);
+    const hits = cache.hits;
+    await cache.placements(mine);
+    expect(cache.hits).toBe(hits + 1); // still kept
+    const fresh = (await cache.placements(other))!.body;
+    expect(cache.hits).toBe(hits + 1); // read again
+    expect(fresh).toBe((await reader().placements(other))!.body);
+    expect(fresh).not.toBe(old);
+
+    const g2 = cache.generation;
+    await ds.query(`SELECT pg_notify('fleetcompat_projection', '')`);
+    await eventually('the empty notification', async () => cache.generation > g2);
+    await cache.placements(mine);
+    expect(cache.hits).toBe(hits + 1); // dropped
+  });
+
   it('a long-poll waits while nothing changes for its host and wakes when a batch changes it', async () => {
     const hostId = 'host-r1-02';
     const generation = cache.generation;
     const { etag } = (await cache.placements(hostId))!;
     let woke = false;
     const waiting = watch.wait(hostId, etag, 20000, generation).then((changed) => ((woke = true), changed));
-    // another host's batch: checked, not woken
+    // another host's batch: its notification names that host only, so this host is not even checked
+    const checks = watch.checks;
+    const before = cache.generation;
     await append(envelope('poll-other', 'HypervisorUpgradeCancelled', '2026-11-22T00:04:00Z', 'orchestrator', { hostId: 'host-r2-01' }));
-    await eventually('a check after the other host batch', async () => watch.checks > 0);
+    await eventually('the other host batch notified', async () => cache.generation > before);
     await new Promise((r) => setTimeout(r, 300));
     expect(woke).toBe(false);
+    expect(watch.checks).toBe(checks);
     const t = Date.now();
     await append(envelope('poll-mine', 'HypervisorUpgradeCancelled', '2026-11-22T00:05:00Z', 'orchestrator', { hostId }));
     expect(await waiting).toBe(true);

@@ -1,13 +1,14 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { listen } from '@fleetcompat/event-store';
-import { PROJECTION_CHANNEL } from '@fleetcompat/projections';
+import { notifiedHosts, PROJECTION_CHANNEL } from '@fleetcompat/projections';
 import { PlacementsAnswer, PlacementsSource } from './placements-query';
 
 /**
  * Answers of `GET /v1/hosts/{id}/placements` (JSON text and entity tag), kept until the
- * projections move: every committed projector batch notifies PROJECTION_CHANNEL and the whole
- * cache is dropped. Hosts about to reboot read this all at once, mostly between batches; hosts
+ * projections move: every committed projector batch notifies PROJECTION_CHANNEL, naming the
+ * hosts it changed (their answers are dropped) or, with an empty payload (a rebuild, a
+ * re-projection, a batch of many hosts), none (the whole cache is dropped). Hosts about to reboot read this all at once, mostly between batches; hosts
  * long-polling ask for the tag only (PlacementsWatch), which is kept the same way.
  *
  * Never older than what a read just before the last commit would have seen:
@@ -23,7 +24,7 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
   private readonly entries = new Map<string, PlacementsAnswer>();
   /** Tags read by the long-poll's checks (without a body), valid for this generation. */
   private readonly tags = new Map<string, string>();
-  private readonly changeListeners = new Set<() => void>();
+  private readonly changeListeners = new Set<(hosts: readonly string[] | null) => void>();
   private readonly inflight = new Map<string, { generation: number; answer: Promise<PlacementsAnswer | null> }>();
   private bytes = 0;
   private currentGeneration = 0;
@@ -40,7 +41,7 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     if (!this.dataSource) return;
-    this.unlisten = await listen(this.dataSource, PROJECTION_CHANNEL, () => this.invalidate(), {
+    this.unlisten = await listen(this.dataSource, PROJECTION_CHANNEL, (payload) => this.invalidate(notifiedHosts(payload)), {
       onListening: (on) => this.setListening(on),
       onError: (e) => this.log.warn(`LISTEN ${PROJECTION_CHANNEL}: ${e.message} (placements not cached meanwhile)`),
     });
@@ -60,19 +61,33 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
     return this.listening;
   }
 
-  /** Calls `listener` after each invalidation (a projector batch committed, or LISTEN came or went); returns the unsubscribe. */
-  onChange(listener: () => void): () => void {
+  /**
+   * Calls `listener` after each invalidation (a projector batch committed, or LISTEN came or
+   * went) with the hosts whose answers may have changed (null: any); returns the unsubscribe.
+   */
+  onChange(listener: (hosts: readonly string[] | null) => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
   }
 
-  /** The projections moved: nothing kept so far may be served again. */
-  invalidate(): void {
+  /** The projections moved: nothing kept so far of `hosts` (null: of any host) may be served again. */
+  invalidate(hosts: readonly string[] | null = null): void {
     this.currentGeneration++;
-    this.entries.clear();
-    this.tags.clear();
-    this.bytes = 0;
-    for (const l of this.changeListeners) l();
+    if (hosts === null) {
+      this.entries.clear();
+      this.tags.clear();
+      this.bytes = 0;
+    } else {
+      for (const h of hosts) {
+        const e = this.entries.get(h);
+        if (e !== undefined) {
+          this.bytes -= e.body.length;
+          this.entries.delete(h);
+        }
+        this.tags.delete(h);
+      }
+    }
+    for (const l of this.changeListeners) l(hosts);
   }
 
   setListening(listening: boolean): void {

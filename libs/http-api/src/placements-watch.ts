@@ -21,8 +21,9 @@ export interface PlacementsWatchOptions {
  *
  * Nothing runs for a waiting host until the projections move: on each notification of a
  * committed projector batch (through PlacementsCache), one query reads the current tags of
- * every host that has a waiter (PlacementsReader.etags: no bodies, no decision messages), and
- * the waiters whose tag differs are woken. A notification that arrives during a check runs one
+ * the waiting hosts the batch names (every waiting host when it names none: PlacementsCache),
+ * (PlacementsReader.etags: no bodies, no decision messages), and the waiters whose tag
+ * differs are woken. A notification that arrives during a check runs one
  * more check after it, so checks never pile up and none is missed. While LISTEN is down, the
  * waiting hosts are checked every `fallbackPollMs` instead.
  *
@@ -38,6 +39,8 @@ export class PlacementsWatch implements OnModuleDestroy {
   private readonly parallel: number;
   private checking = false;
   private again = false;
+  /** Hosts to check at the next check (null: every waiting host). */
+  private pending: Set<string> | null = new Set();
   private stopped = false;
   private fallback?: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -52,8 +55,8 @@ export class PlacementsWatch implements OnModuleDestroy {
     this.fallbackPollMs = options.fallbackPollMs ?? 2000;
     this.chunk = Math.max(1, options.chunk ?? 250);
     this.parallel = Math.max(1, options.parallel ?? 3);
-    this.unsubscribe = cache.onChange(() => {
-      this.schedule();
+    this.unsubscribe = cache.onChange((hosts) => {
+      this.schedule(hosts);
       this.armFallback();
     });
   }
@@ -88,7 +91,7 @@ export class PlacementsWatch implements OnModuleDestroy {
       set.add(waiter);
       timer = setTimeout(() => waiter.done(false), ms);
       signal?.onAbort(() => waiter.done(false));
-      if (readAtGeneration !== this.cache.generation) this.schedule();
+      if (readAtGeneration !== this.cache.generation) this.schedule([hostId]);
       this.armFallback();
     });
   }
@@ -101,8 +104,11 @@ export class PlacementsWatch implements OnModuleDestroy {
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w.done(false);
   }
 
-  private schedule(): void {
+  private schedule(hosts: readonly string[] | null = null): void {
     if (this.stopped || !this.waiters.size) return;
+    if (hosts === null) this.pending = null;
+    else if (this.pending !== null) for (const h of hosts) if (this.waiters.has(h)) this.pending.add(h);
+    if (this.pending !== null && this.pending.size === 0) return;
     if (this.checking) {
       this.again = true;
       return;
@@ -114,7 +120,8 @@ export class PlacementsWatch implements OnModuleDestroy {
   private async check(): Promise<void> {
     do {
       this.again = false;
-      const hosts = [...this.waiters.keys()];
+      const hosts = this.pending === null ? [...this.waiters.keys()] : [...this.pending].filter((h) => this.waiters.has(h));
+      this.pending = new Set();
       this.checks++;
       // chunks on a few connections at once: the hosts of the first chunks are woken (and read
       // their answers) while the others are still checked
@@ -154,7 +161,7 @@ export class PlacementsWatch implements OnModuleDestroy {
           this.fallback = undefined;
           return;
         }
-        this.schedule();
+        this.schedule(null);
       }, this.fallbackPollMs);
       this.fallback.unref();
     } else if (!needed && this.fallback) {

@@ -136,6 +136,11 @@ export function decisionKey(m: PlacementDecided): string {
   return createHash('sha256').update(fields).digest('base64url');
 }
 
+/** The decision costs the guest its first-GiB superpage (stored with the view: superpage_lost). */
+export function superpageLost(m: PlacementDecided): boolean {
+  return m.costs.some((c) => c.code === 'first-gib-superpage-lost');
+}
+
 /** Default of MAX_GUESTS_PER_HOST. */
 export const DEFAULT_MAX_GUESTS_PER_HOST = 10_000;
 
@@ -277,6 +282,7 @@ export class Evolver {
       sequence: previous?.sequence ?? 0,
       decisionId: previous?.decisionId ?? null,
       decisionKey: previous?.decisionKey ?? null,
+      superpageLost: previous?.superpageLost ?? false,
     };
     this.ws.putGuest(row);
     if (!row.present) this.withdraw(row, event);
@@ -331,7 +337,7 @@ export class Evolver {
       detail: null,
       decidedAt: event.recordedAt,
     });
-    this.ws.putGuest({ ...guest, sequence, decisionId: null, decisionKey: null });
+    this.ws.putGuest({ ...guest, sequence, decisionId: null, decisionKey: null, superpageLost: false });
   }
 
   private policyTables(): PolicyTables {
@@ -405,6 +411,6 @@ export class Evolver {
       detail: { status: decision.status, flags: decision.flags, explanation: decision.explanation, remedy: decision.remedy, restedOn: this.restedOn(guest, host, target) },
       decidedAt: event.recordedAt,
     });
-    this.ws.putGuest({ ...guest, status: decision.status, need: decision.facts.need, sequence, decisionId: message.decisionId, decisionKey: key });
+    this.ws.putGuest({ ...guest, status: decision.status, need: decision.facts.need, sequence, decisionId: message.decisionId, decisionKey: key, superpageLost: superpageLost(message) });
   }
 }

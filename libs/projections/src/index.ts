@@ -5,6 +5,7 @@ export * from './evolve';
 export * from './projection-store';
 export * from './projector';
 export * from './outbox';
+export * from './notify-hosts';
 export * from './rebuild';
 export * from './queries';
 export * from './read';

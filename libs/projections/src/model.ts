@@ -137,6 +137,8 @@ export interface GuestRow {
    * a new decision is published only when this changes.
    */
   decisionKey: string | null;
+  /** The current decision costs the guest its first-GiB superpage (for /v1/summary, without reading the decision). */
+  superpageLost: boolean;
   /** The event that set `present` (the view's newest fact). */
   lastEventId: string;
 }

@@ -79,10 +79,19 @@ describe('projector on real Postgres', () => {
     for (const [guestId, sequence] of last) expect((await decisionOf(guestId)).sequence).toBe(sequence);
   });
 
+  it("the summary counts the present guests whose current decision costs the first-GiB superpage, as their messages say", async () => {
+    const [{ n }] = await ds.query(
+      `SELECT count(*)::int AS n FROM projection.guests g JOIN projection.decisions d ON d.decision_id = g.decision_id
+        WHERE g.present AND (d.message->'costs')::jsonb @> '[{"code":"first-gib-superpage-lost"}]'`,
+    );
+    expect(n).toBeGreaterThan(0);
+    expect((await queries.summary()).lostFirstGiBSuperpage).toBe(n);
+  });
+
   it('the same events delivered again change nothing', async () => {
     const before = await outbox();
     const r = await append(...sampleFleet());
-    expect(r).toEqual({ stored: 0, duplicates: sampleFleet().length });
+    expect(r).toEqual({ stored: 0, duplicates: sampleFleet().length, storedIds: [] });
     expect(await outbox()).toEqual(before);
   });
 

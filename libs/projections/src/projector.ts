@@ -4,6 +4,7 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL, START } from '@fleetcompat/event-store';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, GuestOsRule } from '@fleetcompat/policy';
 import { Evolver, EvolverOptions } from './evolve';
+import { changedHosts, notifyChangedHosts } from './notify-hosts';
 import { ProjectionStore } from './projection-store';
 import { hasDecisionHistory, PROJECTION_VERSION, projectionVersion, reproject, saveProjectionVersion } from './reproject';
 import { LIVE_SCHEMA } from './schema';
@@ -159,6 +160,7 @@ export class Projector {
       const apply = lap();
       await this.store.save(qr, pgClientOf(qr), ws);
       if (reprojected) await saveProjectionVersion(qr);
+      else await notifyChangedHosts(qr, changedHosts(ws)); // readers drop only these hosts' answers (a re-projection: everything)
       await saveCheckpoint(this.processor, checkpoint, qr);
       const save = lap();
       const committingAt = new Date().toISOString();

@@ -1,7 +1,7 @@
 import { Checkpoint, compareCheckpoints, Queryable, readAll, START } from '@fleetcompat/event-store';
 import { PlacementDecided } from '@fleetcompat/contract';
 import { POLICY_VERSION } from '@fleetcompat/policy';
-import { decisionKey, Evolver, EvolverOptions } from './evolve';
+import { decisionKey, Evolver, EvolverOptions, superpageLost } from './evolve';
 import { viewKey } from './model';
 import { unobservedRemoval } from './facts/guests';
 import { LIVE_SCHEMA } from './schema';
@@ -13,7 +13,7 @@ import { WorkingSet } from './working-set';
  * a release changes what evolve keeps or how) and the policy version. A projector that finds
  * another version re-projects before its next batch.
  */
-export const PROJECTION_VERSION = `facts-4+policy-${POLICY_VERSION}`;
+export const PROJECTION_VERSION = `facts-5+policy-${POLICY_VERSION}`;
 
 const s = LIVE_SCHEMA;
 
@@ -74,7 +74,10 @@ export async function reproject(
     );
   for (const c of carried) {
     const view = ws.guests.get(viewKey(c.guest_id, c.host_id));
-    const current = c.kind === 'decided' ? { decisionId: c.decision_id, decisionKey: decisionKey(c.message) } : { decisionId: null, decisionKey: null };
+    const current =
+      c.kind === 'decided'
+        ? { decisionId: c.decision_id, decisionKey: decisionKey(c.message), superpageLost: superpageLost(c.message) }
+        : { decisionId: null, decisionKey: null, superpageLost: false };
     // a view the old projection had and the facts no longer do: kept as removed, to withdraw its decision
     const row = view ?? { ...unobservedRemoval(c.guest_id, c.host_id, new Date(0).toISOString(), ''), status: 'removed' as const, need: null };
     ws.putGuest({ ...row, ...current, sequence: Math.max(c.sequence, view?.sequence ?? 0), decisionKey: current.decisionKey });

@@ -115,6 +115,7 @@ export const GUESTS: TableDef<GuestRow> = {
     presenceAt: { name: 'presence_at', type: 'timestamptz' },
     observedEventId: { name: 'observed_event_id', type: 'text', nullable: true },
     decisionKey: { name: 'decision_key', type: 'text', nullable: true },
+    superpageLost: { name: 'superpage_lost', type: 'boolean' },
   },
 };
 

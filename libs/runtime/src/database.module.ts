@@ -70,17 +70,6 @@ export class SignallingSink implements EventSink {
   }
 }
 
-/** Which of `eventIds` are stored, with their transaction (for the per-type split of InstrumentedSink). */
-function storedByLookup(ds: DataSource) {
-  return async (eventIds: readonly string[]) => {
-    const rows: { event_id: string; transaction_id: string }[] = await ds.query(
-      `SELECT event_id, transaction_id::text AS transaction_id FROM events WHERE event_id = ANY($1::text[])`,
-      [eventIds],
-    );
-    return rows.map((r) => ({ eventId: r.event_id, transactionId: r.transaction_id }));
-  };
-}
-
 /** The metrics registry of the process (global: every module counts into it). */
 @Global()
 @Module({})
@@ -104,9 +93,9 @@ export class DatabaseModule {
         { provide: PostgresEventStore, useFactory: (ds: DataSource) => new PostgresEventStore(ds), inject: [DataSource] },
         {
           provide: EVENT_SINK,
-          useFactory: (s: PostgresEventStore, sig: ProcessSignals, metrics: Metrics, ds: DataSource) =>
-            new InstrumentedSink(new SignallingSink(s, sig), metrics, storedByLookup(ds), settings.LOG_LEVEL === 'debug' || settings.LOG_LEVEL === 'verbose'),
-          inject: [PostgresEventStore, ProcessSignals, Metrics, DataSource],
+          useFactory: (s: PostgresEventStore, sig: ProcessSignals, metrics: Metrics) =>
+            new InstrumentedSink(new SignallingSink(s, sig), metrics, settings.LOG_LEVEL === 'debug' || settings.LOG_LEVEL === 'verbose'),
+          inject: [PostgresEventStore, ProcessSignals, Metrics],
         },
         { provide: PostgresOutbox, useFactory: (ds: DataSource) => new PostgresOutbox(ds), inject: [DataSource] },
         { provide: OUTBOX_STORE, useExisting: PostgresOutbox },

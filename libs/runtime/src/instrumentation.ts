@@ -3,9 +3,6 @@ import { EventSink, EventTypes, IncomingEvent, OutboxMessage, OutboxStore, Store
 import type { DeadLetterRecord } from '@fleetcompat/kafka';
 import { Metrics } from './metrics';
 
-/** Looks up which of `eventIds` were stored by the newest transaction (see InstrumentedSink). */
-export type StoredByLookup = (eventIds: readonly string[]) => Promise<{ eventId: string; transactionId: string }[]>;
-
 const KNOWN_TYPES = new Set<string>(EventTypes);
 
 function ids(data: unknown): { hostId?: string; guestId?: string } {
@@ -21,10 +18,10 @@ function ids(data: unknown): { hostId?: string; guestId?: string } {
  * (fleetcompat_events_ingested_total) and logs one line per batch at info (one per event at
  * debug, with eventId, hostId and guestId).
  *
- * The store reports how many events of a call were new, not which. The split per type is
- * exact when the call stored all, none, or one type only; when a call of several types was
- * partly new (a redelivery overlapping new events: rare), `lookup` finds the events of the
- * newest transaction among them, which are the ones this call stored.
+ * The Postgres store reports which eventIds a call stored (`storedIds`, returned by
+ * `fc_append_events`), so the split per type is exact. A sink that reports only how many:
+ * exact when the call stored all, none, or one type only; else the counts are kept under the
+ * type `unattributed`.
  */
 export class InstrumentedSink implements EventSink {
   private readonly log = new Logger('Ingest');
@@ -32,7 +29,6 @@ export class InstrumentedSink implements EventSink {
   constructor(
     private readonly inner: EventSink,
     private readonly metrics: Metrics,
-    private readonly lookup?: StoredByLookup,
     /** Log each event at debug (LOG_LEVEL debug or verbose). */
     private readonly perEventDebug = false,
   ) {}
@@ -58,10 +54,7 @@ export class InstrumentedSink implements EventSink {
     }
     const storeDuplicates = outcome.duplicates - (events.length - unique.size);
     const types = new Set([...unique.values()].map((e) => e.event.type));
-    let storedIds: Set<string> | undefined;
-    if (outcome.stored > 0 && storeDuplicates > 0 && types.size > 1 && this.lookup) {
-      storedIds = await this.newestTransaction([...unique.keys()], outcome.stored);
-    }
+    const storedIds = outcome.storedIds ? new Set(outcome.storedIds) : undefined;
     if (storedIds || outcome.stored === 0 || storeDuplicates <= 0 || types.size === 1) {
       const allStored = storeDuplicates <= 0;
       let storedLeft = outcome.stored;
@@ -99,18 +92,6 @@ export class InstrumentedSink implements EventSink {
       }
     }
     return outcome;
-  }
-
-  private async newestTransaction(eventIds: string[], stored: number): Promise<Set<string> | undefined> {
-    try {
-      const rows = await this.lookup!(eventIds);
-      let newest = -1n;
-      for (const r of rows) if (BigInt(r.transactionId) > newest) newest = BigInt(r.transactionId);
-      const mine = rows.filter((r) => BigInt(r.transactionId) === newest).map((r) => r.eventId);
-      return mine.length === stored ? new Set(mine) : undefined;
-    } catch {
-      return undefined;
-    }
   }
 }
 

@@ -42,12 +42,9 @@ describe('InstrumentedSink: events ingested by type and outcome', () => {
     expect(await value(metrics, 'fleetcompat_ingest_batches_total', { channel: 'kafka' })).toBe(2);
   });
 
-  it('splits a partly new batch of several types by the newest transaction', async () => {
+  it('splits a partly new batch of several types by the eventIds the store reports stored', async () => {
     const metrics = new Metrics('test');
-    const sink = new InstrumentedSink({ store: async () => ({ stored: 1, duplicates: 1 }) }, metrics, async () => [
-      { eventId: 'old', transactionId: '100' },
-      { eventId: 'new', transactionId: '205' },
-    ]);
+    const sink = new InstrumentedSink({ store: async () => ({ stored: 1, duplicates: 1, storedIds: ['new'] }) }, metrics);
     await sink.store([event('old', 'HostRegistered'), event('new', 'GuestObserved')]);
     expect(await value(metrics, ingested, { type: 'GuestObserved', outcome: 'stored' })).toBe(1);
     expect(await value(metrics, ingested, { type: 'HostRegistered', outcome: 'duplicate' })).toBe(1);

@@ -20,7 +20,7 @@ export function comparable(ws: WorkingSet) {
     rules: sorted(ws.rules),
     guestOsRules: sorted(ws.guestOsRules),
     guests: sorted(ws.guests).map(([k, g]) => {
-      const { sequence: _s, decisionId, decisionKey: _k, ...facts } = g;
+      const { sequence: _s, decisionId, decisionKey: _k, superpageLost: _l, ...facts } = g;
       const message = decisionId ? (JSON.parse(decisions.get(decisionId)!) as PlacementDecided) : null;
       const decision = message
         ? {

@@ -44,8 +44,8 @@ export async function readSummary({ db, s }: ReadContext): Promise<FleetSummary>
     ),
     select<{ n: number }>(
       db,
-      `SELECT count(*)::int AS n FROM ${s}.guests g JOIN ${s}.decisions d ON d.decision_id = g.decision_id
-        WHERE g.present AND (d.message->'costs')::jsonb @> '[{"code":"first-gib-superpage-lost"}]'`,
+      // kept with the view by the projector (GUESTS.superpageLost), not parsed from each decision
+      `SELECT count(*)::int AS n FROM ${s}.guests WHERE present AND superpage_lost`,
     ),
     select<{ version: string | null; target: string | null; hosts: number }>(
       db,
