@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { FleetEvent, IncomingEvent } from '@fleetcompat/contract';
-import { PostgresEventStore } from '@fleetcompat/event-store';
+import { compareCheckpoints, PostgresEventStore, readHead } from '@fleetcompat/event-store';
+import { eventually } from '@fleetcompat/testing';
 import { openDatabase } from '@fleetcompat/platform';
 import { envelope, SAMPLE_KERNELS, sampleFleet } from '@fleetcompat/sample-fleet';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
@@ -280,6 +281,9 @@ describe('projector on real Postgres', () => {
       );
     }
     await store.store(events.map(http));
+    // The store's reads stop below transactions open anywhere on the server (another test run's):
+    // wait until these events are readable, so that each turn below reads a full batch.
+    await eventually('the events readable', async () => compareCheckpoints(await readHead(ds), await readHead(ds, { committed: true })) >= 0);
     // a, b, a: every batch re-decides the same guests, so a stale memory would reuse a sequence (unique key) or skip a change
     const turns = [];
     for (let k = 0; k < 4; k++) turns.push((await (k % 2 === 0 ? a : b).runOnce()).events);
