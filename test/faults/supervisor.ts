@@ -150,7 +150,12 @@ export class Supervisor {
       if (Date.now() > until) throw new Error('restarts still pending');
     }
     while (!this.instances.every((i) => i.up && i.proc && !i.proc.exit)) {
-      if (Date.now() > until) throw new Error(`not every process is up: ${this.instances.filter((i) => !i.up).map((i) => this.name(i)).join(', ')}`);
+      if (Date.now() > until) {
+        // Each one's own words: the last lines it wrote (a start that hangs says in which step).
+        const down = this.instances.filter((i) => !(i.up && i.proc && !i.proc.exit));
+        const tails = down.map((i) => `--- ${this.name(i)} (start ${i.starts}, pid ${i.proc?.child.pid ?? '-'}):\n${(i.proc?.log() ?? '').split('\n').slice(-30).join('\n')}`);
+        throw new Error(`not every process is up: ${down.map((i) => this.name(i)).join(', ')}\n${tails.join('\n')}`);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }

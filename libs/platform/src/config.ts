@@ -62,6 +62,8 @@ const schema = z.object({
   PLACEMENTS_CACHE_MB: int(0, 65536).default(64),
   /** json: one JSON object per line (pino); pretty: coloured lines for a terminal. Default: pretty on a TTY, else json. */
   LOG_FORMAT: z.enum(['json', 'pretty']),
+  /** Longest start (Postgres reached, migrations run, modules up, HTTP listening): past it the process says which step it was in and exits 1, to be started again (0: no limit). */
+  STARTUP_TIMEOUT_SECONDS: int(0, 86400).default(180),
   /** Longest graceful shutdown (SIGTERM/SIGINT) before the process gives up and exits 1. */
   SHUTDOWN_TIMEOUT_MS: int(1000, 600000).default(20000),
   /** The projector counts as stalled (not ready) when events wait and its checkpoint has not moved for this long. */

@@ -21,6 +21,7 @@ import { Operability } from './operability';
 import { ProjectorModule, ProjectorService } from './projector.module';
 import { RelayModule, RelayService } from './relay.module';
 import { bounded, GracefulShutdown, ShutdownStep } from './shutdown';
+import { startup } from './startup';
 
 /** The process roles. all-in-one composes every other role in one process (the embedded default). */
 export type Role = 'all-in-one' | 'api' | 'ingest' | 'projector' | 'relay';
@@ -91,6 +92,15 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
   const generatedToken = role === 'all-in-one' && !settings.DATABASE_URL && !settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ? newSecret() : undefined;
 
   const pinoLogger = createPinoLogger(settings, role);
+  // A start that hangs (a server that takes the connection and never answers, a lock never
+  // released) must not leave a process that is neither up nor gone: past the limit it exits 1,
+  // saying where it was, and is started again.
+  startup.arm(settings.STARTUP_TIMEOUT_SECONDS * 1000, (message) => {
+    const line = `${role}: ${message}; exiting to be started again (STARTUP_TIMEOUT_SECONDS)`;
+    pinoLogger.fatal(line);
+    process.stderr.write(`${line}\n`); // also unbuffered: the exit follows at once
+    process.exit(1);
+  });
   const metrics = new Metrics(role);
   const root: DynamicModule = {
     module: RootModule,
@@ -110,6 +120,7 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
   let shutdownRef: GracefulShutdown | undefined;
   installLastResortHandlers(log, () => shutdownRef);
   let app: NestExpressApplication;
+  startup.at('initialising the modules');
   try {
     app = await NestFactory.create<NestExpressApplication>(root, { bufferLogs: true, bodyParser: false, abortOnError: false });
   } catch (e) {
@@ -188,7 +199,9 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
   shutdown.install();
   shutdownRef = shutdown;
 
+  startup.at(`opening the HTTP port ${settings.PORT}`);
   await app.listen(settings.PORT, settings.HOST);
+  startup.done();
   ops.start();
   if (topicGate) {
     // In the background: the HTTP side (health, metrics, API) answers meanwhile, not ready

@@ -7,6 +7,7 @@ import { EmbeddedPostgres, openDatabase, Settings, startEmbeddedPostgres } from 
 import { InstrumentedSink } from './instrumentation';
 import { Metrics } from './metrics';
 import { ProcessSignals } from './signals';
+import { startup } from './startup';
 
 export const SETTINGS = Symbol('SETTINGS');
 
@@ -24,6 +25,7 @@ export class DatabaseConnection implements OnApplicationShutdown {
     let embedded: EmbeddedPostgres | null = null;
     if (!url) {
       DatabaseConnection.log.log(`no DATABASE_URL: starting embedded Postgres in ${settings.EMBEDDED_PG_DATA_DIR} on port ${settings.EMBEDDED_PG_PORT}`);
+      startup.at('starting embedded Postgres');
       embedded = await startEmbeddedPostgres({
         dataDir: settings.EMBEDDED_PG_DATA_DIR,
         port: settings.EMBEDDED_PG_PORT,
@@ -36,7 +38,7 @@ export class DatabaseConnection implements OnApplicationShutdown {
       url = embedded.url;
     }
     try {
-      const dataSource = await openDatabase({ url, poolSize: settings.DATABASE_POOL_SIZE, migrate: true });
+      const dataSource = await openDatabase({ url, poolSize: settings.DATABASE_POOL_SIZE, migrate: true, onStep: (step) => startup.at(step) });
       return new DatabaseConnection(dataSource, embedded);
     } catch (e) {
       await embedded?.stop();

@@ -10,6 +10,8 @@ export interface DatabaseOptions {
   readonly poolSize?: number;
   /** Run pending migrations at start (under an advisory lock, so that processes starting together do not race). */
   readonly migrate?: boolean;
+  /** Told each step as it begins (a start that hangs can say where). */
+  readonly onStep?: (step: string) => void;
 }
 
 /** Connects to Postgres through TypeORM (never `synchronize`: the schema comes from migrations). */
@@ -23,12 +25,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<DataSource
     logging: false,
     extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 10000 },
   });
+  const step = options.onStep ?? (() => undefined);
+  step('connecting to Postgres');
   await ds.initialize();
   if (options.migrate ?? true) {
     const qr = ds.createQueryRunner();
     await qr.connect();
     try {
+      step('waiting for the migrations lock (another process is migrating)');
       await qr.query(`SELECT pg_advisory_lock(hashtext('fleetcompat:migrations'))`);
+      step('running migrations');
       await ds.runMigrations({ transaction: 'each' });
     } finally {
       await qr.query(`SELECT pg_advisory_unlock(hashtext('fleetcompat:migrations'))`).catch(() => undefined);
