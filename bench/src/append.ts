@@ -86,7 +86,7 @@ async function emmett(events: readonly FleetEvent[], batchSize: number, oneStrea
     let i = 0;
     for (const b of batches(events, batchSize)) {
       if (oneStream) {
-        await store.appendToStream(`bench-stream-${i++}`, b.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata: { eventId: e.eventId } })));
+        await store.appendToStream(`bench-stream-${i++}`, b.map((e) => ({ type: e.type, data: e.data, metadata: { eventId: e.eventId } })));
       } else {
         const byStream = new Map<string, FleetEvent[]>();
         for (const e of b) {
@@ -97,7 +97,7 @@ async function emmett(events: readonly FleetEvent[], batchSize: number, oneStrea
         }
         await Promise.all(
           [...byStream].map(([stream, list]) =>
-            store.appendToStream(stream, list.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata: { eventId: e.eventId } }))),
+            store.appendToStream(stream, list.map((e) => ({ type: e.type, data: e.data, metadata: { eventId: e.eventId } }))),
           ),
         );
       }

@@ -158,7 +158,7 @@ export class ExpectedFacts {
           per(guest, `${e.data.guestId}\u0000${e.data.hostId}`).offer(at, e.eventId, null);
           break;
         case 'KernelBuildCompleted':
-          per(kernel, e.data.imageSha256).offer(at, e.eventId, (e.data.xenNotes ?? null) as RsdpNotes | null);
+          per(kernel, e.data.imageSha256).offer(at, e.eventId, (e.data.xenNotes ?? null));
           break;
         case 'KernelBuildRevoked':
           per(kernel, e.data.imageSha256).offer(at, e.eventId, 'revoked');

@@ -168,7 +168,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       while (watching) {
         try {
           if (!c) {
-            c = new Client({ connectionString: pg!.url });
+            c = new Client({ connectionString: pg.url });
             c.on('error', () => undefined);
             await c.connect();
           }
@@ -225,11 +225,11 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       while (killing) {
         await sleep(p.killMeanMs * (0.5 + rand()));
         if (!killing) break;
-        const candidates = sup!.killable();
+        const candidates = sup.killable();
         const i = candidates[Math.floor(rand() * candidates.length)];
-        if (i && (await sup!.kill(i))) {
+        if (i && (await sup.kill(i))) {
           const name = `kill -9 ${i.role}`;
-          kills.set(sup!.name(i), (kills.get(sup!.name(i)) ?? 0) + 1);
+          kills.set(sup.name(i), (kills.get(sup.name(i)) ?? 0) + 1);
           fault(name, 'SIGKILL at a random moment (of a process that has started up), restarted 0.2-2 s later');
         }
       }

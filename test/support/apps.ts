@@ -132,7 +132,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   for (;;) {
     try {
       const v = await check();
-      if (v !== undefined && v !== false) return v as T;
+      if (v !== undefined && v !== false) return v;
     } catch (e) {
       last = e;
     }

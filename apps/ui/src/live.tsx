@@ -88,13 +88,13 @@ class LiveClient {
       this.set(listening ? 'live' : 'polling');
     };
     source.addEventListener('ready', (e) => {
-      onState(e as MessageEvent);
+      onState(e);
       // what changed while there was no stream (none before the first)
       if (this.readyBefore) this.bump();
       this.readyBefore = true;
     });
     source.addEventListener('projection', (e) => {
-      onState(e as MessageEvent);
+      onState(e);
       this.bump();
     });
     source.addEventListener('bye', () => {

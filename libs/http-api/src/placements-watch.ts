@@ -79,8 +79,8 @@ export class PlacementsWatch implements OnModuleDestroy {
       const waiter: Waiter = {
         etag,
         done: (changed) => {
-          if (!set!.delete(waiter)) return;
-          if (!set!.size && this.waiters.get(hostId) === set) this.waiters.delete(hostId);
+          if (!set.delete(waiter)) return;
+          if (!set.size && this.waiters.get(hostId) === set) this.waiters.delete(hostId);
           clearTimeout(timer);
           resolve(changed);
         },

@@ -78,7 +78,7 @@ export function nestLogCreator(): KafkaConfig['logCreator'] {
   return () =>
     ({ namespace, level: given, log }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { logger?: unknown };
-      const level = effectiveKafkaLevel(given, namespace, log as { message?: string; error?: unknown });
+      const level = effectiveKafkaLevel(given, namespace, log);
       const details = Object.keys(extra).length ? ` ${safeJson(extra)}` : '';
       const logger = new Logger(namespace ? `kafkajs:${namespace}` : 'kafkajs');
       const text = `${message}${details}`;

@@ -142,7 +142,7 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
     .option('--json', 'print the verdict as JSON')
     .exitOverride()
     .action(async (o: Record<string, string | boolean | undefined>) => {
-      const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+      const s = (k: string) => (typeof o[k] === 'string' ? (o[k]) : undefined);
       const hostId = hostIdOf(s('hostId'));
       const url = urlOf(s('url') ?? io.env.FLEETCOMPAT_URL);
       if (!url) throw new CliError(ExitCode.usage, '--url (or FLEETCOMPAT_URL) is needed');

@@ -207,7 +207,7 @@ describe('fleetcompat kernel inspect', () => {
       [['kernel', 'inspect', '--max-decompressed-mib', 'lots', 'x'], /--max-decompressed-mib must be a number/],
       [['kernel', 'publish', 'x'], /exactly one of --brokers <list>, --url <url> or --dry-run/],
     ])('%j', async (argv, message) => {
-      const c = await cli(argv as string[]);
+      const c = await cli(argv);
       expect(c.code).toBe(2);
       expect(c.err).toMatch(message);
       expectNoTrace(c);

@@ -167,7 +167,7 @@ export class HostListController {
     return this.queries.hosts({
       waveId: idParam('waveId', waveId),
       labels: labelsParam(label),
-      readiness: (readiness || undefined) as 'go' | 'no-go' | undefined,
+      readiness: (readiness || undefined),
       after: typeof cursor === 'string' && cursor ? cursor : undefined,
       limit: pageSize(limit, 50),
     });

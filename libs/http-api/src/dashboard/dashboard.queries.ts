@@ -111,7 +111,7 @@ export function encodeKey(parts: readonly string[]): string {
 export function decodeKey(cursor: string, n: number): string[] | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'string')) return v as string[];
+    if (Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'string')) return v;
   } catch {
     /* not ours */
   }
