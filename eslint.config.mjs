@@ -36,6 +36,10 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
+      // `import x = require('m')` is TypeScript's typed import of a CommonJS module (seek-bzip).
+      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true }],
+      // `/// <reference path>` brings in the local declarations of an untyped package (seek-bzip.d.ts).
+      '@typescript-eslint/triple-slash-reference': ['error', { path: 'always', types: 'prefer-import', lib: 'always' }],
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },

@@ -269,9 +269,10 @@ export class HostAgent implements SourceSink {
     }
   }
 
-  async synced(): Promise<void> {
+  synced(): Promise<void> {
     this.state.lastSyncAt = new Date().toISOString();
     this.lazyDirty = true;
+    return Promise.resolve();
   }
 
   problem(message: string | null): void {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Partitioners } from 'kafkajs';
@@ -105,7 +105,7 @@ describe('state file', () => {
 
   it('no state: null; a broken one: an error', () => {
     expect(readState(dir)).toBeNull();
-    require('node:fs').writeFileSync(path.join(dir, 'state.json'), '{"ver');
+    writeFileSync(path.join(dir, 'state.json'), '{"ver');
     expect(() => readState(dir)).toThrow(/not JSON/);
   });
 });
