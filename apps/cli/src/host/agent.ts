@@ -269,10 +269,9 @@ export class HostAgent implements SourceSink {
     }
   }
 
-  synced(): Promise<void> {
+  async synced(): Promise<void> {
     this.state.lastSyncAt = new Date().toISOString();
     this.lazyDirty = true;
-    return Promise.resolve();
   }
 
   problem(message: string | null): void {

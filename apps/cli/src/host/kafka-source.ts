@@ -41,11 +41,11 @@ function onePartitionAssigner(topic: string, partition: number): PartitionAssign
   return () => ({
     name: 'FleetcompatHostPartition',
     version: 0,
-    assign({ members }) {
-      return Promise.resolve(members.map(({ memberId }) => ({
+    async assign({ members }) {
+      return members.map(({ memberId }) => ({
         memberId,
         memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: { [topic]: [partition] }, userData: Buffer.alloc(0) }),
-      })));
+      }));
     },
     protocol({ topics }) {
       return { name: 'FleetcompatHostPartition', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };

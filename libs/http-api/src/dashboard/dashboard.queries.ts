@@ -2,7 +2,8 @@ import { LIVE_SCHEMA } from '@fleetcompat/projections';
 
 /** Anything that runs SQL (a DataSource, a prepared Queryable). */
 export interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<any>;
+  /** The rows (or, for some statements, TypeORM's result): their type is the caller's to say. */
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
 }
 
 /** Which hosts: all given parts must match (as in POST /v1/what-if). */
