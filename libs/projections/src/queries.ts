@@ -103,12 +103,12 @@ export class ProjectionQueries {
     if (!rows.length) return null;
     const guest = guestViewFromDb(rows[0]);
     const reportedBy: string[] = (
-      await this.db.query(`SELECT host_id FROM ${this.s}.guests WHERE guest_id = $1 AND present ORDER BY host_id`, [guestId])
+      await this.db.query<{ host_id: string }[]>(`SELECT host_id FROM ${this.s}.guests WHERE guest_id = $1 AND present ORDER BY host_id`, [guestId])
     ).map((r: { host_id: string }) => r.host_id);
     const [hosts, kernels, acks] = await Promise.all([
-      this.db.query(`SELECT * FROM ${this.s}.hosts WHERE host_id = $1`, [guest.hostId]),
-      this.db.query(`SELECT * FROM ${this.s}.kernels WHERE image_sha256 = ANY($1::text[])`, [[guest.kernelSha256, guest.bootloaderSha256].filter(Boolean)]),
-      this.db.query(`SELECT * FROM ${this.s}.acks WHERE host_id = $1 AND guest_id = $2`, [guest.hostId, guestId]),
+      this.db.query<Record<string, unknown>[]>(`SELECT * FROM ${this.s}.hosts WHERE host_id = $1`, [guest.hostId]),
+      this.db.query<Record<string, unknown>[]>(`SELECT * FROM ${this.s}.kernels WHERE image_sha256 = ANY($1::text[])`, [[guest.kernelSha256, guest.bootloaderSha256].filter(Boolean)]),
+      this.db.query<Record<string, unknown>[]>(`SELECT * FROM ${this.s}.acks WHERE host_id = $1 AND guest_id = $2`, [guest.hostId, guestId]),
     ]);
     const k = kernels.map(kernelFromDb) as KernelRow[];
     return {
@@ -142,7 +142,7 @@ export class ProjectionQueries {
       where.push(`(g.guest_id, g.host_id) > ($${params.length - 1}, $${params.length})`);
     }
     params.push(filter.limit + 1);
-    const rows = await this.db.query(
+    const rows = await this.db.query<Record<string, unknown>[]>(
       `${this.guestsWithDecision} WHERE ${where.join(' AND ')} ORDER BY g.guest_id, g.host_id LIMIT $${params.length}`,
       params,
     );
@@ -152,7 +152,7 @@ export class ProjectionQueries {
   }
 
   async host(hostId: string): Promise<HostRow | null> {
-    const rows = await this.db.query(`SELECT * FROM ${this.s}.hosts WHERE host_id = $1`, [hostId]);
+    const rows = await this.db.query<Record<string, unknown>[]>(`SELECT * FROM ${this.s}.hosts WHERE host_id = $1`, [hostId]);
     return rows[0] ? hostFromDb(rows[0]) : null;
   }
 
@@ -252,23 +252,23 @@ export class ProjectionQueries {
   }> {
     const s = this.s;
     const [byStatus, byVersion, byWave, lost, versionHosts, waveHosts] = await Promise.all([
-      this.db.query(`SELECT status, count(*)::int AS n FROM ${s}.guests WHERE present GROUP BY status ORDER BY status`),
-      this.db.query(
+      this.db.query<{ status: string; n: number }[]>(`SELECT status, count(*)::int AS n FROM ${s}.guests WHERE present GROUP BY status ORDER BY status`),
+      this.db.query<{ version: string; target: string | null; status: string | null; n: number }[]>(
         `SELECT h.hypervisor_version AS version, h.upgrade->>'toVersion' AS target, g.status, count(g.guest_id)::int AS n
            FROM ${s}.hosts h LEFT JOIN ${s}.guests g ON g.host_id = h.host_id AND g.present
           GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
       ),
-      this.db.query(
+      this.db.query<{ wave_id: string; status: string | null; n: number }[]>(
         `SELECT h.wave_id, g.status, count(g.guest_id)::int AS n
            FROM ${s}.hosts h LEFT JOIN ${s}.guests g ON g.host_id = h.host_id AND g.present
           WHERE h.wave_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
       ),
-      this.db.query(
+      this.db.query<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM ${s}.guests g JOIN ${s}.decisions d ON d.decision_id = g.decision_id
           WHERE g.present AND (d.message->'costs')::jsonb @> '[{"code":"first-gib-superpage-lost"}]'`,
       ),
-      this.db.query(`SELECT hypervisor_version AS version, upgrade->>'toVersion' AS target, count(*)::int AS hosts FROM ${s}.hosts GROUP BY 1, 2`),
-      this.db.query(`SELECT wave_id, count(*)::int AS hosts FROM ${s}.hosts WHERE wave_id IS NOT NULL GROUP BY 1`),
+      this.db.query<{ version: string; target: string | null; hosts: number }[]>(`SELECT hypervisor_version AS version, upgrade->>'toVersion' AS target, count(*)::int AS hosts FROM ${s}.hosts GROUP BY 1, 2`),
+      this.db.query<{ wave_id: string; hosts: number }[]>(`SELECT wave_id, count(*)::int AS hosts FROM ${s}.hosts WHERE wave_id IS NOT NULL GROUP BY 1`),
     ]);
     const hostsPerVersion = new Map<string, number>(versionHosts.map((r: any) => [JSON.stringify([r.version, r.target]), r.hosts]));
     const hostsPerWave = new Map<string, number>(waveHosts.map((r: any) => [r.wave_id, r.hosts]));
