@@ -107,6 +107,7 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
     ],
   };
   const log = new Logger(`fleetcompat:${role}`);
+  // eslint-disable-next-line prefer-const -- set below, once the app exists; the handlers installed first read it
   let shutdownRef: GracefulShutdown | undefined;
   installLastResortHandlers(log, () => shutdownRef);
   let app: NestExpressApplication;
