@@ -79,7 +79,7 @@ class LiveClient {
     const onState = (e: MessageEvent) => {
       let listening = true;
       try {
-        listening = JSON.parse(e.data).listening !== false;
+        listening = (JSON.parse(e.data as string) as { listening?: unknown }).listening !== false;
       } catch {
         /* keep */
       }
