@@ -9,8 +9,7 @@ import { Access } from '../auth/access';
 import type { AuthenticatedRequest } from '../auth/auth.guard';
 import { pageSize } from '../guests.controller';
 import { badRequest } from '../problem';
-import type { FixSuggestion } from '../what-if/what-if.service';
-import { WhatIfService, whatIfRequestSchema } from '../what-if/what-if.service';
+import { type FixSuggestion, WhatIfService, whatIfRequestSchema } from '../what-if/what-if.service';
 import { ATTENTION_KINDS, AttentionKind, DashboardQueries } from './dashboard.queries';
 import { GenerationMemo } from './generation-memo';
 
