@@ -59,7 +59,7 @@ async function copy(events: readonly FleetEvent[], batchSize: number): Promise<n
       await copyRows(c, 'events_copy', ['event_id', 'stream_id', 'type', 'schema_version', 'occurred_at', 'source', 'data', 'origin'], rows);
     }
     const ms = performance.now() - t0;
-    const { rows } = await c.query(`SELECT count(*)::int AS n FROM events_copy`);
+    const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM events_copy`);
     if (rows[0].n !== events.length) throw new Error(`COPY stored ${rows[0].n} of ${events.length}`);
     return rate(events.length, ms);
   } finally {
@@ -86,7 +86,7 @@ async function emmett(events: readonly FleetEvent[], batchSize: number, oneStrea
     let i = 0;
     for (const b of batches(events, batchSize)) {
       if (oneStream) {
-        await store.appendToStream(`bench-stream-${i++}`, b.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata: { eventId: e.eventId } })));
+        await store.appendToStream(`bench-stream-${i++}`, b.map((e) => ({ type: e.type, data: e.data, metadata: { eventId: e.eventId } })));
       } else {
         const byStream = new Map<string, FleetEvent[]>();
         for (const e of b) {
@@ -97,7 +97,7 @@ async function emmett(events: readonly FleetEvent[], batchSize: number, oneStrea
         }
         await Promise.all(
           [...byStream].map(([stream, list]) =>
-            store.appendToStream(stream, list.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, metadata: { eventId: e.eventId } }))),
+            store.appendToStream(stream, list.map((e) => ({ type: e.type, data: e.data, metadata: { eventId: e.eventId } }))),
           ),
         );
       }
@@ -105,7 +105,7 @@ async function emmett(events: readonly FleetEvent[], batchSize: number, oneStrea
     const ms = performance.now() - t0;
     const c = await pgClient(url);
     try {
-      const { rows } = await c.query(`SELECT count(*)::int AS n FROM emt_messages`);
+      const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM emt_messages`);
       if (rows[0].n !== events.length) throw new Error(`Emmett stored ${rows[0].n} of ${events.length}`);
     } finally {
       await c.end();

@@ -139,7 +139,7 @@ class SimAgent {
         this.decisions.set(p.guestId, p.decision.decisionId);
         this.onSeen(this, p.decision.decisionId, p.decision.hypervisorVersion, at);
       }
-    } catch (e) {
+    } catch {
       this.waiting = false;
       if (this.stopped) return;
       this.errors++;
@@ -167,7 +167,7 @@ class CommitClock {
     c.on('notification', () => {
       const at = Date.now();
       clock.queue = clock.queue.then(async () => {
-        const { rows } = await c.query(`SELECT pg_current_snapshot()::text AS s`);
+        const { rows } = await c.query<{ s: string }>(`SELECT pg_current_snapshot()::text AS s`);
         const [xmin, xmax, xip] = String(rows[0].s).split(':');
         const low = (v: string) => BigInt(v) & 0xffffffffn;
         clock.snaps.push({ at, xmin: low(xmin), xmax: low(xmax), xip: new Set(xip ? xip.split(',').map(low) : []) });
@@ -190,12 +190,12 @@ class CommitClock {
 async function waveDecisionsCommitted(db: Client, hostIds: string[], version: string, timeoutMs: number): Promise<{ decisionId: string; hostId: string; xid: bigint }[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const want = Number((await db.query(`SELECT count(*)::int AS n FROM projection.guests WHERE host_id = ANY($1) AND present`, [hostIds])).rows[0].n);
-    const { rows } = await db.query(
+    const want = Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM projection.guests WHERE host_id = ANY($1) AND present`, [hostIds])).rows[0].n);
+    const { rows } = await db.query<{ decision_id: string; host_id: string; xid: string }>(
       `SELECT decision_id, host_id, xmin::text AS xid FROM projection.decisions WHERE host_id = ANY($1) AND kind = 'decided' AND message->>'hypervisorVersion' = $2`,
       [hostIds, version],
     );
-    if (rows.length >= want && want > 0) return rows.map((r: any) => ({ decisionId: r.decision_id, hostId: r.host_id, xid: BigInt(r.xid) }));
+    if (rows.length >= want && want > 0) return rows.map((r) => ({ decisionId: r.decision_id, hostId: r.host_id, xid: BigInt(r.xid) }));
     if (Date.now() > until) throw new Error(`wave ${version}: ${rows.length} of ${want} decisions after ${timeoutMs} ms`);
     await sleep(200);
   }

@@ -106,7 +106,7 @@ export interface PipelineState {
 }
 
 export async function pipelineState(db: Client): Promise<PipelineState> {
-  const { rows } = await db.query(`
+  const { rows } = await db.query<PipelineState>(`
     SELECT (SELECT count(*) FROM events)::int AS events,
            (SELECT count(*) FROM outbox)::int AS outbox,
            COALESCE((SELECT (c.transaction_id, c.global_position) >= (h.transaction_id, h.global_position)
@@ -127,8 +127,14 @@ export async function waitSettled(db: Client, expected: number, timeoutMs: numbe
     const s = await pipelineState(db).catch(() => null);
     const now = Date.now();
     if (s) {
-      if (!stored && s.events >= expected) (stored = true), onStage?.('stored', now);
-      if (stored && !projected && s.projected) (projected = true), onStage?.('projected', now);
+      if (!stored && s.events >= expected) {
+        stored = true;
+        onStage?.('stored', now);
+      }
+      if (stored && !projected && s.projected) {
+        projected = true;
+        onStage?.('projected', now);
+      }
       if (stored && s.projected && s.outbox === 0) return onStage?.('published', now);
     }
     if (now > until) throw new Error(`pipeline not settled after ${timeoutMs} ms: ${JSON.stringify(s)} (expected ${expected} events)`);
@@ -331,9 +337,9 @@ export async function measurePipeline(p: Pipeline, expected: number): Promise<In
   });
   const cpuSec = await cpu.end();
   const cpuPer1000 = Object.fromEntries(Object.entries(cpuSec).map(([k, v]) => [k, Math.round((v / expected) * 1000 * 1000 * 10) / 10]));
-  const { rows } = await p.db.query(`SELECT (extract(epoch FROM min(recorded_at)) * 1000)::float8 AS t0 FROM events`);
+  const { rows } = await p.db.query<{ t0: number | null }>(`SELECT (extract(epoch FROM min(recorded_at)) * 1000)::float8 AS t0 FROM events`);
   const t0 = Number(rows[0].t0);
-  const decisions = Number((await p.db.query(`SELECT count(*)::int AS n FROM projection.decisions`)).rows[0].n);
+  const decisions = Number((await p.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM projection.decisions`)).rows[0].n);
   const sec = (t: number) => Math.round((t - t0) / 10) / 100;
   return {
     events: expected,
@@ -376,7 +382,7 @@ export async function measureLatency(
   trickle: { templates: readonly FleetEvent[]; perSecond: number },
 ): Promise<LatencyResult> {
   const size: FleetSize = { hosts, guests: hosts * guestsPerHost, kernels: 50, waves: 0, prefix: uniqueName('lat').replace(/[^a-z0-9-]/gi, '') };
-  const events = [...generateFleet(size)].map((e) => (e.type === 'HostRegistered' ? ({ ...e, data: { ...e.data, hypervisor: { name: 'xen', version: '4.10.4' } } } as FleetEvent) : e));
+  const events = [...generateFleet(size)].map((e) => (e.type === 'HostRegistered' ? ({ ...e, data: { ...e.data, hypervisor: { name: 'xen' as const, version: '4.10.4' } } }) : e));
   const hostIds = events.filter((e) => e.type === 'HostRegistered').map((e) => (e.data as { hostId: string }).hostId);
   await produceEvents(prefix, events);
   await waitSettled(p.db, alreadyStored + events.length, 1_800_000);
@@ -402,8 +408,8 @@ export async function measureLatency(
           const key = m.key?.toString() ?? '';
           const w = wanted.get(key);
           if (!w || !m.value) continue;
-          const v = JSON.parse(m.value.toString());
-          if (v.type === 'PlacementDecided' && v.hypervisorVersion === w.version) w.got.add(v.guestId);
+          const v = JSON.parse(m.value.toString()) as { type?: string; hypervisorVersion?: string; guestId?: string };
+          if (v.type === 'PlacementDecided' && v.hypervisorVersion === w.version) w.got.add(v.guestId!);
           if (w.got.size >= w.need) w.done(now);
         }
       },

@@ -57,9 +57,9 @@ export function load(url: string, paths: () => string, seconds: number, connecti
         connections,
         duration: seconds,
         headers,
-        requests: [{ method: 'GET', setupRequest: (req: any) => ({ ...req, path: paths() }) }],
+        requests: [{ method: 'GET', setupRequest: (req: autocannon.Request) => ({ ...req, path: paths() }) }],
       },
-      (err: Error | null, r: any) => {
+      (err: Error | null, r: autocannon.Result) => {
         if (err) return reject(err);
         resolve({ reqPerSec: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, errors: r.errors, non2xx: r.non2xx });
       },

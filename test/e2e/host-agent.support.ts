@@ -442,7 +442,7 @@ export function hostAgentScenario(mode: Mode): void {
       expect(changed.status).toBe(200);
       expect(Date.now() - t2).toBeLessThan(20000);
       expect(changed.headers.get('etag')).not.toBe(etag);
-      expect(((await changed.json()) as any).placements.map((p: any) => p.guestId)).toContain('g-probe');
+      expect(((await changed.json())).placements.map((p: any) => p.guestId)).toContain('g-probe');
       await fleet.post([fleet.remove('h1', 'g-probe')]);
       await eventually('the probe guest withdrawn by the agent', async () => fleet.hookRuns().some((r) => r.guestId === 'g-probe' && r.type === 'PlacementWithdrawn'), 60000);
       await fleet.readyBecomes(0);

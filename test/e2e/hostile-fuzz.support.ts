@@ -113,6 +113,7 @@ export function workload(seed: number, prefix: string, tokens: { hosts: string[]
     if (r.next() < 0.1) {
       valid.push(validOut(env(`fz-rm-${g.guestId}`, 'GuestRemoved', { guestId: g.guestId, hostId: g.hostId })));
       present.get(g.hostId)!.delete(g.guestId);
+      // eslint-disable-next-line no-dupe-else-if -- r.next() draws a new number: not the same condition
     } else if (r.next() < 0.1) {
       valid.push(validOut(env(`fz-ack-${g.guestId}`, 'PlacementApplied', { hostId: g.hostId, guestId: g.guestId, decisionId: `${g.guestId}#1` })));
     }

@@ -142,7 +142,7 @@ describe('health and metrics (own broker, own Postgres)', () => {
     const stored = metricSum(before, 'fleetcompat_events_ingested_total', { outcome: 'stored' });
     const published = metricSum(before, 'fleetcompat_decisions_published_total');
     const guest = sampleFleet().find((e) => e.type === 'GuestObserved')!;
-    await produceEvents(kafka, prefix, [{ ...guest, eventId: 'after-broker-restart', data: { ...guest.data, guestId: 'after-broker-restart' } } as typeof guest]);
+    await produceEvents(kafka, prefix, [{ ...guest, eventId: 'after-broker-restart', data: { ...guest.data, guestId: 'after-broker-restart' } }]);
     await eventually('the event sent after the restart stored', async () => metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'stored' }) === stored + 1, 90000);
     await eventually('its decision published', async () => metricSum(await scrape(app.url), 'fleetcompat_decisions_published_total') > published, 90000);
   });

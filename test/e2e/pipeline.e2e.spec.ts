@@ -30,7 +30,7 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
   let db: TestDatabase;
   let apps: AppProcess[] = [];
   let api: AppProcess;
-  let consumers: Consumer[] = [];
+  const consumers: Consumer[] = [];
   const decisions: Received[] = [];
   const deadLetters: Received[] = [];
   let t = 0;

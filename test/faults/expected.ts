@@ -65,7 +65,7 @@ export interface ExpectedGuest {
   /** The latest of the host's GuestObserved/GuestRemoved for the guest is a GuestObserved. */
   readonly present: boolean;
   /** The data of that GuestObserved (present guests). */
-  readonly observed: any | null;
+  readonly observed: any; // or null
 }
 
 /** The facts as they stand after the rule, from the workload's events. */
@@ -104,7 +104,7 @@ export class ExpectedFacts {
     const plan = new Map<string, Latest<{ toVersion: string; toBuild: string | null } | null>>();
     const planBuilds = new Map<string, { at: number; toVersion: string }[]>();
     const completionsWithoutBuild = new Map<string, { at: number; version: string; eventId: string }[]>();
-    const guest = new Map<string, Latest<any | null>>();
+    const guest = new Map<string, Latest<any>>(); // values may be null
     const kernel = new Map<string, Latest<RsdpNotes | null | 'revoked'>>();
     const behaviour = new Map<string, Latest<BehaviourRule>>();
     const guestOs = new Map<string, Latest<GuestOsRule>>();
@@ -158,7 +158,7 @@ export class ExpectedFacts {
           per(guest, `${e.data.guestId}\u0000${e.data.hostId}`).offer(at, e.eventId, null);
           break;
         case 'KernelBuildCompleted':
-          per(kernel, e.data.imageSha256).offer(at, e.eventId, (e.data.xenNotes ?? null) as RsdpNotes | null);
+          per(kernel, e.data.imageSha256).offer(at, e.eventId, (e.data.xenNotes ?? null));
           break;
         case 'KernelBuildRevoked':
           per(kernel, e.data.imageSha256).offer(at, e.eventId, 'revoked');

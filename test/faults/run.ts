@@ -168,7 +168,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       while (watching) {
         try {
           if (!c) {
-            c = new Client({ connectionString: pg!.url });
+            c = new Client({ connectionString: pg.url });
             c.on('error', () => undefined);
             await c.connect();
           }
@@ -225,11 +225,11 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       while (killing) {
         await sleep(p.killMeanMs * (0.5 + rand()));
         if (!killing) break;
-        const candidates = sup!.killable();
+        const candidates = sup.killable();
         const i = candidates[Math.floor(rand() * candidates.length)];
-        if (i && (await sup!.kill(i))) {
+        if (i && (await sup.kill(i))) {
           const name = `kill -9 ${i.role}`;
-          kills.set(sup!.name(i), (kills.get(sup!.name(i)) ?? 0) + 1);
+          kills.set(sup.name(i), (kills.get(sup.name(i)) ?? 0) + 1);
           fault(name, 'SIGKILL at a random moment (of a process that has started up), restarted 0.2-2 s later');
         }
       }
@@ -303,8 +303,14 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     fault('lock watch (pg_locks sampled every 100 ms)', `${lockStats.samples} samples; projector lock held in ${lockStats.projectorHeld}, by at most ${lockStats.projectorMax} session(s); relay lock held in ${lockStats.relayHeld}, by at most ${lockStats.relayMax}`);
     invariants.push(checkNoLag(state, drainedAfter, { ...p.layout }));
     const single = invariants[invariants.length - 1];
-    if (lockStats.projectorMax > 1) single.failures.push(`projector lock held by ${lockStats.projectorMax} sessions at once`), single.failureCount++;
-    if (lockStats.relayMax > 1) single.failures.push(`relay lock held by ${lockStats.relayMax} sessions at once`), single.failureCount++;
+    if (lockStats.projectorMax > 1) {
+      single.failures.push(`projector lock held by ${lockStats.projectorMax} sessions at once`);
+      single.failureCount++;
+    }
+    if (lockStats.relayMax > 1) {
+      single.failures.push(`relay lock held by ${lockStats.relayMax} sessions at once`);
+      single.failureCount++;
+    }
     log(`reading GET /v1/hosts/{id}/placements of ${expected.hosts.size} hosts`);
     placements = await fetchPlacements(sup, [...expected.hosts.keys()].sort(), token);
     await sup.stop();
@@ -375,6 +381,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
 
 /** The line of a crashed process's output that says why: an uncaught error or a failed start. */
 function crashCause(log: string): string {
+  // eslint-disable-next-line no-control-regex -- strips the terminal's colour escapes (ESC [ ... m)
   const lines = log.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim()).filter(Boolean);
   const uncaught = lines.findIndex((l) => /triggerUncaughtException|Uncaught|UnhandledPromiseRejection/.test(l));
   if (uncaught >= 0) {

@@ -170,6 +170,6 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.pending]).catch(() => undefined);
-    await Promise.all(this.instances.map((i) => (i.proc && !i.proc.exit ? (this.expectedExit.add(i.proc), i.proc.stop('SIGTERM')) : undefined)));
+    await Promise.all(this.instances.map((i) => (i.proc && !i.proc.exit ? (this.expectedExit.add(i.proc), i.proc.stop('SIGTERM')) : Promise.resolve())));
   }
 }

@@ -125,7 +125,7 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
     return new Date(ms).toISOString();
   };
   const ms = (iso: string) => Date.parse(iso);
-  const base = [...generateFleet({ ...size, prefix })].map((e, i) => ({ ...e, occurredAt: stamp(BASE + i) }) as FleetEvent);
+  const base = [...generateFleet({ ...size, prefix })].map((e, i) => ({ ...e, occurredAt: stamp(BASE + i) }));
 
   // What the churn needs to know of the fleet.
   const guests = new Map<string, { data: any; at: string }>();

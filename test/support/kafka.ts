@@ -25,7 +25,7 @@ export function kafkaClient(config: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
     clientId: 'fleetcompat-test',
     brokers: brokers(),
-    logLevel: level && level in logLevel ? (logLevel[level] as logLevel) : logLevel.ERROR,
+    logLevel: level && level in logLevel ? (logLevel[level]) : logLevel.ERROR,
     logCreator: testLogCreator,
     connectionTimeout: 5000,
     retry: { retries: 8, initialRetryTime: 200 },

@@ -2,8 +2,8 @@ import { Command, CommanderError } from 'commander';
 
 /** Where the CLI writes, so that tests can run it in-process. */
 export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
   /** Environment (CI variables for pipeline metadata). */
   readonly env: Readonly<Record<string, string | undefined>>;
 }

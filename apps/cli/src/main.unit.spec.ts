@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
+import { gunzipSync } from 'zlib';
 import { buildBzImage, fixture, linux415 } from '../../../libs/kernel-notes/src/test/synth';
 
 /*
@@ -59,7 +60,7 @@ function spawn(args: string[]) {
 
 it('inspect: exit 0 and the table on a good image', () => {
   const img = join(out, 'vmlinuz');
-  const vmlinuxSize = require('zlib').gunzipSync(fixture('vmlinux-4.17.gz')).length;
+  const vmlinuxSize = gunzipSync(fixture('vmlinux-4.17.gz')).length;
   writeFileSync(img, buildBzImage(fixture('vmlinux-4.17.lz4'), vmlinuxSize));
   const r = spawn(['kernel', 'inspect', img]);
   expect(r.err).toBe('');

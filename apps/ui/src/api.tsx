@@ -51,15 +51,16 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     throw new ApiError(0, 'network', 'the service did not answer (is it running?)');
   }
   const text = await res.text();
-  let body: any = null;
+  let body: unknown = null;
   try {
-    body = text ? JSON.parse(text) : null;
+    body = text ? (JSON.parse(text) as unknown) : null;
   } catch {
     body = null;
   }
   if (!res.ok) {
     const retry = res.headers.get('retry-after');
-    const err = new ApiError(res.status, body?.code ?? `http-${res.status}`, body?.detail ?? body?.title ?? `${res.status} ${res.statusText}`, retry ? Number(retry) : null);
+    const problem = body as { code?: string; detail?: string; title?: string } | null;
+    const err = new ApiError(res.status, problem?.code ?? `http-${res.status}`, problem?.detail ?? problem?.title ?? `${res.status} ${res.statusText}`, retry ? Number(retry) : null);
     if (res.status === 401 && !init.token) for (const f of signedOut) f(err.detail);
     throw err;
   }
@@ -70,7 +71,7 @@ export const q = (params: Record<string, string | number | undefined | null | re
   const u = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === null || v === '') continue;
-    if (Array.isArray(v)) for (const x of v) u.append(k, x);
+    if (Array.isArray(v)) for (const x of v as readonly string[]) u.append(k, x);
     else u.append(k, String(v));
   }
   const s = u.toString();
@@ -255,7 +256,7 @@ export interface TimelineItem {
   occurredAt: string | null;
   recordedAt: string | null;
   source: string;
-  data: Record<string, any>;
+  data: Record<string, unknown>;
 }
 
 export interface Totals {

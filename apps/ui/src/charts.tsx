@@ -6,7 +6,6 @@ import {
   CategoryScale,
   Chart,
   type ChartConfiguration,
-  type ChartData,
   Legend,
   LinearScale,
   PointElement,
@@ -43,8 +42,8 @@ export function ChartView({ label, config, height = 260, testId }: ChartProps) {
   useEffect(() => {
     const c = chart.current;
     if (!c) return;
-    c.data = config.data as ChartData;
-    if (config.options) c.options = { responsive: true, maintainAspectRatio: false, ...config.options } as any;
+    c.data = config.data;
+    if (config.options) c.options = { responsive: true, maintainAspectRatio: false, ...config.options };
     c.update('none');
   }, [config]);
   return (

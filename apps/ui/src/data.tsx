@@ -40,8 +40,8 @@ export function useData<T>(key: string | null, load: (signal: AbortSignal) => Pr
         if (controller.signal.aborted || keyRef.current !== k) return;
         setState({ data, error: undefined, loading: false, readAt: new Date() });
       },
-      (error) => {
-        if (controller.signal.aborted || (error as Error)?.name === 'AbortError' || keyRef.current !== k) return;
+      (error: ApiError | Error) => {
+        if (controller.signal.aborted || (error)?.name === 'AbortError' || keyRef.current !== k) return;
         setState((s) => ({ ...s, error, loading: false }));
       },
     ).finally(() => {

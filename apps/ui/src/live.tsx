@@ -79,7 +79,7 @@ class LiveClient {
     const onState = (e: MessageEvent) => {
       let listening = true;
       try {
-        listening = JSON.parse(e.data).listening !== false;
+        listening = (JSON.parse(e.data as string) as { listening?: unknown }).listening !== false;
       } catch {
         /* keep */
       }
@@ -88,13 +88,13 @@ class LiveClient {
       this.set(listening ? 'live' : 'polling');
     };
     source.addEventListener('ready', (e) => {
-      onState(e as MessageEvent);
+      onState(e);
       // what changed while there was no stream (none before the first)
       if (this.readyBefore) this.bump();
       this.readyBefore = true;
     });
     source.addEventListener('projection', (e) => {
-      onState(e as MessageEvent);
+      onState(e);
       this.bump();
     });
     source.addEventListener('bye', () => {

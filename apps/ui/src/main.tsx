@@ -86,7 +86,7 @@ function App() {
     if (!token) return;
     api<Me>('/v1/me')
       .then((who) => signIn(token, who))
-      .catch((e) => setNotice(e?.status === 401 ? null : `The service did not answer: ${e?.detail ?? e}`))
+      .catch((e: { status?: number; detail?: string; toString(): string } | null | undefined) => setNotice(e?.status === 401 ? null : `The service did not answer: ${e?.detail ?? String(e)}`))
       .finally(() => setChecking(false));
   }, []);
   useEffect(() => {

@@ -76,6 +76,9 @@ export function signKafkaMessage(signingKey: KafkaSigningKey, topic: string, mes
  * (its other headers kept). With no token (null/undefined/empty) the messages are returned as
  * they are: unsigned, for a service that runs with KAFKA_AUTH=none.
  */
+/** Message headers as kafkajs takes and gives them (IHeaders). */
+export type KafkaHeaders = Record<string, string | Buffer | (string | Buffer)[] | undefined>;
+
 export class KafkaSigner {
   readonly signingKey: KafkaSigningKey | null;
 
@@ -91,12 +94,14 @@ export class KafkaSigner {
     return this.signingKey ? signKafkaMessage(this.signingKey, topic, key, value) : null;
   }
 
-  sign<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: Record<string, any> }>(topic: string, message: M): M & { headers?: Record<string, any> } {
-    if (!this.signingKey) return message;
-    return { ...message, headers: { ...(message.headers ?? {}), [KAFKA_AUTH_HEADER]: signKafkaMessage(this.signingKey, topic, message.key, message.value) } };
+  sign<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: KafkaHeaders }>(topic: string, message: M): M & { headers?: Record<string, string> } {
+    if (!this.signingKey) return message as M & { headers?: Record<string, string> }; // the signature header is a string
+    return { ...message, headers: { ...(message.headers ?? {}), [KAFKA_AUTH_HEADER]: signKafkaMessage(this.signingKey, topic, message.key, message.value) } } as M & {
+      headers?: Record<string, string>;
+    };
   }
 
-  signAll<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: Record<string, any> }>(topic: string, messages: readonly M[]): (M & { headers?: Record<string, any> })[] {
+  signAll<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: KafkaHeaders }>(topic: string, messages: readonly M[]): (M & { headers?: Record<string, string> })[] {
     return messages.map((m) => this.sign(topic, m));
   }
 }
@@ -106,11 +111,12 @@ export type ParsedKafkaAuth = { ok: true; keyId: string; mac: Buffer } | { ok: f
 
 /** Reads the `fleetcompat-auth` header from a message's headers (as kafkajs gives them). */
 export function parseKafkaAuthHeader(headers: Readonly<Record<string, unknown>> | undefined): ParsedKafkaAuth {
-  const raw = headers?.[KAFKA_AUTH_HEADER];
+  const raw = headers?.[KAFKA_AUTH_HEADER] as string | Buffer | readonly unknown[] | null | undefined; // as kafkajs gives a header
   if (raw === undefined || raw === null) return { ok: false, reason: `unsigned: no ${KAFKA_AUTH_HEADER} header` };
   if (Array.isArray(raw)) {
     if (raw.length !== 1) return { ok: false, reason: `${raw.length} ${KAFKA_AUTH_HEADER} headers: one is expected` };
-    return parseKafkaAuthHeader({ [KAFKA_AUTH_HEADER]: raw[0] });
+    const only: unknown = raw[0];
+    return parseKafkaAuthHeader({ [KAFKA_AUTH_HEADER]: only });
   }
   const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw);
   const parts = text.trim().split(' ');

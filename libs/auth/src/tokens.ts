@@ -4,7 +4,8 @@ import { parseRole, Principal, Role } from './roles';
 
 /** Anything that runs SQL (a TypeORM DataSource, EntityManager or QueryRunner). */
 export interface Queryable {
-  query(sql: string, parameters?: unknown[]): Promise<any>;
+  /** The rows (or, for some statements, TypeORM's result): their type is the caller's to say. */
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
 }
 
 export const TOKEN_PREFIX = 'fct_';
@@ -28,8 +29,18 @@ export interface TokenInfo {
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 
-function infoFromDb(r: any): TokenInfo {
-  return { id: r.id, name: r.name, role: r.role, createdAt: iso(r.created_at), revokedAt: r.revoked_at ? iso(r.revoked_at) : null };
+/** A row of `access_tokens` as pg returns it (timestamptz as a Date). */
+interface TokenDbRow {
+  readonly id: string;
+  readonly name: string | null;
+  readonly role: string;
+  readonly created_at: Date | string;
+  readonly revoked_at: Date | string | null;
+  readonly token_sha256: string;
+}
+
+function infoFromDb(r: TokenDbRow): TokenInfo {
+  return { id: r.id, name: r.name, role: r.role as Role, createdAt: iso(r.created_at), revokedAt: r.revoked_at ? iso(r.revoked_at) : null };
 }
 
 /**
@@ -45,7 +56,7 @@ export class TokenStore {
     if (!parsed) throw new Error(`unknown role "${role}": planner, ci, admin or host:<hostId>`);
     const token = newSecret();
     const id = randomUUID();
-    const rows = await this.db.query(
+    const rows = await this.db.query<TokenDbRow[]>(
       `INSERT INTO access_tokens (id, name, role, token_sha256) VALUES ($1, $2, $3, $4) RETURNING id, name, role, created_at, revoked_at`,
       [id, name ?? null, parsed, sha256Hex(token)],
     );
@@ -56,21 +67,21 @@ export class TokenStore {
   async revoke(id: string): Promise<boolean> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
     // A CTE so that every driver answers with plain rows (TypeORM wraps an UPDATE's result).
-    const rows = await this.db.query(`WITH u AS (UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`, [id]);
+    const rows = await this.db.query<{ id: string }[]>(`WITH u AS (UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`, [id]);
     return rows.length > 0;
   }
 
   async list(options: { includeRevoked?: boolean } = {}): Promise<TokenInfo[]> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<TokenDbRow[]>(
       `SELECT id, name, role, created_at, revoked_at FROM access_tokens ${options.includeRevoked ? '' : 'WHERE revoked_at IS NULL'} ORDER BY created_at, id`,
     );
-    return rows.map(infoFromDb);
+    return rows.map((r) => infoFromDb(r));
   }
 
   /** The caller a secret stands for, or null (unknown or revoked). */
   async verify(token: string): Promise<Principal | null> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-    const rows = await this.db.query(`SELECT id, name, role FROM access_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL`, [sha256Hex(token)]);
+    const rows = await this.db.query<Pick<TokenDbRow, 'id' | 'name' | 'role'>[]>(`SELECT id, name, role FROM access_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL`, [sha256Hex(token)]);
     if (!rows.length) return null;
     const role = parseRole(rows[0].role);
     return role ? { tokenId: rows[0].id, name: rows[0].name, role } : null;
@@ -84,7 +95,7 @@ export class TokenStore {
     const found = new Map<string, KafkaKeyEntry>();
     const ids = [...new Set(keyIds)].filter((k) => /^[0-9a-f]{64}$/.test(k));
     if (!ids.length) return found;
-    const rows = await this.db.query(
+    const rows = await this.db.query<Pick<TokenDbRow, 'id' | 'name' | 'role' | 'token_sha256'>[]>(
       `SELECT id, name, role, token_sha256 FROM access_tokens WHERE encode(sha256(decode(token_sha256, 'hex')), 'hex') = ANY($1::text[]) AND revoked_at IS NULL`,
       [ids],
     );

@@ -104,7 +104,7 @@ const EventDescriptions: Partial<Record<EventType, string>> = {
 
 function keySchemaOf(type: EventType): Record<string, unknown> {
   const fields = EventKeyFields[type];
-  const data = (eventJsonSchema(type).properties as any).data;
+  const data = (eventJsonSchema(type).properties as { data: { properties: Record<string, Record<string, unknown>> } }).data;
   if (fields.length === 1) {
     return { ...data.properties[fields[0]], description: `data.${fields[0]} of the event` };
   }
@@ -121,7 +121,7 @@ function envelope(type: EventType, eventId: string, source: string, data: Record
 }
 
 /** One or more examples per input event; each must pass `validateEvent` (the unit test checks it). */
-export const EventExamples: Record<EventType, { name: string; summary: string; payload: Record<string, any> }[]> = {
+export const EventExamples: Record<EventType, { name: string; summary: string; payload: Record<string, unknown> }[]> = {
   KernelBuildCompleted: [
     {
       name: 'linux-6.1',
@@ -402,11 +402,11 @@ const InputHeaders = {
 };
 
 /** The AsyncAPI 3.0 document of the v1 wire contract. */
-export function buildAsyncApi(): Record<string, any> {
+export function buildAsyncApi(): Record<string, unknown> {
   const messages: Record<string, unknown> = {};
   const schemas: Record<string, unknown> = {};
-  const channels: Record<string, any> = {};
-  const operations: Record<string, any> = {};
+  const channels: Record<string, Record<string, unknown>> = {};
+  const operations: Record<string, Record<string, unknown>> = {};
 
   for (const type of EventTypes) {
     schemas[type] = eventJsonSchema(type);

@@ -15,10 +15,10 @@ import { InputTopics, TopicName, Topics } from './topics';
 import { validateEvent } from './validate';
 
 // The official JSON Schema of AsyncAPI 3.0.0 (draft-07), from the AsyncAPI specs package.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the package's types do not declare its `schemas` export
 const asyncApiSpecs: { schemas: Record<string, object> } = require('@asyncapi/specs');
 
-const doc = buildAsyncApi();
+const doc = buildAsyncApi() as any; // read as the plain JSON document it is
 
 /** Follows a local `#/...` reference in the document. */
 function resolve(ref: string): any {
@@ -44,7 +44,7 @@ describe('AsyncAPI document', () => {
     const addresses = Object.values(doc.channels).map((c: any) => c.address);
     expect(addresses.sort()).toEqual(Object.values(Topics).sort());
     const actions = new Map<string, string[]>();
-    for (const op of Object.values(doc.operations) as any[]) {
+    for (const op of Object.values<any>(doc.operations)) {
       const address = resolve(op.channel.$ref).address;
       actions.set(address, [...(actions.get(address) ?? []), op.action]);
       for (const m of op.messages) expect(resolve(m.$ref)).toBeDefined();
@@ -80,7 +80,7 @@ describe('AsyncAPI document', () => {
   it('keys decisions and withdrawals by hostId, dead letters by the original key', () => {
     const decisions = channelOf(Topics.placementDecisions);
     expect(Object.keys(decisions.messages).sort()).toEqual(['PlacementDecided', 'PlacementWithdrawn']);
-    for (const ref of Object.values(decisions.messages) as any[]) {
+    for (const ref of Object.values<any>(decisions.messages)) {
       expect(resolve(ref.$ref).bindings.kafka.key.description).toMatch(/^hostId/);
     }
     const deadLetters = channelOf(Topics.deadLetters);
@@ -108,7 +108,7 @@ describe('AsyncAPI document', () => {
     const message = resolve(channel.messages.GuestOsDeclared.$ref);
     expect(message.bindings.kafka.key.description).toBe('data.guestOs of the event');
     expect(message.bindings.kafka.key).toMatchObject({ type: 'string', minLength: 1, maxLength: 256 });
-    const examples = EventExamples.GuestOsDeclared.map((e) => e.payload);
+    const examples = EventExamples.GuestOsDeclared.map((e) => e.payload as { data: Record<string, unknown> });
     expect(examples.map((p) => [p.data.guestOs, p.data.copesWithHighRsdp])).toEqual([
       ['Genode', true],
       ['Mini-OS', false],

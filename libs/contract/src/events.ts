@@ -151,17 +151,18 @@ export const EnvelopeSchema = z.object({
 });
 
 /** Which topic each event type belongs on, and its message key. */
-export const EventRouting: Record<EventType, { topic: string; key: (data: any) => string }> = {
-  KernelBuildCompleted: { topic: 'fleet.kernel-builds.v1', key: (d) => d.imageSha256 },
-  KernelBuildRevoked: { topic: 'fleet.kernel-builds.v1', key: (d) => d.imageSha256 },
-  HostRegistered: { topic: 'fleet.guest-inventory.v1', key: (d) => d.hostId },
-  GuestObserved: { topic: 'fleet.guest-inventory.v1', key: (d) => d.guestId },
-  GuestRemoved: { topic: 'fleet.guest-inventory.v1', key: (d) => d.guestId },
-  HypervisorUpgradePlanned: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId },
-  HypervisorUpgradeStarted: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId },
-  HypervisorUpgradeCompleted: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId },
-  HypervisorUpgradeCancelled: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId },
-  PlacementApplied: { topic: 'fleet.placement-acks.v1', key: (d) => d.hostId },
-  HypervisorBehaviourDeclared: { topic: 'fleet.operator-declarations.v1', key: (d) => d.version ?? d.build },
-  GuestOsDeclared: { topic: 'fleet.operator-declarations.v1', key: (d) => d.guestOs },
+/** `key` reads the event's (validated) data: each reads its own type's key field. */
+export const EventRouting: Record<EventType, { topic: string; key: (data: Readonly<Record<string, unknown>>) => string }> = {
+  KernelBuildCompleted: { topic: 'fleet.kernel-builds.v1', key: (d) => d.imageSha256 as string },
+  KernelBuildRevoked: { topic: 'fleet.kernel-builds.v1', key: (d) => d.imageSha256 as string },
+  HostRegistered: { topic: 'fleet.guest-inventory.v1', key: (d) => d.hostId as string },
+  GuestObserved: { topic: 'fleet.guest-inventory.v1', key: (d) => d.guestId as string },
+  GuestRemoved: { topic: 'fleet.guest-inventory.v1', key: (d) => d.guestId as string },
+  HypervisorUpgradePlanned: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId as string },
+  HypervisorUpgradeStarted: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId as string },
+  HypervisorUpgradeCompleted: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId as string },
+  HypervisorUpgradeCancelled: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId as string },
+  PlacementApplied: { topic: 'fleet.placement-acks.v1', key: (d) => d.hostId as string },
+  HypervisorBehaviourDeclared: { topic: 'fleet.operator-declarations.v1', key: (d) => (d.version ?? d.build) as string },
+  GuestOsDeclared: { topic: 'fleet.operator-declarations.v1', key: (d) => d.guestOs as string },
 };

@@ -15,13 +15,16 @@ export function eventJsonSchema(type: EventType): Record<string, unknown> {
   return { title: type, ...envelope };
 }
 
-export const costJsonSchema: Record<string, any> = {
+/** A JSON Schema document (plain JSON: read by ajv and written into the AsyncAPI document). */
+export type JsonSchema = Record<string, unknown>;
+
+export const costJsonSchema: JsonSchema = {
   type: 'object',
   required: ['code', 'detail'],
   properties: { code: { type: 'string', enum: ['first-gib-superpage-lost'] }, detail: { type: 'string' } },
 };
 
-export const placementDecidedJsonSchema: Record<string, any> = {
+export const placementDecidedJsonSchema: JsonSchema = {
   title: 'PlacementDecided',
   type: 'object',
   required: ['type', 'decisionId', 'hostId', 'guestId', 'sequence', 'hypervisorVersion', 'rsdp', 'action', 'reason', 'costs', 'policyVersion', 'decidedAt'],
@@ -46,7 +49,7 @@ export const placementDecidedJsonSchema: Record<string, any> = {
   },
 };
 
-export const placementWithdrawnJsonSchema: Record<string, any> = {
+export const placementWithdrawnJsonSchema: JsonSchema = {
   title: 'PlacementWithdrawn',
   type: 'object',
   required: ['type', 'hostId', 'guestId', 'sequence', 'withdrawnAt'],
@@ -59,7 +62,7 @@ export const placementWithdrawnJsonSchema: Record<string, any> = {
   },
 };
 
-export const deadLetterJsonSchema: Record<string, any> = {
+export const deadLetterJsonSchema: JsonSchema = {
   title: 'DeadLetter',
   type: 'object',
   required: ['topic', 'partition', 'offset', 'key', 'value', 'error', 'receivedAt'],
@@ -85,7 +88,7 @@ export const deadLetterJsonSchema: Record<string, any> = {
   },
 };
 
-export const problemJsonSchema: Record<string, any> = {
+export const problemJsonSchema: JsonSchema = {
   title: 'Problem',
   type: 'object',
   description: 'RFC 9457 problem details',

@@ -41,6 +41,7 @@ export function jsonDepthExceeds(text: string, max: number = MAX_JSON_DEPTH): bo
   return false;
 }
 
+// eslint-disable-next-line no-control-regex -- NUL is the very character this refuses
 const BAD_CHAR = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Why a string cannot be stored as text or jsonb, or null when it can. */

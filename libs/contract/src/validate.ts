@@ -49,12 +49,14 @@ function describe(issues: readonly { path: readonly PropertyKey[]; message: stri
 export function validateEvent(value: unknown, options: ValidationOptions = {}): ValidationResult {
   const bad = findBadString(value);
   if (bad) {
-    const eventId = typeof (value as any)?.eventId === 'string' && !findBadString((value as any).eventId) ? (value as any).eventId : undefined;
+    const given = (value as { eventId?: unknown } | null | undefined)?.eventId;
+    const eventId = typeof given === 'string' && !findBadString(given) ? given : undefined;
     return { ok: false, rejection: { code: 'invalid-string', message: `${bad.path}: ${bad.reason}`, eventId } };
   }
   const env = EnvelopeSchema.safeParse(value);
   if (!env.success) {
-    const eventId = typeof (value as any)?.eventId === 'string' ? (value as any).eventId : undefined;
+    const given = (value as { eventId?: unknown } | null | undefined)?.eventId;
+    const eventId = typeof given === 'string' ? given : undefined;
     return { ok: false, rejection: { code: 'invalid-envelope', message: describe(env.error.issues, ''), eventId } };
   }
   const { type, eventId } = env.data;

@@ -71,9 +71,9 @@ describe('processor checkpoints and lock', () => {
     crashed.on('error', () => undefined);
     await crashed.connect();
     await crashed.query('BEGIN');
-    const rows = { query: async (sql: string, params?: unknown[]) => (await crashed.query(sql, params)).rows };
+    const rows = { query: async <T>(sql: string, params?: unknown[]) => (await crashed.query(sql, params)).rows as T };
     expect(await withProcessorLock('crashy', rows)).toBe(true);
-    const [{ pid }] = await rows.query(`SELECT pg_backend_pid() AS pid`);
+    const [{ pid }] = await rows.query<{ pid: number }[]>(`SELECT pg_backend_pid() AS pid`);
 
     await ds.transaction(async (m) => {
       expect(await withProcessorLock('crashy', m)).toBe(false);

@@ -1,9 +1,9 @@
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, CopyStreamQuery } from 'pg-copy-streams';
 import { QueryRunner } from 'typeorm';
 
 /** The part of a pg client COPY needs (a `pg.Client` or `pg.PoolClient`). */
 export interface CopyClient {
-  query(stream: any): any;
+  query(stream: CopyStreamQuery): CopyStreamQuery;
 }
 
 /**
@@ -52,8 +52,8 @@ export async function copyRows(client: CopyClient, table: string, columns: reado
       if (chunk) await flush();
       stream.end();
     })().catch((e) => {
-      stream.destroy(e);
-      reject(e);
+      stream.destroy(e as Error);
+      reject(e as Error);
     });
   });
   return n;

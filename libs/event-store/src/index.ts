@@ -1,9 +1,9 @@
 export * from './types';
 export * from './stream-id';
 export * from './migrations';
-export { appendEvents, dedupeByEventId, WRONG_EXPECTED_VERSION_SQLSTATE } from './appendEvents';
-export type { EventRow, AppendEventsResult } from './appendEvents';
-export { readAll, readHead, readStream, toStoredEvent, checkpointOf } from './readAll';
+export { appendEvents, dedupeByEventId, WRONG_EXPECTED_VERSION_SQLSTATE } from './append-events';
+export type { EventRow, AppendEventsResult } from './append-events';
+export { readAll, readHead, readStream, toStoredEvent, checkpointOf } from './read-all';
 export { loadCheckpoint, saveCheckpoint, withProcessorLock } from './checkpoints';
 export { runTransaction, retrying, isRetriable, RetryTransaction, sqlStateOf } from './transaction';
 export type { TransactionOptions } from './transaction';

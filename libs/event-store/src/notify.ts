@@ -5,8 +5,8 @@ export const EVENTS_CHANNEL = 'fleetcompat_events';
 
 type PgClient = {
   query(sql: string): Promise<unknown>;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
 };
 
 /**

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { EventSink, IncomingEvent, StoreOutcome, UnstorableEventsError } from '@fleetcompat/contract';
-import { appendEvents, dedupeByEventId, EventRow } from './appendEvents';
-import { readAll, readHead, readStream } from './readAll';
+import { appendEvents, dedupeByEventId, EventRow } from './append-events';
+import { readAll, readHead, readStream } from './read-all';
 import { streamIdOf } from './stream-id';
 import { retrying, sqlStateOf, TransactionOptions } from './transaction';
 import {

@@ -19,8 +19,8 @@ export function preparedQueryable(dataSource: DataSource): Queryable {
     return name;
   };
   return {
-    async query(sql: string, parameters: unknown[] = []): Promise<any> {
-      return (await pool.query({ name: nameOf(sql), text: sql, values: parameters })).rows;
+    async query<T>(sql: string, parameters: unknown[] = []): Promise<T> {
+      return (await pool.query({ name: nameOf(sql), text: sql, values: parameters })).rows as T;
     },
   };
 }

@@ -76,7 +76,7 @@ describe('PostgresEventStore.store', () => {
       ['s2-b', 2],
       ['s2-c', 3],
     ]);
-    expect(events[0].data.hostId).toBe('host-first');
+    expect((events[0].data as { hostId: string }).hostId).toBe('host-first');
     expect(await store.count()).toBe(before + 1);
     expect(await store.head()).not.toEqual(head);
   });

@@ -6,7 +6,8 @@ import { EventType, IngestOrigin } from '@fleetcompat/contract';
  * read or save a checkpoint inside it.
  */
 export interface Queryable {
-  query(sql: string, parameters?: unknown[]): Promise<any>;
+  /** The rows (or, for some statements, TypeORM's result): their type is the caller's to say. */
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
 }
 
 /**
@@ -47,7 +48,7 @@ export interface StoredEvent {
   readonly occurredAt: string;
   readonly recordedAt: string;
   readonly source: string;
-  readonly data: any;
+  readonly data: unknown;
   readonly origin: IngestOrigin;
 }
 

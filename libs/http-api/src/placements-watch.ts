@@ -78,12 +78,13 @@ export class PlacementsWatch implements OnModuleDestroy {
     return new Promise<boolean>((resolve) => {
       let set = this.waiters.get(hostId);
       if (!set) this.waiters.set(hostId, (set = new Set()));
+      // eslint-disable-next-line prefer-const -- set below, once the waiter that clears it exists
       let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
         etag,
         done: (changed) => {
-          if (!set!.delete(waiter)) return;
-          if (!set!.size && this.waiters.get(hostId) === set) this.waiters.delete(hostId);
+          if (!set.delete(waiter)) return;
+          if (!set.size && this.waiters.get(hostId) === set) this.waiters.delete(hostId);
           clearTimeout(timer);
           resolve(changed);
         },

@@ -71,14 +71,14 @@ describe('PlacementsWatch (the long-poll of GET /v1/hosts/{id}/placements)', () 
     const { tags, calls, cache, watch, holdNext } = setup();
     tags.set('h1', 'a');
     let release!: () => void;
-    holdNext(new Promise<void>((r) => (release = r)));
+    void holdNext(new Promise<void>((r) => (release = r)));
     const w = watch.wait('h1', 'a', 10000, cache.generation);
     cache.invalidate(); // check 1 starts, sees 'a' (held)
     await tick();
     tags.set('h1', 'b'); // committed after check 1 read its snapshot
     cache.invalidate();
     cache.invalidate();
-    holdNext(Promise.resolve());
+    void holdNext(Promise.resolve());
     release();
     expect(await w).toBe(true);
     expect(calls.length).toBe(2);
@@ -150,7 +150,7 @@ describe('PlacementsWatch with many waiting hosts', () => {
     }
     for (const i of [3, 47, 94]) tags.set(`h${i}`, 'b');
     cache.invalidate();
-    expect(await Promise.all([3, 47, 94].map((i) => waits.get(`h${i}`)))).toEqual([true, true, true]);
+    expect(await Promise.all([3, 47, 94].map((i) => waits.get(`h${i}`)!))).toEqual([true, true, true]);
     await new Promise((r) => setTimeout(r, 50));
     expect(calls.reduce((a, b) => a + b, 0)).toBe(95);
     expect(Math.max(...calls)).toBe(10);

@@ -41,7 +41,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     let title = TITLES[500];
     let detail: string | undefined = 'the server failed to handle the request; it has been logged';
     let extensions: Record<string, unknown> = {};
-    const e = exception as any;
+    const e = exception as ThrownLike | null | undefined;
     if (exception instanceof ProblemException) {
       ({ status, code, title, detail, extensions } = exception);
       for (const [name, value] of Object.entries(exception.headers)) res.setHeader(name, value);
@@ -49,7 +49,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       status = exception.getStatus();
       title = TITLES[status] ?? HttpStatus[status] ?? 'Error';
       code = status === 404 ? 'not-found' : (HttpStatus[status] ?? 'error').toLowerCase().replace(/_/g, '-');
-      const body = exception.getResponse() as any;
+      const body = exception.getResponse() as string | { message?: string | string[] } | null | undefined;
       detail = typeof body === 'string' ? body : Array.isArray(body?.message) ? body.message.join('; ') : body?.message;
     } else if (bodyParserProblem(e)) {
       ({ status, code, title, detail } = bodyParserProblem(e)!);
@@ -59,7 +59,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       code = 'bad-request';
       detail = e.message;
     } else {
-      this.log.error(`${req.method} ${req.url} failed: ${e?.stack ?? e}`);
+      this.log.error(`${req.method} ${req.url} failed: ${String(e?.stack ?? e)}`);
     }
     sendProblem(res, req, { status, code, title, detail, extensions });
   }
@@ -73,7 +73,17 @@ function sendProblem(res: Response, req: Request, p: { status: number; code: str
 }
 
 /** The problem for an error of Express' body parser (bad JSON, too large, bad charset), if it is one. */
-function bodyParserProblem(e: any): { status: number; code: string; title: string; detail: string } | null {
+/** What a thrown value may carry: an Error's fields, and those Express' body parser adds. */
+interface ThrownLike {
+  readonly type?: unknown;
+  readonly status?: unknown;
+  readonly message?: string;
+  readonly stack?: string;
+  readonly limit?: number;
+  toString(): string;
+}
+
+function bodyParserProblem(e: ThrownLike | null | undefined): { status: number; code: string; title: string; detail: string | undefined } | null {
   switch (e?.type) {
     case 'entity.parse.failed':
       return { status: 400, code: 'invalid-json', title: TITLES[400], detail: `the request body is not valid JSON: ${e.message}` };
@@ -109,7 +119,7 @@ export function jsonBodyWithProblems(limit: string) {
       }
     },
   });
-  return [parse, (err: any, req: Request, res: Response, next: NextFunction) => {
+  return [parse, (err: ThrownLike | null | undefined, req: Request, res: Response, next: NextFunction) => {
     const p = bodyParserProblem(err);
     if (p) sendProblem(res, req, p);
     else next(err);

@@ -67,7 +67,7 @@ const RETRIED_BY_KAFKAJS = /no leader for this topic-partition|not the leader fo
 /** The level a kafkajs entry is logged at: its own, but see COORDINATOR_STARTING. */
 export function effectiveKafkaLevel(level: KafkaLogLevel, namespace: string, log: { message?: string; error?: unknown }): KafkaLogLevel {
   if (level !== KafkaLogLevel.ERROR || namespace !== 'Connection' || !String(log.message ?? '').startsWith('Response ')) return level;
-  const error = String(log.error ?? '');
+  const error = String((log.error as string | undefined) ?? ''); // kafkajs gives the error's message
   if (COORDINATOR_STARTING.test(error)) return KafkaLogLevel.DEBUG;
   if (RETRIED_BY_KAFKAJS.test(error)) return KafkaLogLevel.WARN;
   return level;
@@ -78,7 +78,7 @@ export function nestLogCreator(): KafkaConfig['logCreator'] {
   return () =>
     ({ namespace, level: given, log }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { logger?: unknown };
-      const level = effectiveKafkaLevel(given, namespace, log as { message?: string; error?: unknown });
+      const level = effectiveKafkaLevel(given, namespace, log);
       const details = Object.keys(extra).length ? ` ${safeJson(extra)}` : '';
       const logger = new Logger(namespace ? `kafkajs:${namespace}` : 'kafkajs');
       const text = `${message}${details}`;
@@ -97,7 +97,7 @@ export function nestLogCreator(): KafkaConfig['logCreator'] {
 
 function safeJson(value: unknown): string {
   try {
-    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   } catch {
     return String(value);
   }

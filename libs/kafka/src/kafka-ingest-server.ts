@@ -95,6 +95,7 @@ type Status = 'connected' | 'disconnected' | 'rebalancing' | 'crashed' | 'stoppe
  * server is closed; nothing is committed until then. A poison message is dead-lettered and
  * committed like any other, so a partition never gets stuck on it.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- Nest's Server: its event map is of Function
 export class KafkaIngestServer extends Server<Record<string, Function>, Status> implements CustomTransportStrategy {
   private readonly log = new Logger(KafkaIngestServer.name);
   private readonly handler: IngestBatchHandler;
@@ -103,7 +104,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   private readonly maxBatch: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
-  private readonly listeners: { event: string; callback: Function }[] = [];
+  private readonly listeners: { event: string; callback: unknown }[] = [];
   private kafka?: Kafka;
   private consumer?: Consumer;
   private readonly producers = new IdempotentProducerSlot(() => this.kafka!);
@@ -139,7 +140,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   }
 
   /** Nest calls this on `app.listen()`: connects, subscribes and starts consuming. */
-  async listen(callback: (...optionalParams: unknown[]) => any): Promise<void> {
+  async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
     try {
       await this.start();
       callback();
@@ -181,9 +182,10 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   }
 
   /** Registers a listener for a kafkajs consumer instrumentation event (e.g. `consumer.group_join`). */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the signature Nest's Server declares
   on<EventKey extends string = string, EventCallback extends Function = Function>(event: EventKey, callback: EventCallback): void {
     this.listeners.push({ event, callback });
-    this.consumer?.on(event as any, callback as any);
+    this.consumer?.on(event as never, callback as never); // Nest's untyped listener API: the caller names a kafkajs event and its listener
   }
 
   /** The kafkajs objects: `{ kafka, consumer, producer }`. */
@@ -216,7 +218,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     consumer.on(ev.DISCONNECT, () => this._status$.next('disconnected'));
     consumer.on(ev.REBALANCING, () => this._status$.next('rebalancing'));
     consumer.on(ev.CRASH, (event) => this.onCrash(consumer, event.payload.error, event.payload.restart));
-    for (const { event, callback } of this.listeners) consumer.on(event as any, callback as any);
+    for (const { event, callback } of this.listeners) consumer.on(event as never, callback as never); // as in on()
     this.consumer = consumer;
 
     await consumer.connect();
@@ -262,10 +264,10 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   }
 
   private async processBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale } = payload;
+    const { batch } = payload;
     const { topic, partition, messages } = batch;
     for (let i = 0; i < messages.length; i += this.maxBatch) {
-      if (!isRunning() || isStale() || this.closing) return;
+      if (!payload.isRunning() || payload.isStale() || this.closing) return;
       const chunk = messages.slice(i, i + this.maxBatch);
       const started = Date.now();
       if (this.options.auth && !(await this.prepareAuth(this.options.auth, chunk, payload, `${topic}[${partition}]`))) return;
@@ -273,14 +275,14 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
       const outcome = await this.deliver(handled, payload, { topic, partition, messages: chunk });
       if (!outcome) return; // closing or revoked: leave uncommitted, the next owner redelivers
       const last = chunk[chunk.length - 1].offset;
-      resolveOffset(last);
-      // With autoCommit off, commitOffsetsIfNecessary() without offsets commits nothing;
+      payload.resolveOffset(last);
+      // With autoCommit off, payload.commitOffsetsIfNecessary() without offsets commits nothing;
       // commit explicitly the next offset to read. At the end of the fetched batch use its
       // lastOffset (it may be past the last message: transaction control records).
       const endOfBatch = i + chunk.length >= messages.length;
       const lastOffset = endOfBatch ? maxOffset(batch.lastOffset(), last) : last;
       const next = (BigInt(lastOffset) + 1n).toString();
-      await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
       this.counters.batches++;
       const line =
         `${topic}[${partition}] offsets ${chunk[0].offset}..${last}: ${handled.toStore.length} valid ` +
@@ -288,7 +290,7 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
         `committed ${next} in ${Date.now() - started} ms`;
       if (handled.deadLetters.length) this.log.warn(line);
       else this.log.debug(line);
-      await heartbeat();
+      await payload.heartbeat();
     }
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { gzipSync } from 'zlib';
 import { XenNotesSchema } from '@fleetcompat/contract';
 import { inspectKernelImage, KernelImageError, KernelInspection, XenNote } from '@fleetcompat/kernel-notes';
@@ -193,7 +194,7 @@ describe('inspectKernelImage on synthetic kernels', () => {
     const img = linux417();
     const r = inspectKernelImage(img);
     expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(r.sha256).toBe(require('crypto').createHash('sha256').update(img).digest('hex'));
+    expect(r.sha256).toBe(createHash('sha256').update(img).digest('hex'));
     expect(r.size).toBe(img.length);
   });
 });

@@ -258,7 +258,6 @@ export function decodeXenNote(img: ElfImage, note: RawNote): XenNote {
   const info = XEN_NOTE_TYPES[note.type];
   const size = note.descsz;
   const at = note.descOffset;
-  const le = img.littleEndian;
   const name = info?.name ?? `UNKNOWN_${note.type}`;
   const raw = (error?: string): XenNote => ({ type: note.type, name, kind: 'raw', raw: toHex(note.desc.subarray(0, 4096)), size, ...(error ? { error } : {}) });
   if (!info) return raw();

@@ -93,7 +93,7 @@ describe('settings from the environment', () => {
     [{ KAFKA_SASL_MECHANISM: 'plain' }, 'configuration error: KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is set'],
     [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' }, 'configuration error: KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set'],
   ])('rejects %j with one line naming the setting', (env, message) => {
-    const e = error(env as Record<string, string>);
+    const e = error(env);
     expect(e.message.startsWith(message)).toBe(true);
     expect(e.message).not.toContain('\n');
     expect(e.setting).toBe(message.split(' ')[2]);

@@ -437,7 +437,7 @@ describe('exhaustive safety over kernels x boot x hypervisor x override x memory
 
     // The test's own expectations.
     const kernelKnown = k.notes !== 'unknown';
-    const cannotBootAsPvh = method === 'direct' && kernelKnown && !(k.notes as RsdpNotes | null)?.pvh;
+    const cannotBootAsPvh = method === 'direct' && kernelKnown && !(k.notes)?.pvh;
     const placement: 'low' | 'high' =
       hv.behaviour === 'always-low'
         ? 'low'

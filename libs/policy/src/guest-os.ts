@@ -23,7 +23,7 @@ export interface GuestOsTable {
 }
 
 /** This release's list (data/guest-os.json): FreeBSD, NetBSD, Mini-OS. */
-export const DEFAULT_GUEST_OS_RULES: readonly GuestOsRule[] = defaultRules as GuestOsRule[];
+export const DEFAULT_GUEST_OS_RULES: readonly GuestOsRule[] = defaultRules;
 
 export const DEFAULT_GUEST_OS_TABLE: GuestOsTable = { declared: [], defaults: DEFAULT_GUEST_OS_RULES };
 

@@ -117,7 +117,7 @@ export function policyInputFor(
  * read here must stay those the projection loader selects (DECISION_KEY_FIELDS).
  */
 export function decisionKey(m: PlacementDecided): string {
-  const f = (m.facts ?? {}) as Record<string, unknown>;
+  const f = (m.facts ?? {});
   const fields = JSON.stringify([
     m.hostId,
     m.hypervisorVersion,
@@ -274,7 +274,7 @@ export class Evolver {
 
   /** A host's view of a guest with its new facts; a view that lost its guest withdraws its decision. */
   private putReport(report: GuestReport, event: Cause): string {
-    const previous = this.ws.guest(report.guestId, report.hostId) as GuestRow | undefined;
+    const previous = this.ws.guest(report.guestId, report.hostId);
     const row: GuestRow = {
       ...report,
       status: report.present ? (previous?.present ? previous.status : 'awaiting-host') : 'removed',

@@ -31,10 +31,11 @@ export class PostgresOutbox implements OutboxStore {
         await qr.rollbackTransaction();
         return 0;
       }
-      const rows: { id: string; topic: string; key: string; value: string; headers: Record<string, string> | null }[] = await qr.query(
+      type OutboxRow = { id: string; topic: string; key: string; value: string; headers: Record<string, string> | null };
+      const rows = (await qr.query(
         `SELECT id::text AS id, topic, key, value::text AS value, headers FROM outbox WHERE id > $2::bigint ORDER BY outbox.id LIMIT $1`,
         [limit, this.deletedThrough],
-      );
+      )) as OutboxRow[];
       if (rows.length === 0) {
         await qr.rollbackTransaction();
         return 0;

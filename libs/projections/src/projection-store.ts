@@ -29,15 +29,18 @@ export class ProjectionStore {
    */
   async loadAll(q: Queryable): Promise<WorkingSet> {
     const s = this.schema;
+    type Row = Record<string, unknown>;
+    const rowsOf = (sql: string) => q.query<Row[]>(sql);
+    const text = (v: unknown): string => v as string; // a text key column
     const ws = new WorkingSet();
-    for (const row of await q.query(`SELECT * FROM ${s}.kernels`)) ws.kernels.set(row.image_sha256, kernelFromDb(row));
-    for (const row of await q.query(`SELECT * FROM ${s}.hosts`)) ws.hosts.set(row.host_id, hostFromDb(row));
-    for (const row of await q.query(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`)) ws.rules.set(row.key, rowFromDb(BEHAVIOUR_RULES, row));
-    for (const row of await q.query(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`)) ws.guestOsRules.set(row.guest_os, rowFromDb(GUEST_OS_RULES, row));
-    for (const row of await q.query(`SELECT * FROM ${s}.set_aside`)) ws.setAside.set(row.event_id, rowFromDb(SET_ASIDE, row));
-    for (const row of await q.query(`SELECT * FROM ${s}.acks`)) ws.acks.set(WorkingSet.ackKey(row.host_id, row.guest_id), ackFromDb(row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.kernels`)) ws.kernels.set(text(row.image_sha256), kernelFromDb(row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.hosts`)) ws.hosts.set(text(row.host_id), hostFromDb(row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`)) ws.rules.set(text(row.key), rowFromDb(BEHAVIOUR_RULES, row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`)) ws.guestOsRules.set(text(row.guest_os), rowFromDb(GUEST_OS_RULES, row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.set_aside`)) ws.setAside.set(text(row.event_id), rowFromDb(SET_ASIDE, row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.acks`)) ws.acks.set(WorkingSet.ackKey(text(row.host_id), text(row.guest_id)), ackFromDb(row));
     for (let after = ['', '']; ; ) {
-      const rows: any[] = await q.query(
+      const rows = await q.query<Row[]>(
         `SELECT * FROM ${s}.guests WHERE (guest_id, host_id) > ($1, $2) ORDER BY guest_id, host_id LIMIT ${GUESTS_PER_PAGE}`,
         after,
       );
@@ -49,7 +52,7 @@ export class ProjectionStore {
         ws.loadGuest(g);
       }
       if (rows.length < GUESTS_PER_PAGE) return ws;
-      after = [rows[rows.length - 1].guest_id, rows[rows.length - 1].host_id];
+      after = [text(rows[rows.length - 1].guest_id), text(rows[rows.length - 1].host_id)];
     }
   }
 

@@ -86,7 +86,7 @@ export async function rebuildProjections(
       }
     } finally {
       // a read still in flight when a write failed: its outcome no longer matters
-      (next as Promise<ReadAllResult> | null)?.catch(() => undefined);
+      (next)?.catch(() => undefined);
     }
     await copying;
     await store.copyRecords(client, ws.records.splice(0));

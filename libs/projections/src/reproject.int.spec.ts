@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationInterface } from 'typeorm';
 import { eventStoreMigrations, PostgresEventStore, readHead, saveCheckpoint, START } from '@fleetcompat/event-store';
 import { Client } from 'pg';
 import { POLICY_VERSION } from '@fleetcompat/policy';
@@ -26,7 +26,7 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
     await db?.drop();
   });
 
-  async function open(migrations: Function[]): Promise<DataSource> {
+  async function open(migrations: (new () => MigrationInterface)[]): Promise<DataSource> {
     const ds = new DataSource({ type: 'postgres', url: db.url, migrations, logging: false, extra: { max: 5 } });
     await ds.initialize();
     await ds.runMigrations({ transaction: 'each' });

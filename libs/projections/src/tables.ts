@@ -41,7 +41,7 @@ function decode(type: ColumnType, v: unknown): unknown {
     case 'timestamptz':
       return iso(v);
     case 'bigint':
-      return String(v);
+      return (v as string | number | bigint).toString(); // pg gives int8 as a string
     default:
       return v;
   }
@@ -184,7 +184,8 @@ export const SET_ASIDE: TableDef<SetAsideRow> = {
 };
 
 /** Every projection table (in the order the DDL creates them). */
-export const PROJECTION_TABLES: readonly TableDef<any, any>[] = [KERNELS, HOSTS, GUESTS, DECISIONS, ACKS, BEHAVIOUR_RULES, GUEST_OS_RULES, SET_ASIDE];
+// Tables of different row types: each is a TableDef of its own row, read here as of some object.
+export const PROJECTION_TABLES: readonly TableDef<object, never>[] = [KERNELS, HOSTS, GUESTS, DECISIONS, ACKS, BEHAVIOUR_RULES, GUEST_OS_RULES, SET_ASIDE];
 
 /** Unique constraints besides the key (the history's one row per guest and sequence). */
 export const UNIQUE: Readonly<Record<string, readonly string[][]>> = { decisions: [['guest_id', 'sequence']] };

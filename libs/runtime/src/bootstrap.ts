@@ -117,6 +117,7 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
     ],
   };
   const log = new Logger(`fleetcompat:${role}`);
+  // eslint-disable-next-line prefer-const -- set below, once the app exists; the handlers installed first read it
   let shutdownRef: GracefulShutdown | undefined;
   installLastResortHandlers(log, () => shutdownRef);
   let app: NestExpressApplication;
@@ -188,7 +189,7 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
     // The consumer finishes and commits the chunk in hand, then leaves its group; a consumer that
     // cannot reach the broker gets half of the time left, after which the shutdown goes on (what
     // it had not committed is redelivered to the next member, and the store drops repeats).
-    ...(ingest ? [{ name: 'ingest', run: (left: number) => bounded(ingest!.close(), left / 2, 'the Kafka consumer did not stop in time; going on') }] : []),
+    ...(ingest ? [{ name: 'ingest', run: (left: number) => bounded(ingest.close(), left / 2, 'the Kafka consumer did not stop in time; going on') }] : []),
     ...(projector ? [{ name: 'projector', run: () => projector.stop() }] : []),
     // The flush gets at most half of what is left (10 s at most), so the rest still closes in time.
     ...(relay ? [{ name: 'relay', run: (left: number) => relay.drainAndStop(Math.max(0, Math.min(10000, left / 2))) }] : []),

@@ -120,7 +120,7 @@ export function decisionAction(message: OutboxMessage): string {
 export function instrumentedOutbox(outbox: OutboxStore, metrics: Metrics): OutboxStore {
   const log = new Logger('Relay');
   // Everything else of the outbox (e.g. its change notifications) is the outbox's own.
-  const wrapped: OutboxStore = Object.create(outbox);
+  const wrapped = Object.create(outbox) as OutboxStore;
   wrapped.publishBatch = (limit, publish) =>
       outbox.publishBatch(limit, async (messages) => {
         const started = Date.now();

@@ -12,7 +12,7 @@ export function kafkaOptionsFrom(settings: Settings, role: string): KafkaClientO
     clientId: `${settings.KAFKA_CLIENT_ID}-${role}`,
     ssl: settings.KAFKA_SSL || undefined,
     sasl: settings.KAFKA_SASL_MECHANISM
-      ? ({ mechanism: settings.KAFKA_SASL_MECHANISM, username: settings.KAFKA_SASL_USERNAME!, password: settings.KAFKA_SASL_PASSWORD! } as KafkaClientOptions['sasl'])
+      ? ({ mechanism: settings.KAFKA_SASL_MECHANISM, username: settings.KAFKA_SASL_USERNAME!, password: settings.KAFKA_SASL_PASSWORD! })
       : undefined,
   };
 }

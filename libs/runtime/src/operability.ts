@@ -148,13 +148,17 @@ export class Operability {
    * (they stay unauthenticated whatever the /v1 routes require). Also times every request
    * (fleetcompat_http_request_duration_seconds by route pattern). Call before app.init().
    */
-  mount(express: { use: Function; get: Function }): void {
+  mount(express: {
+    use(handler: (req: Request, res: Response, next: NextFunction) => void): unknown;
+    get(path: string, handler: (req: Request, res: Response, next: NextFunction) => unknown): unknown;
+  }): void {
     const hist = this.metrics.httpDuration;
     express.use((req: Request, res: Response, next: NextFunction) => {
       const started = process.hrtime.bigint();
       res.once('finish', () => {
         // A catch-all (a middleware registered for every path) is not a route of the API.
-        const pattern = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : '';
+        const routePath = (req.route as { path?: string } | undefined)?.path;
+        const pattern = routePath ? `${req.baseUrl ?? ''}${routePath}` : '';
         const route = pattern && !pattern.includes('{*') && pattern !== '*' ? pattern : 'unmatched';
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         hist.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);

@@ -24,7 +24,11 @@ describe('InstrumentedSink: events ingested by type and outcome', () => {
       {
         store: async (events) => {
           let stored = 0;
-          for (const e of events) if (!seen.has(e.event.eventId)) (seen.add(e.event.eventId), stored++);
+          for (const e of events) {
+            if (seen.has(e.event.eventId)) continue;
+            seen.add(e.event.eventId);
+            stored++;
+          }
           return { stored, duplicates: events.length - stored };
         },
       },

@@ -80,7 +80,7 @@ export class GracefulShutdown {
         this.log.log(`${step.name} done in ${Date.now() - t} ms`);
       } catch (e) {
         code = this.options.timeoutExitCode ?? 1;
-        this.log.error(`${step.name} failed: ${(e as Error).stack ?? e}`);
+        this.log.error(`${step.name} failed: ${(e as Error).stack ?? String(e)}`);
       }
     }
     clearTimeout(timer);

@@ -1,4 +1,4 @@
-import { FleetEvent } from '@fleetcompat/contract';
+import { FleetEvent, XenNotes } from '@fleetcompat/contract';
 import { envelope, fakeSha } from './sample';
 
 /** Sizes of a generated fleet (benchmarks, fault tests). */
@@ -37,7 +37,7 @@ function kernelKind(i: number): KernelKind {
   return 'not-pvh'; // 5%
 }
 
-const NOTES: Record<KernelKind, any> = {
+const NOTES: Record<KernelKind, XenNotes | null> = {
   'old-linux': { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true },
   'new-linux': { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', supportedFeatures: 0x8801, phys32Entry: '0x1000850', pvh: true },
   freebsd: { guestOs: 'FreeBSD', xenVersion: 'xen-3.0', phys32Entry: '0x200000', pvh: true },

@@ -48,11 +48,11 @@ export function runHook(command: string, input: string, env: Record<string, stri
       clearTimeout(killTimer);
       resolve(r);
     };
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString('utf8');
       if (stderr.length > 8192) stderr = stderr.slice(-4096);
     });
-    child.stdin!.on('error', () => undefined); // a hook that does not read its stdin
+    child.stdin.on('error', () => undefined); // a hook that does not read its stdin
     child.once('error', (e) => finish({ ok: false, error: `could not start /bin/sh: ${e.message}`, durationMs: Date.now() - started }));
     child.once('close', (code, signal) => {
       const durationMs = Date.now() - started;
@@ -60,7 +60,7 @@ export function runHook(command: string, input: string, env: Record<string, stri
       if (code === 0) return finish({ ok: true, error: null, durationMs });
       finish({ ok: false, error: `${signal ? `killed by ${signal}` : `exit ${code}`}${stderr ? `: ${tail(stderr)}` : ''}`, durationMs });
     });
-    child.stdin!.end(input + '\n');
+    child.stdin.end(input + '\n');
   });
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Partitioners } from 'kafkajs';
@@ -105,7 +105,7 @@ describe('state file', () => {
 
   it('no state: null; a broken one: an error', () => {
     expect(readState(dir)).toBeNull();
-    require('node:fs').writeFileSync(path.join(dir, 'state.json'), '{"ver');
+    writeFileSync(path.join(dir, 'state.json'), '{"ver');
     expect(() => readState(dir)).toThrow(/not JSON/);
   });
 });
@@ -156,7 +156,7 @@ describe('host ready: the verdict', () => {
     acknowledged: extra.acknowledged ?? true,
     remedy: extra.remedy ?? [],
   });
-  const judge = (x: Partial<ReadyInputs>) => judgeReadiness({ hostId: 'h1', target: '4.17.3', now, maxAgeSeconds: 120, agent: null, ...service([]), ...x } as ReadyInputs);
+  const judge = (x: Partial<ReadyInputs>) => judgeReadiness({ hostId: 'h1', target: '4.17.3', now, maxAgeSeconds: 120, agent: null, ...service([]), ...x });
 
   it('0 when every PVH guest is decided for the target, applied and acknowledged, none blocked (HVM guests do not count)', () => {
     const v = judge({ agent: agentWith({ g1: { sequence: 2, applied: true } }), ...service([p('g1', 2), { guestId: 'hvm', status: 'not-applicable', decision: decided('hvm', 1, { rsdp: 'not-applicable' }), acknowledged: false }]) });

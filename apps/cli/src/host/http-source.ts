@@ -120,7 +120,7 @@ export class HttpSource {
       }
       if (res.status !== 200) throw new HttpError(res.status, `GET ${url}: HTTP ${res.status} ${await problemOf(res)}`);
       const text = await res.text();
-      const body = JSON.parse(text);
+      const body: unknown = JSON.parse(text);
       const etag = res.headers.get('etag');
       await this.sink.messages(messagesOfPlacements(body), { etag });
       this.etag = etag;

@@ -142,7 +142,7 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
     .option('--json', 'print the verdict as JSON')
     .exitOverride()
     .action(async (o: Record<string, string | boolean | undefined>) => {
-      const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+      const s = (k: string) => (typeof o[k] === 'string' ? (o[k]) : undefined);
       const hostId = hostIdOf(s('hostId'));
       const url = urlOf(s('url') ?? io.env.FLEETCOMPAT_URL);
       if (!url) throw new CliError(ExitCode.usage, '--url (or FLEETCOMPAT_URL) is needed');
@@ -203,9 +203,9 @@ export function formatStatus(s: AgentState, pid: number | null, now = new Date()
         id,
         String(g.sequence),
         g.type === 'PlacementDecided' ? 'decided' : 'withdrawn',
-        String(m.hypervisorVersion ?? '-'),
-        String(m.rsdp ?? '-'),
-        String(m.action ?? '-'),
+        String((m.hypervisorVersion as string | undefined) ?? '-'),
+        String((m.rsdp as string | undefined) ?? '-'),
+        String((m.action as string | undefined) ?? '-'),
         g.applied ? 'yes' : g.attempts ? `no (${g.attempts} failed)` : 'no',
         g.acked === null ? '-' : g.acked ? 'yes' : 'no',
         g.lastError ?? '',

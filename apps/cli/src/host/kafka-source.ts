@@ -132,9 +132,10 @@ export class KafkaSource {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         if (batch.partition !== this.partition || !batch.messages.length) return;
-        if (!isRunning() || isStale()) return; // a seek is pending: this batch is from before it
+        if (!payload.isRunning() || payload.isStale()) return; // a seek is pending: this batch is from before it
         const first = batch.messages[0].offset;
         if (this.nextOffset !== null && BigInt(first) > BigInt(this.nextOffset)) {
           this.o.onGap(`partition ${this.partition}: the agent stopped at offset ${this.nextOffset}, the partition now starts at ${first} (messages deleted by retention while it was away)`);
@@ -153,8 +154,8 @@ export class KafkaSource {
         await this.sink.messages(values, { nextOffset: next });
         this.nextOffset = next;
         this.batches++;
-        resolveOffset(last);
-        await heartbeat();
+        payload.resolveOffset(last);
+        await payload.heartbeat();
         if (batch.offsetLag() === '0') await this.sink.synced();
       },
     });

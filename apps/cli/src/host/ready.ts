@@ -42,9 +42,33 @@ export interface ReadyInputs {
   readonly maxAgeSeconds: number;
   readonly agent: AgentState | { error: string } | null;
   /** GET /v1/hosts/{id} */
-  readonly host: { body: any } | { error: string };
+  readonly host: { body: unknown } | { error: string };
   /** GET /v1/hosts/{id}/placements */
-  readonly placements: { body: any } | { error: string };
+  readonly placements: { body: unknown } | { error: string };
+}
+
+/**
+ * What the gate reads of the service's JSON answers. Nothing checks them against a schema: the
+ * gate tests each field it needs (or goes by what the API documents), hence the optional and
+ * `unknown` fields.
+ */
+interface HostAnswer {
+  readonly decisionsForVersion?: string | null;
+  readonly readiness?: { readonly pendingGuestIds?: unknown } | null;
+}
+interface PlacementAnswer {
+  readonly guestId?: unknown;
+  readonly status?: unknown;
+  readonly remedy?: unknown;
+  readonly acknowledged?: unknown;
+  readonly decision?: {
+    readonly decisionId: string;
+    readonly sequence: number;
+    readonly reason: string;
+    readonly hypervisorVersion: string;
+    readonly action: string;
+    readonly rsdp: string;
+  } | null;
 }
 
 const isError = (x: unknown): x is { error: string } => !!x && typeof (x as { error?: unknown }).error === 'string';
@@ -72,21 +96,21 @@ export function judgeReadiness(i: ReadyInputs): ReadyVerdict {
   }
   if (isError(i.host)) unknown.push(`service: ${i.host.error}`);
   if (isError(i.placements)) unknown.push(`service: ${i.placements.error}`);
-  const hostBody = isError(i.host) ? null : i.host.body;
-  const placementsBody = isError(i.placements) ? null : i.placements.body;
+  const hostBody = (isError(i.host) ? null : i.host.body) as HostAnswer | null;
+  const placementsBody = (isError(i.placements) ? null : i.placements.body) as { placements?: unknown } | null;
   if (placementsBody && !Array.isArray(placementsBody.placements)) unknown.push('service: the placements answer has no placements list');
 
-  const list: any[] = Array.isArray(placementsBody?.placements) ? placementsBody.placements : [];
+  const list: (PlacementAnswer | null | undefined)[] = Array.isArray(placementsBody?.placements) ? (placementsBody.placements as PlacementAnswer[]) : [];
   const pvh = list.filter((p) => p?.status !== 'not-applicable');
   const holds: GuestHold[] = [];
-  const pendingInService = new Set<string>(Array.isArray(hostBody?.readiness?.pendingGuestIds) ? hostBody.readiness.pendingGuestIds : []);
+  const pendingInService = new Set<string>(Array.isArray(hostBody?.readiness?.pendingGuestIds) ? (hostBody.readiness.pendingGuestIds as string[]) : []);
   if (hostBody && placementsBody) {
-    for (const p of pvh) {
+    for (const p of pvh as PlacementAnswer[]) {
       const guestId = String(p.guestId);
       const d = p.decision;
-      const remedy: string[] = Array.isArray(p.remedy) ? p.remedy.map(String) : [];
+      const remedy: string[] = Array.isArray(p.remedy) ? p.remedy.map((x) => String(x)) : [];
       if (!d) {
-        holds.push({ guestId, reason: 'no-decision', detail: `no decision yet (status ${p.status})`, remedy: ['wait for the service to decide (the host must be registered, the guest observed)'] });
+        holds.push({ guestId, reason: 'no-decision', detail: `no decision yet (status ${String(p.status)})`, remedy: ['wait for the service to decide (the host must be registered, the guest observed)'] });
         continue;
       }
       const base = { guestId, decisionReason: d.reason, sequence: d.sequence };
@@ -140,7 +164,7 @@ export function judgeReadiness(i: ReadyInputs): ReadyVerdict {
   };
 }
 
-async function getJson(url: string, token: string | undefined, timeoutMs: number): Promise<{ body: any } | { error: string }> {
+async function getJson(url: string, token: string | undefined, timeoutMs: number): Promise<{ body: unknown } | { error: string }> {
   let res: Response;
   try {
     res = await fetch(url, { headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, signal: AbortSignal.timeout(timeoutMs) });
@@ -149,7 +173,7 @@ async function getJson(url: string, token: string | undefined, timeoutMs: number
   }
   if (res.status !== 200) return { error: `GET ${url}: HTTP ${res.status} ${await problemOf(res)}` };
   try {
-    return { body: await res.json() };
+    return { body: (await res.json()) as unknown };
   } catch (e) {
     return { error: `GET ${url}: not JSON (${(e as Error).message})` };
   }

@@ -153,12 +153,16 @@ export function mergeMessage(state: AgentState, value: unknown, now: Date): Merg
  * withdrawal (with its sequence) for each guest the host removed. Merged like topic messages,
  * so an older answer (another API process, a cache a little behind) can never undo a newer one.
  */
-export function messagesOfPlacements(body: any): unknown[] {
+export function messagesOfPlacements(body: unknown): unknown[] {
+  // A JSON answer: each field is tested before it is used.
+  const b = body as { hostId?: unknown; placements?: unknown; withdrawn?: unknown } | null | undefined;
   const out: unknown[] = [];
-  for (const p of Array.isArray(body?.placements) ? body.placements : []) if (p?.decision) out.push(p.decision);
-  for (const w of Array.isArray(body?.withdrawn) ? body.withdrawn : []) {
-    if (w && typeof w.guestId === 'string' && Number.isSafeInteger(w.sequence) && w.sequence > 0) {
-      out.push({ type: 'PlacementWithdrawn', hostId: body.hostId, guestId: w.guestId, sequence: w.sequence });
+  const placements = (Array.isArray(b?.placements) ? b.placements : []) as ({ decision?: unknown } | null | undefined)[];
+  for (const p of placements) if (p?.decision) out.push(p.decision);
+  const withdrawn = (Array.isArray(b?.withdrawn) ? b.withdrawn : []) as ({ guestId?: unknown; sequence?: unknown } | null | undefined)[];
+  for (const w of withdrawn) {
+    if (w && typeof w.guestId === 'string' && typeof w.sequence === 'number' && Number.isSafeInteger(w.sequence) && w.sequence > 0) {
+      out.push({ type: 'PlacementWithdrawn', hostId: b?.hostId, guestId: w.guestId, sequence: w.sequence });
     }
   }
   return out;
@@ -230,7 +234,7 @@ export function readState(dir: string): AgentState | null {
   }
   let state: AgentState;
   try {
-    state = JSON.parse(text);
+    state = JSON.parse(text) as AgentState;
   } catch (e) {
     throw new StateFileError(`${path.join(dir, STATE_FILE)} is not JSON: ${(e as Error).message}`);
   }

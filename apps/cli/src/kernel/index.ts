@@ -43,7 +43,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .addOption(maxOpt())
     .exitOverride()
     .action(async (image: string, o: Record<string, string | boolean | undefined>) => {
-      const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+      const str = (k: string) => (typeof o[k] === 'string' ? (o[k]) : undefined);
       const targets = [str('brokers') ? 1 : 0, str('url') ? 1 : 0, o.dryRun ? 1 : 0].reduce((a, b) => a + b, 0);
       if (targets !== 1) throw new CliError(ExitCode.usage, 'publish needs exactly one of --brokers <list>, --url <url> or --dry-run');
       const timeout = Number(str('timeoutSeconds'));

@@ -1,5 +1,5 @@
 import { join } from 'path';
-import { gzipSync } from 'zlib';
+import { gunzipSync, gzipSync } from 'zlib';
 import { validateEvent } from '@fleetcompat/contract';
 import { buildBzImage, buildElf, buildRawElf, encodeNotesAligned, fixture, linux415, linux417, str, u32, u64, xen } from '../../../../libs/kernel-notes/src/test/synth';
 import { cli, expectNoTrace, scratchFolder } from '../../test/cli';
@@ -23,7 +23,7 @@ describe('fleetcompat kernel inspect', () => {
   });
 
   it('reads a bzImage with an xz payload: 4.17-like, high', async () => {
-    const vmlinuxSize = Number(require('zlib').gunzipSync(fixture('vmlinux-4.17.gz')).length);
+    const vmlinuxSize = Number(gunzipSync(fixture('vmlinux-4.17.gz')).length);
     const c = await cli(['kernel', 'inspect', file('vmlinuz-xz', buildBzImage(fixture('vmlinux-4.17.xz'), vmlinuxSize))]);
     expect(c.code).toBe(0);
     expect(c.out).toMatch(/^Format\s+bzImage \(boot protocol 2\.15\), xz payload/m);
@@ -36,7 +36,7 @@ describe('fleetcompat kernel inspect', () => {
     const c = await cli(['kernel', 'inspect', '--json', file('vmlinux-4.17', img)]);
     expect(c.code).toBe(0);
     const j = JSON.parse(c.out);
-    expect(j.sha256).toBe(require('crypto').createHash('sha256').update(img).digest('hex'));
+    expect(j.sha256).toBe(createHash('sha256').update(img).digest('hex'));
     expect(j.release).toBe('4.17.0-synthetic');
     expect(j.xenNotes).toEqual({
       guestOs: 'linux',
@@ -101,7 +101,7 @@ describe('fleetcompat kernel inspect', () => {
       expect(c.out).toMatch(/^RSDP \(libxl\)\s+high: no GUEST_OS note/m);
       expect(c.out).toContain('The kernel GRUB loads later decides\nnothing for the toolstack');
       expect(c.out).toContain(`fleetcompat kernel publish ${path} --release`);
-      const sha = require('crypto').createHash('sha256').update(pvhGrub()).digest('hex');
+      const sha = createHash('sha256').update(pvhGrub()).digest('hex');
       expect(c.out).toContain(`boot.bootloaderSha256 (${sha})`);
       const j = JSON.parse((await cli(['kernel', 'inspect', '--json', path])).out);
       expect(j.bootloader).toMatchObject({ name: 'GRUB', mode: 'pvh' });
@@ -136,7 +136,7 @@ describe('fleetcompat kernel inspect', () => {
       ['a missing file', () => join(dir(), 'does-not-exist'), /does-not-exist: cannot read: no such file/],
       ['a directory', () => dir(), /is a directory/],
       ['an empty file', () => file('empty', new Uint8Array(0)), /the file is empty \[empty\]/],
-      ['random bytes', () => file('random', require('crypto').randomBytes(4096)), /\[(unknown-format|unsupported|bad-bzimage|truncated)\]/],
+      ['random bytes', () => file('random', randomBytes(4096)), /\[(unknown-format|unsupported|bad-bzimage|truncated)\]/],
       ['a truncated ELF', () => file('trunc', linux417().subarray(0, 100)), /past the end .*\[truncated\]/],
       ['a truncated gzip vmlinux', () => file('trunc.gz', gzipSync(linux417()).subarray(0, 200)), /gzip: .*\[truncated\]/],
       [
@@ -175,7 +175,7 @@ describe('fleetcompat kernel inspect', () => {
       [['kernel', 'inspect', '--max-decompressed-mib', 'lots', 'x'], /--max-decompressed-mib must be a number/],
       [['kernel', 'publish', 'x'], /exactly one of --brokers <list>, --url <url> or --dry-run/],
     ])('%j', async (argv, message) => {
-      const c = await cli(argv as string[]);
+      const c = await cli(argv);
       expect(c.code).toBe(2);
       expect(c.err).toMatch(message);
       expectNoTrace(c);

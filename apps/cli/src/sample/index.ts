@@ -11,9 +11,9 @@ async function post(url: string, events: FleetEvent[], token: string | undefined
   } catch (e) {
     throw new CliError(ExitCode.publishFailed, `POST ${url}/v1/events: ${(e as Error).message}`);
   }
-  const body: any = await res.json().catch(() => ({}));
+  const body = (await res.json().catch(() => ({}))) as { detail?: string };
   if (res.status !== 202) throw new CliError(ExitCode.publishFailed, `POST ${url}/v1/events: HTTP ${res.status} ${body.detail ?? ''}`);
-  return body;
+  return body as { stored: number; duplicates: number };
 }
 
 /** `fleetcompat sample load`: posts the bundled sample fleet (or a generated one) to a running service. */

@@ -21,7 +21,7 @@ export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string
   if (!guest.data) return guest.error ? <ErrorBox error={guest.error} /> : <Loading what="the guest" />;
   const g = guest.data;
   const d = g.decision;
-  const facts = (d?.facts ?? {}) as Record<string, any>;
+  const facts = (d?.facts ?? {}) as { need?: string; needReason?: string; toolstackBehaviour?: string; toolstackPlacement?: string };
   const items = (history.data?.items ?? []).filter((h) => !hostId || h.hostId === hostId);
   return (
     <div data-testid="guest-page">
@@ -111,7 +111,7 @@ export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string
               </>
             )}
             <dt>needs</dt>
-            <dd>{facts.need ? `${facts.need} RSDP: ${NEED_TEXT[facts.needReason] ?? facts.needReason}` : '–'}</dd>
+            <dd>{facts.need ? `${facts.need} RSDP: ${NEED_TEXT[facts.needReason ?? ''] ?? facts.needReason}` : '–'}</dd>
             <dt>toolstack</dt>
             <dd>{facts.toolstackBehaviour ? `${facts.toolstackBehaviour}, would place ${facts.toolstackPlacement ?? '–'}` : '–'}</dd>
             <dt>host override</dt>

@@ -10,7 +10,19 @@ const GUESTS_PAGE = 50;
 const TIMELINE_PAGE = 50;
 
 function eventText(e: TimelineItem): string {
-  const d = e.data ?? {};
+  // The event's data as the contract defines it for these types (each reads its own fields).
+  const d = (e.data ?? {}) as {
+    hypervisor?: { version?: string };
+    rsdpOverrideSupported?: boolean;
+    fromVersion?: string;
+    toVersion?: string;
+    waveId?: string;
+    plannedRebootAt?: string;
+    version?: string;
+    reason?: string;
+    decisionId?: string;
+    guestId?: string;
+  };
   switch (e.type) {
     case 'HostRegistered':
       return `registered: Xen ${d.hypervisor?.version ?? '?'}${d.rsdpOverrideSupported ? ', can force low placement' : ', cannot force low placement'}`;

@@ -30,7 +30,7 @@ export function Login({ onSignedIn, notice }: { onSignedIn: (token: string, me: 
           {notice}
         </p>
       )}
-      <form onSubmit={submit} class="card" data-testid="login-form">
+      <form onSubmit={(e) => void submit(e)} class="card" data-testid="login-form">
         <h2>Sign in</h2>
         <label for="token">API token</label>
         <input id="token" name="token" type="password" autocomplete="off" spellcheck={false} value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} required />

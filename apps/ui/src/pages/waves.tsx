@@ -9,8 +9,16 @@ import { href, navigate, Route } from '../router';
 
 const PAGE = 25;
 
+/** A point of the timeline: a wave's reboot time, with its hosts. */
+interface RebootPoint {
+  x: number;
+  y: string;
+  hosts: number;
+  hostsReady: number;
+}
+
 function timeline(waves: Wave[]): ChartConfiguration {
-  const points = (ready: boolean) =>
+  const points = (ready: boolean): RebootPoint[] =>
     waves.flatMap((w) =>
       w.reboots
         .filter((r) => (r.hostsReady === r.hosts) === ready)
@@ -24,22 +32,25 @@ function timeline(waves: Wave[]): ChartConfiguration {
   const step = [1, 2, 3, 6, 12, 24, 48, 168, 336, 720].map((h) => h * HOUR).find((s) => (last - first + 2 * s) / s <= 8) ?? 720 * HOUR;
   const min = Math.floor(first / step) * step - step;
   const max = Math.ceil(last / step) * step + step;
-  const radius = (ctx: any) => Math.min(22, 5 + 2.2 * Math.sqrt(ctx.raw?.hosts ?? 1));
+  const radius = (ctx: { raw?: unknown }) => Math.min(22, 5 + 2.2 * Math.sqrt((ctx.raw as RebootPoint | undefined)?.hosts ?? 1));
   return {
     type: 'scatter',
     data: {
       datasets: [
-        { label: 'all hosts go', data: points(true) as any, backgroundColor: '#1a7f37', pointRadius: radius, pointHoverRadius: radius },
-        { label: 'some hosts no-go', data: points(false) as any, backgroundColor: '#cf222e', pointRadius: radius, pointHoverRadius: radius },
+        { label: 'all hosts go', data: points(true) as unknown as { x: number; y: number }[], backgroundColor: '#1a7f37', pointRadius: radius, pointHoverRadius: radius },
+        { label: 'some hosts no-go', data: points(false) as unknown as { x: number; y: number }[], backgroundColor: '#cf222e', pointRadius: radius, pointHoverRadius: radius },
       ],
     },
     options: {
       plugins: {
         legend: { position: 'bottom' },
-        tooltip: { callbacks: { label: (ctx: any) => `${ctx.raw.y} at ${when(new Date(ctx.raw.x).toISOString())}: ${ctx.raw.hosts} hosts, ${ctx.raw.hostsReady} go` } },
+        tooltip: { callbacks: { label: (ctx: { raw: unknown }) => {
+              const p = ctx.raw as RebootPoint;
+              return `${p.y} at ${when(new Date(p.x).toISOString())}: ${p.hosts} hosts, ${p.hostsReady} go`;
+            }, } },
       },
       scales: {
-        x: { type: 'linear', min, max, ticks: { stepSize: step, callback: (v: any) => when(new Date(Number(v)).toISOString()).replace(' UTC', '') }, title: { display: true, text: 'planned reboot (UTC)' } },
+        x: { type: 'linear', min, max, ticks: { stepSize: step, callback: (v: string | number) => when(new Date(Number(v)).toISOString()).replace(' UTC', '') }, title: { display: true, text: 'planned reboot (UTC)' } },
         y: { type: 'category', labels: waves.map((w) => w.waveId), offset: true },
       },
     },

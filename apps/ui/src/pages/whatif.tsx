@@ -34,7 +34,7 @@ export function WhatIfPage() {
   const [build, setBuild] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
-  const [result, setResult] = useState<{ request: any; whatIf: WhatIfResult; at: Date } | null>(null);
+  const [result, setResult] = useState<{ request: unknown; whatIf: WhatIfResult; at: Date } | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [selector, setSelector] = useState<Selector | null>(null);
   // the current plan of the same hosts: live (a projector batch moves it), and cheap
@@ -93,7 +93,7 @@ export function WhatIfPage() {
     <div data-testid="whatif-page">
       <h1>What-if</h1>
       <p class="lead">What a hypervisor upgrade would do to the guests of some hosts, before it is planned (nothing is changed), beside what is decided now.</p>
-      <form class="card filters" onSubmit={submit} aria-label="What-if" data-testid="whatif-form">
+      <form class="card filters" onSubmit={(e) => void submit(e)} aria-label="What-if" data-testid="whatif-form">
         <div class="field">
           <label for="w-wave">Wave</label>
           <select id="w-wave" value={wave} onChange={(e) => setWave((e.target as HTMLSelectElement).value)}>

@@ -47,7 +47,7 @@ export class AuthGuard implements CanActivate {
     if (!rule?.roles?.includes(kind)) throw forbidden(`role ${principal.role} may not ${req.method} ${req.path}`);
     if (kind === 'host' && rule.ownHostParam) {
       const asked = req.params?.[rule.ownHostParam];
-      if (asked !== hostOf(principal.role)) throw forbidden(`role ${principal.role} may read its own host only, not ${asked}`);
+      if (asked !== hostOf(principal.role)) throw forbidden(`role ${principal.role} may read its own host only, not ${String(asked)}`);
     }
     if (rule.events) {
       const items = Array.isArray(req.body) ? req.body : [req.body];

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -8,7 +9,7 @@ import { Access } from '../auth/access';
 import type { AuthenticatedRequest } from '../auth/auth.guard';
 import { pageSize } from '../guests.controller';
 import { badRequest } from '../problem';
-import { WhatIfService, whatIfRequestSchema } from '../what-if/what-if.service';
+import { type FixSuggestion, WhatIfService, whatIfRequestSchema } from '../what-if/what-if.service';
 import { ATTENTION_KINDS, AttentionKind, DashboardQueries } from './dashboard.queries';
 import { GenerationMemo } from './generation-memo';
 
@@ -115,7 +116,7 @@ export class DashboardController {
       this.memo.get(`attention-counts:${JSON.stringify([filter.waveId, filter.hostId, filter.labels])}`, () => this.queries.attentionFacets(filter)),
     ]);
     const blockedDistros = [...new Set(page.items.filter((i) => i.status === 'blocked' && i.kernel.distro).map((i) => i.kernel.distro!))];
-    const fixes = blockedDistros.length ? await this.whatIf.fixCandidates(this.dataSource, blockedDistros) : new Map();
+    const fixes: Map<string, FixSuggestion[]> = blockedDistros.length ? await this.whatIf.fixCandidates(this.dataSource, blockedDistros) : new Map<string, FixSuggestion[]>();
     return {
       items: page.items.map((i) => ({
         ...i,
@@ -133,7 +134,7 @@ export class DashboardController {
     summary: 'The current plan of some hosts: their guests\' current decisions, counted as POST /v1/what-if counts its outcomes',
     description: 'Hosts are named as in POST /v1/what-if (ids, labels and/or waveId; all given must match). What-if shows this beside its outcome.',
   })
-  @ApiBody({ schema: z.toJSONSchema(planRequestSchema, { io: 'input' }) as any })
+  @ApiBody({ schema: z.toJSONSchema(planRequestSchema, { io: 'input' }) as SchemaObject })
   @ApiResponse({ status: 200, description: '{ totals: { hosts, guests, fine, overrideLow, blocked, notApplicable, undecided, lostFirstGiBSuperpage, unknownKernel, byReason, byStatus }, decidedFor: [{ version, hosts }], unknownHostIds, unregisteredHostIds }' })
   @ApiResponse({ status: 400, ...problem })
   async plan(@Body() body: unknown) {
@@ -167,7 +168,7 @@ export class HostListController {
     return this.queries.hosts({
       waveId: idParam('waveId', waveId),
       labels: labelsParam(label),
-      readiness: (readiness || undefined) as 'go' | 'no-go' | undefined,
+      readiness: (readiness || undefined),
       after: typeof cursor === 'string' && cursor ? cursor : undefined,
       limit: pageSize(limit, 50),
     });

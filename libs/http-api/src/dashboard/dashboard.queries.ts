@@ -2,7 +2,8 @@ import { LIVE_SCHEMA } from '@fleetcompat/projections';
 
 /** Anything that runs SQL (a DataSource, a prepared Queryable). */
 export interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<any>;
+  /** The rows (or, for some statements, TypeORM's result): their type is the caller's to say. */
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
 }
 
 /** Which hosts: all given parts must match (as in POST /v1/what-if). */
@@ -100,8 +101,66 @@ export interface PlanTotals {
   byStatus: Record<string, number>;
 }
 
+// Rows as pg returns them (int casts in the SQL arrive as numbers; counts are still read with
+// int(), timestamps with iso(), as before).
+type Count = number | string | null;
+interface WaveRow {
+  wave_id: string;
+  reboot_at: string | null;
+  target: string;
+  hosts: Count;
+  started: Count;
+  guests: Count;
+  decided: Count;
+  acknowledged: Count;
+  blocked: Count;
+  ready: Count;
+  hosts_blocked: Count;
+}
+interface HostListRow {
+  host_id: string;
+  registered: boolean;
+  hypervisor_version: string | null;
+  hypervisor_build: string | null;
+  rsdp_override_supported: boolean;
+  labels: Record<string, string> | null;
+  upgrade: { toVersion: string; toBuild?: string | null; plannedRebootAt: string; waveId?: string | null; state: string } | null;
+  guests: Count;
+  decided: Count;
+  acknowledged: Count;
+  blocked: Count;
+}
+interface AttentionRow {
+  guest_id: string;
+  host_id: string;
+  status: string;
+  kernel_sha256: string | null;
+  decision_id: string;
+  action: string;
+  reason: string;
+  rsdp: string;
+  hypervisor_version: string;
+  need_reason: string | null;
+  explanation: string[] | null;
+  remedy: string[] | null;
+  flags: string[] | null;
+  wave_id: string | null;
+  labels: Record<string, string> | null;
+  kernel_release: string | null;
+  kernel_distro: string | null;
+}
+interface PlanRow {
+  status: string;
+  action: string | null;
+  rsdp: string | null;
+  reason: string;
+  lost: boolean;
+  unknown: boolean | null;
+  n: Count;
+}
+
 const int = (v: unknown) => Number(v ?? 0);
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString());
+const iso = (v: string | Date | null | undefined): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString());
 
 /** A keyset cursor, opaque to clients. */
 export function encodeKey(parts: readonly string[]): string {
@@ -111,7 +170,7 @@ export function encodeKey(parts: readonly string[]): string {
 export function decodeKey(cursor: string, n: number): string[] | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'string')) return v as string[];
+    if (Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'string')) return v;
   } catch {
     /* not ours */
   }
@@ -180,7 +239,7 @@ export class DashboardQueries {
 
   async waves(): Promise<WaveSummary[]> {
     const s = this.s;
-    const rows: any[] = await this.db.query(
+    const rows: WaveRow[] = await this.db.query(
       `WITH planned AS (SELECT host_id, registered, wave_id, upgrade FROM ${s}.hosts WHERE wave_id IS NOT NULL),
             r AS (${readinessSql(s, 'planned')})
        SELECT p.wave_id, p.upgrade->>'plannedRebootAt' AS reboot_at, p.upgrade->>'toVersion' AS target,
@@ -264,7 +323,7 @@ export class DashboardQueries {
       ? `WITH sel AS (SELECT h.host_id FROM ${s}.hosts h WHERE ${where}), r AS (${readinessSql(s, 'sel')})
          SELECT count(*)::int AS n FROM r WHERE ${filter.readiness === 'go' ? ready : `NOT (${ready})`}`
       : `SELECT count(*)::int AS n FROM ${s}.hosts h WHERE ${where}`;
-    const [rows, total]: any[][] = await Promise.all([this.db.query(sql, params), this.db.query(totalSql, countParams)]);
+    const [rows, total] = await Promise.all([this.db.query<HostListRow[]>(sql, params), this.db.query<{ n: Count }[]>(totalSql, countParams)]);
     const items = rows.slice(0, filter.limit).map((r): HostListItem => {
       const readiness = { guests: int(r.guests), decided: int(r.decided), acknowledged: int(r.acknowledged), blocked: int(r.blocked), ready: false };
       readiness.ready = readyOf(readiness);
@@ -311,7 +370,7 @@ export class DashboardQueries {
       where += ` AND (g.guest_id, g.host_id) > ($${params.length - 1}, $${params.length})`;
     }
     params.push(filter.limit + 1);
-    const rows: any[] = await this.db.query(
+    const rows: AttentionRow[] = await this.db.query(
       `SELECT g.guest_id, g.host_id, g.status, g.kernel_sha256, g.decision_id,
               d.message->>'action' AS action, d.message->>'reason' AS reason, d.message->>'rsdp' AS rsdp,
               d.message->>'hypervisorVersion' AS hypervisor_version, d.message->'facts'->>'needReason' AS need_reason,
@@ -362,7 +421,7 @@ export class DashboardQueries {
     const s = this.s;
     const params: unknown[] = [];
     const where = this.attentionWhere(filter, params, false);
-    const rows: any[] = await this.db.query(
+    const rows: Pick<PlanRow, 'status' | 'action' | 'reason' | 'n'>[] = await this.db.query(
       `SELECT g.status, d.message->>'action' AS action, d.message->>'reason' AS reason, count(*)::int AS n
          FROM ${s}.guests g
          JOIN ${s}.decisions d ON d.decision_id = g.decision_id
@@ -395,9 +454,9 @@ export class DashboardQueries {
     const s = this.s;
     const params: unknown[] = [];
     const where = this.selector(sel, params);
-    const [hostRows, rows]: any[][] = await Promise.all([
-      this.db.query(`SELECT h.host_id, h.registered, coalesce(h.upgrade->>'toVersion', h.hypervisor_version) AS version FROM ${s}.hosts h WHERE ${where}`, params),
-      this.db.query(
+    const [hostRows, rows] = await Promise.all([
+      this.db.query<{ host_id: string; registered: boolean; version: string | null }[]>(`SELECT h.host_id, h.registered, coalesce(h.upgrade->>'toVersion', h.hypervisor_version) AS version FROM ${s}.hosts h WHERE ${where}`, params),
+      this.db.query<PlanRow[]>(
         `SELECT g.status, d.message->>'action' AS action, d.message->>'rsdp' AS rsdp, d.message->>'reason' AS reason,
                 coalesce((d.message->'costs')::jsonb @> '[{"code":"first-gib-superpage-lost"}]', false) AS lost,
                 (g.status = 'unknown-kernel' OR (d.message->'facts'->>'kernelKnown' = 'false' AND d.message->'facts'->>'mode' = 'pvh')) AS unknown,
@@ -429,7 +488,7 @@ export class DashboardQueries {
     }
     const versions = new Map<string | null, number>();
     for (const h of registered) versions.set(h.version, (versions.get(h.version) ?? 0) + 1);
-    const found = new Set(hostRows.map((h) => h.host_id as string));
+    const found = new Set(hostRows.map((h) => h.host_id));
     return {
       totals,
       decidedFor: [...versions].map(([version, hosts]) => ({ version, hosts })).sort((a, b) => String(a.version).localeCompare(String(b.version), undefined, { numeric: true })),

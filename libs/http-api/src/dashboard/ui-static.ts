@@ -98,7 +98,12 @@ const LANDING = (ui: boolean) => `<!doctype html>
  * Express instance before Nest's routes, like the probes: the files need no token (the pages
  * ask for one and send it to the API, which checks it as for every client).
  */
-export function serveUi(express: { get: Function }, dir: string | undefined = uiDirCandidates().find((d) => existsSync(path.join(d, 'index.html')))): { dir: string | null } {
+/** The part of an Express app this needs. */
+interface RouteTable {
+  get(path: string, handler: (req: Request, res: Response, next: NextFunction) => unknown): unknown;
+}
+
+export function serveUi(express: RouteTable, dir: string | undefined = uiDirCandidates().find((d) => existsSync(path.join(d, 'index.html')))): { dir: string | null } {
   const assets = dir ? loadAssets(dir) : new Map<string, Asset>();
   const index = assets.get('index.html');
   const pageHeaders = (res: Response) => {
@@ -122,7 +127,7 @@ export function serveUi(express: { get: Function }, dir: string | undefined = ui
     send(req, res, index);
   });
   express.get('/ui/assets/:name', (req: Request, res: Response, next: NextFunction) => {
-    const asset = assets.get(`assets/${req.params.name}`);
+    const asset = assets.get(`assets/${String(req.params.name)}`);
     if (!asset) return next();
     pageHeaders(res);
     send(req, res, asset);

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { problemJsonSchema } from '@fleetcompat/contract';
@@ -26,7 +27,7 @@ export class WhatIfController {
       'unknown kernel; for each blocked guest, announced kernels of the same distro line that set XENFEAT_linux_rsdp_unrestricted (bit 15). ' +
       'Hosts are named by ids, labels (all must match) and/or waveId (all given must match). Rate limited per token (429 with Retry-After).',
   })
-  @ApiBody({ schema: z.toJSONSchema(whatIfRequestSchema, { io: 'input' }) as any })
+  @ApiBody({ schema: z.toJSONSchema(whatIfRequestSchema, { io: 'input' }) as SchemaObject })
   @ApiResponse({ status: 200, description: '{ target, totals, hosts: [{ hostId, totals, guests }], unknownHostIds, unregisteredHostIds, guestsListed, truncated, flags }' })
   @ApiResponse({ status: 400, ...problem })
   @ApiResponse({ status: 429, description: 'too many what-if calls for this token; see Retry-After', ...problem })

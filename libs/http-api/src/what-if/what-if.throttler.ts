@@ -5,7 +5,7 @@ import { ProblemException } from '../problem';
 /** Rate of what-if calls, counted per token (per address for a caller without one). */
 @Injectable()
 export class WhatIfThrottlerGuard extends ThrottlerGuard {
-  protected override async getTracker(req: Record<string, any>): Promise<string> {
+  protected override async getTracker(req: { principal?: { tokenId?: string }; ip?: string }): Promise<string> {
     return req.principal?.tokenId ? `token:${req.principal.tokenId}` : `ip:${req.ip}`;
   }
 

@@ -43,7 +43,7 @@ export function decompressGzip(input: Uint8Array, maxOutput: number): Uint8Array
   let out: Buffer;
   let used: number;
   try {
-    const r = zlib.inflateRawSync(deflated, { maxOutputLength: maxOutput, info: true } as zlib.ZlibOptions) as unknown as {
+    const r = zlib.inflateRawSync(deflated, { maxOutputLength: maxOutput, info: true }) as unknown as {
       buffer: Buffer;
       engine: { bytesWritten: number };
     };

@@ -31,7 +31,7 @@ export function liblzmaDecode(kind: 'xz' | 'lzma', input: Uint8Array, maxOutput:
   const out = new BoundedOutput(maxOutput, kind, sizeHint && sizeHint > 0 ? sizeHint : 1 << 20);
   const stream = new Stream();
   let ended = false;
-  let error: { name?: string; message?: string } | null = null;
+  let error: { name?: string; message?: string; toString(): string } | null = null; // an Error, or liblzma's error object
   let overflow = false;
   stream.bufferHandler = (buf, _processed, err) => {
     if (err) error = err;
@@ -64,7 +64,7 @@ export function liblzmaDecode(kind: 'xz' | 'lzma', input: Uint8Array, maxOutput:
   if (overflow) out.tooLarge();
   if (error) {
     const name = (error as { name?: string }).name ?? '';
-    const [code, what] = CODES[name] ?? ['corrupt-data', (error as Error).message ?? String(error)];
+    const [code, what] = CODES[name] ?? ['corrupt-data', error.message ?? String(error)];
     fail(code, `${kind}: ${what} (liblzma ${name || 'error'})`);
   }
   if (!ended) fail('truncated', `${kind}: compressed data is truncated`);

@@ -70,9 +70,9 @@ const event: fc.Arbitrary<(id: string) => FactEvent> = fc.oneof(
           {
             guestId: r.guestId,
             hostId: r.hostId,
-            mode: r.mode as 'pvh',
+            mode: r.mode,
             memoryMiB: r.memory,
-            boot: { method: r.method as 'direct', ...(r.kernel ? { kernelSha256: r.kernel } : {}), ...(r.bootloader ? { bootloaderSha256: r.bootloader } : {}) },
+            boot: { method: r.method, ...(r.kernel ? { kernelSha256: r.kernel } : {}), ...(r.bootloader ? { bootloaderSha256: r.bootloader } : {}) },
           },
           id,
         ),
@@ -87,7 +87,7 @@ const event: fc.Arbitrary<(id: string) => FactEvent> = fc.oneof(
   ),
   fc.record({ at: time, version, behaviour: fc.constantFrom('always-low', 'by-notes', 'always-high'), byBuild: fc.boolean() }).map(
     (r) => (id: string) =>
-      ev('HypervisorBehaviourDeclared', r.at, { ...(r.byBuild ? { build: 'b-dev' } : { version: r.version }), behaviour: r.behaviour as 'by-notes' }, id),
+      ev('HypervisorBehaviourDeclared', r.at, { ...(r.byBuild ? { build: 'b-dev' } : { version: r.version }), behaviour: r.behaviour }, id),
   ),
   fc.record({ at: time, guestOs: fc.constantFrom('Linux', 'Mini-OS', 'FreeBSD'), copes: fc.boolean() }).map(
     (r) => (id: string) => ev('GuestOsDeclared', r.at, { guestOs: r.guestOs, copesWithHighRsdp: r.copes }, id),

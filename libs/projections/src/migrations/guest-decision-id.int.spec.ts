@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationInterface } from 'typeorm';
 import { eventStoreMigrations } from '@fleetcompat/event-store';
 import { createTestDatabase, TestDatabase } from '../../../../test/support/postgres';
 import { CreateProjections1764000100000 } from './1764000100000-create-projections';
@@ -16,7 +16,7 @@ describe('migration GuestDecisionId: guests point at their decision by id', () =
     await db?.drop();
   });
 
-  async function open(migrations: Function[]): Promise<DataSource> {
+  async function open(migrations: (new () => MigrationInterface)[]): Promise<DataSource> {
     const ds = new DataSource({ type: 'postgres', url: db.url, migrations, logging: false });
     await ds.initialize();
     await ds.runMigrations({ transaction: 'each' });

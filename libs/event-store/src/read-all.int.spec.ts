@@ -1,6 +1,6 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
-import { appendEvents, dedupeByEventId, EventRow } from './appendEvents';
+import { appendEvents, dedupeByEventId, EventRow } from './append-events';
 import { PostgresEventStore } from './postgres-event-store';
 import { streamIdOf } from './stream-id';
 import { guestObserved, openEventStoreDataSource, readUntil as readUntilVisible } from './testing';
