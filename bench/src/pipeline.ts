@@ -296,13 +296,13 @@ export async function bareProducer(prefix: string, dbUrl: string, batchSize: num
     let n = 0;
     let ms = 0;
     for (;;) {
-      const { rows } = await db.query(
+      const { rows } = await db.query<{ decision_id: string; host_id: string; guest_id: string; value: string; type: string }>(
         `SELECT decision_id, host_id, guest_id, message::text AS value, message->>'type' AS type FROM projection.decisions WHERE decision_id > $1 ORDER BY decision_id LIMIT $2`,
         [after, batchSize],
       );
       if (!rows.length) break;
       after = rows[rows.length - 1].decision_id;
-      const messages = rows.map((r: { host_id: string; guest_id: string; value: string; type: string }) => ({ key: r.host_id, value: r.value, headers: { type: r.type, guestId: r.guest_id } }));
+      const messages = rows.map((r) => ({ key: r.host_id, value: r.value, headers: { type: r.type, guestId: r.guest_id } }));
       const t0 = performance.now();
       await producer.sendBatch({ topicMessages: [{ topic, messages }], acks: -1 });
       ms += performance.now() - t0;

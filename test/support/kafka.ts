@@ -13,7 +13,8 @@ export { brokers, uniqueName };
 const RETRIED = /does not host this topic-partition|no leader for this topic-partition|coordinator is (not available|loading)|not the correct coordinator/i;
 
 const testLogCreator: logCreator = () => ({ namespace, level, log }) => {
-  const error = String((log as { error?: unknown }).error ?? '');
+  const raw = (log as { error?: unknown }).error;
+  const error = typeof raw === 'string' ? raw : raw instanceof Error ? raw.message : '';
   if (RETRIED.test(error) || RETRIED.test(log.message)) return;
   const { message, ...extra } = log;
   console.error(`kafkajs ${logLevel[level]} [${namespace}] ${message} ${JSON.stringify(extra)}`);

@@ -4,7 +4,7 @@ import { appendEvents, dedupeByEventId, EventRow } from './append-events';
 import { PostgresEventStore } from './postgres-event-store';
 import { streamIdOf } from './stream-id';
 import { guestObserved, openEventStoreDataSource, readUntil as readUntilVisible } from './testing';
-import { Checkpoint, compareCheckpoints, START, StoredEvent } from './types';
+import { Checkpoint, compareCheckpoints, START } from './types';
 import { IncomingEvent } from '@fleetcompat/contract';
 
 const row = (e: IncomingEvent): EventRow => ({

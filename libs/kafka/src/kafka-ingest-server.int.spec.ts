@@ -49,7 +49,9 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
   const stores: TestStore[] = [];
   const started = async (s: KafkaIngestServer) => {
     servers.push(s);
-    await new Promise<void>((resolve, reject) => s.listen((err?: unknown) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => {
+      void s.listen((err?: unknown) => (err ? reject(err instanceof Error ? err : new Error('listen failed', { cause: err })) : resolve()));
+    });
     return s;
   };
   /** A database of this test's own, and a sink storing into it with the real event store. */

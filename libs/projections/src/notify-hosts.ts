@@ -44,7 +44,7 @@ export function notifiedHosts(payload: string | undefined): readonly string[] | 
   if (!payload || payload[0] !== '{') return null;
   try {
     const v = JSON.parse(payload) as { hosts?: unknown };
-    return Array.isArray(v.hosts) && v.hosts.every((h) => typeof h === 'string') ? (v.hosts as string[]) : null;
+    return Array.isArray(v.hosts) && v.hosts.every((h) => typeof h === 'string') ? v.hosts : null;
   } catch {
     return null;
   }

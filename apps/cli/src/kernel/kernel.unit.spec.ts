@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'crypto';
 import { join } from 'path';
 import { gunzipSync, gzipSync } from 'zlib';
 import { validateEvent } from '@fleetcompat/contract';

@@ -10,7 +10,7 @@ export type KeyParts<T> = { readonly [K in keyof Required<T>]: (value: T[K]) => 
 
 /** The key function of T: each field's part, in the order KeyParts lists them, joined by "|". */
 function keyer<T extends object>(parts: KeyParts<T>): (value: T) => string {
-  const fields = (Object.keys(parts) as (keyof T)[]).map((field) => [field, parts[field] as (v: T[keyof T]) => Scalar] as const);
+  const fields = (Object.keys(parts) as (keyof T)[]).map((field) => [field, parts[field]] as const);
   return (value) => {
     let key = '';
     for (const [field, part] of fields) key += `${part(value[field])}|`;
