@@ -59,4 +59,6 @@ writeFileSync(
 `,
 );
 const size = (f) => result.metafile.outputs[path.relative(root, path.join(out, f))]?.bytes ?? 0;
-console.log(`ui: dist/ui/${script} (${Math.round(size(script) / 1024)} KiB), dist/ui/${styles} (${Math.round(size(styles) / 1024)} KiB), dist/ui/index.html`);
+console.log(
+  `ui: dist/ui/${script} (${Math.round(size(script) / 1024)} KiB), dist/ui/${styles} (${Math.round(size(styles) / 1024)} KiB), dist/ui/index.html`,
+);

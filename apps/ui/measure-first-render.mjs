@@ -28,9 +28,17 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const size = { hosts: arg('hosts', 5000), guests: arg('guests', 250000), kernels: arg('kernels', 2000), waves: arg('waves', 10) };
+const size = {
+  hosts: arg('hosts', 5000),
+  guests: arg('guests', 250000),
+  kernels: arg('kernels', 2000),
+  waves: arg('waves', 10),
+};
 const runs = arg('runs', 5);
-const adminUrl = process.env.MEASURE_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl =
+  process.env.MEASURE_DATABASE_ADMIN_URL ??
+  process.env.TEST_DATABASE_ADMIN_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
 const TOKEN = `ui-render-${randomBytes(12).toString('hex')}`;
 const log = (m) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -60,7 +68,8 @@ const median = (xs) => {
 
 const keepIndex = process.argv.indexOf('--keep');
 const keep = keepIndex > 0 ? process.argv[keepIndex + 1] : null;
-if (keep !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(keep)) throw new Error('--keep takes a database name (a-z, 0-9, _)');
+if (keep !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(keep))
+  throw new Error('--keep takes a database name (a-z, 0-9, _)');
 const dbName = keep ?? `fc_ui_render_${randomBytes(5).toString('hex')}`;
 const dbUrl = (() => {
   const u = new URL(adminUrl);
@@ -82,15 +91,28 @@ try {
   const url = `http://127.0.0.1:${port}`;
   app = spawn(process.execPath, [path.join(root, 'dist/apps/all-in-one/src/main.js')], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), DATABASE_URL: dbUrl, KAFKA_BROKERS: '', FLEETCOMPAT_BOOTSTRAP_TOKEN: TOKEN, EVENTS_RATE_LIMIT: '100000000', LOG_FORMAT: 'json', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: dbUrl,
+      KAFKA_BROKERS: '',
+      FLEETCOMPAT_BOOTSTRAP_TOKEN: TOKEN,
+      EVENTS_RATE_LIMIT: '100000000',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const call = async (p, init = {}) => {
-    const res = await fetch(`${url}${p}`, { method: init.method ?? 'GET', headers: { authorization: `Bearer ${TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}) }, body: init.body ? JSON.stringify(init.body) : undefined });
+    const res = await fetch(`${url}${p}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${TOKEN}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+      body: init.body ? JSON.stringify(init.body) : undefined,
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
-  for (const until = Date.now() + 120000; ; ) {
+  for (const until = Date.now() + 120000; ;) {
     try {
       if ((await fetch(`${url}/health/live`)).ok) break;
     } catch {
@@ -129,7 +151,12 @@ try {
   log(`projected after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
   const api = {};
-  for (const [name, p] of [['summary', '/v1/summary'], ['waves', '/v1/waves'], ['attention', '/v1/attention?limit=25'], ['hosts of a wave', `/v1/hosts?waveId=gen-wave-1&limit=25`]]) {
+  for (const [name, p] of [
+    ['summary', '/v1/summary'],
+    ['waves', '/v1/waves'],
+    ['attention', '/v1/attention?limit=25'],
+    ['hosts of a wave', `/v1/hosts?waveId=gen-wave-1&limit=25`],
+  ]) {
     const times = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
@@ -140,12 +167,43 @@ try {
     api[name] = times.map((t) => Math.round(t));
   }
 
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'] });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
   // "cold": right after a projector batch committed (one new guest posted), when GET /v1/summary
   // and the other aggregates are read from Postgres again; else they are kept until the next batch
   let extra = 0;
   const afterABatch = async () => {
-    const r = await call('/v1/events', { method: 'POST', body: [{ eventId: `ui-render-${TOKEN}-${++extra}`, type: 'GuestObserved', schemaVersion: 1, occurredAt: new Date().toISOString(), source: 'ui-render', data: { guestId: `ui-render-extra-${extra}`, hostId: 'gen-host-000001', mode: 'hvm', memoryMiB: 1024, boot: { method: 'direct' } } }] });
+    const r = await call('/v1/events', {
+      method: 'POST',
+      body: [
+        {
+          eventId: `ui-render-${TOKEN}-${++extra}`,
+          type: 'GuestObserved',
+          schemaVersion: 1,
+          occurredAt: new Date().toISOString(),
+          source: 'ui-render',
+          data: {
+            guestId: `ui-render-extra-${extra}`,
+            hostId: 'gen-host-000001',
+            mode: 'hvm',
+            memoryMiB: 1024,
+            boot: { method: 'direct' },
+          },
+        },
+      ],
+    });
     if (r.status !== 202) throw new Error(`POST /v1/events: ${r.status}`);
     for (;;) {
       const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -179,8 +237,14 @@ try {
         ms = await page.evaluate(() => performance.now());
       }
       const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
-      const transferred = await page.evaluate(() => performance.getEntriesByType('resource').reduce((n, e) => n + (e.transferSize || 0), 0));
-      samples.push({ ms: Math.round(ms), heapMiB: heap ? +(heap / 1048576).toFixed(1) : null, transferredKiB: Math.round(transferred / 1024) });
+      const transferred = await page.evaluate(() =>
+        performance.getEntriesByType('resource').reduce((n, e) => n + (e.transferSize || 0), 0),
+      );
+      samples.push({
+        ms: Math.round(ms),
+        heapMiB: heap ? +(heap / 1048576).toFixed(1) : null,
+        transferredKiB: Math.round(transferred / 1024),
+      });
       await context.close();
     }
     results[name] = { medianMs: median(samples.map((s) => s.ms)), samples };
@@ -190,7 +254,12 @@ try {
     fleet: size,
     events: events || 'already loaded',
     runs,
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((x) => +x.toFixed(1)), node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      loadavg: os.loadavg().map((x) => +x.toFixed(1)),
+      node: process.version,
+    },
     chromium: browser.version(),
     apiMs: api,
     firstRenderMs: results,

@@ -55,8 +55,22 @@ async function copy(events: readonly FleetEvent[], batchSize: number): Promise<n
                    source text, data jsonb, origin jsonb)`);
     const t0 = performance.now();
     for (const b of batches(events, batchSize)) {
-      const rows = b.map((e) => [e.eventId, streamIdOf(e), e.type, e.schemaVersion, e.occurredAt, e.source, JSON.stringify(e.data), '{"channel":"http"}']);
-      await copyRows(c, 'events_copy', ['event_id', 'stream_id', 'type', 'schema_version', 'occurred_at', 'source', 'data', 'origin'], rows);
+      const rows = b.map((e) => [
+        e.eventId,
+        streamIdOf(e),
+        e.type,
+        e.schemaVersion,
+        e.occurredAt,
+        e.source,
+        JSON.stringify(e.data),
+        '{"channel":"http"}',
+      ]);
+      await copyRows(
+        c,
+        'events_copy',
+        ['event_id', 'stream_id', 'type', 'schema_version', 'occurred_at', 'source', 'data', 'origin'],
+        rows,
+      );
     }
     const ms = performance.now() - t0;
     const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM events_copy`);
@@ -86,7 +100,10 @@ async function emmett(events: readonly FleetEvent[], batchSize: number, oneStrea
     let i = 0;
     for (const b of batches(events, batchSize)) {
       if (oneStream) {
-        await store.appendToStream(`bench-stream-${i++}`, b.map((e) => ({ type: e.type, data: e.data, metadata: { eventId: e.eventId } })));
+        await store.appendToStream(
+          `bench-stream-${i++}`,
+          b.map((e) => ({ type: e.type, data: e.data, metadata: { eventId: e.eventId } })),
+        );
       } else {
         const byStream = new Map<string, FleetEvent[]>();
         for (const e of b) {
@@ -97,7 +114,10 @@ async function emmett(events: readonly FleetEvent[], batchSize: number, oneStrea
         }
         await Promise.all(
           [...byStream].map(([stream, list]) =>
-            store.appendToStream(stream, list.map((e) => ({ type: e.type, data: e.data, metadata: { eventId: e.eventId } }))),
+            store.appendToStream(
+              stream,
+              list.map((e) => ({ type: e.type, data: e.data, metadata: { eventId: e.eventId } })),
+            ),
           ),
         );
       }

@@ -16,7 +16,35 @@ describe('npm run bench (harness smoke run at a tiny size)', () => {
   // seen in a .ci/run beside another): a hang guard, not a speed limit.
   it('measures every point beside its baseline and writes the JSON and markdown report', async () => {
     const options = parseOptions(
-      ['--quick', '--hosts', '6', '--guests', '120', '--kernels', '10', '--waves', '1', '--runs', '1', '--latency-hosts', '1', '--latency-samples', '4', '--append-events', '600', '--query-seconds', '1', '--host-agents', '30', '--host-idle-seconds', '2', '--out', out, '--label', 'smoke'],
+      [
+        '--quick',
+        '--hosts',
+        '6',
+        '--guests',
+        '120',
+        '--kernels',
+        '10',
+        '--waves',
+        '1',
+        '--runs',
+        '1',
+        '--latency-hosts',
+        '1',
+        '--latency-samples',
+        '4',
+        '--append-events',
+        '600',
+        '--query-seconds',
+        '1',
+        '--host-agents',
+        '30',
+        '--host-idle-seconds',
+        '2',
+        '--out',
+        out,
+        '--label',
+        'smoke',
+      ],
       {},
       ROOT,
     );
@@ -33,13 +61,19 @@ describe('npm run bench (harness smoke run at a tiny size)', () => {
     expect(report.latency).toMatchObject({ hosts: 1, guestsPerHost: 200, count: 4 }); // planned, cancelled, planned, cancelled
     expect(report.latency!.ms.p95).toBeGreaterThan(0);
     expect(report.ingest!.relay!.bareProducerMessagesPerSec.median).toBeGreaterThan(0);
-    expect(Object.keys(report.ingest!.cpuPer1000!)).toEqual(expect.arrayContaining(['ingest', 'projector', 'relay', 'postgres']));
+    expect(Object.keys(report.ingest!.cpuPer1000!)).toEqual(
+      expect.arrayContaining(['ingest', 'projector', 'relay', 'postgres']),
+    );
     expect(report.queries!.projectorCommitsPerSec!.runs).toHaveLength(1);
     expect(report.queries!.wave!.cacheHitPct!.median).toBeGreaterThanOrEqual(0); // read off the API's /metrics
     expect(report.rebuild!.events).toBeGreaterThanOrEqual(report.ingest!.events);
     expect(report.queries!.placements.errors + report.queries!.placements.non2xx).toBe(0);
     expect(report.queries!.blocked.errors + report.queries!.blocked.non2xx).toBe(0);
-    expect(report.hostAgents).toMatchObject({ agents: 30, longPoll: { seen: expect.any(Number) }, polling: { seen: expect.any(Number) } });
+    expect(report.hostAgents).toMatchObject({
+      agents: 30,
+      longPoll: { seen: expect.any(Number) },
+      polling: { seen: expect.any(Number) },
+    });
     expect(report.hostAgents!.longPoll.seen).toBeGreaterThan(0);
     expect(Object.keys(report.peakRssMiB)).toEqual(expect.arrayContaining(['ingest', 'projector', 'relay', 'api']));
     expect(report.machine.loadavg).toHaveLength(3);
@@ -47,7 +81,21 @@ describe('npm run bench (harness smoke run at a tiny size)', () => {
     const json = JSON.parse(readFileSync(files.json, 'utf8'));
     expect(json.label).toBe('smoke');
     const md = readFileSync(files.md, 'utf8');
-    for (const row of ['1. Ingest', 'bare kafkajs producer', 'CPU seconds per 1,000 events', '2. Event store append', 'one transaction per batch', 'Emmett', '3. Decision latency', '4. Projection rebuild', '5. GET /v1/hosts/{id}/placements', 'GET /v1/guests?status=blocked', '6. Peak RSS', '7. Host agents', 'load average']) {
+    for (const row of [
+      '1. Ingest',
+      'bare kafkajs producer',
+      'CPU seconds per 1,000 events',
+      '2. Event store append',
+      'one transaction per batch',
+      'Emmett',
+      '3. Decision latency',
+      '4. Projection rebuild',
+      '5. GET /v1/hosts/{id}/placements',
+      'GET /v1/guests?status=blocked',
+      '6. Peak RSS',
+      '7. Host agents',
+      'load average',
+    ]) {
       expect(md).toContain(row);
     }
   }, 600_000);

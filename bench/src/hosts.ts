@@ -69,7 +69,10 @@ function cpuMs(pid: number): number {
 
 /** CPU of the API process and of the database's backends (except the harness's own connection) over `seconds`. */
 async function cpuOver(api: App, db: Client, seconds: number): Promise<{ api: number; db: number }> {
-  const backends = async () => (await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows.map((r: { pid: number }) => r.pid);
+  const backends = async () =>
+    (
+      await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+    ).rows.map((r: { pid: number }) => r.pid);
   const pids0 = await backends();
   const api0 = cpuMs(api.child.pid!);
   const db0 = new Map(pids0.map((p) => [p, cpuMs(p)]));
@@ -132,7 +135,9 @@ class SimAgent {
       const at = Date.now();
       if (res.status === 304) return void (await res.arrayBuffer());
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { placements: { guestId: string; decision: { decisionId: string; hypervisorVersion: string } | null }[] };
+      const body = (await res.json()) as {
+        placements: { guestId: string; decision: { decisionId: string; hypervisorVersion: string } | null }[];
+      };
       this.etag = res.headers.get('etag');
       for (const p of body.placements) {
         if (!p.decision || this.decisions.get(p.guestId) === p.decision.decisionId) continue;
@@ -187,16 +192,30 @@ class CommitClock {
   }
 }
 
-async function waveDecisionsCommitted(db: Client, hostIds: string[], version: string, timeoutMs: number): Promise<{ decisionId: string; hostId: string; xid: bigint }[]> {
+async function waveDecisionsCommitted(
+  db: Client,
+  hostIds: string[],
+  version: string,
+  timeoutMs: number,
+): Promise<{ decisionId: string; hostId: string; xid: bigint }[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const want = Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM projection.guests WHERE host_id = ANY($1) AND present`, [hostIds])).rows[0].n);
+    const want = Number(
+      (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM projection.guests WHERE host_id = ANY($1) AND present`,
+          [hostIds],
+        )
+      ).rows[0].n,
+    );
     const { rows } = await db.query<{ decision_id: string; host_id: string; xid: string }>(
       `SELECT decision_id, host_id, xmin::text AS xid FROM projection.decisions WHERE host_id = ANY($1) AND kind = 'decided' AND message->>'hypervisorVersion' = $2`,
       [hostIds, version],
     );
-    if (rows.length >= want && want > 0) return rows.map((r) => ({ decisionId: r.decision_id, hostId: r.host_id, xid: BigInt(r.xid) }));
-    if (Date.now() > until) throw new Error(`wave ${version}: ${rows.length} of ${want} decisions after ${timeoutMs} ms`);
+    if (rows.length >= want && want > 0)
+      return rows.map((r) => ({ decisionId: r.decision_id, hostId: r.host_id, xid: BigInt(r.xid) }));
+    if (Date.now() > until)
+      throw new Error(`wave ${version}: ${rows.length} of ${want} decisions after ${timeoutMs} ms`);
     await sleep(200);
   }
 }
@@ -207,7 +226,11 @@ async function createHostTokens(api: App, hostIds: string[]): Promise<Map<string
   const worker = async () => {
     while (next < hostIds.length) {
       const h = hostIds[next++];
-      const res = await fetch(`${api.url}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` }, body: JSON.stringify({ role: `host:${h}`, name: `bench agent ${h}` }) });
+      const res = await fetch(`${api.url}/v1/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+        body: JSON.stringify({ role: `host:${h}`, name: `bench agent ${h}` }),
+      });
       if (res.status !== 201) throw new Error(`POST /v1/tokens: ${res.status} ${await res.text()}`);
       tokens.set(h, ((await res.json()) as { token: string }).token);
     }
@@ -219,7 +242,17 @@ async function createHostTokens(api: App, hostIds: string[]): Promise<Map<string
 /** Runs one mode: start the agents, let them settle, measure idle CPU, make a wave, time it, stop them. */
 async function runMode(
   mode: 'long-poll' | 'polling',
-  ctx: { api: App; db: Client; dbUrl: string; agentHosts: string[]; tokens: Map<string, string>; waveHosts: string[]; version: string; o: HostAgentsOptions; idle: { api: number; db: number } },
+  ctx: {
+    api: App;
+    db: Client;
+    dbUrl: string;
+    agentHosts: string[];
+    tokens: Map<string, string>;
+    waveHosts: string[];
+    version: string;
+    o: HostAgentsOptions;
+    idle: { api: number; db: number };
+  },
 ): Promise<ModeResult> {
   const seen = new Map<string, number[]>(); // decisionId -> times agents saw it
   let collecting: string | null = null;
@@ -236,28 +269,43 @@ async function runMode(
     // settle: every agent has its host's answer (and, long-polling, waits)
     const until = Date.now() + 120000;
     while (!agents.every((a) => a.etag !== null && (mode === 'polling' || a.waiting))) {
-      if (Date.now() > until) throw new Error(`${mode}: ${agents.filter((a) => a.etag !== null).length} of ${agents.length} agents have an answer after 120 s`);
+      if (Date.now() > until)
+        throw new Error(
+          `${mode}: ${agents.filter((a) => a.etag !== null).length} of ${agents.length} agents have an answer after 120 s`,
+        );
       await sleep(200);
     }
     log(`  ${mode}: ${agents.length} agents settled`);
     const requests0 = agents.reduce((n, a) => n + a.requests, 0);
     const t0 = performance.now();
     const cpu = await cpuOver(ctx.api, ctx.db, ctx.o.idleSeconds);
-    const requestsPerSec = Math.round(((agents.reduce((n, a) => n + a.requests, 0) - requests0) / ((performance.now() - t0) / 1000)) * 10) / 10;
+    const requestsPerSec =
+      Math.round(((agents.reduce((n, a) => n + a.requests, 0) - requests0) / ((performance.now() - t0) / 1000)) * 10) /
+      10;
     log(`  ${mode}: idle API ${cpu.api} ms CPU/s, db ${cpu.db} ms/s, ${requestsPerSec} req/s`);
 
     const clock = await CommitClock.start(ctx.dbUrl);
     collecting = ctx.version;
     const events = ctx.waveHosts.map((hostId, i) =>
-      envelope(`bench-host-wave-${ctx.version}-${i}`, 'HypervisorUpgradePlanned', new Date().toISOString(), 'orchestrator/bench', {
-        hostId,
-        fromVersion: '4.10.4',
-        toVersion: ctx.version,
-        plannedRebootAt: '2026-12-01T02:00:00Z',
-        waveId: `bench-wave-${ctx.version}`,
-      }),
+      envelope(
+        `bench-host-wave-${ctx.version}-${i}`,
+        'HypervisorUpgradePlanned',
+        new Date().toISOString(),
+        'orchestrator/bench',
+        {
+          hostId,
+          fromVersion: '4.10.4',
+          toVersion: ctx.version,
+          plannedRebootAt: '2026-12-01T02:00:00Z',
+          waveId: `bench-wave-${ctx.version}`,
+        },
+      ),
     );
-    const res = await fetch(`${ctx.api.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` }, body: JSON.stringify(events) });
+    const res = await fetch(`${ctx.api.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
+      body: JSON.stringify(events),
+    });
     if (res.status !== 202) throw new Error(`POST /v1/events: ${res.status} ${await res.text()}`);
     const decisions = await waveDecisionsCommitted(ctx.db, ctx.waveHosts, ctx.version, 300000);
     const agentsPerHost = new Map<string, number>();
@@ -278,7 +326,9 @@ async function runMode(
     }
     samples.sort((a, b) => a - b);
     const got = [...seen.values()].reduce((n, l) => n + l.length, 0);
-    log(`  ${mode}: wave of ${decisions.length} decisions (${ctx.waveHosts.length} hosts), ${got} of ${want} seen${unclocked ? `, ${unclocked} without a commit time` : ''}: p50 ${percentile(samples, 50)} ms, p99 ${percentile(samples, 99)} ms`);
+    log(
+      `  ${mode}: wave of ${decisions.length} decisions (${ctx.waveHosts.length} hosts), ${got} of ${want} seen${unclocked ? `, ${unclocked} without a commit time` : ''}: p50 ${percentile(samples, 50)} ms, p99 ${percentile(samples, 99)} ms`,
+    );
     const perAgent = (x: number, base: number) => Math.round(((x - base) / agents.length) * 1000 * 10) / 10;
     return {
       apiCpuMsPerSec: cpu.api,
@@ -286,7 +336,12 @@ async function runMode(
       apiCpuPerIdleAgentUsPerSec: perAgent(cpu.api, ctx.idle.api),
       dbCpuPerIdleAgentUsPerSec: perAgent(cpu.db, ctx.idle.db),
       requestsPerSec,
-      seenMs: { p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples[samples.length - 1] ?? NaN, samples: samples.length },
+      seenMs: {
+        p50: percentile(samples, 50),
+        p99: percentile(samples, 99),
+        max: samples[samples.length - 1] ?? NaN,
+        samples: samples.length,
+      },
       waveDecisions: decisions.length,
       seen: got,
     };
@@ -297,7 +352,10 @@ async function runMode(
 }
 
 /** The point: projector and API on the bench database, the agents in this process. */
-export async function measureHostAgents(dbUrl: string, o: HostAgentsOptions): Promise<{ result: HostAgentsResult; apiPeakRssMiB: number | null }> {
+export async function measureHostAgents(
+  dbUrl: string,
+  o: HostAgentsOptions,
+): Promise<{ result: HostAgentsResult; apiPeakRssMiB: number | null }> {
   const projector = await (await startApp('projector', { DATABASE_URL: dbUrl, LOG_LEVEL: 'log' })).ready();
   const api = await startApi(dbUrl);
   const db = await pgClient(dbUrl);
@@ -306,13 +364,25 @@ export async function measureHostAgents(dbUrl: string, o: HostAgentsOptions): Pr
     const agentHosts = Array.from({ length: o.agents }, (_, i) => distinct[i % distinct.length]);
     const waveCount = Math.max(1, Math.min(100, Math.ceil(distinct.length / 10)));
     const tokens = await createHostTokens(api, distinct);
-    log(`host agents: ${o.agents} agents on ${distinct.length} hosts, waves of ${waveCount} hosts, idle windows of ${o.idleSeconds} s`);
+    log(
+      `host agents: ${o.agents} agents on ${distinct.length} hosts, waves of ${waveCount} hosts, idle windows of ${o.idleSeconds} s`,
+    );
     await sleep(2000);
     const idle = await cpuOver(api, db, o.idleSeconds);
     log(`  no agents: API ${idle.api} ms CPU/s, db ${idle.db} ms/s`);
     const base = { api, db, dbUrl, agentHosts, tokens, o, idle };
-    const longPoll = await runMode('long-poll', { ...base, waveHosts: distinct.slice(0, waveCount), version: '4.19.1' });
-    const polling = await runMode('polling', { ...base, waveHosts: distinct.slice(waveCount, 2 * waveCount).length ? distinct.slice(waveCount, 2 * waveCount) : distinct.slice(0, waveCount), version: '4.19.2' });
+    const longPoll = await runMode('long-poll', {
+      ...base,
+      waveHosts: distinct.slice(0, waveCount),
+      version: '4.19.1',
+    });
+    const polling = await runMode('polling', {
+      ...base,
+      waveHosts: distinct.slice(waveCount, 2 * waveCount).length
+        ? distinct.slice(waveCount, 2 * waveCount)
+        : distinct.slice(0, waveCount),
+      version: '4.19.2',
+    });
     const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : NaN);
     return {
       result: {
@@ -327,7 +397,10 @@ export async function measureHostAgents(dbUrl: string, o: HostAgentsOptions): Pr
         longPoll,
         polling,
         ratios: {
-          apiCpuPerIdleAgent: ratio(Math.max(0, longPoll.apiCpuPerIdleAgentUsPerSec), polling.apiCpuPerIdleAgentUsPerSec),
+          apiCpuPerIdleAgent: ratio(
+            Math.max(0, longPoll.apiCpuPerIdleAgentUsPerSec),
+            polling.apiCpuPerIdleAgentUsPerSec,
+          ),
           seenP50: ratio(longPoll.seenMs.p50, polling.seenMs.p50),
           seenP99: ratio(longPoll.seenMs.p99, polling.seenMs.p99),
         },

@@ -7,11 +7,44 @@ import { FleetEvent } from '@fleetcompat/contract';
 import { fleetIds, generateFleet } from '@fleetcompat/sample-fleet';
 import { AppendRun, measureAppend } from './append';
 import { BenchOptions, parseOptions } from './options';
-import { bareConsumer, bareProducer, createTopics, deleteTopics, IngestRun, LatencyResult, measureLatency, measurePipeline, Pipeline, produceEvents, startPipeline, startTrickle, trickleTemplates } from './pipeline';
+import {
+  bareConsumer,
+  bareProducer,
+  createTopics,
+  deleteTopics,
+  IngestRun,
+  LatencyResult,
+  measureLatency,
+  measurePipeline,
+  Pipeline,
+  produceEvents,
+  startPipeline,
+  startTrickle,
+  trickleTemplates,
+} from './pipeline';
 import { HostAgentsResult, measureHostAgents } from './hosts';
-import { QueriesRun, RebuildRun, countCommits, firstWaveHosts, measureQueries, measureRebuild, startApi } from './readside';
+import {
+  QueriesRun,
+  RebuildRun,
+  countCommits,
+  firstWaveHosts,
+  measureQueries,
+  measureRebuild,
+  startApi,
+} from './readside';
 import { renderMarkdown } from './report';
-import { dropAllDatabases, dropDatabase, log, machine, peakRssMiB, ROOT, stat, Stat, stopAllApps, uniqueName } from './support';
+import {
+  dropAllDatabases,
+  dropDatabase,
+  log,
+  machine,
+  peakRssMiB,
+  ROOT,
+  stat,
+  Stat,
+  stopAllApps,
+  uniqueName,
+} from './support';
 
 export interface Report {
   version: 1;
@@ -21,7 +54,18 @@ export interface Report {
   durationSec: number;
   commit: string;
   machine: ReturnType<typeof machine> & { loadavgEnd: number[] };
-  options: { fleet: BenchOptions['fleet']; runs: number; latencyHosts: number; guestsPerLatencyHost: number; latencySamples?: number; trickle?: number; appendEvents: number; appendBatch: number; queryDuration: number; queryConnections: number };
+  options: {
+    fleet: BenchOptions['fleet'];
+    runs: number;
+    latencyHosts: number;
+    guestsPerLatencyHost: number;
+    latencySamples?: number;
+    trickle?: number;
+    appendEvents: number;
+    appendBatch: number;
+    queryDuration: number;
+    queryConnections: number;
+  };
   ingest?: {
     events: number;
     decisions: number;
@@ -32,14 +76,38 @@ export interface Report {
     /** bare `COPY` of the same events (point 2's baseline) when the append point ran too: the issue's ratio */
     ratioToCopy?: Stat;
     /** the relay's baseline: a bare kafkajs producer (same producer settings, acks and batch size) sending the same decisions */
-    relay?: { batch: number; bareProducerMessagesPerSec: Stat; pipelineDecisionsPerSec: Stat; lagAfterProjectorSec: Stat };
+    relay?: {
+      batch: number;
+      bareProducerMessagesPerSec: Stat;
+      pipelineDecisionsPerSec: Stat;
+      lagAfterProjectorSec: Stat;
+    };
     /** CPU milliseconds per 1,000 events of each process over the run (median over runs) */
     cpuPer1000?: Record<string, Stat>;
   };
-  append?: { events: number; batch: number; fleetcompat: Stat; copy: Stat; emmett: Stat; ratioToCopy: Stat; ratioToEmmett: Stat; oneStream: { fleetcompat: Stat; emmett: Stat; ratioToEmmett: Stat } };
+  append?: {
+    events: number;
+    batch: number;
+    fleetcompat: Stat;
+    copy: Stat;
+    emmett: Stat;
+    ratioToCopy: Stat;
+    ratioToEmmett: Stat;
+    oneStream: { fleetcompat: Stat; emmett: Stat; ratioToEmmett: Stat };
+  };
   latency?: LatencyResult;
   rebuild?: { events: number; eventsPerSec: Stat; readEventsPerSec: Stat; ratioToRead: Stat };
-  queries?: { seconds: number; connections: number; waveHosts?: number; placements: QueryStat; wave?: QueryStat; blocked: QueryStat; bare: QueryStat; trickle?: number; projectorCommitsPerSec?: Stat };
+  queries?: {
+    seconds: number;
+    connections: number;
+    waveHosts?: number;
+    placements: QueryStat;
+    wave?: QueryStat;
+    blocked: QueryStat;
+    bare: QueryStat;
+    trickle?: number;
+    projectorCommitsPerSec?: Stat;
+  };
   hostAgents?: HostAgentsResult;
   peakRssMiB: Record<string, Stat>;
   before?: { label: string; file: string; report: Report };
@@ -55,7 +123,9 @@ function gitCommit(): string {
   if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', 'libs', 'apps'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', 'libs', 'apps'], { cwd: ROOT })
+      .toString()
+      .trim();
     return dirty ? `${sha}+local-changes` : sha;
   } catch {
     return 'unknown';
@@ -77,7 +147,18 @@ export async function runBench(o: BenchOptions): Promise<Report> {
     durationSec: 0,
     commit: gitCommit(),
     machine: { ...m, loadavgEnd: [] },
-    options: { fleet: o.fleet, runs: o.runs, latencyHosts: o.latencyHosts, guestsPerLatencyHost: o.guestsPerLatencyHost, latencySamples: o.latencySamples, trickle: o.trickle, appendEvents: o.appendEvents, appendBatch: o.appendBatch, queryDuration: o.queryDuration, queryConnections: o.queryConnections },
+    options: {
+      fleet: o.fleet,
+      runs: o.runs,
+      latencyHosts: o.latencyHosts,
+      guestsPerLatencyHost: o.guestsPerLatencyHost,
+      latencySamples: o.latencySamples,
+      trickle: o.trickle,
+      appendEvents: o.appendEvents,
+      appendBatch: o.appendBatch,
+      queryDuration: o.queryDuration,
+      queryConnections: o.queryConnections,
+    },
     peakRssMiB: {},
     notes: [],
   };
@@ -108,7 +189,9 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         pipeline = await startPipeline(prefix);
         const run = await measurePipeline(pipeline, total);
         runs.push(run);
-        log(`run ${r + 1}: pipeline ${run.eventsPerSec} events/s, ${run.decisions} decisions, stages ${JSON.stringify(run.seconds)}, CPU ms per 1,000 events ${JSON.stringify(run.cpuPer1000)}`);
+        log(
+          `run ${r + 1}: pipeline ${run.eventsPerSec} events/s, ${run.decisions} decisions, stages ${JSON.stringify(run.seconds)}, CPU ms per 1,000 events ${JSON.stringify(run.cpuPer1000)}`,
+        );
         if (r < pipelineRuns - 1) {
           await stopPipeline(pipeline, addRss, false);
           const bp = await bareProducer(prefix, pipeline.dbUrl, RELAY_BATCH);
@@ -120,8 +203,18 @@ export async function runBench(o: BenchOptions): Promise<Report> {
       }
       let stored = total;
       if (wants('latency')) {
-        log(`latency: ${o.latencySamples} samples over ${o.latencyHosts} hosts of ${o.guestsPerLatencyHost} guests, trickle ${o.trickle} events/s`);
-        report.latency = await measureLatency(pipeline!, prefix, stored, o.latencyHosts, o.guestsPerLatencyHost, o.latencySamples, { templates, perSecond: o.trickle });
+        log(
+          `latency: ${o.latencySamples} samples over ${o.latencyHosts} hosts of ${o.guestsPerLatencyHost} guests, trickle ${o.trickle} events/s`,
+        );
+        report.latency = await measureLatency(
+          pipeline!,
+          prefix,
+          stored,
+          o.latencyHosts,
+          o.guestsPerLatencyHost,
+          o.latencySamples,
+          { templates, perSecond: o.trickle },
+        );
         stored += 0; // the latency fleet stays in the store (the read side then holds it too)
         log(`latency: ${JSON.stringify(report.latency.ms)}`);
       }
@@ -142,12 +235,18 @@ export async function runBench(o: BenchOptions): Promise<Report> {
           pipelineEventsPerSec: stat(rates),
           bareConsumerEventsPerSec: stat(bare),
           ratio: stat(ratios(rates, bare)),
-          stageSeconds: { stored: stat(runs.map((r) => r.seconds.stored)), projected: stat(runs.map((r) => r.seconds.projected)), published: stat(runs.map((r) => r.seconds.published)) },
+          stageSeconds: {
+            stored: stat(runs.map((r) => r.seconds.stored)),
+            projected: stat(runs.map((r) => r.seconds.projected)),
+            published: stat(runs.map((r) => r.seconds.published)),
+          },
           relay: {
             batch: RELAY_BATCH,
             bareProducerMessagesPerSec: stat(bareProducerRates),
             pipelineDecisionsPerSec: stat(decisionsPerSec),
-            lagAfterProjectorSec: stat(runs.map((r) => Math.round((r.seconds.published - r.seconds.projected) * 100) / 100)),
+            lagAfterProjectorSec: stat(
+              runs.map((r) => Math.round((r.seconds.published - r.seconds.projected) * 100) / 100),
+            ),
           },
           cpuPer1000: Object.fromEntries(cpuRoles.map((k) => [k, stat(runs.map((r) => r.cpuPer1000[k] ?? NaN))])),
         };
@@ -161,7 +260,12 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         }
         const rates = rebuilds.map((r) => r.eventsPerSec);
         const reads = rebuilds.map((r) => r.readEventsPerSec);
-        report.rebuild = { events: rebuilds[0].events, eventsPerSec: stat(rates), readEventsPerSec: stat(reads), ratioToRead: stat(ratios(rates, reads)) };
+        report.rebuild = {
+          events: rebuilds[0].events,
+          eventsPerSec: stat(rates),
+          readEventsPerSec: stat(reads),
+          ratioToRead: stat(ratios(rates, reads)),
+        };
       }
       if (wants('queries')) {
         // The projector (with the ingest and the relay) runs during the point, and a trickle of
@@ -179,7 +283,15 @@ export async function runBench(o: BenchOptions): Promise<Report> {
           for (let r = 0; r < o.runs; r++) {
             const c0 = commits.count();
             const t0 = performance.now();
-            qruns.push(await measureQueries(api, hostIds, waveHostIds.length ? waveHostIds : hostIds, o.queryDuration, o.queryConnections));
+            qruns.push(
+              await measureQueries(
+                api,
+                hostIds,
+                waveHostIds.length ? waveHostIds : hostIds,
+                o.queryDuration,
+                o.queryConnections,
+              ),
+            );
             commitRates.push(Math.round(((commits.count() - c0) / ((performance.now() - t0) / 1000)) * 10) / 10);
             log(`queries ${r + 1}: ${JSON.stringify(qruns[r])}, projector commits ${commitRates[r]}/s`);
           }
@@ -189,9 +301,21 @@ export async function runBench(o: BenchOptions): Promise<Report> {
             p99: stat(qruns.map((r) => r[k].p99)),
             errors: qruns.reduce((a, r) => a + r[k].errors, 0),
             non2xx: qruns.reduce((a, r) => a + r[k].non2xx, 0),
-            ...(qruns.some((r) => r[k].cacheHitPct !== undefined) ? { cacheHitPct: stat(qruns.map((r) => r[k].cacheHitPct ?? NaN)) } : {}),
+            ...(qruns.some((r) => r[k].cacheHitPct !== undefined)
+              ? { cacheHitPct: stat(qruns.map((r) => r[k].cacheHitPct ?? NaN)) }
+              : {}),
           });
-          report.queries = { seconds: o.queryDuration, connections: o.queryConnections, waveHosts: waveHostIds.length, placements: q('placements'), wave: q('wave'), blocked: q('blocked'), bare: q('bare'), trickle: o.trickle, projectorCommitsPerSec: stat(commitRates) };
+          report.queries = {
+            seconds: o.queryDuration,
+            connections: o.queryConnections,
+            waveHosts: waveHostIds.length,
+            placements: q('placements'),
+            wave: q('wave'),
+            blocked: q('blocked'),
+            bare: q('bare'),
+            trickle: o.trickle,
+            projectorCommitsPerSec: stat(commitRates),
+          };
           addRss('api', api.peakRssMiB());
         } finally {
           await trickle.stop();
@@ -204,7 +328,13 @@ export async function runBench(o: BenchOptions): Promise<Report> {
       if (wants('hosts')) {
         const ids = fleetIds(o.fleet);
         const hostIds = Array.from({ length: o.fleet.hosts }, (_, h) => ids.host(h));
-        const { result, apiPeakRssMiB } = await measureHostAgents(dbUrl, { agents: o.hostAgents, hostIds, idleSeconds: o.hostIdleSeconds, waitSeconds: o.hostWaitSeconds, pollSeconds: o.hostPollSeconds });
+        const { result, apiPeakRssMiB } = await measureHostAgents(dbUrl, {
+          agents: o.hostAgents,
+          hostIds,
+          idleSeconds: o.hostIdleSeconds,
+          waitSeconds: o.hostWaitSeconds,
+          pollSeconds: o.hostPollSeconds,
+        });
         report.hostAgents = result;
         addRss('api (host agents)', apiPeakRssMiB);
         log(`host agents: ${JSON.stringify(result)}`);
@@ -214,7 +344,11 @@ export async function runBench(o: BenchOptions): Promise<Report> {
 
     if (wants('append')) {
       const events: FleetEvent[] = [];
-      for (const e of generateFleet({ ...o.fleet, guests: Math.max(o.fleet.guests, o.appendEvents), prefix: 'append' })) {
+      for (const e of generateFleet({
+        ...o.fleet,
+        guests: Math.max(o.fleet.guests, o.appendEvents),
+        prefix: 'append',
+      })) {
         events.push(e);
         if (events.length >= o.appendEvents) break;
       }
@@ -232,9 +366,16 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         emmett: stat(pick('emmett')),
         ratioToCopy: stat(ratios(pick('fleetcompat'), pick('copy'))),
         ratioToEmmett: stat(ratios(pick('fleetcompat'), pick('emmett'))),
-        oneStream: { fleetcompat: stat(pick('fleetcompatOneStream')), emmett: stat(pick('emmettOneStream')), ratioToEmmett: stat(ratios(pick('fleetcompatOneStream'), pick('emmettOneStream'))) },
+        oneStream: {
+          fleetcompat: stat(pick('fleetcompatOneStream')),
+          emmett: stat(pick('emmettOneStream')),
+          ratioToEmmett: stat(ratios(pick('fleetcompatOneStream'), pick('emmettOneStream'))),
+        },
       };
-      if (report.ingest) report.ingest.ratioToCopy = stat([Math.round((report.ingest.pipelineEventsPerSec.median / report.append.copy.median) * 1000) / 1000]);
+      if (report.ingest)
+        report.ingest.ratioToCopy = stat([
+          Math.round((report.ingest.pipelineEventsPerSec.median / report.append.copy.median) * 1000) / 1000,
+        ]);
     }
   } finally {
     if (pipeline) await stopPipeline(pipeline, addRss, false).catch(() => undefined);
@@ -250,7 +391,11 @@ export async function runBench(o: BenchOptions): Promise<Report> {
   return report;
 }
 
-async function stopPipeline(p: Pipeline, addRss: (name: string, v: number | null) => void, drop: boolean): Promise<void> {
+async function stopPipeline(
+  p: Pipeline,
+  addRss: (name: string, v: number | null) => void,
+  drop: boolean,
+): Promise<void> {
   for (const a of p.apps) addRss(a.role, a.peakRssMiB());
   await Promise.all(p.apps.map((a) => a.stop()));
   await p.db.end().catch(() => undefined);

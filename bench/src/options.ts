@@ -55,7 +55,26 @@ const USAGE = `npm run bench -- [options]
 Environment: BENCH_HOSTS, BENCH_GUESTS, BENCH_KERNELS, BENCH_WAVES, BENCH_RUNS, KAFKA_BROKERS,
 BENCH_DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).`;
 
-const KNOWN = new Set(['quick', 'hosts', 'guests', 'kernels', 'waves', 'seed', 'runs', 'latency-hosts', 'latency-samples', 'trickle', 'append-events', 'query-seconds', 'host-agents', 'host-idle-seconds', 'only', 'out', 'label', 'before']);
+const KNOWN = new Set([
+  'quick',
+  'hosts',
+  'guests',
+  'kernels',
+  'waves',
+  'seed',
+  'runs',
+  'latency-hosts',
+  'latency-samples',
+  'trickle',
+  'append-events',
+  'query-seconds',
+  'host-agents',
+  'host-idle-seconds',
+  'only',
+  'out',
+  'label',
+  'before',
+]);
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, root: string): BenchOptions {
   const flags = new Map<string, string>();
@@ -78,7 +97,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     const raw = flags.get(flag) ?? env[envName];
     if (raw === undefined || raw === '') return dflt;
     const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be a whole number from ${min} to ${max} (got ${raw})`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${flag} must be a whole number from ${min} to ${max} (got ${raw})`);
     return n;
   };
   const base = quick ? { hosts: 40, guests: 2000, kernels: 60, waves: 2 } : DEFAULT_FLEET;
@@ -91,7 +111,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     prefix: 'bench',
   };
   const only = (flags.get('only') ?? SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[];
-  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (sections: ${SECTIONS.join(', ')})`);
+  for (const s of only)
+    if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (sections: ${SECTIONS.join(', ')})`);
   const stamp = new Date().toISOString().slice(0, 16).replace(/[:]/g, '').replace('T', '-');
   return {
     fleet,

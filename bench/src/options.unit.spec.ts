@@ -12,13 +12,24 @@ describe('npm run bench options', () => {
 
   it('--quick is a small smoke size; flags and env set sizes up to 1M guests', () => {
     expect(parseOptions(['--quick'], {}, '/r').fleet).toMatchObject({ hosts: 40, guests: 2000 });
-    expect(parseOptions(['--guests', '1_000_000', '--hosts=20000'], {}, '/r').fleet).toMatchObject({ hosts: 20000, guests: 1000000 });
-    expect(parseOptions([], { BENCH_GUESTS: '1000', BENCH_RUNS: '5' }, '/r')).toMatchObject({ fleet: { guests: 1000 }, runs: 5 });
-    expect(parseOptions(['--guests', '10', '--only', 'append,rebuild'], { BENCH_GUESTS: '1000' }, '/r')).toMatchObject({ fleet: { guests: 10 }, only: ['append', 'rebuild'] });
+    expect(parseOptions(['--guests', '1_000_000', '--hosts=20000'], {}, '/r').fleet).toMatchObject({
+      hosts: 20000,
+      guests: 1000000,
+    });
+    expect(parseOptions([], { BENCH_GUESTS: '1000', BENCH_RUNS: '5' }, '/r')).toMatchObject({
+      fleet: { guests: 1000 },
+      runs: 5,
+    });
+    expect(parseOptions(['--guests', '10', '--only', 'append,rebuild'], { BENCH_GUESTS: '1000' }, '/r')).toMatchObject({
+      fleet: { guests: 10 },
+      only: ['append', 'rebuild'],
+    });
   });
 
   it('rejects what it does not know, with the usage', () => {
-    expect(() => parseOptions(['--guests', '1000001'], {}, '/r')).toThrow('--guests must be a whole number from 0 to 1000000');
+    expect(() => parseOptions(['--guests', '1000001'], {}, '/r')).toThrow(
+      '--guests must be a whole number from 0 to 1000000',
+    );
     expect(() => parseOptions(['--bogus'], {}, '/r')).toThrow(/unknown option --bogus[\s\S]*npm run bench/);
     expect(() => parseOptions(['--only', 'ingest,speed'], {}, '/r')).toThrow('unknown section speed');
     expect(() => parseOptions(['--runs'], {}, '/r')).toThrow('--runs needs a value');

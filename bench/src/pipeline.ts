@@ -8,7 +8,19 @@ import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/cont
 import { envelope, FleetSize, generateFleet } from '@fleetcompat/sample-fleet';
 import { Client } from 'pg';
 import { Partitioners } from 'kafkajs';
-import { App, brokers, createDatabase, kafka, log, percentile, pgClient, ROOT, sleep, startApp, uniqueName } from './support';
+import {
+  App,
+  brokers,
+  createDatabase,
+  kafka,
+  log,
+  percentile,
+  pgClient,
+  ROOT,
+  sleep,
+  startApp,
+  uniqueName,
+} from './support';
 
 /** The admin token of the pipeline's apps (FLEETCOMPAT_BOOTSTRAP_TOKEN): every message is signed with it (KAFKA_AUTH=signed, the default). */
 export const PIPELINE_TOKEN = `bench-pipeline-${randomBytes(16).toString('hex')}`;
@@ -49,7 +61,10 @@ export async function createTopics(prefix: string): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: Object.values(Topics).map((t) => ({ topic: prefix + t, numPartitions: 3, replicationFactor: 1 })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: Object.values(Topics).map((t) => ({ topic: prefix + t, numPartitions: 3, replicationFactor: 1 })),
+    });
   } finally {
     await admin.disconnect();
   }
@@ -68,8 +83,14 @@ export async function deleteTopics(prefix: string): Promise<void> {
 }
 
 /** The baseline: a bare kafkajs consumer (eachBatch, fresh group) reading the input topics from the beginning. */
-export async function bareConsumer(prefix: string, expected: number): Promise<{ eventsPerSec: number; seconds: number }> {
-  const consumer = kafka('fleetcompat-bench-bare').consumer({ groupId: uniqueName('bench-bare'), maxWaitTimeInMs: 100 });
+export async function bareConsumer(
+  prefix: string,
+  expected: number,
+): Promise<{ eventsPerSec: number; seconds: number }> {
+  const consumer = kafka('fleetcompat-bench-bare').consumer({
+    groupId: uniqueName('bench-bare'),
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   let count = 0;
   let first = 0;
@@ -119,7 +140,12 @@ export async function pipelineState(db: Client): Promise<PipelineState> {
 }
 
 /** Polls until the store holds `expected` events, all projected, and the outbox is empty (published). */
-export async function waitSettled(db: Client, expected: number, timeoutMs: number, onStage?: (stage: 'stored' | 'projected' | 'published', at: number) => void) {
+export async function waitSettled(
+  db: Client,
+  expected: number,
+  timeoutMs: number,
+  onStage?: (stage: 'stored' | 'projected' | 'published', at: number) => void,
+) {
   const until = Date.now() + timeoutMs;
   let stored = false;
   let projected = false;
@@ -137,7 +163,8 @@ export async function waitSettled(db: Client, expected: number, timeoutMs: numbe
       }
       if (stored && s.projected && s.outbox === 0) return onStage?.('published', now);
     }
-    if (now > until) throw new Error(`pipeline not settled after ${timeoutMs} ms: ${JSON.stringify(s)} (expected ${expected} events)`);
+    if (now > until)
+      throw new Error(`pipeline not settled after ${timeoutMs} ms: ${JSON.stringify(s)} (expected ${expected} events)`);
     await sleep(100);
   }
 }
@@ -156,7 +183,14 @@ export interface Pipeline {
  */
 export async function startPipeline(prefix: string, again?: Record<string, string>): Promise<Pipeline> {
   const dbUrl = again?.DATABASE_URL ?? (await createDatabase('pipeline'));
-  const env = again ?? { DATABASE_URL: dbUrl, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('bench-ingest'), LOG_LEVEL: 'log', FLEETCOMPAT_BOOTSTRAP_TOKEN: PIPELINE_TOKEN };
+  const env = again ?? {
+    DATABASE_URL: dbUrl,
+    KAFKA_BROKERS: brokers().join(','),
+    FLEETCOMPAT_TOPIC_PREFIX: prefix,
+    KAFKA_GROUP_ID: uniqueName('bench-ingest'),
+    LOG_LEVEL: 'log',
+    FLEETCOMPAT_BOOTSTRAP_TOKEN: PIPELINE_TOKEN,
+  };
   // The projector first: it runs the migrations; the others wait on the same advisory lock anyway.
   const projector = await (await startApp('projector', env)).ready();
   const relay = await (await startApp('relay', env)).ready();
@@ -199,7 +233,12 @@ function brokerPid(): number | undefined {
  * connection excluded) and the broker when it is this checkout's.
  */
 export async function cpuMeter(p: Pipeline): Promise<{ end: () => Promise<Record<string, number>> }> {
-  const backends = async () => (await p.db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows.map((r: { pid: number }) => r.pid);
+  const backends = async () =>
+    (
+      await p.db.query(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      )
+    ).rows.map((r: { pid: number }) => r.pid);
   const broker = brokerPid();
   const apps0 = p.apps.map((a) => cpuSeconds(a.child.pid));
   const db0 = new Map((await backends()).map((pid) => [pid, cpuSeconds(pid)]));
@@ -232,7 +271,11 @@ export function trickleTemplates(events: Iterable<FleetEvent>, max = 2000): Flee
 }
 
 /** Sends `perSecond` of `templates` (fresh eventIds, occurredAt now) every 100 ms until stopped; returns what it sent. */
-export async function startTrickle(prefix: string, templates: readonly FleetEvent[], perSecond: number): Promise<{ stop: () => Promise<number> }> {
+export async function startTrickle(
+  prefix: string,
+  templates: readonly FleetEvent[],
+  perSecond: number,
+): Promise<{ stop: () => Promise<number> }> {
   if (!templates.length || perSecond <= 0) return { stop: async () => 0 };
   const signer = new KafkaSigner(PIPELINE_TOKEN);
   const producer = kafka('fleetcompat-bench-trickle').producer({ allowAutoTopicCreation: false });
@@ -253,11 +296,16 @@ export async function startTrickle(prefix: string, templates: readonly FleetEven
           e.eventId = `${e.eventId}-trickle-${tag}-${sent + i}`;
           e.occurredAt = at;
           const route = EventRouting[e.type];
-          return { topic: prefix + route.topic, message: signer.sign(prefix + route.topic, { key: route.key(e.data), value: JSON.stringify(e) }) };
+          return {
+            topic: prefix + route.topic,
+            message: signer.sign(prefix + route.topic, { key: route.key(e.data), value: JSON.stringify(e) }),
+          };
         });
         const byTopic = new Map<string, { key: string; value: string }[]>();
         for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m.message]);
-        await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })), acks: -1 }).catch((err) => log(`trickle: ${(err as Error).message}`));
+        await producer
+          .sendBatch({ topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })), acks: -1 })
+          .catch((err) => log(`trickle: ${(err as Error).message}`));
         sent += n;
       }
       await sleep(100);
@@ -283,12 +331,21 @@ export async function startTrickle(prefix: string, templates: readonly FleetEven
  * one sendBatch each) to a topic of its own. Only the sends are timed; the rows are read from
  * Postgres between them.
  */
-export async function bareProducer(prefix: string, dbUrl: string, batchSize: number): Promise<{ messages: number; messagesPerSec: number }> {
+export async function bareProducer(
+  prefix: string,
+  dbUrl: string,
+  batchSize: number,
+): Promise<{ messages: number; messagesPerSec: number }> {
   const topic = `${prefix}bench.relay-baseline.${randomBytes(3).toString('hex')}`;
   const admin = kafka().admin();
   await admin.connect();
   const db = await pgClient(dbUrl);
-  const producer = kafka('fleetcompat-bench-bare-producer').producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer = kafka('fleetcompat-bench-bare-producer').producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
   try {
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
     await producer.connect();
@@ -296,13 +353,23 @@ export async function bareProducer(prefix: string, dbUrl: string, batchSize: num
     let n = 0;
     let ms = 0;
     for (;;) {
-      const { rows } = await db.query<{ decision_id: string; host_id: string; guest_id: string; value: string; type: string }>(
+      const { rows } = await db.query<{
+        decision_id: string;
+        host_id: string;
+        guest_id: string;
+        value: string;
+        type: string;
+      }>(
         `SELECT decision_id, host_id, guest_id, message::text AS value, message->>'type' AS type FROM projection.decisions WHERE decision_id > $1 ORDER BY decision_id LIMIT $2`,
         [after, batchSize],
       );
       if (!rows.length) break;
       after = rows[rows.length - 1].decision_id;
-      const messages = rows.map((r) => ({ key: r.host_id, value: r.value, headers: { type: r.type, guestId: r.guest_id } }));
+      const messages = rows.map((r) => ({
+        key: r.host_id,
+        value: r.value,
+        headers: { type: r.type, guestId: r.guest_id },
+      }));
       const t0 = performance.now();
       await producer.sendBatch({ topicMessages: [{ topic, messages }], acks: -1 });
       ms += performance.now() - t0;
@@ -336,10 +403,16 @@ export async function measurePipeline(p: Pipeline, expected: number): Promise<In
     log(`  pipeline ${stage} at ${new Date(at).toISOString().slice(11, 23)}`);
   });
   const cpuSec = await cpu.end();
-  const cpuPer1000 = Object.fromEntries(Object.entries(cpuSec).map(([k, v]) => [k, Math.round((v / expected) * 1000 * 1000 * 10) / 10]));
-  const { rows } = await p.db.query<{ t0: number | null }>(`SELECT (extract(epoch FROM min(recorded_at)) * 1000)::float8 AS t0 FROM events`);
+  const cpuPer1000 = Object.fromEntries(
+    Object.entries(cpuSec).map(([k, v]) => [k, Math.round((v / expected) * 1000 * 1000 * 10) / 10]),
+  );
+  const { rows } = await p.db.query<{ t0: number | null }>(
+    `SELECT (extract(epoch FROM min(recorded_at)) * 1000)::float8 AS t0 FROM events`,
+  );
   const t0 = Number(rows[0].t0);
-  const decisions = Number((await p.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM projection.decisions`)).rows[0].n);
+  const decisions = Number(
+    (await p.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM projection.decisions`)).rows[0].n,
+  );
   const sec = (t: number) => Math.round((t - t0) / 10) / 100;
   return {
     events: expected,
@@ -381,14 +454,28 @@ export async function measureLatency(
   samples: number,
   trickle: { templates: readonly FleetEvent[]; perSecond: number },
 ): Promise<LatencyResult> {
-  const size: FleetSize = { hosts, guests: hosts * guestsPerHost, kernels: 50, waves: 0, prefix: uniqueName('lat').replace(/[^a-z0-9-]/gi, '') };
-  const events = [...generateFleet(size)].map((e) => (e.type === 'HostRegistered' ? ({ ...e, data: { ...e.data, hypervisor: { name: 'xen' as const, version: '4.10.4' } } }) : e));
+  const size: FleetSize = {
+    hosts,
+    guests: hosts * guestsPerHost,
+    kernels: 50,
+    waves: 0,
+    prefix: uniqueName('lat').replace(/[^a-z0-9-]/gi, ''),
+  };
+  const events = [...generateFleet(size)].map((e) =>
+    e.type === 'HostRegistered'
+      ? { ...e, data: { ...e.data, hypervisor: { name: 'xen' as const, version: '4.10.4' } } }
+      : e,
+  );
   const hostIds = events.filter((e) => e.type === 'HostRegistered').map((e) => (e.data as { hostId: string }).hostId);
   await produceEvents(prefix, events);
   await waitSettled(p.db, alreadyStored + events.length, 1_800_000);
 
   const wanted = new Map<string, { need: number; version: string; got: Set<string>; done: (t: number) => void }>();
-  const consumer = kafka('fleetcompat-bench-latency').consumer({ groupId: uniqueName('bench-latency'), maxWaitTimeInMs: 20, minBytes: 1 });
+  const consumer = kafka('fleetcompat-bench-latency').consumer({
+    groupId: uniqueName('bench-latency'),
+    maxWaitTimeInMs: 20,
+    minBytes: 1,
+  });
   await consumer.connect();
   const producer = kafka('fleetcompat-bench-latency').producer();
   await producer.connect();
@@ -423,23 +510,44 @@ export async function measureLatency(
       for (const hostId of hostIds) {
         if (taken.length >= samples) break;
         const event = plan
-          ? envelope(`${size.prefix}-upgrade-${++i}`, 'HypervisorUpgradePlanned', new Date().toISOString(), 'orchestrator/bench', {
-              hostId,
-              fromVersion: '4.10.4',
-              toVersion: '4.17.3',
-              plannedRebootAt: '2026-12-01T02:00:00Z',
-              waveId: `${size.prefix}-wave`,
-            })
-          : envelope(`${size.prefix}-cancel-${++i}`, 'HypervisorUpgradeCancelled', new Date().toISOString(), 'orchestrator/bench', { hostId, reason: 'bench: next round' });
+          ? envelope(
+              `${size.prefix}-upgrade-${++i}`,
+              'HypervisorUpgradePlanned',
+              new Date().toISOString(),
+              'orchestrator/bench',
+              {
+                hostId,
+                fromVersion: '4.10.4',
+                toVersion: '4.17.3',
+                plannedRebootAt: '2026-12-01T02:00:00Z',
+                waveId: `${size.prefix}-wave`,
+              },
+            )
+          : envelope(
+              `${size.prefix}-cancel-${++i}`,
+              'HypervisorUpgradeCancelled',
+              new Date().toISOString(),
+              'orchestrator/bench',
+              { hostId, reason: 'bench: next round' },
+            );
         const version = plan ? '4.17.3' : '4.10.4';
-        const arrived = new Promise<number>((resolve) => wanted.set(hostId, { need: guestsPerHost, version, got: new Set(), done: resolve }));
+        const arrived = new Promise<number>((resolve) =>
+          wanted.set(hostId, { need: guestsPerHost, version, got: new Set(), done: resolve }),
+        );
         const topic = prefix + EventRouting[event.type].topic;
         const t0 = Date.now();
-        await producer.send({ topic, acks: -1, messages: [signer.sign(topic, { key: hostId, value: JSON.stringify(event) })] });
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: [signer.sign(topic, { key: hostId, value: JSON.stringify(event) })],
+        });
         let timer: NodeJS.Timeout | undefined;
         const t1 = await Promise.race([arrived, new Promise<number>((r) => (timer = setTimeout(() => r(NaN), 60000)))]);
         clearTimeout(timer);
-        if (Number.isNaN(t1)) throw new Error(`host ${hostId}, ${event.type}: only ${wanted.get(hostId)!.got.size} of ${guestsPerHost} decisions within 60 s`);
+        if (Number.isNaN(t1))
+          throw new Error(
+            `host ${hostId}, ${event.type}: only ${wanted.get(hostId)!.got.size} of ${guestsPerHost} decisions within 60 s`,
+          );
         taken.push(t1 - t0);
         wanted.delete(hostId);
         await sleep(50);

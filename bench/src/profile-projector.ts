@@ -20,7 +20,14 @@ async function main(): Promise<void> {
     const store = new PostgresEventStore(ds);
     let batch = [];
     let stored = 0;
-    for (const event of generateFleet({ hosts: Math.max(1, Math.round(guests / 50)), guests, kernels: 2000, waves: 10, seed: 1, prefix: 'bench' })) {
+    for (const event of generateFleet({
+      hosts: Math.max(1, Math.round(guests / 50)),
+      guests,
+      kernels: 2000,
+      waves: 10,
+      seed: 1,
+      prefix: 'bench',
+    })) {
       batch.push({ event, origin: { channel: 'http' as const } });
       if (batch.length === 1000) {
         stored += (await store.store(batch)).stored;
@@ -32,7 +39,9 @@ async function main(): Promise<void> {
 
     if (!rebuildOnly) await live(ds, batchSize);
     const rebuilt = await rebuildProjections(ds, { schema: 'profile_rebuild' });
-    log(`rebuild: ${rebuilt.events} events in ${(rebuilt.ms / 1000).toFixed(1)} s = ${Math.round(rebuilt.events / (rebuilt.ms / 1000))} events/s; phases (ms) ${JSON.stringify(rebuilt.phases)}`);
+    log(
+      `rebuild: ${rebuilt.events} events in ${(rebuilt.ms / 1000).toFixed(1)} s = ${Math.round(rebuilt.events / (rebuilt.ms / 1000))} events/s; phases (ms) ${JSON.stringify(rebuilt.phases)}`,
+    );
   } finally {
     await ds.destroy();
     await dropDatabase(url);
@@ -53,8 +62,14 @@ async function live(ds: DataSource, batchSize: number): Promise<void> {
     for (const k of Object.keys(sum) as (keyof BatchPhases)[]) sum[k] += r.phases![k];
   }
   const ms = performance.now() - t0;
-  log(`live projector: ${events} events, ${decisions} decisions in ${(ms / 1000).toFixed(1)} s = ${Math.round(events / (ms / 1000))} events/s`);
-  log(`phases (s): ${Object.entries(sum).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(', ')}`);
+  log(
+    `live projector: ${events} events, ${decisions} decisions in ${(ms / 1000).toFixed(1)} s = ${Math.round(events / (ms / 1000))} events/s`,
+  );
+  log(
+    `phases (s): ${Object.entries(sum)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`)
+      .join(', ')}`,
+  );
 }
 
 main().catch((e) => {

@@ -32,7 +32,11 @@ export async function measureRebuild(dbUrl: string): Promise<RebuildRun> {
     const rebuilt = await rebuildProjections(ds, { schema: 'bench_rebuild' });
     await ds.query(`DROP SCHEMA bench_rebuild CASCADE`);
     await ds.query(`DELETE FROM processor_checkpoints WHERE processor = 'rebuild:bench_rebuild'`);
-    return { events: rebuilt.events, eventsPerSec: Math.round(rebuilt.events / Math.max(0.001, rebuilt.ms / 1000)), readEventsPerSec: Math.round(n / Math.max(0.001, readMs / 1000)) };
+    return {
+      events: rebuilt.events,
+      eventsPerSec: Math.round(rebuilt.events / Math.max(0.001, rebuilt.ms / 1000)),
+      readEventsPerSec: Math.round(n / Math.max(0.001, readMs / 1000)),
+    };
   } finally {
     await ds.destroy();
   }
@@ -49,7 +53,13 @@ export interface LoadResult {
   cacheHitPct?: number;
 }
 
-export function load(url: string, paths: () => string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<LoadResult> {
+export function load(
+  url: string,
+  paths: () => string,
+  seconds: number,
+  connections: number,
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -61,7 +71,14 @@ export function load(url: string, paths: () => string, seconds: number, connecti
       },
       (err: Error | null, r: autocannon.Result) => {
         if (err) return reject(err);
-        resolve({ reqPerSec: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, errors: r.errors, non2xx: r.non2xx });
+        resolve({
+          reqPerSec: Math.round(r.requests.average),
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          max: r.latency.max,
+          errors: r.errors,
+          non2xx: r.non2xx,
+        });
       },
     );
   });
@@ -70,12 +87,19 @@ export function load(url: string, paths: () => string, seconds: number, connecti
 /** The API's placements cache counters (its /metrics). */
 async function cacheCounters(api: App): Promise<{ hits: number; misses: number }> {
   const text = await (await fetch(`${api.url}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`placements_cache_${name}_total(?:\\{[^}]*\\})? ([0-9.e+]+)`).exec(text)?.[1] ?? NaN);
+  const read = (name: string) =>
+    Number(new RegExp(`placements_cache_${name}_total(?:\\{[^}]*\\})? ([0-9.e+]+)`).exec(text)?.[1] ?? NaN);
   return { hits: read('hits'), misses: read('misses') };
 }
 
 /** `load` against the API, with the share of its placements reads the cache answered meanwhile. */
-async function loadCounted(api: App, paths: () => string, seconds: number, connections: number, headers: Record<string, string>): Promise<LoadResult> {
+async function loadCounted(
+  api: App,
+  paths: () => string,
+  seconds: number,
+  connections: number,
+  headers: Record<string, string>,
+): Promise<LoadResult> {
   const c0 = await cacheCounters(api);
   const r = await load(api.url, paths, seconds, connections, headers);
   const c1 = await cacheCounters(api);
@@ -120,10 +144,18 @@ export async function countCommits(dbUrl: string): Promise<{ count: () => number
 export const API_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 
 export async function startApi(dbUrl: string): Promise<App> {
-  return (await startApp('api', { DATABASE_URL: dbUrl, LOG_LEVEL: 'log', FLEETCOMPAT_BOOTSTRAP_TOKEN: API_TOKEN })).ready();
+  return (
+    await startApp('api', { DATABASE_URL: dbUrl, LOG_LEVEL: 'log', FLEETCOMPAT_BOOTSTRAP_TOKEN: API_TOKEN })
+  ).ready();
 }
 
-export async function measureQueries(api: App, hostIds: readonly string[], waveHostIds: readonly string[], seconds: number, connections: number): Promise<QueriesRun> {
+export async function measureQueries(
+  api: App,
+  hostIds: readonly string[],
+  waveHostIds: readonly string[],
+  seconds: number,
+  connections: number,
+): Promise<QueriesRun> {
   // uniformly random hosts (a seeded PRNG: the same sequence every run)
   const rand = prng(7919);
   const hostPath = () => `/v1/hosts/${hostIds[Math.floor(rand() * hostIds.length)]}/placements`;

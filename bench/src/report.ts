@@ -1,7 +1,12 @@
 import type { Report } from './main';
 import type { Stat } from './support';
 
-const n = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : String(Math.round(x * 100) / 100));
+const n = (x: number | undefined) =>
+  x === undefined || !Number.isFinite(x)
+    ? '–'
+    : x >= 100
+      ? Math.round(x).toLocaleString('en-US')
+      : String(Math.round(x * 100) / 100);
 const s = (st: Stat | undefined, unit = '') => (st ? `${n(st.median)}${unit} (±${n(st.spreadPct / 2)}%)` : '–');
 const med = (st: Stat | undefined, unit = '') => (st ? `${n(st.median)}${unit}` : '–');
 
@@ -10,46 +15,143 @@ export function renderMarkdown(r: Report): string {
   const b = r.before?.report;
   const f = r.options.fleet;
   const rows: string[][] = [];
-  const row = (point: string, value: string, baseline: string, ratio: string, target: string, before?: string) => rows.push([point, value, baseline, ratio, target, ...(b ? [before ?? '–'] : [])]);
+  const row = (point: string, value: string, baseline: string, ratio: string, target: string, before?: string) =>
+    rows.push([point, value, baseline, ratio, target, ...(b ? [before ?? '–'] : [])]);
   if (r.ingest) {
-    row('1. Ingest, input topics → decisions on the placement topic (events/s)', s(r.ingest.pipelineEventsPerSec), `bare kafkajs consumer ${s(r.ingest.bareConsumerEventsPerSec)}` + (r.append ? `; bare COPY (point 2) ${med(r.append.copy)}` : ''), `${med(r.ingest.ratio)} of the consumer` + (r.ingest.ratioToCopy ? `; ${med(r.ingest.ratioToCopy)} of COPY` : ''), '≥ 0.35 of COPY', b?.ingest && `${med(b.ingest.pipelineEventsPerSec)} (ratio ${med(b.ingest.ratio)})`);
+    row(
+      '1. Ingest, input topics → decisions on the placement topic (events/s)',
+      s(r.ingest.pipelineEventsPerSec),
+      `bare kafkajs consumer ${s(r.ingest.bareConsumerEventsPerSec)}` +
+        (r.append ? `; bare COPY (point 2) ${med(r.append.copy)}` : ''),
+      `${med(r.ingest.ratio)} of the consumer` + (r.ingest.ratioToCopy ? `; ${med(r.ingest.ratioToCopy)} of COPY` : ''),
+      '≥ 0.35 of COPY',
+      b?.ingest && `${med(b.ingest.pipelineEventsPerSec)} (ratio ${med(b.ingest.ratio)})`,
+    );
     const rl = r.ingest.relay;
     if (rl) {
-      row(`   … the relay: decisions published (decisions/s of the run; s after the projector's last batch)`, `${s(rl.pipelineDecisionsPerSec)}; ends ${med(rl.lagAfterProjectorSec, ' s')} after the projector`, `bare kafkajs producer, same messages, idempotent, acks -1, batches of ${rl.batch}: ${s(rl.bareProducerMessagesPerSec)}`, n(rl.pipelineDecisionsPerSec.median / rl.bareProducerMessagesPerSec.median), 'ends ≤ 2 s after the projector', b?.ingest?.relay && `${med(b.ingest.relay.pipelineDecisionsPerSec)}; ${med(b.ingest.relay.lagAfterProjectorSec, ' s')}`);
+      row(
+        `   … the relay: decisions published (decisions/s of the run; s after the projector's last batch)`,
+        `${s(rl.pipelineDecisionsPerSec)}; ends ${med(rl.lagAfterProjectorSec, ' s')} after the projector`,
+        `bare kafkajs producer, same messages, idempotent, acks -1, batches of ${rl.batch}: ${s(rl.bareProducerMessagesPerSec)}`,
+        n(rl.pipelineDecisionsPerSec.median / rl.bareProducerMessagesPerSec.median),
+        'ends ≤ 2 s after the projector',
+        b?.ingest?.relay &&
+          `${med(b.ingest.relay.pipelineDecisionsPerSec)}; ${med(b.ingest.relay.lagAfterProjectorSec, ' s')}`,
+      );
     }
   }
   if (r.append) {
     // The headline is like for like: one transaction per batch on every side.
-    row(`2. Event store append, fleet batches of ${r.append.batch}, one transaction per batch (events/s)`, s(r.append.fleetcompat), `COPY of the same rows, one per batch ${s(r.append.copy)}`, med(r.append.ratioToCopy), '≥ 0.6 of COPY', b?.append && `${med(b.append.fleetcompat)} (÷COPY ${med(b.append.ratioToCopy)})`);
-    row(`   … beside Emmett, one transaction per batch (appendToStream(stream, ${r.append.batch} events))`, s(r.append.fleetcompat), `Emmett ${s(r.append.oneStream.emmett)}`, n(r.append.fleetcompat.median / r.append.oneStream.emmett.median), '–', b?.append && n(b.append.fleetcompat.median / b.append.oneStream.emmett.median));
-    row(`   … fleetcompat append(stream, ${r.append.batch} events) beside the same Emmett call`, s(r.append.oneStream.fleetcompat), `Emmett ${s(r.append.oneStream.emmett)}`, med(r.append.oneStream.ratioToEmmett), '–', b?.append && med(b.append.oneStream.ratioToEmmett));
-    row('   … beside Emmett one call per stream (a fleet batch as Emmett must append it: one appendToStream, one transaction, per stream)', s(r.append.fleetcompat), `Emmett ${s(r.append.emmett)}`, med(r.append.ratioToEmmett), '–', b?.append && med(b.append.ratioToEmmett));
+    row(
+      `2. Event store append, fleet batches of ${r.append.batch}, one transaction per batch (events/s)`,
+      s(r.append.fleetcompat),
+      `COPY of the same rows, one per batch ${s(r.append.copy)}`,
+      med(r.append.ratioToCopy),
+      '≥ 0.6 of COPY',
+      b?.append && `${med(b.append.fleetcompat)} (÷COPY ${med(b.append.ratioToCopy)})`,
+    );
+    row(
+      `   … beside Emmett, one transaction per batch (appendToStream(stream, ${r.append.batch} events))`,
+      s(r.append.fleetcompat),
+      `Emmett ${s(r.append.oneStream.emmett)}`,
+      n(r.append.fleetcompat.median / r.append.oneStream.emmett.median),
+      '–',
+      b?.append && n(b.append.fleetcompat.median / b.append.oneStream.emmett.median),
+    );
+    row(
+      `   … fleetcompat append(stream, ${r.append.batch} events) beside the same Emmett call`,
+      s(r.append.oneStream.fleetcompat),
+      `Emmett ${s(r.append.oneStream.emmett)}`,
+      med(r.append.oneStream.ratioToEmmett),
+      '–',
+      b?.append && med(b.append.oneStream.ratioToEmmett),
+    );
+    row(
+      '   … beside Emmett one call per stream (a fleet batch as Emmett must append it: one appendToStream, one transaction, per stream)',
+      s(r.append.fleetcompat),
+      `Emmett ${s(r.append.emmett)}`,
+      med(r.append.ratioToEmmett),
+      '–',
+      b?.append && med(b.append.ratioToEmmett),
+    );
   }
   if (r.latency) {
     const l = r.latency.ms;
     const count = r.latency.count ?? r.latency.samples.length;
     const tr = r.latency.trickle ? `, ${n(r.latency.trickle.perSecond)} other events/s meanwhile` : '';
-    row(`3. Decision latency, upgrade planned or cancelled → last of ${r.latency.guestsPerHost} decisions on the topic (${n(count)} samples over ${r.latency.hosts} hosts${tr})`, `p50 ${n(l.p50)} ms, p95 ${n(l.p95)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms`, '–', '–', 'p99 < 50 ms', b?.latency && `p50 ${n(b.latency.ms.p50)} ms, p99 ${n(b.latency.ms.p99)} ms, max ${n(b.latency.ms.max)} ms (${n(b.latency.count ?? b.latency.samples.length)} samples)`);
+    row(
+      `3. Decision latency, upgrade planned or cancelled → last of ${r.latency.guestsPerHost} decisions on the topic (${n(count)} samples over ${r.latency.hosts} hosts${tr})`,
+      `p50 ${n(l.p50)} ms, p95 ${n(l.p95)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms`,
+      '–',
+      '–',
+      'p99 < 50 ms',
+      b?.latency &&
+        `p50 ${n(b.latency.ms.p50)} ms, p99 ${n(b.latency.ms.p99)} ms, max ${n(b.latency.ms.max)} ms (${n(b.latency.count ?? b.latency.samples.length)} samples)`,
+    );
   }
   if (r.rebuild) {
-    row(`4. Projection rebuild, ${n(r.rebuild.events)} events (events/s)`, s(r.rebuild.eventsPerSec), `read the store only ${s(r.rebuild.readEventsPerSec)}`, med(r.rebuild.ratioToRead), '≥ 0.5 of the read', b?.rebuild && `${med(b.rebuild.eventsPerSec)} (÷read ${med(b.rebuild.ratioToRead)})`);
+    row(
+      `4. Projection rebuild, ${n(r.rebuild.events)} events (events/s)`,
+      s(r.rebuild.eventsPerSec),
+      `read the store only ${s(r.rebuild.readEventsPerSec)}`,
+      med(r.rebuild.ratioToRead),
+      '≥ 0.5 of the read',
+      b?.rebuild && `${med(b.rebuild.eventsPerSec)} (÷read ${med(b.rebuild.ratioToRead)})`,
+    );
   }
   if (r.queries) {
     const q = r.queries;
-    const fmt = (x: Report['queries'] extends infer Q ? (Q extends { placements: infer P } ? P : never) : never) => `${s(x.reqPerSec, ' req/s')}, p50 ${med(x.p50, ' ms')}, p99 ${med(x.p99, ' ms')}` + (x.cacheHitPct ? `, ${med(x.cacheHitPct, '%')} from the cache` : '');
+    const fmt = (x: Report['queries'] extends infer Q ? (Q extends { placements: infer P } ? P : never) : never) =>
+      `${s(x.reqPerSec, ' req/s')}, p50 ${med(x.p50, ' ms')}, p99 ${med(x.p99, ' ms')}` +
+      (x.cacheHitPct ? `, ${med(x.cacheHitPct, '%')} from the cache` : '');
     const bare = `bare node:http ${fmt(q.bare)}`;
-    const live = q.projectorCommitsPerSec ? ` (projector committing ${med(q.projectorCommitsPerSec)} batches/s, ${n(q.trickle)} events/s: each commit drops the cached answers)` : ' (no projector running)';
-    row(`5. GET /v1/hosts/{id}/placements under load${live}`, fmt(q.placements), bare, `${n(q.placements.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, 'p99 < 5 ms, ≥ 0.3', b?.queries && fmt(b.queries.placements));
-    if (q.wave) row(`   … the ${q.waveHosts} hosts of one upgrade wave polling (answers kept between projector batches)`, fmt(q.wave), bare, `${n(q.wave.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, 'p99 < 5 ms', b?.queries?.wave && fmt(b.queries.wave));
-    row('   GET /v1/guests?status=blocked under load', fmt(q.blocked), bare, `${n(q.blocked.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`, '–', b?.queries && fmt(b.queries.blocked));
+    const live = q.projectorCommitsPerSec
+      ? ` (projector committing ${med(q.projectorCommitsPerSec)} batches/s, ${n(q.trickle)} events/s: each commit drops the cached answers)`
+      : ' (no projector running)';
+    row(
+      `5. GET /v1/hosts/{id}/placements under load${live}`,
+      fmt(q.placements),
+      bare,
+      `${n(q.placements.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`,
+      'p99 < 5 ms, ≥ 0.3',
+      b?.queries && fmt(b.queries.placements),
+    );
+    if (q.wave)
+      row(
+        `   … the ${q.waveHosts} hosts of one upgrade wave polling (answers kept between projector batches)`,
+        fmt(q.wave),
+        bare,
+        `${n(q.wave.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`,
+        'p99 < 5 ms',
+        b?.queries?.wave && fmt(b.queries.wave),
+      );
+    row(
+      '   GET /v1/guests?status=blocked under load',
+      fmt(q.blocked),
+      bare,
+      `${n(q.blocked.reqPerSec.median / q.bare.reqPerSec.median)} (req/s)`,
+      '–',
+      b?.queries && fmt(b.queries.blocked),
+    );
   }
   const rss = Object.entries(r.peakRssMiB)
     .map(([k, v]) => `${k} ${n(v.median)} MiB`)
     .join(', ');
-  row('6. Peak RSS (VmHWM), median over runs', rss || '–', '–', '–', '–', b && Object.entries(b.peakRssMiB).map(([k, v]) => `${k} ${n(v.median)}`).join(', '));
+  row(
+    '6. Peak RSS (VmHWM), median over runs',
+    rss || '–',
+    '–',
+    '–',
+    '–',
+    b &&
+      Object.entries(b.peakRssMiB)
+        .map(([k, v]) => `${k} ${n(v.median)}`)
+        .join(', '),
+  );
   if (r.hostAgents) {
     const h = r.hostAgents;
-    const mode = (m: typeof h.longPoll) => `p50 ${n(m.seenMs.p50)} ms, p99 ${n(m.seenMs.p99)} ms (${n(m.seen)} seen of ${n(m.waveDecisions)} decisions); API CPU per idle agent ${n(m.apiCpuPerIdleAgentUsPerSec)} µs/s (API ${n(m.apiCpuMsPerSec)} ms/s, db ${n(m.dbCpuMsPerSec)} ms/s, ${n(m.requestsPerSec)} req/s)`;
+    const mode = (m: typeof h.longPoll) =>
+      `p50 ${n(m.seenMs.p50)} ms, p99 ${n(m.seenMs.p99)} ms (${n(m.seen)} seen of ${n(m.waveDecisions)} decisions); API CPU per idle agent ${n(m.apiCpuPerIdleAgentUsPerSec)} µs/s (API ${n(m.apiCpuMsPerSec)} ms/s, db ${n(m.dbCpuMsPerSec)} ms/s, ${n(m.requestsPerSec)} req/s)`;
     row(
       `7. Host agents: ${n(h.agents)} long-polling one API (wait ${h.waitSeconds} s) while a wave of ${h.waveHosts} hosts is decided: projector commit → agent has it; API CPU per idle agent`,
       mode(h.longPoll),
@@ -60,7 +162,14 @@ export function renderMarkdown(r: Report): string {
     );
   }
 
-  const head = ['point', 'fleetcompat: median (± half the spread)', 'baseline, same run', 'ratio', 'target', ...(b ? [`before (${r.before!.label})`] : [])];
+  const head = [
+    'point',
+    'fleetcompat: median (± half the spread)',
+    'baseline, same run',
+    'ratio',
+    'target',
+    ...(b ? [`before (${r.before!.label})`] : []),
+  ];
   const table = [head, head.map(() => '---'), ...rows].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
   const lines = [
     `# Benchmark ${r.label}`,
@@ -75,7 +184,10 @@ export function renderMarkdown(r: Report): string {
   ];
   if (r.ingest) {
     const st = r.ingest.stageSeconds;
-    lines.push(`Ingest stages (seconds after the first event was stored, medians): all stored ${n(st.stored.median)}, all projected ${n(st.projected.median)}, all decisions published ${n(st.published.median)}.`, '');
+    lines.push(
+      `Ingest stages (seconds after the first event was stored, medians): all stored ${n(st.stored.median)}, all projected ${n(st.projected.median)}, all decisions published ${n(st.published.median)}.`,
+      '',
+    );
     const cpu = r.ingest.cpuPer1000;
     if (cpu && Object.keys(cpu).length) {
       const total = Object.values(cpu).reduce((a, v) => a + (Number.isFinite(v.median) ? v.median : 0), 0);

@@ -6,11 +6,25 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { AppProcess, brokers, createTestDatabase, freePort, ROOT, Role, sleep, spawnApp, TestDatabase, uniqueName } from '@fleetcompat/testing';
+import {
+  AppProcess,
+  brokers,
+  createTestDatabase,
+  freePort,
+  ROOT,
+  Role,
+  sleep,
+  spawnApp,
+  TestDatabase,
+  uniqueName,
+} from '@fleetcompat/testing';
 
 export { brokers, ROOT, sleep, uniqueName, type Role };
 
-export const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL =
+  process.env.BENCH_DATABASE_ADMIN_URL ??
+  process.env.TEST_DATABASE_ADMIN_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
 
 export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -50,7 +64,13 @@ export async function pgClient(url: string): Promise<Client> {
 // Kafka
 
 export function kafka(clientId = 'fleetcompat-bench'): Kafka {
-  return new Kafka({ clientId, brokers: brokers(), logLevel: logLevel.NOTHING, connectionTimeout: 5000, retry: { retries: 8, initialRetryTime: 200 } });
+  return new Kafka({
+    clientId,
+    brokers: brokers(),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 5000,
+    retry: { retries: 8, initialRetryTime: 200 },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +113,10 @@ export async function startApp(role: Role, env: Record<string, string>): Promise
 export async function startBareServer(body: string): Promise<App> {
   const port = await freePort();
   const code = `const b=Buffer.from(process.env.BODY);require('http').createServer((q,r)=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)}).listen(${port},'127.0.0.1',()=>console.log('listening on http'))`;
-  const child = spawn(process.execPath, ['-e', code], { env: { ...process.env, BODY: body }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', code], {
+    env: { ...process.env, BODY: body },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const app = new App('bare-http', port, child);
   running.add(app);
   child.once('exit', () => running.delete(app));
@@ -122,7 +145,13 @@ export function stat(values: number[]): Stat {
   const s = [...v].sort((a, b) => a - b);
   const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   const r = (x: number) => Math.round(x * 100) / 100;
-  return { median: r(median), min: r(s[0]), max: r(s[s.length - 1]), spreadPct: median ? Math.round(((s[s.length - 1] - s[0]) / median) * 1000) / 10 : 0, runs: values.map(r) };
+  return {
+    median: r(median),
+    min: r(s[0]),
+    max: r(s[s.length - 1]),
+    spreadPct: median ? Math.round(((s[s.length - 1] - s[0]) / median) * 1000) / 10 : 0,
+    runs: values.map(r),
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {

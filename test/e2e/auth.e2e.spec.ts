@@ -11,10 +11,18 @@ type Who = 'none' | 'admin' | 'planner' | 'ci' | 'host' | 'otherHost';
 describe('access control, what-if and history over HTTP', () => {
   let db: TestDatabase;
   let app: AppProcess;
-  const tokens: Record<Who, string> = { none: '', admin: TEST_ADMIN_TOKEN, planner: '', ci: '', host: '', otherHost: '' };
+  const tokens: Record<Who, string> = {
+    none: '',
+    admin: TEST_ADMIN_TOKEN,
+    planner: '',
+    ci: '',
+    host: '',
+    otherHost: '',
+  };
   let n = 0;
   const at = () => new Date(Date.parse('2026-11-22T00:00:00Z') + ++n * 1000).toISOString();
-  const call = (who: Who, method: string, path: string, body?: unknown) => http(`${app.url}${path}`, { method, body, token: tokens[who] || undefined });
+  const call = (who: Who, method: string, path: string, body?: unknown) =>
+    http(`${app.url}${path}`, { method, body, token: tokens[who] || undefined });
   const post = async (events: FleetEvent[]) => {
     const r = await call('admin', 'POST', '/v1/events', events);
     expect(r.status).toBe(202);
@@ -30,7 +38,12 @@ describe('access control, what-if and history over HTTP', () => {
       WHAT_IF_RATE_WINDOW_SECONDS: '600',
       HTTP_BODY_LIMIT: '256kb',
     }).then((a) => a.ready());
-    for (const [who, role] of [['planner', 'planner'], ['ci', 'ci'], ['host', 'host:host-r1-01'], ['otherHost', 'host:host-r2-02']] as const) {
+    for (const [who, role] of [
+      ['planner', 'planner'],
+      ['ci', 'ci'],
+      ['host', 'host:host-r1-01'],
+      ['otherHost', 'host:host-r2-02'],
+    ] as const) {
       const r = await call('admin', 'POST', '/v1/tokens', { role, name: `e2e ${who}` });
       expect(r.status).toBe(201);
       expect(r.body).toMatchObject({ role, token: expect.stringMatching(/^fct_/) });
@@ -38,7 +51,10 @@ describe('access control, what-if and history over HTTP', () => {
     }
     // The sample fleet without its upgrade plans: the what-if below plans them.
     await post(sampleFleet().filter((e) => e.type !== 'HypervisorUpgradePlanned'));
-    await eventually('the sample fleet projected', async () => (await call('admin', 'GET', '/v1/summary')).body.guests === 36);
+    await eventually(
+      'the sample fleet projected',
+      async () => (await call('admin', 'GET', '/v1/summary')).body.guests === 36,
+    );
   });
 
   afterAll(async () => {
@@ -48,7 +64,10 @@ describe('access control, what-if and history over HTTP', () => {
   });
 
   it('what-if on the sample fleet matches the decisions the projector makes after the upgrade is planned for real', async () => {
-    const whatIf = await call('planner', 'POST', '/v1/what-if', { hosts: { labels: { rack: 'r1' } }, target: { version: '4.17.3' } });
+    const whatIf = await call('planner', 'POST', '/v1/what-if', {
+      hosts: { labels: { rack: 'r1' } },
+      target: { version: '4.17.3' },
+    });
     expect(whatIf.status).toBe(200);
     expect(whatIf.body.totals).toMatchObject({ hosts: 2, guests: 18 });
     // Nothing changed: the hosts are still decided for 4.10.4.
@@ -56,14 +75,23 @@ describe('access control, what-if and history over HTTP', () => {
 
     await post(
       ['host-r1-01', 'host-r1-02'].map((hostId) =>
-        envelope(`e2e-plan-${hostId}`, 'HypervisorUpgradePlanned', at(), 'orchestrator', { hostId, fromVersion: '4.10.4', toVersion: '4.17.3', plannedRebootAt: '2026-12-01T02:00:00Z', waveId: 'wave-1' }),
+        envelope(`e2e-plan-${hostId}`, 'HypervisorUpgradePlanned', at(), 'orchestrator', {
+          hostId,
+          fromVersion: '4.10.4',
+          toVersion: '4.17.3',
+          plannedRebootAt: '2026-12-01T02:00:00Z',
+          waveId: 'wave-1',
+        }),
       ),
     );
     let compared = 0;
     for (const host of whatIf.body.hosts) {
       const real = await eventually(`decisions of ${host.hostId} for 4.17.3`, async () => {
         const r = await call('planner', 'GET', `/v1/hosts/${host.hostId}/placements`);
-        return r.body.placements?.every((p: any) => p.decision === null || p.decision.hypervisorVersion === '4.17.3') && r.body.hypervisorVersion === '4.17.3' ? r.body : undefined;
+        return r.body.placements?.every((p: any) => p.decision === null || p.decision.hypervisorVersion === '4.17.3') &&
+          r.body.hypervisorVersion === '4.17.3'
+          ? r.body
+          : undefined;
       });
       const byGuest = new Map<string, any>(real.placements.map((p: any) => [p.guestId, p]));
       expect([...byGuest.keys()]).toEqual(host.guests.map((g: any) => g.guestId));
@@ -89,7 +117,12 @@ describe('access control, what-if and history over HTTP', () => {
     const last = h.body.items[h.body.items.length - 1];
     expect(last).toMatchObject({
       kind: 'decided',
-      causedBy: { eventId: 'e2e-plan-host-r1-01', type: 'HypervisorUpgradePlanned', occurredAt: expect.any(String), recordedAt: expect.any(String) },
+      causedBy: {
+        eventId: 'e2e-plan-host-r1-01',
+        type: 'HypervisorUpgradePlanned',
+        occurredAt: expect.any(String),
+        recordedAt: expect.any(String),
+      },
       rule: { reason: 'high-rsdp-without-override', status: 'blocked' },
     });
     expect(last.restedOn.map((f: any) => f.fact).sort()).toEqual(['guest', 'host', 'kernel', 'running', 'upgrade']);
@@ -97,7 +130,20 @@ describe('access control, what-if and history over HTTP', () => {
 
     const placements = (await call('host', 'GET', '/v1/hosts/host-r1-01/placements')).body.placements;
     const ack = placements.find((p: any) => p.decision);
-    expect((await call('host', 'POST', '/v1/events', envelope('e2e-ack-1', 'PlacementApplied', at(), 'host-r1-01', { hostId: 'host-r1-01', guestId: ack.guestId, decisionId: ack.decision.decisionId }))).status).toBe(202);
+    expect(
+      (
+        await call(
+          'host',
+          'POST',
+          '/v1/events',
+          envelope('e2e-ack-1', 'PlacementApplied', at(), 'host-r1-01', {
+            hostId: 'host-r1-01',
+            guestId: ack.guestId,
+            decisionId: ack.decision.decisionId,
+          }),
+        )
+      ).status,
+    ).toBe(202);
     const t = await eventually('the ack in the timeline', async () => {
       const r = await call('planner', 'GET', '/v1/hosts/host-r1-01/timeline');
       return r.body.items?.some((i: any) => i.type === 'PlacementApplied') ? r.body : undefined;
@@ -108,9 +154,27 @@ describe('access control, what-if and history over HTTP', () => {
   });
 
   describe('each role against each endpoint', () => {
-    const kernelEvent = () => envelope(`e2e-k-${++n}`, 'KernelBuildCompleted', at(), 'ci', { imageSha256: fakeSha(`e2e-kernel-${n}`), release: '6.1.0-99', arch: 'x86_64', distro: 'debian-12', xenNotes: { guestOs: 'linux', supportedFeatures: 0x8801, pvh: true } });
-    const guestEvent = (hostId: string) => envelope(`e2e-g-${++n}`, 'GuestObserved', at(), 'agent', { guestId: `${hostId}.e2e-${n}`, hostId, mode: 'hvm', memoryMiB: 512, boot: { method: 'direct' } });
-    const behaviourEvent = () => envelope(`e2e-b-${++n}`, 'HypervisorBehaviourDeclared', at(), 'operator', { version: '4.99.0', behaviour: 'by-notes' });
+    const kernelEvent = () =>
+      envelope(`e2e-k-${++n}`, 'KernelBuildCompleted', at(), 'ci', {
+        imageSha256: fakeSha(`e2e-kernel-${n}`),
+        release: '6.1.0-99',
+        arch: 'x86_64',
+        distro: 'debian-12',
+        xenNotes: { guestOs: 'linux', supportedFeatures: 0x8801, pvh: true },
+      });
+    const guestEvent = (hostId: string) =>
+      envelope(`e2e-g-${++n}`, 'GuestObserved', at(), 'agent', {
+        guestId: `${hostId}.e2e-${n}`,
+        hostId,
+        mode: 'hvm',
+        memoryMiB: 512,
+        boot: { method: 'direct' },
+      });
+    const behaviourEvent = () =>
+      envelope(`e2e-b-${++n}`, 'HypervisorBehaviourDeclared', at(), 'operator', {
+        version: '4.99.0',
+        behaviour: 'by-notes',
+      });
     const whatIf = { hosts: { ids: ['host-r2-01'] }, target: { version: '4.17.3' }, guests: 'none' };
     const ALL: Who[] = ['none', 'admin', 'planner', 'ci', 'host', 'otherHost'];
     // [method, path, body, roles allowed (admin always is)]
@@ -129,7 +193,12 @@ describe('access control, what-if and history over HTTP', () => {
       ['POST', '/v1/events', () => [guestEvent('host-r2-02'), guestEvent('host-r2-02')], ['otherHost']],
       ['POST', '/v1/events', () => [kernelEvent(), guestEvent('host-r1-01')], []],
       ['POST', '/v1/events', behaviourEvent, []],
-      ['POST', '/v1/events', () => envelope(`e2e-u-${++n}`, 'HypervisorUpgradeCancelled', at(), 'x', { hostId: 'host-r2-01' }), []],
+      [
+        'POST',
+        '/v1/events',
+        () => envelope(`e2e-u-${++n}`, 'HypervisorUpgradeCancelled', at(), 'x', { hostId: 'host-r2-01' }),
+        [],
+      ],
       ['GET', '/v1/tokens', undefined, []],
       ['POST', '/v1/tokens', () => ({ role: 'planner', name: 'matrix' }), []],
     ];
@@ -139,7 +208,16 @@ describe('access control, what-if and history over HTTP', () => {
       it(`${method} ${path}${body ? ` ${JSON.stringify(body()).slice(0, 60)}` : ''}`, async () => {
         for (const who of ALL) {
           const r = await call(who, method, path, body?.());
-          const expected = who === 'none' ? 401 : who === 'admin' || allowed.includes(who) ? (path === '/v1/what-if' ? 200 : path === '/v1/tokens' && method === 'POST' ? 201 : ok[method]) : 403;
+          const expected =
+            who === 'none'
+              ? 401
+              : who === 'admin' || allowed.includes(who)
+                ? path === '/v1/what-if'
+                  ? 200
+                  : path === '/v1/tokens' && method === 'POST'
+                    ? 201
+                    : ok[method]
+                : 403;
           expect({ who, status: r.status }).toEqual({ who, status: expected });
           if (expected >= 400) {
             expect(r.type).toMatch(/application\/problem\+json/);
@@ -180,7 +258,9 @@ describe('access control, what-if and history over HTTP', () => {
       expect(doc.status).toBe(200);
       expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       expect(doc.body.paths['/v1/what-if'].post.security).toEqual([{ bearer: [] }]);
-      expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/what-if', '/v1/hosts/{hostId}/timeline', '/v1/tokens']));
+      expect(Object.keys(doc.body.paths)).toEqual(
+        expect.arrayContaining(['/v1/what-if', '/v1/hosts/{hostId}/timeline', '/v1/tokens']),
+      );
       expect((await fetch(`${app.url}/docs`)).status).toBe(200);
     });
   });
@@ -188,7 +268,12 @@ describe('access control, what-if and history over HTTP', () => {
   describe('limits', () => {
     it('rate-limits what-if per token: 429 problem details with Retry-After', async () => {
       const mine = (await call('admin', 'POST', '/v1/tokens', { role: 'planner', name: 'rate' })).body.token;
-      const ask = () => http(`${app.url}/v1/what-if`, { method: 'POST', token: mine, body: { hosts: { ids: ['host-r2-02'] }, target: { version: '4.17.3' }, guests: 'none' } });
+      const ask = () =>
+        http(`${app.url}/v1/what-if`, {
+          method: 'POST',
+          token: mine,
+          body: { hosts: { ids: ['host-r2-02'] }, target: { version: '4.17.3' }, guests: 'none' },
+        });
       for (let i = 0; i < 3; i++) expect((await ask()).status).toBe(200);
       const limited = await ask();
       expect(limited.status).toBe(429);
@@ -197,7 +282,15 @@ describe('access control, what-if and history over HTTP', () => {
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
       // another token has its own budget
       const other = (await call('admin', 'POST', '/v1/tokens', { role: 'planner', name: 'rate-2' })).body.token;
-      expect((await http(`${app.url}/v1/what-if`, { method: 'POST', token: other, body: { hosts: { ids: ['host-r2-02'] }, target: { version: '4.17.3' } } })).status).toBe(200);
+      expect(
+        (
+          await http(`${app.url}/v1/what-if`, {
+            method: 'POST',
+            token: other,
+            body: { hosts: { ids: ['host-r2-02'] }, target: { version: '4.17.3' } },
+          })
+        ).status,
+      ).toBe(200);
     });
 
     it('answers a body over HTTP_BODY_LIMIT, a page too large and a bad what-if with problem details', async () => {

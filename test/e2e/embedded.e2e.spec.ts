@@ -13,7 +13,13 @@ describe('all-in-one with embedded Postgres and the sample fleet', () => {
   let token = '';
   const http = (url: string, init: { method?: string; body?: unknown } = {}) => rawHttp(url, { ...init, token });
 
-  const env = () => ({ DATABASE_URL: '', KAFKA_BROKERS: '', FLEETCOMPAT_BOOTSTRAP_TOKEN: '', EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
+  const env = () => ({
+    DATABASE_URL: '',
+    KAFKA_BROKERS: '',
+    FLEETCOMPAT_BOOTSTRAP_TOKEN: '',
+    EMBEDDED_PG_DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(pgPort),
+  });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'fleetcompat-embedded-'));
@@ -43,17 +49,26 @@ describe('all-in-one with embedded Postgres and the sample fleet', () => {
       return r.body.guests === 36 ? r.body : undefined;
     });
     const url = started.url;
-    expect(summary.byStatus).toMatchObject({ blocked: expect.any(Number), 'needs-low-rsdp': expect.any(Number), ok: expect.any(Number) });
+    expect(summary.byStatus).toMatchObject({
+      blocked: expect.any(Number),
+      'needs-low-rsdp': expect.any(Number),
+      ok: expect.any(Number),
+    });
     const blocked = await http(`${url}/v1/guests?status=blocked&limit=2`);
     expect(blocked.status).toBe(200);
     expect(blocked.body.items).toHaveLength(2);
     expect(blocked.body.nextCursor).toEqual(expect.any(String));
-    const next = await http(`${url}/v1/guests?status=blocked&limit=100&cursor=${encodeURIComponent(blocked.body.nextCursor)}`);
+    const next = await http(
+      `${url}/v1/guests?status=blocked&limit=100&cursor=${encodeURIComponent(blocked.body.nextCursor)}`,
+    );
     expect(next.body.items.map((g: any) => g.guestId)).not.toContain(blocked.body.items[0].guestId);
     expect(next.body.items.length + 2).toBe(summary.byStatus.blocked);
 
     const guest = await http(`${url}/v1/guests/host-r1-02.db-old-grub`);
-    expect(guest.body).toMatchObject({ status: 'needs-low-rsdp', requiredPlacement: { rsdp: 'low', action: 'override-low' } });
+    expect(guest.body).toMatchObject({
+      status: 'needs-low-rsdp',
+      requiredPlacement: { rsdp: 'low', action: 'override-low' },
+    });
     expect(guest.body.explanation.steps.join(' ')).toMatch(/bootloader/);
 
     const missing = await http(`${url}/v1/guests/no-such-guest`);
@@ -67,14 +82,23 @@ describe('all-in-one with embedded Postgres and the sample fleet', () => {
 
     const openapi = await http(`${url}/openapi.json`);
     expect(Object.keys(openapi.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/events', '/v1/guests', '/v1/guests/{guestId}', '/v1/hosts/{hostId}', '/v1/hosts/{hostId}/placements', '/v1/summary']),
+      expect.arrayContaining([
+        '/v1/events',
+        '/v1/guests',
+        '/v1/guests/{guestId}',
+        '/v1/hosts/{hostId}',
+        '/v1/hosts/{hostId}/placements',
+        '/v1/summary',
+      ]),
     );
   });
 
   it('keeps its data across a restart (the data folder is reused, not re-initialised)', async () => {
     await app!.stop('SIGTERM');
     const generated = token;
-    const restarted = await startApp('all-in-one', { ...env(), FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN }).then((a) => a.ready(120000));
+    const restarted = await startApp('all-in-one', { ...env(), FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN }).then(
+      (a) => a.ready(120000),
+    );
     app = restarted;
     expect(restarted.log()).not.toMatch(/admin token for this run/);
     expect((await rawHttp(`${restarted.url}/v1/summary`, { token: generated })).status).toBe(401);

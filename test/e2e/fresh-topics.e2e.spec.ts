@@ -66,7 +66,9 @@ const ready = async (app: AppProcess) => http(`${app.url}/health/ready`);
 /** Nothing died or was left unhandled: the process runs and logged no unhandled error. */
 function expectNoUnhandled(app: AppProcess): void {
   expect(app.exit).toBeNull();
-  expect(app.log()).not.toMatch(/unhandled rejection|uncaught exception|failed to start|KafkaJSProtocolError: This server does not host/);
+  expect(app.log()).not.toMatch(
+    /unhandled rejection|uncaught exception|failed to start|KafkaJSProtocolError: This server does not host/,
+  );
 }
 
 describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
@@ -75,7 +77,12 @@ describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
   const dbOf = new Map<AppProcess, string>();
   let embeddedDir: string | undefined;
 
-  const start = async (role: KafkaRole, prefix: string, env: Record<string, string | undefined> = {}, args: string[] = []) => {
+  const start = async (
+    role: KafkaRole,
+    prefix: string,
+    env: Record<string, string | undefined> = {},
+    args: string[] = [],
+  ) => {
     const base: Record<string, string | undefined> = {
       KAFKA_BROKERS: brokers().join(','),
       FLEETCOMPAT_TOPIC_PREFIX: prefix,
@@ -99,7 +106,8 @@ describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
 
   afterAll(async () => {
     await Promise.all(apps.map((a) => a.stop('SIGTERM', 30000).catch(() => undefined)));
-    if (process.env.E2E_LOGS) for (const a of apps) console.error(`${a.role} ${JSON.stringify(a.exit)}:\n${a.log().slice(-4000)}`);
+    if (process.env.E2E_LOGS)
+      for (const a of apps) console.error(`${a.role} ${JSON.stringify(a.exit)}:\n${a.log().slice(-4000)}`);
     await Promise.all(dbs.map((d) => d.drop().catch(() => undefined)));
     if (embeddedDir) rmSync(embeddedDir, { recursive: true, force: true });
   });
@@ -126,7 +134,10 @@ describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
     const existing = await existingTopics();
     for (const { app, topics } of started) {
       expectNoUnhandled(app);
-      const lines = app.log().split('\n').filter((l) => l.includes('Kafka topics missing:'));
+      const lines = app
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('Kafka topics missing:'));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`Kafka topics missing: ${topics.join(', ')}`);
       expect(lines[0]).toContain('KAFKA_CREATE_TOPICS=true');
@@ -135,7 +146,10 @@ describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
     }
 
     // The operator creates them: each role turns ready and does its work.
-    await createTopics(started.flatMap((s) => s.topics), 3);
+    await createTopics(
+      started.flatMap((s) => s.topics),
+      3,
+    );
     for (const { app } of started) {
       await eventually(`${app.role} ready once its topics exist`, async () => (await ready(app)).status === 200, 60000);
       expectNoUnhandled(app);
@@ -144,8 +158,14 @@ describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
       if (role === 'relay') continue;
       const event = sampleFleet().find((e) => e.type === 'HostRegistered')!;
       const route = EventRouting[event.type];
-      await produce(prefix + route.topic, [{ key: route.key(event.data), value: JSON.stringify(event) }], { token: TEST_ADMIN_TOKEN });
-      await eventually(`${role} stores an event from its topic`, async () => (await storedEvents(dbOf.get(app)!)) === 1, 60000);
+      await produce(prefix + route.topic, [{ key: route.key(event.data), value: JSON.stringify(event) }], {
+        token: TEST_ADMIN_TOKEN,
+      });
+      await eventually(
+        `${role} stores an event from its topic`,
+        async () => (await storedEvents(dbOf.get(app)!)) === 1,
+        60000,
+      );
     }
   });
 
@@ -172,13 +192,20 @@ describe('Kafka roles on a broker without their topics (fresh prefix)', () => {
     const app = await start(
       'all-in-one',
       prefix,
-      { DATABASE_URL: '', EMBEDDED_PG_DATA_DIR: path.join(embeddedDir, 'data'), EMBEDDED_PG_PORT: String(await freePort()) },
+      {
+        DATABASE_URL: '',
+        EMBEDDED_PG_DATA_DIR: path.join(embeddedDir, 'data'),
+        EMBEDDED_PG_PORT: String(await freePort()),
+      },
       ['--sample-fleet'],
     );
     await eventually('ready', async () => (await ready(app)).status === 200, 60000);
     expectNoUnhandled(app);
     expect(app.log()).toContain(`creating the Kafka topics ${needed('all-in-one', prefix).join(', ')}`);
-    const decisions = await consumeAll(prefix + Topics.placementDecisions, { until: (m) => m.length > 0, timeoutMs: 60000 });
+    const decisions = await consumeAll(prefix + Topics.placementDecisions, {
+      until: (m) => m.length > 0,
+      timeoutMs: 60000,
+    });
     expect(decisions.length).toBeGreaterThan(0);
     expect(JSON.parse(decisions[0].value!)).toMatchObject({ guestId: expect.any(String), hostId: expect.any(String) });
   });

@@ -57,7 +57,9 @@ export class AgentProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((this.exitInfo = { code, signal }))));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve((this.exitInfo = { code, signal }))),
+    );
   }
 
   get exit() {
@@ -84,9 +86,17 @@ export class AgentProcess {
   }
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60000): Promise<{ code: number | null; out: string; err: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60000,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -125,10 +135,17 @@ export class HostFleet {
     writeFileSync(path.join(this.dir, 'hook.sh'), HOOK);
     chmodSync(path.join(this.dir, 'hook.sh'), 0o755);
     this.db = await createTestDatabase(`e2e_host_${this.mode}`);
-    await createTopics(Object.values(Topics).map((t) => this.prefix + t), 3);
+    await createTopics(
+      Object.values(Topics).map((t) => this.prefix + t),
+      3,
+    );
     await this.startApp();
     for (const h of ['h1', 'h2'] as const) {
-      const r = await http(`${this.app!.url}/v1/tokens`, { method: 'POST', body: { role: `host:${h}`, name: `e2e agent ${h}` }, token: TEST_ADMIN_TOKEN });
+      const r = await http(`${this.app!.url}/v1/tokens`, {
+        method: 'POST',
+        body: { role: `host:${h}`, name: `e2e agent ${h}` },
+        token: TEST_ADMIN_TOKEN,
+      });
       if (r.status !== 201) throw new Error(`token: ${r.status} ${JSON.stringify(r.body)}`);
       this.tokens[h] = r.body.token;
     }
@@ -165,20 +182,63 @@ export class HostFleet {
   }
 
   agentArgs(hostId: string, stateDir: string, token: string): string[] {
-    const common = ['host', 'agent', '--host-id', hostId, '--state-dir', stateDir, '--apply-command', path.join(this.dir, 'hook.sh'), '--retry-initial', '0.2', '--retry-max', '2', '--apply-timeout', '20', '--token', token];
+    const common = [
+      'host',
+      'agent',
+      '--host-id',
+      hostId,
+      '--state-dir',
+      stateDir,
+      '--apply-command',
+      path.join(this.dir, 'hook.sh'),
+      '--retry-initial',
+      '0.2',
+      '--retry-max',
+      '2',
+      '--apply-timeout',
+      '20',
+      '--token',
+      token,
+    ];
     return this.mode === 'http'
       ? [...common, '--source', 'http', '--url', this.url, '--wait', '20']
-      : [...common, '--source', 'kafka', '--brokers', brokers().join(','), '--topic-prefix', this.prefix, '--group-prefix', `${this.prefix}agent-${hostId}`, '--ack-via', 'kafka', '--url', this.url];
+      : [
+          ...common,
+          '--source',
+          'kafka',
+          '--brokers',
+          brokers().join(','),
+          '--topic-prefix',
+          this.prefix,
+          '--group-prefix',
+          `${this.prefix}agent-${hostId}`,
+          '--ack-via',
+          'kafka',
+          '--url',
+          this.url,
+        ];
   }
 
   /** Starts the agent of h1 (the hook sleeps up to sleepMs at random when given). */
   startAgent(options: { sleepMs?: number; stateDir?: string; token?: string; hostId?: string } = {}): AgentProcess {
     this.agentRuns++;
-    const child = spawn(process.execPath, [CLI, ...this.agentArgs(options.hostId ?? 'h1', options.stateDir ?? this.stateDir, options.token ?? this.tokens.h1)], {
-      cwd: ROOT,
-      env: { ...process.env, HOOK_DIR: this.hookDir, HOOK_SLEEP_MS: options.sleepMs ? String(options.sleepMs) : '', AGENT_RUN: String(this.agentRuns) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        ...this.agentArgs(options.hostId ?? 'h1', options.stateDir ?? this.stateDir, options.token ?? this.tokens.h1),
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          HOOK_DIR: this.hookDir,
+          HOOK_SLEEP_MS: options.sleepMs ? String(options.sleepMs) : '',
+          AGENT_RUN: String(this.agentRuns),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const a = new AgentProcess(child);
     if (!options.stateDir) this.agent = a;
     return a;
@@ -209,7 +269,22 @@ export class HostFleet {
   }
 
   ready(extra: string[] = [], token = this.tokens.h1, url = this.url) {
-    return runCli(['host', 'ready', '--host-id', 'h1', '--target', TARGET, '--state-dir', this.stateDir, '--url', url, '--token', token, '--json', ...extra]);
+    return runCli([
+      'host',
+      'ready',
+      '--host-id',
+      'h1',
+      '--target',
+      TARGET,
+      '--state-dir',
+      this.stateDir,
+      '--url',
+      url,
+      '--token',
+      token,
+      '--json',
+      ...extra,
+    ]);
   }
 
   async readyJson(extra: string[] = []): Promise<{ code: number | null; verdict: any; err: string }> {
@@ -235,7 +310,9 @@ export class HostFleet {
       },
       timeoutMs,
     ).catch((e) => {
-      throw new Error(`${(e as Error).message}; last: ${JSON.stringify(last).slice(0, 3000)}\nagent log tail:\n${this.agent?.log().slice(-3000)}`);
+      throw new Error(
+        `${(e as Error).message}; last: ${JSON.stringify(last).slice(0, 3000)}\nagent log tail:\n${this.agent?.log().slice(-3000)}`,
+      );
     });
   }
 
@@ -248,7 +325,10 @@ export class HostFleet {
     const out: any[] = [];
     let after: number | undefined;
     for (;;) {
-      const r = await http(`${this.url}/v1/hosts/h1/timeline?limit=1000${after !== undefined ? `&after=${after}` : ''}`, { token: TEST_ADMIN_TOKEN });
+      const r = await http(
+        `${this.url}/v1/hosts/h1/timeline?limit=1000${after !== undefined ? `&after=${after}` : ''}`,
+        { token: TEST_ADMIN_TOKEN },
+      );
       if (r.status !== 200) throw new Error(`timeline: ${r.status}`);
       out.push(...r.body.items.filter((i: any) => i.type === 'PlacementApplied'));
       if (!r.body.nextAfter || !r.body.items.length) return out;
@@ -260,32 +340,62 @@ export class HostFleet {
 
   kernels(): FleetEvent[] {
     return [NEW, OLD, NOPVH].map((k) =>
-      envelope(`e2e-host-kernel-${k.release}`, 'KernelBuildCompleted', this.at(), 'ci', { imageSha256: k.sha, release: k.release, arch: 'x86_64', distro: k.distro, xenNotes: k.notes }),
+      envelope(`e2e-host-kernel-${k.release}`, 'KernelBuildCompleted', this.at(), 'ci', {
+        imageSha256: k.sha,
+        release: k.release,
+        arch: 'x86_64',
+        distro: k.distro,
+        xenNotes: k.notes,
+      }),
     );
   }
 
   register(hostId: string, override: boolean): FleetEvent {
-    return envelope(`e2e-host-register-${hostId}`, 'HostRegistered', this.at(), `agent/${hostId}`, { hostId, hypervisor: { name: 'xen', version: '4.10.4' }, rsdpOverrideSupported: override });
-  }
-
-  private n = 0;
-  observe(hostId: string, guestId: string, kernel: 'new' | 'old' | 'nopvh' | 'hvm', method: 'direct' | 'pvh-grub' = 'direct'): FleetEvent {
-    const k = kernel === 'new' ? NEW : kernel === 'old' ? OLD : kernel === 'nopvh' ? NOPVH : null;
-    return envelope(`e2e-host-observe-${guestId}-${hostId}-${++this.n}`, 'GuestObserved', this.at(), `agent/${hostId}`, {
-      guestId,
+    return envelope(`e2e-host-register-${hostId}`, 'HostRegistered', this.at(), `agent/${hostId}`, {
       hostId,
-      mode: k ? 'pvh' : 'hvm',
-      memoryMiB: 2048,
-      boot: k ? { method, kernelSha256: k.sha } : { method: 'other' },
+      hypervisor: { name: 'xen', version: '4.10.4' },
+      rsdpOverrideSupported: override,
     });
   }
 
+  private n = 0;
+  observe(
+    hostId: string,
+    guestId: string,
+    kernel: 'new' | 'old' | 'nopvh' | 'hvm',
+    method: 'direct' | 'pvh-grub' = 'direct',
+  ): FleetEvent {
+    const k = kernel === 'new' ? NEW : kernel === 'old' ? OLD : kernel === 'nopvh' ? NOPVH : null;
+    return envelope(
+      `e2e-host-observe-${guestId}-${hostId}-${++this.n}`,
+      'GuestObserved',
+      this.at(),
+      `agent/${hostId}`,
+      {
+        guestId,
+        hostId,
+        mode: k ? 'pvh' : 'hvm',
+        memoryMiB: 2048,
+        boot: k ? { method, kernelSha256: k.sha } : { method: 'other' },
+      },
+    );
+  }
+
   remove(hostId: string, guestId: string): FleetEvent {
-    return envelope(`e2e-host-remove-${guestId}-${hostId}-${++this.n}`, 'GuestRemoved', this.at(), `agent/${hostId}`, { guestId, hostId });
+    return envelope(`e2e-host-remove-${guestId}-${hostId}-${++this.n}`, 'GuestRemoved', this.at(), `agent/${hostId}`, {
+      guestId,
+      hostId,
+    });
   }
 
   plan(hostId: string): FleetEvent {
-    return envelope(`e2e-host-plan-${hostId}`, 'HypervisorUpgradePlanned', this.at(), 'orchestrator', { hostId, fromVersion: '4.10.4', toVersion: TARGET, plannedRebootAt: '2026-12-01T02:00:00Z', waveId: 'w1' });
+    return envelope(`e2e-host-plan-${hostId}`, 'HypervisorUpgradePlanned', this.at(), 'orchestrator', {
+      hostId,
+      fromVersion: '4.10.4',
+      toVersion: TARGET,
+      plannedRebootAt: '2026-12-01T02:00:00Z',
+      waveId: 'w1',
+    });
   }
 
   // ------------------------------------------------------------------ Kafka: relay repeats
@@ -328,7 +438,11 @@ export class HostFleet {
     const producer = kafkaClient().producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     try {
-      await producer.send({ topic: this.prefix + Topics.placementDecisions, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
+      await producer.send({
+        topic: this.prefix + Topics.placementDecisions,
+        acks: -1,
+        messages: messages.map((m) => ({ key: m.key, value: m.value })),
+      });
     } finally {
       await producer.disconnect();
     }
@@ -391,7 +505,11 @@ export function hostAgentScenario(mode: Mode): void {
     for (const r of runs) byDecision.set(r.decisionId, (byDecision.get(r.decisionId) ?? 0) + 1);
     expect([...byDecision.entries()].filter(([, n]) => n > 1)).toEqual([]); // once per decision
     expect(olderAfterNewer(runs)).toEqual([]);
-    for (const [guestId, d] of current) expect(runs.filter((r) => r.guestId === guestId).at(-1)).toMatchObject({ decisionId: d.decisionId, type: 'PlacementDecided' });
+    for (const [guestId, d] of current)
+      expect(runs.filter((r) => r.guestId === guestId).at(-1)).toMatchObject({
+        decisionId: d.decisionId,
+        type: 'PlacementDecided',
+      });
 
     const acks = await eventually('the acks of the current decisions in the store', async () => {
       const a = await fleet.storedAcks();
@@ -405,15 +523,22 @@ export function hostAgentScenario(mode: Mode): void {
     expect(status.code).toBe(0);
     const st = JSON.parse(status.out);
     expect(st).toMatchObject({ running: true, hostId: 'h1', mode });
-    for (const [guestId, d] of current) expect(st.guests[guestId]).toMatchObject({ sequence: d.sequence, applied: true, acked: true });
+    for (const [guestId, d] of current)
+      expect(st.guests[guestId]).toMatchObject({ sequence: d.sequence, applied: true, acked: true });
     const text = await runCli(['host', 'status', '--state-dir', fleet.stateDir]);
     expect(text.out).toMatch(/agent running/);
     expect(text.out).toMatch(/g-grub\s+\d+\s+decided\s+4\.17\.3\s+low\s+override-low\s+yes\s+yes/);
     // one log line per change
     const lines = fleet.agent!.lines();
     for (const [guestId, d] of current) {
-      expect(lines.filter((l) => l.msg === 'decision applied' && l.guestId === guestId && l.decisionId === d.decisionId)).toHaveLength(1);
-      expect(lines.filter((l) => l.msg === 'decision acknowledged' && l.guestId === guestId && l.decisionId === d.decisionId)).toHaveLength(1);
+      expect(
+        lines.filter((l) => l.msg === 'decision applied' && l.guestId === guestId && l.decisionId === d.decisionId),
+      ).toHaveLength(1);
+      expect(
+        lines.filter(
+          (l) => l.msg === 'decision acknowledged' && l.guestId === guestId && l.decisionId === d.decisionId,
+        ),
+      ).toHaveLength(1);
     }
   }, 240000);
 
@@ -424,7 +549,9 @@ export function hostAgentScenario(mode: Mode): void {
       expect(etag).toMatch(/^W\/"p2-[0-9a-f]{32}"$/);
       expect(first.body.withdrawn).toEqual([]);
       const get = (query: string, tag?: string) =>
-        fetch(`${fleet.url}/v1/hosts/h1/placements${query}`, { headers: { authorization: `Bearer ${fleet.tokens.h1}`, ...(tag ? { 'if-none-match': tag } : {}) } });
+        fetch(`${fleet.url}/v1/hosts/h1/placements${query}`, {
+          headers: { authorization: `Bearer ${fleet.tokens.h1}`, ...(tag ? { 'if-none-match': tag } : {}) },
+        });
       expect((await get('', etag)).status).toBe(304);
       expect((await get('', 'W/"p2-other"')).status).toBe(200);
       const t = Date.now();
@@ -442,9 +569,13 @@ export function hostAgentScenario(mode: Mode): void {
       expect(changed.status).toBe(200);
       expect(Date.now() - t2).toBeLessThan(20000);
       expect(changed.headers.get('etag')).not.toBe(etag);
-      expect(((await changed.json())).placements.map((p: any) => p.guestId)).toContain('g-probe');
+      expect((await changed.json()).placements.map((p: any) => p.guestId)).toContain('g-probe');
       await fleet.post([fleet.remove('h1', 'g-probe')]);
-      await eventually('the probe guest withdrawn by the agent', async () => fleet.hookRuns().some((r) => r.guestId === 'g-probe' && r.type === 'PlacementWithdrawn'), 60000);
+      await eventually(
+        'the probe guest withdrawn by the agent',
+        async () => fleet.hookRuns().some((r) => r.guestId === 'g-probe' && r.type === 'PlacementWithdrawn'),
+        60000,
+      );
       await fleet.readyBecomes(0);
     }, 120000);
   }
@@ -461,7 +592,11 @@ export function hostAgentScenario(mode: Mode): void {
     }
     fleet.startAgent();
     await fleet.post([fleet.observe('h1', 'g-marker', 'hvm')]);
-    await eventually('the marker guest applied', async () => fleet.hookRuns().some((r) => r.guestId === 'g-marker'), 120000);
+    await eventually(
+      'the marker guest applied',
+      async () => fleet.hookRuns().some((r) => r.guestId === 'g-marker'),
+      120000,
+    );
     const after = fleet.hookRuns();
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after.slice(before.length).map((r) => r.guestId)).toEqual(['g-marker']);
@@ -471,11 +606,23 @@ export function hostAgentScenario(mode: Mode): void {
   }, 240000);
 
   it('a guest moved away gets its withdrawal; a guest moved in gets its decision', async () => {
-    await fleet.post([fleet.remove('h1', 'g-old'), fleet.observe('h2', 'g-old', 'old'), fleet.remove('h2', 'g-mover'), fleet.observe('h1', 'g-mover', 'new')]);
-    await eventually('the withdrawal of g-old and the decision of g-mover applied', async () => {
-      const runs = fleet.hookRuns();
-      return runs.some((r) => r.guestId === 'g-old' && r.type === 'PlacementWithdrawn') && runs.some((r) => r.guestId === 'g-mover' && r.type === 'PlacementDecided');
-    }, 120000);
+    await fleet.post([
+      fleet.remove('h1', 'g-old'),
+      fleet.observe('h2', 'g-old', 'old'),
+      fleet.remove('h2', 'g-mover'),
+      fleet.observe('h1', 'g-mover', 'new'),
+    ]);
+    await eventually(
+      'the withdrawal of g-old and the decision of g-mover applied',
+      async () => {
+        const runs = fleet.hookRuns();
+        return (
+          runs.some((r) => r.guestId === 'g-old' && r.type === 'PlacementWithdrawn') &&
+          runs.some((r) => r.guestId === 'g-mover' && r.type === 'PlacementDecided')
+        );
+      },
+      120000,
+    );
     const verdict = await fleet.readyBecomes(0);
     expect(verdict.pvhGuests).toBe(3); // g-new, g-grub, g-mover
     const st = JSON.parse((await runCli(['host', 'status', '--state-dir', fleet.stateDir, '--json'])).out);
@@ -488,8 +635,31 @@ export function hostAgentScenario(mode: Mode): void {
   it('a blocked guest keeps host ready at exit 1, naming it with its reason and remedy; a failing hook too, until it works', async () => {
     await fleet.post([fleet.observe('h1', 'g-blocked', 'nopvh')]);
     const verdict = await fleet.readyBecomes(1);
-    expect(verdict.holds).toEqual([expect.objectContaining({ guestId: 'g-blocked', reason: 'blocked', remedy: expect.arrayContaining([expect.stringMatching(/PVH-capable kernel/)]) })]);
-    const text = await fleet.ready([]).then(() => runCli(['host', 'ready', '--host-id', 'h1', '--target', TARGET, '--state-dir', fleet.stateDir, '--url', fleet.url, '--token', fleet.tokens.h1]));
+    expect(verdict.holds).toEqual([
+      expect.objectContaining({
+        guestId: 'g-blocked',
+        reason: 'blocked',
+        remedy: expect.arrayContaining([expect.stringMatching(/PVH-capable kernel/)]),
+      }),
+    ]);
+    const text = await fleet
+      .ready([])
+      .then(() =>
+        runCli([
+          'host',
+          'ready',
+          '--host-id',
+          'h1',
+          '--target',
+          TARGET,
+          '--state-dir',
+          fleet.stateDir,
+          '--url',
+          fleet.url,
+          '--token',
+          fleet.tokens.h1,
+        ]),
+      );
     expect(text.code).toBe(1);
     expect(text.out).toMatch(/NOT ready.*\n\s+g-blocked: blocked: .*\n\s+remedy: /);
     await fleet.post([fleet.remove('h1', 'g-blocked')]);
@@ -497,14 +667,22 @@ export function hostAgentScenario(mode: Mode): void {
 
     fleet.failHook('g-new', true);
     await fleet.post([fleet.observe('h1', 'g-new', 'old')]);
-    const failing = await eventually('host ready to name the failing hook', async () => {
-      const r = await fleet.readyJson();
-      return r.code === 1 && r.verdict.holds.find((h: any) => h.guestId === 'g-new' && h.reason === 'apply-failing');
-    }, 120000);
+    const failing = await eventually(
+      'host ready to name the failing hook',
+      async () => {
+        const r = await fleet.readyJson();
+        return r.code === 1 && r.verdict.holds.find((h: any) => h.guestId === 'g-new' && h.reason === 'apply-failing');
+      },
+      120000,
+    );
     expect(failing.detail).toMatch(/told to fail/);
     fleet.failHook('g-new', false);
     await fleet.readyBecomes(0);
-    expect(fleet.agent!.lines().some((l) => l.msg === 'apply hook failed' && l.guestId === 'g-new' && /told to fail/.test(l.error))).toBe(true);
+    expect(
+      fleet
+        .agent!.lines()
+        .some((l) => l.msg === 'apply hook failed' && l.guestId === 'g-new' && /told to fail/.test(l.error)),
+    ).toBe(true);
   }, 300000);
 
   it('killed with kill -9 at random moments and restarted: the latest decision of every guest applied, none older after a newer, every ack stored once', async () => {
@@ -515,7 +693,7 @@ export function hostAgentScenario(mode: Mode): void {
     const flips = ['g-new', 'g-grub', 'g-mover'];
     const rand = (() => {
       let x = 20261124;
-      return () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     })();
     const kill = async () => {
       await fleet.agent!.kill('SIGKILL');
@@ -523,7 +701,11 @@ export function hostAgentScenario(mode: Mode): void {
       fleet.startAgent({ sleepMs: 500 });
     };
     for (let round = 0; round < 16; round++) {
-      await fleet.post(flips.map((g, i) => fleet.observe('h1', g, (round + i) % 2 ? 'new' : 'old', g === 'g-grub' ? 'pvh-grub' : 'direct')));
+      await fleet.post(
+        flips.map((g, i) =>
+          fleet.observe('h1', g, (round + i) % 2 ? 'new' : 'old', g === 'g-grub' ? 'pvh-grub' : 'direct'),
+        ),
+      );
       const r = rand();
       if (r < 0.35) {
         // while a hook runs (it sleeps up to 500 ms): the agent dies, its hook is left behind
@@ -546,7 +728,11 @@ export function hostAgentScenario(mode: Mode): void {
     const runs = fleet.hookRuns();
     expect(olderAfterNewer(runs)).toEqual([]);
     expect(fleet.agent!.log()).not.toMatch(/"level":"error"/);
-    for (const [guestId, d] of current) expect({ guestId, last: runs.filter((r) => r.guestId === guestId).at(-1)?.decisionId }).toEqual({ guestId, last: d.decisionId });
+    for (const [guestId, d] of current)
+      expect({ guestId, last: runs.filter((r) => r.guestId === guestId).at(-1)?.decisionId }).toEqual({
+        guestId,
+        last: d.decisionId,
+      });
     const acks = await fleet.storedAcks();
     const perDecision = new Map<string, number>();
     for (const a of acks) perDecision.set(a.data.decisionId, (perDecision.get(a.data.decisionId) ?? 0) + 1);
@@ -556,7 +742,9 @@ export function hostAgentScenario(mode: Mode): void {
     expect(host.body.readiness.ready).toBe(true);
     const chaos = runs.filter((r) => flips.includes(r.guestId) && r.agent >= fleet.agentRuns - kills);
     const again = chaos.filter((r, i) => chaos.findIndex((x) => x.decisionId === r.decisionId) !== i).length;
-    console.log(`${mode}: ${kills} kills -9 in 16 rounds (${midHook} while a hook ran); ${chaos.length} hook runs for the changing guests over ${kills + 1} agent runs, ${again} of them a decision applied again after a kill; ${acks.length} PlacementApplied stored`);
+    console.log(
+      `${mode}: ${kills} kills -9 in 16 rounds (${midHook} while a hook ran); ${chaos.length} hook runs for the changing guests over ${kills + 1} agent runs, ${again} of them a decision applied again after a kill; ${acks.length} PlacementApplied stored`,
+    );
   }, 420000);
 
   it("another host's token is refused", async () => {
@@ -564,14 +752,20 @@ export function hostAgentScenario(mode: Mode): void {
     expect((await fleet.placements(other)).status).toBe(403);
     expect((await http(`${fleet.url}/v1/hosts/h1`, { token: other })).status).toBe(403);
     const d = [...(await currentDecisions(fleet)).values()][0];
-    const ack = envelope('e2e-host-forged-ack', 'PlacementApplied', fleet.at(), 'agent/h2', { hostId: 'h1', guestId: d.guestId, decisionId: d.decisionId });
+    const ack = envelope('e2e-host-forged-ack', 'PlacementApplied', fleet.at(), 'agent/h2', {
+      hostId: 'h1',
+      guestId: d.guestId,
+      decisionId: d.decisionId,
+    });
     expect((await http(`${fleet.url}/v1/events`, { method: 'POST', body: [ack], token: other })).status).toBe(403);
     const r = await fleet.ready([], other);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out).unknown.join(' ')).toMatch(/HTTP 403/);
     // an agent for h1 with h2's token: refused (http: it reads nothing; kafka: its acknowledgements over HTTP are refused)
     const dir = path.join(fleet.dir, 'state-wrong-token');
-    const args = fleet.agentArgs('h1', dir, other).filter((_, i, a) => a[i] !== '--ack-via' && a[i - 1] !== '--ack-via');
+    const args = fleet
+      .agentArgs('h1', dir, other)
+      .filter((_, i, a) => a[i] !== '--ack-via' && a[i - 1] !== '--ack-via');
     const child = spawn(process.execPath, [CLI, ...args, ...(mode === 'kafka' ? ['--ack-via', 'http'] : [])], {
       cwd: ROOT,
       env: { ...process.env, HOOK_DIR: path.join(fleet.dir, 'wrong-token-hook'), AGENT_RUN: 'wrong' },
@@ -580,8 +774,20 @@ export function hostAgentScenario(mode: Mode): void {
     mkdirSync(path.join(fleet.dir, 'wrong-token-hook'), { recursive: true });
     const wrong = new AgentProcess(child);
     try {
-      await eventually('the refusal in the agent log', async () => (/HTTP 403/.test(wrong.log()) ? true : undefined), 120000);
-      expect(wrong.lines().some((l) => (mode === 'http' ? l.msg === 'source problem' : l.msg === 'acknowledgement failed') && /HTTP 403/.test(l.error))).toBe(true);
+      await eventually(
+        'the refusal in the agent log',
+        async () => (/HTTP 403/.test(wrong.log()) ? true : undefined),
+        120000,
+      );
+      expect(
+        wrong
+          .lines()
+          .some(
+            (l) =>
+              (mode === 'http' ? l.msg === 'source problem' : l.msg === 'acknowledgement failed') &&
+              /HTTP 403/.test(l.error),
+          ),
+      ).toBe(true);
       if (mode === 'http') expect(wrong.lines().filter((l) => l.msg === 'decision received')).toEqual([]);
     } finally {
       await wrong.kill('SIGTERM');
@@ -602,7 +808,20 @@ export function hostAgentScenario(mode: Mode): void {
     const down = await fleet.ready();
     expect(down.code).toBe(2);
     expect(JSON.parse(down.out).unknown.join(' ')).toMatch(/unreachable/);
-    const text = await runCli(['host', 'ready', '--host-id', 'h1', '--target', TARGET, '--state-dir', fleet.stateDir, '--url', fleet.url, '--token', fleet.tokens.h1]);
+    const text = await runCli([
+      'host',
+      'ready',
+      '--host-id',
+      'h1',
+      '--target',
+      TARGET,
+      '--state-dir',
+      fleet.stateDir,
+      '--url',
+      fleet.url,
+      '--token',
+      fleet.tokens.h1,
+    ]);
     expect(text.code).toBe(2);
     expect(text.out).toMatch(/cannot tell/);
   }, 180000);

@@ -24,8 +24,17 @@ describe('fuzz: 10,000 hostile messages on the real broker', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('e2e_fuzz');
-    await createTopics(Object.values(Topics).map((t) => prefix + t), 3);
-    app = await startApp('all-in-one', { DATABASE_URL: db.url, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: groupId, FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN });
+    await createTopics(
+      Object.values(Topics).map((t) => prefix + t),
+      3,
+    );
+    app = await startApp('all-in-one', {
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: brokers().join(','),
+      FLEETCOMPAT_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: groupId,
+      FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN,
+    });
     await app.ready(120000);
   });
   afterAll(async () => {
@@ -66,29 +75,55 @@ describe('fuzz: 10,000 hostile messages on the real broker', () => {
   /** Consumed to the end, the projector at the head, the outbox empty: nothing stuck. */
   async function drained(what: string): Promise<void> {
     const t = Date.now();
-    await eventually(`${what}: the ingest at the end of every input partition, the projector at the head, the outbox empty`, async () => (await consumedToEnd()) && (await projectorBehind()) === 0 && Number((await ds!.query(`SELECT count(*)::text AS n FROM outbox`))[0].n) === 0, 240000);
+    await eventually(
+      `${what}: the ingest at the end of every input partition, the projector at the head, the outbox empty`,
+      async () =>
+        (await consumedToEnd()) &&
+        (await projectorBehind()) === 0 &&
+        Number((await ds!.query(`SELECT count(*)::text AS n FROM outbox`))[0].n) === 0,
+      240000,
+    );
     log(`${what}: drained in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
 
   it('dead-letters every bad message with its reason, stores every valid one once and decides it, sticks nowhere, and the projections equal a rebuild', async () => {
     const token = async (role: string) => {
-      const res = await http(`${app!.url}/v1/tokens`, { method: 'POST', body: { role, name: `fuzz ${role}` }, token: TEST_ADMIN_TOKEN });
+      const res = await http(`${app!.url}/v1/tokens`, {
+        method: 'POST',
+        body: { role, name: `fuzz ${role}` },
+        token: TEST_ADMIN_TOKEN,
+      });
       expect(res.status).toBe(201);
       return res.body as { token: string; id: string };
     };
     const hostTokens: string[] = [];
     for (let i = 0; i < HOSTS; i++) hostTokens.push((await token(`host:fz-h${String(i).padStart(2, '0')}`)).token);
     const revoked = await token('host:fz-h00');
-    expect((await http(`${app!.url}/v1/tokens/${revoked.id}`, { method: 'DELETE', token: TEST_ADMIN_TOKEN })).status).toBe(204);
-    const w = workload(SEED, prefix, { hosts: hostTokens, ci: (await token('ci')).token, admin: TEST_ADMIN_TOKEN, planner: (await token('planner')).token, revoked: revoked.token });
+    expect(
+      (await http(`${app!.url}/v1/tokens/${revoked.id}`, { method: 'DELETE', token: TEST_ADMIN_TOKEN })).status,
+    ).toBe(204);
+    const w = workload(SEED, prefix, {
+      hosts: hostTokens,
+      ci: (await token('ci')).token,
+      admin: TEST_ADMIN_TOKEN,
+      planner: (await token('planner')).token,
+      revoked: revoked.token,
+    });
     const byCode: Record<string, number> = {};
     for (const b of [...w.bad, ...w.squats]) byCode[b.code] = (byCode[b.code] ?? 0) + 1;
-    log(`${w.valid.length} valid events (+${w.repeats.length} exact repeats, +${w.late.length} late), ${w.bad.length + w.squats.length} bad: ${JSON.stringify(byCode)}`);
+    log(
+      `${w.valid.length} valid events (+${w.repeats.length} exact repeats, +${w.late.length} late), ${w.bad.length + w.squats.length} bad: ${JSON.stringify(byCode)}`,
+    );
     expect(w.bad.length + w.squats.length).toBe(BAD);
     for (const t of InputTopics) expect(w.valid.filter((v) => v.topic === t).length).toBeGreaterThan(0);
 
     ds = await openDatabase({ url: db.url, poolSize: 3, migrate: false });
-    const producer = kafkaClient().producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient().producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const t0 = Date.now();
     try {
@@ -105,7 +140,11 @@ describe('fuzz: 10,000 hostile messages on the real broker', () => {
     // 1. every bad message in the dead-letter topic with the code its construction calls for
     const expected = new Map([...w.bad, ...w.squats].map((b) => [b.key, b]));
     const letters = new Map<string, any[]>();
-    const consumer = kafkaClient().consumer({ groupId: uniqueName('e2e-fuzz-dlq'), maxWaitTimeInMs: 200, maxBytesPerPartition: 8 << 20 });
+    const consumer = kafkaClient().consumer({
+      groupId: uniqueName('e2e-fuzz-dlq'),
+      maxWaitTimeInMs: 200,
+      maxBytesPerPartition: 8 << 20,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: prefix + Topics.deadLetters, fromBeginning: true });
     let read = 0;
@@ -127,10 +166,15 @@ describe('fuzz: 10,000 hostile messages on the real broker', () => {
     for (const [key, b] of expected) {
       const got = letters.get(key);
       if (!got) wrong.push(`${key} (${b.what}, ${b.topic}): no dead letter, expected ${b.code}`);
-      else if (!got.some((l) => l.error.code === b.code && l.error.message)) wrong.push(`${key} (${b.what}, ${b.topic}): ${got.map((l) => `${l.error.code}: ${l.error.message}`).join(' | ')}, expected ${b.code}`);
+      else if (!got.some((l) => l.error.code === b.code && l.error.message))
+        wrong.push(
+          `${key} (${b.what}, ${b.topic}): ${got.map((l) => `${l.error.code}: ${l.error.message}`).join(' | ')}, expected ${b.code}`,
+        );
     }
     const unexpected = [...letters.keys()].filter((k) => !expected.has(k));
-    log(`dead letters: ${read} read for ${letters.size} keys; ${wrong.length} bad messages without their dead letter; ${unexpected.length} dead letters of valid messages`);
+    log(
+      `dead letters: ${read} read for ${letters.size} keys; ${wrong.length} bad messages without their dead letter; ${unexpected.length} dead letters of valid messages`,
+    );
     expect({ wrong: wrong.slice(0, 20), wrongCount: wrong.length }).toEqual({ wrong: [], wrongCount: 0 });
     expect(unexpected.slice(0, 20)).toEqual([]);
     expect(read).toBe(BAD); // exactly one each: no crash, no redelivery
@@ -150,7 +194,8 @@ describe('fuzz: 10,000 hostile messages on the real broker', () => {
       expect(res.status).toBe(200);
       const got = (res.body.placements as any[]).map((p) => p.guestId).sort();
       expect({ h, guests: got }).toEqual({ h, guests: [...w.present.get(h)!].sort() });
-      for (const p of res.body.placements) expect(p.decision).toMatchObject({ type: 'PlacementDecided', hostId: h, guestId: p.guestId });
+      for (const p of res.body.placements)
+        expect(p.decision).toMatchObject({ type: 'PlacementDecided', hostId: h, guestId: p.guestId });
     }
     expect((await http(`${app!.url}/v1/admin/set-aside`, { token: TEST_ADMIN_TOKEN })).body.items).toEqual([]);
     const ready = await http(`${app!.url}/health/ready`);

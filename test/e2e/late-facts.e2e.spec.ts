@@ -29,7 +29,14 @@ const events = {
     imageSha256: OLD_LINUX,
     release: '4.15.0-213-generic',
     arch: 'x86_64',
-    xenNotes: { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', supportedFeatures: 0x801, phys32Entry: '0x1000000', pvh: true },
+    xenNotes: {
+      guestOs: 'linux',
+      guestVersion: '2.6',
+      xenVersion: 'xen-3.0',
+      supportedFeatures: 0x801,
+      phys32Entry: '0x1000000',
+      pvh: true,
+    },
   }),
   g1: envelope('late-h1-g1-1', 'GuestObserved', '2026-11-01T10:05:00Z', AGENT, {
     guestId: 'g1',
@@ -38,7 +45,13 @@ const events = {
     memoryMiB: 2048,
     boot: { method: 'pvh-grub', kernelSha256: OLD_LINUX },
   }),
-  completed: envelope('late-h1-upgrade-done', 'HypervisorUpgradeCompleted', '2026-11-02T00:00:00Z', 'upgrade-orchestrator', { hostId: 'h1', version: '4.17.3' }),
+  completed: envelope(
+    'late-h1-upgrade-done',
+    'HypervisorUpgradeCompleted',
+    '2026-11-02T00:00:00Z',
+    'upgrade-orchestrator',
+    { hostId: 'h1', version: '4.17.3' },
+  ),
   /** Sent before the upgrade (12:00 on the 1st), delivered after it. */
   staleRegistered: envelope('late-h1-registered-2', 'HostRegistered', '2026-11-01T12:00:00Z', AGENT, {
     hostId: 'h1',
@@ -70,7 +83,10 @@ class Fleet {
 
   async start(): Promise<void> {
     this.db = await createTestDatabase('e2e_late_facts');
-    await createTopics(Object.values(Topics).map((t) => this.topic(t)), 3);
+    await createTopics(
+      Object.values(Topics).map((t) => this.topic(t)),
+      3,
+    );
     this.app = await startApp('all-in-one', {
       DATABASE_URL: this.db.url,
       KAFKA_BROKERS: brokers().join(','),
@@ -92,20 +108,30 @@ class Fleet {
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
     await this.app?.stop();
-    if (process.env.E2E_LOGS && this.app) console.error(`all-in-one ${JSON.stringify(this.app.exit)}:\n${this.app.log().slice(-6000)}`);
+    if (process.env.E2E_LOGS && this.app)
+      console.error(`all-in-one ${JSON.stringify(this.app.exit)}:\n${this.app.log().slice(-6000)}`);
     await this.db?.drop();
   }
 
   /** Produces one event on its topic with its key (or on a given partition); returns the partition it went to. */
   async send(e: FleetEvent, partition?: number): Promise<number> {
     const route = EventRouting[e.type];
-    const producer = kafkaClient().producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    const producer = kafkaClient().producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
     await producer.connect();
     try {
       const [meta] = await producer.send({
         topic: this.topic(route.topic),
         acks: -1,
-        messages: [new KafkaSigner(TEST_ADMIN_TOKEN).sign(this.topic(route.topic), { key: route.key(e.data), value: JSON.stringify(e), ...(partition !== undefined ? { partition } : {}) })],
+        messages: [
+          new KafkaSigner(TEST_ADMIN_TOKEN).sign(this.topic(route.topic), {
+            key: route.key(e.data),
+            value: JSON.stringify(e),
+            ...(partition !== undefined ? { partition } : {}),
+          }),
+        ],
       });
       return meta.partition;
     } finally {
@@ -115,7 +141,10 @@ class Fleet {
 
   /** The guest's latest decision on the topic (highest sequence), or undefined. */
   last(guestId: string): any {
-    return this.decisions.filter((d) => d.guestId === guestId).sort((a, b) => a.sequence - b.sequence).at(-1);
+    return this.decisions
+      .filter((d) => d.guestId === guestId)
+      .sort((a, b) => a.sequence - b.sequence)
+      .at(-1);
   }
 
   /** True once the ingest group has committed every input partition up to its end (every event stored). */
@@ -146,7 +175,11 @@ class Fleet {
   async settle(afterPartition: number): Promise<void> {
     await eventually('the ingest to store every event produced', () => this.consumedToEnd(), 60000);
     await this.send(events.g2, afterPartition);
-    await eventually('the marker guest g2 to be decided on h1', async () => this.last('g2')?.hostId === 'h1' && this.last('g2'), 60000);
+    await eventually(
+      'the marker guest g2 to be decided on h1',
+      async () => this.last('g2')?.hostId === 'h1' && this.last('g2'),
+      60000,
+    );
   }
 }
 
@@ -157,15 +190,42 @@ async function expectUpgradedAndBlocked(fleet: Fleet): Promise<void> {
   const guest = await http(`${app.url}/v1/guests/g1`);
   const host = await http(`${app.url}/v1/hosts/h1`);
   // The first decision for 4.17.3, and any decision for 4.10.4 after it (a roll-back: "rsdp low, action none").
-  const firstUpgraded = Math.min(...fleet.decisions.filter((d) => d.guestId === 'g1' && d.hypervisorVersion === '4.17.3').map((d) => d.sequence));
-  const rolledBack = fleet.decisions.filter((d) => d.guestId === 'g1' && d.hypervisorVersion === '4.10.4' && d.sequence > firstUpgraded);
+  const firstUpgraded = Math.min(
+    ...fleet.decisions.filter((d) => d.guestId === 'g1' && d.hypervisorVersion === '4.17.3').map((d) => d.sequence),
+  );
+  const rolledBack = fleet.decisions.filter(
+    (d) => d.guestId === 'g1' && d.hypervisorVersion === '4.10.4' && d.sequence > firstUpgraded,
+  );
   expect({
-    g1LastOnTopic: g1 && { hostId: g1.hostId, hypervisorVersion: g1.hypervisorVersion, rsdp: g1.rsdp, action: g1.action, reason: g1.reason },
-    g1DecisionsAfterTheUpgradeFor4104: rolledBack.map((d) => `#${d.sequence} ${d.hypervisorVersion} ${d.rsdp} ${d.action}`),
-    httpGuest: { status: guest.status, hostVersion: guest.body?.host?.hypervisor?.version, guestStatus: guest.body?.status, decisionFor: guest.body?.decision?.hypervisorVersion },
-    httpHost: { status: host.status, version: host.body?.hypervisor?.version, decisionsForVersion: host.body?.decisionsForVersion },
+    g1LastOnTopic: g1 && {
+      hostId: g1.hostId,
+      hypervisorVersion: g1.hypervisorVersion,
+      rsdp: g1.rsdp,
+      action: g1.action,
+      reason: g1.reason,
+    },
+    g1DecisionsAfterTheUpgradeFor4104: rolledBack.map(
+      (d) => `#${d.sequence} ${d.hypervisorVersion} ${d.rsdp} ${d.action}`,
+    ),
+    httpGuest: {
+      status: guest.status,
+      hostVersion: guest.body?.host?.hypervisor?.version,
+      guestStatus: guest.body?.status,
+      decisionFor: guest.body?.decision?.hypervisorVersion,
+    },
+    httpHost: {
+      status: host.status,
+      version: host.body?.hypervisor?.version,
+      decisionsForVersion: host.body?.decisionsForVersion,
+    },
   }).toEqual({
-    g1LastOnTopic: { hostId: 'h1', hypervisorVersion: '4.17.3', rsdp: 'high', action: 'blocked', reason: 'high-rsdp-without-override' },
+    g1LastOnTopic: {
+      hostId: 'h1',
+      hypervisorVersion: '4.17.3',
+      rsdp: 'high',
+      action: 'blocked',
+      reason: 'high-rsdp-without-override',
+    },
     g1DecisionsAfterTheUpgradeFor4104: [],
     httpGuest: { status: 200, hostVersion: '4.17.3', guestStatus: 'blocked', decisionFor: '4.17.3' },
     httpHost: { status: 200, version: '4.17.3', decisionsForVersion: '4.17.3' },
@@ -185,7 +245,14 @@ describe('late facts over Kafka: a registration sent before an upgrade and deliv
         async () => fleet.last('g1')?.hypervisorVersion === '4.17.3' && fleet.last('g1')?.action === 'blocked',
         60000,
       );
-      expect(fleet.last('g1')).toMatchObject({ hostId: 'h1', hypervisorVersion: '4.17.3', rsdp: 'high', action: 'blocked', reason: 'high-rsdp-without-override', kernelSha256: OLD_LINUX });
+      expect(fleet.last('g1')).toMatchObject({
+        hostId: 'h1',
+        hypervisorVersion: '4.17.3',
+        rsdp: 'high',
+        action: 'blocked',
+        reason: 'high-rsdp-without-override',
+        kernelSha256: OLD_LINUX,
+      });
 
       const partition = await fleet.send(events.staleRegistered);
       await fleet.settle(partition);

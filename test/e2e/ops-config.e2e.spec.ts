@@ -11,13 +11,37 @@ async function run(role: Parameters<typeof startApp>[0], env: Record<string, str
 
 describe('configuration errors', () => {
   it.each([
-    ['api', { DATABASE_URL: 'postgres://x@127.0.0.1:1/db', DATABASE_POOL_SIZE: 'many' }, 'configuration error: DATABASE_POOL_SIZE must be a whole number (got "many")'],
-    ['api', { DATABASE_URL: 'mysql://x@127.0.0.1/db' }, 'configuration error: DATABASE_URL must be a postgres:// URL (got "mysql://x@127.0.0.1/db")'],
-    ['api', {}, 'configuration error: DATABASE_URL is required for the api role (only all-in-one starts embedded Postgres)'],
-    ['ingest', { DATABASE_URL: 'postgres://x@127.0.0.1:1/db' }, 'configuration error: KAFKA_BROKERS is required for the ingest role'],
-    ['relay', { DATABASE_URL: 'postgres://x@127.0.0.1:1/db', KAFKA_BROKERS: 'broker' }, 'configuration error: KAFKA_BROKERS must be host:port[,host:port...] (got "broker")'],
+    [
+      'api',
+      { DATABASE_URL: 'postgres://x@127.0.0.1:1/db', DATABASE_POOL_SIZE: 'many' },
+      'configuration error: DATABASE_POOL_SIZE must be a whole number (got "many")',
+    ],
+    [
+      'api',
+      { DATABASE_URL: 'mysql://x@127.0.0.1/db' },
+      'configuration error: DATABASE_URL must be a postgres:// URL (got "mysql://x@127.0.0.1/db")',
+    ],
+    [
+      'api',
+      {},
+      'configuration error: DATABASE_URL is required for the api role (only all-in-one starts embedded Postgres)',
+    ],
+    [
+      'ingest',
+      { DATABASE_URL: 'postgres://x@127.0.0.1:1/db' },
+      'configuration error: KAFKA_BROKERS is required for the ingest role',
+    ],
+    [
+      'relay',
+      { DATABASE_URL: 'postgres://x@127.0.0.1:1/db', KAFKA_BROKERS: 'broker' },
+      'configuration error: KAFKA_BROKERS must be host:port[,host:port...] (got "broker")',
+    ],
     ['all-in-one', { LOG_FORMAT: 'xml' }, 'configuration error: LOG_FORMAT'],
-    ['all-in-one', { SHUTDOWN_TIMEOUT_MS: '5' }, 'configuration error: SHUTDOWN_TIMEOUT_MS must be between 1000 and 600000 (got "5")'],
+    [
+      'all-in-one',
+      { SHUTDOWN_TIMEOUT_MS: '5' },
+      'configuration error: SHUTDOWN_TIMEOUT_MS must be between 1000 and 600000 (got "5")',
+    ],
   ] as const)('%s with %j stops with one line', async (role, env, line) => {
     const app = await run(role, env);
     expect(app.exit).toEqual({ code: 2, signal: null });

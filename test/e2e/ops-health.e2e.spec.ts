@@ -22,7 +22,8 @@ describe('health and metrics (own broker, own Postgres)', () => {
   let kafka: Kafka;
   let app: AppProcess;
 
-  const startPostgres = async () => (pg = await startEmbeddedPostgres({ dataDir: pgDir, port: pgPort, database: 'fleetcompat', fast: true }));
+  const startPostgres = async () =>
+    (pg = await startEmbeddedPostgres({ dataDir: pgDir, port: pgPort, database: 'fleetcompat', fast: true }));
   const ready = async () => http(`${app.url}/health/ready`);
 
   beforeAll(async () => {
@@ -30,10 +31,18 @@ describe('health and metrics (own broker, own Postgres)', () => {
     pgDir = mkdtempSync(path.join(tmpdir(), 'fc-ops-health-pg-'));
     pgPort = await freePort();
     await Promise.all([broker.start(), startPostgres()]);
-    kafka = new Kafka({ clientId: 'fc-ops-health', brokers: [broker.address], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200 } });
+    kafka = new Kafka({
+      clientId: 'fc-ops-health',
+      brokers: [broker.address],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 8, initialRetryTime: 200 },
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: Object.values(Topics).map((t) => ({ topic: `${prefix}${t}`, numPartitions: 3, replicationFactor: 1 })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: Object.values(Topics).map((t) => ({ topic: `${prefix}${t}`, numPartitions: 3, replicationFactor: 1 })),
+    });
     await admin.disconnect();
     app = await startApp('all-in-one', {
       DATABASE_URL: pg.url,
@@ -60,7 +69,15 @@ describe('health and metrics (own broker, own Postgres)', () => {
     expect(live.status).toBe(200);
     expect(live.body.status).toBe('ok');
     const res = await eventually('ready', async () => ((await ready()).status === 200 ? ready() : undefined));
-    expect(res.body).toMatchObject({ status: 'ok', info: { postgres: { status: 'up' }, kafka: { status: 'up' }, projector: { status: 'up' }, process: { status: 'up' } } });
+    expect(res.body).toMatchObject({
+      status: 'ok',
+      info: {
+        postgres: { status: 'up' },
+        kafka: { status: 'up' },
+        projector: { status: 'up' },
+        process: { status: 'up' },
+      },
+    });
   });
 
   it('shows the counters moving under a small load and the lags returning to zero', async () => {
@@ -74,34 +91,53 @@ describe('health and metrics (own broker, own Postgres)', () => {
         const t = await scrape(app.url);
         const lags = metricSamples(t, 'fleetcompat_kafka_consumer_lag');
         const done =
-          metricSum(t, 'fleetcompat_events_ingested_total', { channel: 'kafka', outcome: 'stored' }) === events.length &&
+          metricSum(t, 'fleetcompat_events_ingested_total', { channel: 'kafka', outcome: 'stored' }) ===
+            events.length &&
           lags.length === InputTopics.length * 3 &&
           lags.every((l) => l.value === 0) &&
           metricSum(t, 'fleetcompat_projector_lag_events') === 0 &&
           metricSum(t, 'fleetcompat_projector_events_total') === events.length &&
           metricSum(t, 'fleetcompat_outbox_backlog') === 0 &&
-          metricSum(t, 'fleetcompat_decisions_published_total') === metricSum(t, 'fleetcompat_projector_decisions_total');
+          metricSum(t, 'fleetcompat_decisions_published_total') ===
+            metricSum(t, 'fleetcompat_projector_decisions_total');
         return done ? t : undefined;
       },
       60000,
     );
-    expect(metricSum(text, 'fleetcompat_events_ingested_total', { type: 'GuestObserved', outcome: 'stored' })).toBe(events.filter((e) => e.type === 'GuestObserved').length);
+    expect(metricSum(text, 'fleetcompat_events_ingested_total', { type: 'GuestObserved', outcome: 'stored' })).toBe(
+      events.filter((e) => e.type === 'GuestObserved').length,
+    );
     expect(metricSum(text, 'fleetcompat_decisions_published_total', { action: 'blocked' })).toBeGreaterThan(0);
     expect(metricSum(text, 'fleetcompat_outbox_oldest_age_seconds')).toBe(0);
     expect(metricSum(text, 'fleetcompat_kafka_partition_end_offset')).toBe(events.length);
     expect(metricSum(text, 'fleetcompat_process_resident_memory_bytes')).toBeGreaterThan(0);
-    expect(metricSum(text, 'fleetcompat_http_request_duration_seconds_count', { route: '/health/ready', status: '200' })).toBeGreaterThan(0);
+    expect(
+      metricSum(text, 'fleetcompat_http_request_duration_seconds_count', { route: '/health/ready', status: '200' }),
+    ).toBeGreaterThan(0);
 
     // HTTP latency by route pattern: the API's routes (which need a token, unlike health and metrics) and unknown paths.
     expect((await http(`${app.url}/v1/guests/some-guest`)).status).toBe(401);
     expect((await http(`${app.url}/no/such/path`)).status).toBe(404);
     const latency = await scrape(app.url);
-    expect(metricSum(latency, 'fleetcompat_http_request_duration_seconds_count', { route: '/v1/guests/:guestId', status: '401' })).toBe(1);
-    expect(metricSum(latency, 'fleetcompat_http_request_duration_seconds_count', { route: 'unmatched', status: '404' })).toBe(1);
+    expect(
+      metricSum(latency, 'fleetcompat_http_request_duration_seconds_count', {
+        route: '/v1/guests/:guestId',
+        status: '401',
+      }),
+    ).toBe(1);
+    expect(
+      metricSum(latency, 'fleetcompat_http_request_duration_seconds_count', { route: 'unmatched', status: '404' }),
+    ).toBe(1);
 
     // The same load again: every event a duplicate, nothing new decided.
     await produceEvents(kafka, prefix, events);
-    await eventually('the repeat counted as duplicates', async () => metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'duplicate' }) === events.length, 60000);
+    await eventually(
+      'the repeat counted as duplicates',
+      async () =>
+        metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'duplicate' }) ===
+        events.length,
+      60000,
+    );
     const after = await eventually('the consumer lag back to zero after the repeat', async () => {
       const t = await scrape(app.url);
       return metricSamples(t, 'fleetcompat_kafka_consumer_lag').every((l) => l.value === 0) ? t : undefined;
@@ -119,10 +155,14 @@ describe('health and metrics (own broker, own Postgres)', () => {
     expect(down.body).toMatchObject({ status: 'error', error: { postgres: { status: 'down' } } });
     expect((await http(`${app.url}/health/live`)).status).toBe(200);
     await startPostgres();
-    const up = await eventually('ready again with Postgres', async () => {
-      const r = await ready();
-      return r.status === 200 ? r : undefined;
-    }, 60000);
+    const up = await eventually(
+      'ready again with Postgres',
+      async () => {
+        const r = await ready();
+        return r.status === 200 ? r : undefined;
+      },
+      60000,
+    );
     expect(up.body.info.postgres.status).toBe('up');
   });
 
@@ -142,14 +182,26 @@ describe('health and metrics (own broker, own Postgres)', () => {
     const stored = metricSum(before, 'fleetcompat_events_ingested_total', { outcome: 'stored' });
     const published = metricSum(before, 'fleetcompat_decisions_published_total');
     const guest = sampleFleet().find((e) => e.type === 'GuestObserved')!;
-    await produceEvents(kafka, prefix, [{ ...guest, eventId: 'after-broker-restart', data: { ...guest.data, guestId: 'after-broker-restart' } }]);
-    await eventually('the event sent after the restart stored', async () => metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'stored' }) === stored + 1, 90000);
-    await eventually('its decision published', async () => metricSum(await scrape(app.url), 'fleetcompat_decisions_published_total') > published, 90000);
+    await produceEvents(kafka, prefix, [
+      { ...guest, eventId: 'after-broker-restart', data: { ...guest.data, guestId: 'after-broker-restart' } },
+    ]);
+    await eventually(
+      'the event sent after the restart stored',
+      async () =>
+        metricSum(await scrape(app.url), 'fleetcompat_events_ingested_total', { outcome: 'stored' }) === stored + 1,
+      90000,
+    );
+    await eventually(
+      'its decision published',
+      async () => metricSum(await scrape(app.url), 'fleetcompat_decisions_published_total') > published,
+      90000,
+    );
   });
 
   it('stops on SIGTERM with exit code 0', async () => {
     await app.stop('SIGTERM', 30000);
-    if (app.exit?.code !== 0) console.error(`all-in-one exited ${JSON.stringify(app.exit)}:\n${app.log().slice(-6000)}`);
+    if (app.exit?.code !== 0)
+      console.error(`all-in-one exited ${JSON.stringify(app.exit)}:\n${app.log().slice(-6000)}`);
     expect(app.exit).toEqual({ code: 0, signal: null });
     expect(app.log()).toMatch(/shut down in \d+ ms: exiting 0/);
   });

@@ -16,7 +16,9 @@ import { metricSamples, metricSum, produceEvents, scrape } from './ops.support';
 
 describe('graceful shutdown in the middle of a load (split roles)', () => {
   const prefix = `${uniqueName('e2e-ops-stop')}.`;
-  const events: FleetEvent[] = [...generateFleet({ hosts: 24, guests: 1800, kernels: 30, waves: 3, seed: 11, prefix: 'ops-stop' })];
+  const events: FleetEvent[] = [
+    ...generateFleet({ hosts: 24, guests: 1800, kernels: 30, waves: 3, seed: 11, prefix: 'ops-stop' }),
+  ];
   const guestCount = events.filter((e) => e.type === 'GuestObserved').length;
   let db: TestDatabase;
   let sql: Client;
@@ -35,7 +37,10 @@ describe('graceful shutdown in the middle of a load (split roles)', () => {
     db = await createTestDatabase('e2e_ops_shutdown');
     sql = new Client({ connectionString: db.url });
     await sql.connect();
-    await createTopics(Object.values(Topics).map((t) => `${prefix}${t}`), 3);
+    await createTopics(
+      Object.values(Topics).map((t) => `${prefix}${t}`),
+      3,
+    );
     env = {
       DATABASE_URL: db.url,
       KAFKA_BROKERS: brokers().join(','),
@@ -62,7 +67,8 @@ describe('graceful shutdown in the middle of a load (split roles)', () => {
   afterAll(async () => {
     await reader?.disconnect().catch(() => undefined);
     await Promise.all(apps.map((a) => a.stop('SIGTERM')));
-    if (process.env.E2E_LOGS) for (const a of apps) console.error(`${a.role} ${JSON.stringify(a.exit)}:\n${a.log().slice(-3000)}`);
+    if (process.env.E2E_LOGS)
+      for (const a of apps) console.error(`${a.role} ${JSON.stringify(a.exit)}:\n${a.log().slice(-3000)}`);
     await sql?.end().catch(() => undefined);
     await db?.drop();
   });
@@ -98,27 +104,54 @@ describe('graceful shutdown in the middle of a load (split roles)', () => {
       async () => Number((await sql.query('SELECT count(*) AS n FROM events')).rows[0].n) === events.length,
       120000,
     );
-    const { rows } = await sql.query('SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM events WHERE event_id = ANY($1::text[])', [events.map((e) => e.eventId)]);
+    const { rows } = await sql.query(
+      'SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM events WHERE event_id = ANY($1::text[])',
+      [events.map((e) => e.eventId)],
+    );
     expect(rows[0]).toEqual({ n: events.length, ids: events.length });
 
     // The restarted ingest resumed at the committed offsets: what the first one stored was committed, nothing came again.
-    const text = await eventually('consumer lag back to zero', async () => {
-      const t = await scrape(ingest2.url);
-      const lag = metricSamples(t, 'fleetcompat_kafka_consumer_lag');
-      return lag.length === InputTopics.length * 3 && lag.every((s) => s.value === 0) ? t : undefined;
-    }, 60000);
+    const text = await eventually(
+      'consumer lag back to zero',
+      async () => {
+        const t = await scrape(ingest2.url);
+        const lag = metricSamples(t, 'fleetcompat_kafka_consumer_lag');
+        return lag.length === InputTopics.length * 3 && lag.every((s) => s.value === 0) ? t : undefined;
+      },
+      60000,
+    );
     expect(metricSum(text, 'fleetcompat_events_ingested_total', { outcome: 'duplicate' })).toBe(0);
-    expect(metricSum(text, 'fleetcompat_events_ingested_total', { outcome: 'stored' })).toBe(events.length - storedAtStop);
+    expect(metricSum(text, 'fleetcompat_events_ingested_total', { outcome: 'stored' })).toBe(
+      events.length - storedAtStop,
+    );
 
     // The projector caught up, and every guest's final decision is on the topic.
-    await eventually('the projector to catch up', async () => metricSum(await scrape(projector2.url), 'fleetcompat_projector_lag_events') === 0 && metricSum(await scrape(projector2.url), 'fleetcompat_projector_events_total') > 0, 120000);
-    const finals = (await sql.query(`SELECT DISTINCT ON (guest_id) guest_id, sequence, message FROM projection.decisions ORDER BY guest_id, sequence DESC`)).rows as { guest_id: string; sequence: number; message: unknown }[];
+    await eventually(
+      'the projector to catch up',
+      async () =>
+        metricSum(await scrape(projector2.url), 'fleetcompat_projector_lag_events') === 0 &&
+        metricSum(await scrape(projector2.url), 'fleetcompat_projector_events_total') > 0,
+      120000,
+    );
+    const finals = (
+      await sql.query(
+        `SELECT DISTINCT ON (guest_id) guest_id, sequence, message FROM projection.decisions ORDER BY guest_id, sequence DESC`,
+      )
+    ).rows as { guest_id: string; sequence: number; message: unknown }[];
     expect(finals.length).toBe(guestCount);
-    await eventually('every final decision on the topic', async () => {
-      const last = new Map<string, { sequence: number; value: string }>();
-      for (const p of published) if ((last.get(p.guestId)?.sequence ?? 0) < p.sequence) last.set(p.guestId, p);
-      return finals.every((f) => last.get(f.guest_id)?.sequence === f.sequence && JSON.stringify(JSON.parse(last.get(f.guest_id)!.value)) === JSON.stringify(f.message));
-    }, 120000);
+    await eventually(
+      'every final decision on the topic',
+      async () => {
+        const last = new Map<string, { sequence: number; value: string }>();
+        for (const p of published) if ((last.get(p.guestId)?.sequence ?? 0) < p.sequence) last.set(p.guestId, p);
+        return finals.every(
+          (f) =>
+            last.get(f.guest_id)?.sequence === f.sequence &&
+            JSON.stringify(JSON.parse(last.get(f.guest_id)!.value)) === JSON.stringify(f.message),
+        );
+      },
+      120000,
+    );
   });
 });
 
@@ -134,7 +167,13 @@ describe('graceful shutdown of the all-in-one with embedded Postgres', () => {
 
   it('finishes its work, stops Postgres last, exits 0, and keeps the data for the next start', async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'fc-ops-embedded-'));
-    const env = { DATABASE_URL: '', KAFKA_BROKERS: '', EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), LOG_FORMAT: 'json' };
+    const env = {
+      DATABASE_URL: '',
+      KAFKA_BROKERS: '',
+      EMBEDDED_PG_DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(await freePort()),
+      LOG_FORMAT: 'json',
+    };
     const first = await startApp('all-in-one', env, ['--sample-fleet']).then((a) => a.ready(120000));
     app = first;
     await first.stop('SIGTERM', 30000);
@@ -156,8 +195,15 @@ describe('graceful shutdown of the all-in-one with embedded Postgres', () => {
     // Restarted on the same folder: everything is there (the sample fleet again is all duplicates).
     const second = await startApp('all-in-one', env, ['--sample-fleet']).then((a) => a.ready(120000));
     app = second;
-    await eventually('the sample fleet loaded again', async () => /sample fleet: 47 events \(0 stored, 47 already there\)/.test(second.log()));
-    expect(metricSum(await scrape(second.url), 'fleetcompat_events_ingested_total', { channel: 'http', outcome: 'duplicate' })).toBe(47);
+    await eventually('the sample fleet loaded again', async () =>
+      /sample fleet: 47 events \(0 stored, 47 already there\)/.test(second.log()),
+    );
+    expect(
+      metricSum(await scrape(second.url), 'fleetcompat_events_ingested_total', {
+        channel: 'http',
+        outcome: 'duplicate',
+      }),
+    ).toBe(47);
     await second.stop('SIGTERM', 30000);
     expect(second.exit).toEqual({ code: 0, signal: null });
   });

@@ -56,8 +56,18 @@ export async function freeBrokerPort(from = 19192): Promise<number> {
 
 function script(name: string, port: number): Promise<void> {
   return new Promise((resolve, reject) =>
-    execFile('bash', [path.join(ROOT, 'scripts/kafka', name)], { env: { ...process.env, KAFKA_PORT: String(port), KAFKA_STOP_TIMEOUT: '30', KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m' } }, (err, _out, stderr) =>
-      err ? reject(new Error(`${name} (port ${port}) failed: ${stderr}`)) : resolve(),
+    execFile(
+      'bash',
+      [path.join(ROOT, 'scripts/kafka', name)],
+      {
+        env: {
+          ...process.env,
+          KAFKA_PORT: String(port),
+          KAFKA_STOP_TIMEOUT: '30',
+          KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m',
+        },
+      },
+      (err, _out, stderr) => (err ? reject(new Error(`${name} (port ${port}) failed: ${stderr}`)) : resolve()),
     ),
   );
 }
@@ -77,9 +87,17 @@ export class OwnBroker {
 }
 
 /** Produces events on their contract topics (behind `prefix`), keyed as the contract says, signed with `token` (the apps' FLEETCOMPAT_BOOTSTRAP_TOKEN). */
-export async function produceEvents(kafka: Kafka, prefix: string, events: readonly FleetEvent[], token: string = TEST_ADMIN_TOKEN): Promise<void> {
+export async function produceEvents(
+  kafka: Kafka,
+  prefix: string,
+  events: readonly FleetEvent[],
+  token: string = TEST_ADMIN_TOKEN,
+): Promise<void> {
   const signer = new KafkaSigner(token);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   try {
     const byTopic = new Map<string, { key: string; value: string }[]>();
@@ -90,7 +108,10 @@ export async function produceEvents(kafka: Kafka, prefix: string, events: readon
       list.push(signer.sign(topic, { key: route.key(e.data), value: JSON.stringify(e) }));
       byTopic.set(topic, list);
     }
-    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
   } finally {
     await producer.disconnect();
   }

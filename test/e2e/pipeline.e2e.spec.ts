@@ -10,7 +10,8 @@ import { brokers, createTopics, kafkaClient, kcatProduceSigned, uniqueName } fro
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 
 /** Every call here is an admin's (the bootstrap token); test/e2e/auth.e2e.spec.ts tries the other roles. */
-const http = (url: string, init: { method?: string; body?: unknown } = {}) => rawHttp(url, { ...init, token: TEST_ADMIN_TOKEN });
+const http = (url: string, init: { method?: string; body?: unknown } = {}) =>
+  rawHttp(url, { ...init, token: TEST_ADMIN_TOKEN });
 
 interface Received {
   partition: number;
@@ -54,7 +55,12 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
     await consumer.subscribe({ topic: topic(name), fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
-        into.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? null, value: JSON.parse(message.value!.toString()) });
+        into.push({
+          partition,
+          offset: Number(message.offset),
+          key: message.key?.toString() ?? null,
+          value: JSON.parse(message.value!.toString()),
+        });
       },
     });
     consumers.push(consumer);
@@ -106,10 +112,20 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
   beforeAll(async () => {
     db = await createTestDatabase('e2e_pipeline');
     await createTopics([...Object.values(Topics)].map(topic), 3);
-    env = { DATABASE_URL: db.url, KAFKA_BROKERS: brokers().join(','), FLEETCOMPAT_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: uniqueName('e2e-ingest'), FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN };
+    env = {
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: brokers().join(','),
+      FLEETCOMPAT_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: uniqueName('e2e-ingest'),
+      FLEETCOMPAT_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN,
+    };
     // The api first: it runs the migrations; the others wait on the same advisory lock anyway.
     api = await startApp('api', env).then((a) => a.ready());
-    apps = await Promise.all((['ingest', 'projector', 'relay'] as const).map((role) => startApp(role, { ...env, LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'log' }).then((a) => a.ready())));
+    apps = await Promise.all(
+      (['ingest', 'projector', 'relay'] as const).map((role) =>
+        startApp(role, { ...env, LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'log' }).then((a) => a.ready()),
+      ),
+    );
     apps.push(api);
     await record(Topics.placementDecisions, decisions);
     await record(Topics.deadLetters, deadLetters);
@@ -118,7 +134,9 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
   afterAll(async () => {
     await Promise.all(consumers.map((c) => c.disconnect().catch(() => undefined)));
     await Promise.all(apps.map((a) => a.stop()));
-    for (const a of apps) if (process.env.E2E_LOGS || (a.exit && a.exit.code !== 0 && a.exit.signal !== "SIGTERM")) console.error(`${a.role} exited ${JSON.stringify(a.exit)}:\n${a.log().slice(-4000)}`);
+    for (const a of apps)
+      if (process.env.E2E_LOGS || (a.exit && a.exit.code !== 0 && a.exit.signal !== 'SIGTERM'))
+        console.error(`${a.role} exited ${JSON.stringify(a.exit)}:\n${a.log().slice(-4000)}`);
     if (process.env.E2E_KEEP) console.error(`kept database ${db.url} and topics ${prefix}*`);
     else await db?.drop();
   });
@@ -147,7 +165,14 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
       const d = lastFor(guestId) as Record<string, unknown> | undefined;
       return d !== undefined && Object.entries(e).every(([k, v]) => d[k] === v);
     };
-    await eventually('final decisions for the sample fleet', async () => (await settled()) && guestIds.every((g) => lastFor(g) !== undefined) && expected.every(([g, e]) => reached(g, e)), 60000);
+    await eventually(
+      'final decisions for the sample fleet',
+      async () =>
+        (await settled()) &&
+        guestIds.every((g) => lastFor(g) !== undefined) &&
+        expected.every(([g, e]) => reached(g, e)),
+      60000,
+    );
     for (const [guestId, e] of expected) expect(lastFor(guestId)).toMatchObject(e);
 
     // The topic and the HTTP API agree, for every guest of every host.
@@ -155,7 +180,8 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
       for (const hostId of ['host-r1-01', 'host-r1-02', 'host-r2-01', 'host-r2-02']) {
         const res = await http(`${api.url}/v1/hosts/${hostId}/placements`);
         if (res.status !== 200 || res.body.placements.length !== 9) return false;
-        for (const p of res.body.placements) if (JSON.stringify(p.decision) !== JSON.stringify(lastFor(p.guestId))) return false;
+        for (const p of res.body.placements)
+          if (JSON.stringify(p.decision) !== JSON.stringify(lastFor(p.guestId))) return false;
       }
       return true;
     });
@@ -175,7 +201,13 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
     await send(sampleFleet());
     await eventually('the ingest group to consume the redelivered events', () => consumedToEnd(env.KAFKA_GROUP_ID));
     // A sentinel stored after the redelivery: once its decision is out, everything stored before it was projected and relayed.
-    const sentinel = envelope('e2e-sentinel-1', 'GuestObserved', later(), 'e2e', { guestId: 'sentinel-1', hostId: 'host-r2-02', mode: 'hvm', memoryMiB: 64, boot: { method: 'direct' } });
+    const sentinel = envelope('e2e-sentinel-1', 'GuestObserved', later(), 'e2e', {
+      guestId: 'sentinel-1',
+      hostId: 'host-r2-02',
+      mode: 'hvm',
+      memoryMiB: 64,
+      boot: { method: 'direct' },
+    });
     expect((await http(`${api.url}/v1/events`, { method: 'POST', body: sentinel })).status).toBe(202);
     await eventually('the sentinel decision', async () => lastFor('sentinel-1'));
     expect(decisions.slice(before).map((d) => d.value.guestId)).toEqual(['sentinel-1']);
@@ -183,19 +215,36 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
 
   it('a poison message goes to the dead-letter topic with its reason, and the events behind it are still processed', async () => {
     const inventory = topic(Topics.guestInventory);
-    const valid = envelope('e2e-after-poison', 'GuestObserved', later(), 'e2e', { guestId: 'after-poison', hostId: 'host-r1-02', mode: 'pvh', memoryMiB: 512, boot: { method: 'direct', kernelSha256: SAMPLE_KERNELS.linux61.sha } });
+    const valid = envelope('e2e-after-poison', 'GuestObserved', later(), 'e2e', {
+      guestId: 'after-poison',
+      hostId: 'host-r1-02',
+      mode: 'pvh',
+      memoryMiB: 512,
+      boot: { method: 'direct', kernelSha256: SAMPLE_KERNELS.linux61.sha },
+    });
     await kcat(inventory, [
       { key: 'after-poison', value: '{"eventId": "broken-1", not json' },
       { key: 'after-poison', value: JSON.stringify({ ...valid, eventId: 'poison-type', type: 'GuestTeleported' }) },
-      { key: 'after-poison', value: JSON.stringify({ ...valid, eventId: 'poison-data', data: { ...valid.data, mode: 'xen' } }) },
-      { key: 'after-poison', value: JSON.stringify({ ...valid, eventId: 'poison-big', source: 'x'.repeat(300 * 1024) }) },
+      {
+        key: 'after-poison',
+        value: JSON.stringify({ ...valid, eventId: 'poison-data', data: { ...valid.data, mode: 'xen' } }),
+      },
+      {
+        key: 'after-poison',
+        value: JSON.stringify({ ...valid, eventId: 'poison-big', source: 'x'.repeat(300 * 1024) }),
+      },
       { key: 'after-poison', value: JSON.stringify(valid) },
     ]);
     await eventually('the decision of the valid event behind the poison', async () => lastFor('after-poison'));
     expect(lastFor('after-poison')).toMatchObject({ hostId: 'host-r1-02', rsdp: 'high', action: 'none' });
     await eventually('four dead letters', async () => deadLetters.length >= 4);
     const letters = deadLetters.map((d) => d.value);
-    expect(letters.map((l) => l.error.code).sort()).toEqual(['invalid-data', 'invalid-json', 'oversize', 'unknown-type']);
+    expect(letters.map((l) => l.error.code).sort()).toEqual([
+      'invalid-data',
+      'invalid-json',
+      'oversize',
+      'unknown-type',
+    ]);
     for (const l of letters) {
       expect(l).toMatchObject({ topic: inventory, key: 'after-poison' });
       expect(typeof l.error.message).toBe('string');
@@ -206,22 +255,51 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
 
   it('a kernel announced after its guests changes their decisions', async () => {
     const sha = 'f'.repeat(63) + '1';
-    await send([envelope('e2e-late-guest', 'GuestObserved', later(), 'e2e', { guestId: 'late-kernel-guest', hostId: 'host-r2-01', mode: 'pvh', memoryMiB: 2048, boot: { method: 'pvh-grub', kernelSha256: sha } })]);
+    await send([
+      envelope('e2e-late-guest', 'GuestObserved', later(), 'e2e', {
+        guestId: 'late-kernel-guest',
+        hostId: 'host-r2-01',
+        mode: 'pvh',
+        memoryMiB: 2048,
+        boot: { method: 'pvh-grub', kernelSha256: sha },
+      }),
+    ]);
     await eventually('the unknown-kernel decision', async () => lastFor('late-kernel-guest'));
     expect(lastFor('late-kernel-guest')).toMatchObject({ rsdp: 'high', action: 'blocked' });
     expect((await http(`${api.url}/v1/guests/late-kernel-guest`)).body.status).toBe('blocked');
     await send([
-      envelope('e2e-late-kernel', 'KernelBuildCompleted', later(), 'ci', { imageSha256: sha, release: '6.12.0-cloud-amd64', arch: 'x86_64', xenNotes: { guestOs: 'linux', supportedFeatures: 0x8801, pvh: true } }),
+      envelope('e2e-late-kernel', 'KernelBuildCompleted', later(), 'ci', {
+        imageSha256: sha,
+        release: '6.12.0-cloud-amd64',
+        arch: 'x86_64',
+        xenNotes: { guestOs: 'linux', supportedFeatures: 0x8801, pvh: true },
+      }),
     ]);
-    await eventually('the decision after the kernel was announced', async () => lastFor('late-kernel-guest')?.action === 'none');
-    expect(lastFor('late-kernel-guest')).toMatchObject({ rsdp: 'high', action: 'none', reason: 'kernel-handles-high-rsdp', kernelSha256: sha });
+    await eventually(
+      'the decision after the kernel was announced',
+      async () => lastFor('late-kernel-guest')?.action === 'none',
+    );
+    expect(lastFor('late-kernel-guest')).toMatchObject({
+      rsdp: 'high',
+      action: 'none',
+      reason: 'kernel-handles-high-rsdp',
+      kernelSha256: sha,
+    });
     expect((await http(`${api.url}/v1/guests/late-kernel-guest`)).body.status).toBe('ok');
   });
 
   it('an upgrade cancelled restores the decisions for the current version', async () => {
     expect(lastFor('host-r2-01.db-old-grub')).toMatchObject({ hypervisorVersion: '4.17.3', action: 'blocked' });
-    await send([envelope('e2e-cancel', 'HypervisorUpgradeCancelled', later(), 'orchestrator', { hostId: 'host-r2-01', reason: 'freeze' })]);
-    await eventually('decisions back on 4.10.4', async () => lastFor('host-r2-01.db-old-grub')?.hypervisorVersion === '4.10.4');
+    await send([
+      envelope('e2e-cancel', 'HypervisorUpgradeCancelled', later(), 'orchestrator', {
+        hostId: 'host-r2-01',
+        reason: 'freeze',
+      }),
+    ]);
+    await eventually(
+      'decisions back on 4.10.4',
+      async () => lastFor('host-r2-01.db-old-grub')?.hypervisorVersion === '4.10.4',
+    );
     expect(lastFor('host-r2-01.db-old-grub')).toMatchObject({ rsdp: 'low', action: 'none' });
     expect(lastFor('host-r2-01.web-old-direct')).toMatchObject({ hypervisorVersion: '4.10.4', rsdp: 'low' });
     const host = await http(`${api.url}/v1/hosts/host-r2-01`);
@@ -230,7 +308,15 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
 
   it('acknowledgements from a host on the acks topic show in its readiness', async () => {
     const placements = (await http(`${api.url}/v1/hosts/host-r1-01/placements`)).body.placements as any[];
-    await send(placements.map((p, i) => envelope(`e2e-ack-${i}`, 'PlacementApplied', later(), 'host-r1-01', { hostId: 'host-r1-01', guestId: p.guestId, decisionId: p.decision.decisionId })));
+    await send(
+      placements.map((p, i) =>
+        envelope(`e2e-ack-${i}`, 'PlacementApplied', later(), 'host-r1-01', {
+          hostId: 'host-r1-01',
+          guestId: p.guestId,
+          decisionId: p.decision.decisionId,
+        }),
+      ),
+    );
     const host = await eventually('acks in readiness', async () => {
       const res = await http(`${api.url}/v1/hosts/host-r1-01`);
       return res.body.readiness.acknowledged === placements.length ? res.body : undefined;

@@ -30,7 +30,9 @@ class NpmStart {
     const keep = (c: Buffer) => this.output.push(c.toString('utf8'));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((this.done = { code, signal }))));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve((this.done = { code, signal }))),
+    );
   }
 
   static start(cwd: string, env: Record<string, string>, args: string[], port: number): NpmStart {
@@ -54,8 +56,12 @@ class NpmStart {
   async listening(timeoutMs = 180000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!/listening on http/.test(this.log())) {
-      if (this.done) throw new Error(`npm start exited ${JSON.stringify(this.done)} before it listened:\n${this.log().slice(-6000)}`);
-      if (Date.now() > until) throw new Error(`npm start did not listen within ${timeoutMs} ms:\n${this.log().slice(-6000)}`);
+      if (this.done)
+        throw new Error(
+          `npm start exited ${JSON.stringify(this.done)} before it listened:\n${this.log().slice(-6000)}`,
+        );
+      if (Date.now() > until)
+        throw new Error(`npm start did not listen within ${timeoutMs} ms:\n${this.log().slice(-6000)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -144,7 +150,8 @@ describeAsRoot('npm start -- --sample-fleet from a checkout in a 0700 folder, as
     } catch {
       /* never made */
     }
-    if (target && postmasterRunning(target)) execFileSync('sh', ['-c', `kill -INT "$(head -1 '${target}/postmaster.pid')"`]);
+    if (target && postmasterRunning(target))
+      execFileSync('sh', ['-c', `kill -INT "$(head -1 '${target}/postmaster.pid')"`]);
     if (home) rmSync(home, { recursive: true, force: true });
     if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
   });
@@ -156,10 +163,14 @@ describeAsRoot('npm start -- --sample-fleet from a checkout in a 0700 folder, as
     const first = app;
     const token = /admin token for this run: (fct_[A-Za-z0-9_-]+)/.exec(first.log())?.[1];
     expect(token).toBeDefined();
-    const summary = await eventually('the sample fleet projected', async () => {
-      const r = await http(`${first.url}/v1/summary`, { token });
-      return r.status === 200 && r.body.guests === 36 ? r.body : undefined;
-    }, 60000);
+    const summary = await eventually(
+      'the sample fleet projected',
+      async () => {
+        const r = await http(`${first.url}/v1/summary`, { token });
+        return r.status === 200 && r.body.guests === 36 ? r.body : undefined;
+      },
+      60000,
+    );
     expect(summary.guests).toBe(36);
 
     // Where things went: the binaries copied to the runtime folder, the data there too, and

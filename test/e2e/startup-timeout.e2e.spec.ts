@@ -25,7 +25,9 @@ describe('a start that hangs', () => {
     const stuck = await startApp('api', { DATABASE_URL: db.url, STARTUP_TIMEOUT_SECONDS: '3' });
     const exit = await stuck.waitForExit();
     expect(exit).toEqual({ code: 1, signal: null });
-    expect(stuck.log()).toContain('api: the start did not finish within 3 s; it was waiting for the migrations lock (another process is migrating)');
+    expect(stuck.log()).toContain(
+      'api: the start did not finish within 3 s; it was waiting for the migrations lock (another process is migrating)',
+    );
     expect(stuck.log()).toContain('exiting to be started again (STARTUP_TIMEOUT_SECONDS)');
 
     // The lock released, the same process starts and stays up past the limit.

@@ -35,13 +35,23 @@ describe('dashboard per role, and live (headless Chromium)', () => {
   const navLinks = (page: Page) => page.locator('nav[aria-label="Pages"] a').allTextContents();
   const waitLive = (page: Page) => page.locator('[data-testid=live-state][data-state=live]').waitFor();
   const valueBecomes = (page: Page, testId: string, value: number) =>
-    page.waitForFunction(([id, v]) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value') === String(v), [testId, value] as const, { timeout: 30000 });
+    page.waitForFunction(
+      ([id, v]) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value') === String(v),
+      [testId, value] as const,
+      { timeout: 30000 },
+    );
 
   it('a planner token sees every page', async () => {
     const { page, errors } = await open(ui.tokens.planner);
     await visit(page, ui.url, '', 'fleet-page');
     expect(await navLinks(page)).toEqual(['Fleet', 'Waves', 'Attention', 'What-if']);
-    for (const [route, id] of [['waves', 'waves-page'], ['attention', 'attention-page'], ['what-if', 'whatif-page'], ['host/host-r2-02', 'host-page'], ['guest/host-r2-02.win-hvm', 'guest-page']]) {
+    for (const [route, id] of [
+      ['waves', 'waves-page'],
+      ['attention', 'attention-page'],
+      ['what-if', 'whatif-page'],
+      ['host/host-r2-02', 'host-page'],
+      ['guest/host-r2-02.win-hvm', 'guest-page'],
+    ]) {
       await visit(page, ui.url, route, id);
     }
     expect(errors).toEqual([]);
@@ -98,7 +108,13 @@ describe('dashboard per role, and live (headless Chromium)', () => {
     // a new guest on host-r2-01 (wave-2, to 4.17.3, no override) booting an old Linux through pvh-grub: blocked
     const guestId = 'host-r2-01.e2e-live-grub';
     const posted = await ui.call(TEST_ADMIN_TOKEN, 'POST', '/v1/events', [
-      envelope('e2e-ui-live-1', 'GuestObserved', now(), 'agent/e2e', { guestId, hostId: 'host-r2-01', mode: 'pvh', memoryMiB: 2048, boot: { method: 'pvh-grub', kernelSha256: SAMPLE_KERNELS.linux415.sha } }),
+      envelope('e2e-ui-live-1', 'GuestObserved', now(), 'agent/e2e', {
+        guestId,
+        hostId: 'host-r2-01',
+        mode: 'pvh',
+        memoryMiB: 2048,
+        boot: { method: 'pvh-grub', kernelSha256: SAMPLE_KERNELS.linux415.sha },
+      }),
     ]);
     expect(posted.status).toBe(202);
     await valueBecomes(fleet.page, 'total-guests', before.guests + 1);
@@ -111,12 +127,17 @@ describe('dashboard per role, and live (headless Chromium)', () => {
     expect(await valueOf(host.page, 'readiness-acknowledged')).toBe(acked);
     const p = placements.find((x: any) => x.decision);
     const ack = await ui.call(ui.tokens.host, 'POST', '/v1/events', [
-      envelope('e2e-ui-live-ack-1', 'PlacementApplied', now(), 'host-r1-01', { hostId: 'host-r1-01', guestId: p.guestId, decisionId: p.decision.decisionId }),
+      envelope('e2e-ui-live-ack-1', 'PlacementApplied', now(), 'host-r1-01', {
+        hostId: 'host-r1-01',
+        guestId: p.guestId,
+        decisionId: p.decision.decisionId,
+      }),
     ]);
     expect(ack.status).toBe(202);
     await valueBecomes(host.page, 'readiness-acknowledged', acked + 1);
 
-    for (const page of [fleet.page, attention.page, host.page]) expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    for (const page of [fleet.page, attention.page, host.page])
+      expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
     expect([...fleet.errors, ...attention.errors, ...host.errors]).toEqual([]);
   });
 
@@ -127,7 +148,13 @@ describe('dashboard per role, and live (headless Chromium)', () => {
     await waitLive(page);
     expect((await ui.call(TEST_ADMIN_TOKEN, 'DELETE', `/v1/tokens/${made.body.id}`)).status).toBeLessThan(300);
     await ui.call(TEST_ADMIN_TOKEN, 'POST', '/v1/events', [
-      envelope('e2e-ui-live-2', 'GuestObserved', now(), 'agent/e2e', { guestId: 'host-r2-02.e2e-live-hvm', hostId: 'host-r2-02', mode: 'hvm', memoryMiB: 1024, boot: { method: 'direct' } }),
+      envelope('e2e-ui-live-2', 'GuestObserved', now(), 'agent/e2e', {
+        guestId: 'host-r2-02.e2e-live-hvm',
+        hostId: 'host-r2-02',
+        mode: 'hvm',
+        memoryMiB: 1024,
+        boot: { method: 'direct' },
+      }),
     ]);
     await page.getByTestId('login-form').waitFor({ timeout: 30000 });
     expect(await page.evaluate(() => sessionStorage.getItem('fleetcompat.token'))).toBeNull();
@@ -142,7 +169,11 @@ describe('dashboard per role, and live (headless Chromium)', () => {
       expect((await ticket(ui.tokens.ci)).status).toBe(403);
       const t = await ticket(ui.tokens.host);
       expect(t.status).toBe(201);
-      expect(t.body).toMatchObject({ ticket: expect.stringMatching(/^lt1\./), url: expect.stringMatching(/^\/v1\/live\?ticket=/), expiresAt: expect.any(String) });
+      expect(t.body).toMatchObject({
+        ticket: expect.stringMatching(/^lt1\./),
+        url: expect.stringMatching(/^\/v1\/live\?ticket=/),
+        expiresAt: expect.any(String),
+      });
       expect(t.body.ticket).not.toContain(ui.tokens.host);
       const ac = new AbortController();
       const first = await fetch(`${ui.url}${t.body.url}`, { signal: ac.signal });
@@ -157,7 +188,15 @@ describe('dashboard per role, and live (headless Chromium)', () => {
       // a ticket for another token id with this token's MAC: refused
       const parts = other.split('.');
       const hostTicket = (await ticket(ui.tokens.host)).body.ticket.split('.');
-      expect((await ui.call('', 'GET', `/v1/live?ticket=${encodeURIComponent([parts[0], hostTicket[1], parts[2], parts[3]].join('.'))}`)).status).toBe(401);
+      expect(
+        (
+          await ui.call(
+            '',
+            'GET',
+            `/v1/live?ticket=${encodeURIComponent([parts[0], hostTicket[1], parts[2], parts[3]].join('.'))}`,
+          )
+        ).status,
+      ).toBe(401);
     });
 
     it("streams a projection event when a projector batch commits; a revoked token's tickets stop working", async () => {
@@ -178,7 +217,13 @@ describe('dashboard per role, and live (headless Chromium)', () => {
       };
       await readUntil(/event: ready\ndata: \{[^\n]*"listening":true/);
       await ui.call(TEST_ADMIN_TOKEN, 'POST', '/v1/events', [
-        envelope('e2e-ui-live-3', 'GuestObserved', now(), 'agent/e2e', { guestId: 'host-r2-02.e2e-stream-hvm', hostId: 'host-r2-02', mode: 'hvm', memoryMiB: 1024, boot: { method: 'direct' } }),
+        envelope('e2e-ui-live-3', 'GuestObserved', now(), 'agent/e2e', {
+          guestId: 'host-r2-02.e2e-stream-hvm',
+          hostId: 'host-r2-02',
+          mode: 'hvm',
+          memoryMiB: 1024,
+          boot: { method: 'direct' },
+        }),
       ]);
       await readUntil(/event: projection\nid: \d+\ndata: \{"generation":\d+,"listening":true\}/);
       ac.abort();

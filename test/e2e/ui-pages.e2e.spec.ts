@@ -69,12 +69,17 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     expect(await valueOf(page, 'total-guests')).toBe(summary.guests);
     expect(await valueOf(page, 'lost-superpages')).toBe(summary.lostFirstGiBSuperpage);
     expect(summary.lostFirstGiBSuperpage).toBeGreaterThan(0);
-    for (const [status, count] of Object.entries(summary.byStatus)) expect([status, await valueOf(page, `status-${status}`)]).toEqual([status, count]);
+    for (const [status, count] of Object.entries(summary.byStatus))
+      expect([status, await valueOf(page, `status-${status}`)]).toEqual([status, count]);
     const versions = page.getByTestId('version-row');
     expect(await versions.count()).toBe(summary.byHypervisorVersion.length);
     for (const v of summary.byHypervisorVersion) {
       const row = `[data-testid=version-row][data-version="${v.version ?? ''}"][data-target="${v.targetVersion ?? ''}"]`;
-      expect({ hosts: await valueOf(page, 'version-hosts', row), guests: await valueOf(page, 'version-guests', row), blocked: await valueOf(page, 'version-blocked', row) }).toEqual({
+      expect({
+        hosts: await valueOf(page, 'version-hosts', row),
+        guests: await valueOf(page, 'version-guests', row),
+        blocked: await valueOf(page, 'version-blocked', row),
+      }).toEqual({
         hosts: v.hosts,
         guests: v.guests,
         blocked: v.byStatus.blocked ?? 0,
@@ -83,7 +88,10 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     expect(await page.getByTestId('wave-row').count()).toBe(summary.byWave.length);
     for (const w of summary.byWave) {
       const row = `[data-testid=wave-row][data-wave="${w.waveId}"]`;
-      expect({ hosts: await valueOf(page, 'wave-hosts', row), guests: await valueOf(page, 'wave-guests', row) }).toEqual({ hosts: w.hosts, guests: w.guests });
+      expect({
+        hosts: await valueOf(page, 'wave-hosts', row),
+        guests: await valueOf(page, 'wave-guests', row),
+      }).toEqual({ hosts: w.hosts, guests: w.guests });
     }
     // the charts are drawn (a canvas with pixels), with a name for screen readers
     for (const id of ['chart-by-status', 'chart-by-version', 'chart-by-wave']) {
@@ -114,7 +122,15 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
         acknowledged: await valueOf(page, 'wave-acknowledged', card),
         blocked: await valueOf(page, 'wave-blocked', card),
         go: await page.locator(card).getByTestId('wave-go').getAttribute('data-value'),
-      }).toEqual({ hosts: w.hosts, ready: w.hostsReady, guests: w.guests, decided: w.decided, acknowledged: w.acknowledged, blocked: w.blocked, go: w.go ? 'go' : 'no-go' });
+      }).toEqual({
+        hosts: w.hosts,
+        ready: w.hostsReady,
+        guests: w.guests,
+        decided: w.decided,
+        acknowledged: w.acknowledged,
+        blocked: w.blocked,
+        go: w.go ? 'go' : 'no-go',
+      });
     }
     // the wave's hosts: each row as GET /v1/hosts/{id} counts its readiness
     const rows = page.getByTestId('host-row');
@@ -128,10 +144,18 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
         acknowledged: await valueOf(page, 'host-acknowledged', row),
         blocked: await valueOf(page, 'host-blocked', row),
         go: await page.locator(row).getByTestId('host-go').getAttribute('data-value'),
-      }).toEqual({ guests: r.guests, decided: r.decided, acknowledged: r.acknowledged, blocked: r.blocked, go: r.ready ? 'go' : 'no-go' });
+      }).toEqual({
+        guests: r.guests,
+        decided: r.decided,
+        acknowledged: r.acknowledged,
+        blocked: r.blocked,
+        go: r.ready ? 'go' : 'no-go',
+      });
     }
     await page.getByTestId('chart-reboots').waitFor();
-    expect(await page.getByTestId('table-reboots').locator('tbody tr').count()).toBe(waves.reduce((n: number, w: any) => n + w.reboots.length, 0));
+    expect(await page.getByTestId('table-reboots').locator('tbody tr').count()).toBe(
+      waves.reduce((n: number, w: any) => n + w.reboots.length, 0),
+    );
     await expectAccessible(page);
     await screenshot(page, 'waves');
 
@@ -151,11 +175,22 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
       release: '5.4.0-200-generic',
       arch: 'x86_64',
       distro: 'ubuntu-18.04',
-      xenNotes: { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', supportedFeatures: 0x8801, phys32Entry: '0x1000400', pvh: true },
+      xenNotes: {
+        guestOs: 'linux',
+        guestVersion: '2.6',
+        xenVersion: 'xen-3.0',
+        loader: 'generic',
+        supportedFeatures: 0x8801,
+        phys32Entry: '0x1000400',
+        pvh: true,
+      },
     });
     expect((await ui.call(ui.tokens.ci, 'POST', '/v1/events', [fix])).status).toBe(202);
     const fixes = (r: any) => r.items.find((i: any) => i.guestId === 'host-r1-01.db-old-grub')?.fixes ?? [];
-    for (const until = Date.now() + 30000; !fixes((await ui.call(ui.tokens.planner, 'GET', '/v1/attention?kind=blocked')).body).length; ) {
+    for (
+      const until = Date.now() + 30000;
+      !fixes((await ui.call(ui.tokens.planner, 'GET', '/v1/attention?kind=blocked')).body).length;
+    ) {
       if (Date.now() > until) throw new Error('the announced kernel is not offered as a fix');
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -165,8 +200,11 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     const all = (await ui.call(ui.tokens.planner, 'GET', '/v1/attention?limit=25')).body;
     expect(all.counts.total).toBe(12);
     expect(await valueOf(page, 'count-total')).toBe(all.counts.total);
-    for (const k of ['blocked', 'override', 'unknown-kernel']) expect(await valueOf(page, `count-${k}`)).toBe(all.counts.kinds[k]);
-    const shown = await page.getByTestId('attention-item').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-guest')}@${e.getAttribute('data-host')}`));
+    for (const k of ['blocked', 'override', 'unknown-kernel'])
+      expect(await valueOf(page, `count-${k}`)).toBe(all.counts.kinds[k]);
+    const shown = await page
+      .getByTestId('attention-item')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-guest')}@${e.getAttribute('data-host')}`));
     expect(shown).toEqual(all.items.map((i: any) => `${i.guestId}@${i.hostId}`));
     // a blocked guest: its reason in words, the remedy of its decision, the kernels that would unblock it
     const item = page.locator('[data-testid=attention-item][data-guest="host-r1-01.db-old-grub"]');
@@ -176,11 +214,24 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     expect(text).toContain('the guest will not boot');
     for (const r of api.remedy) expect(text).toContain(r);
     // the fixes are what-if's for the same guest
-    expect(api.fixes).toEqual([{ imageSha256: fakeSha('linux-5.4.0-200-generic'), release: '5.4.0-200-generic', distro: 'ubuntu-18.04' }]);
-    const whatIf = (await ui.call(ui.tokens.planner, 'POST', '/v1/what-if', { hosts: { ids: ['host-r1-01'] }, target: { version: '4.11.0' }, guests: 'attention' })).body;
+    expect(api.fixes).toEqual([
+      { imageSha256: fakeSha('linux-5.4.0-200-generic'), release: '5.4.0-200-generic', distro: 'ubuntu-18.04' },
+    ]);
+    const whatIf = (
+      await ui.call(ui.tokens.planner, 'POST', '/v1/what-if', {
+        hosts: { ids: ['host-r1-01'] },
+        target: { version: '4.11.0' },
+        guests: 'attention',
+      })
+    ).body;
     expect(whatIf.hosts[0].guests.find((x: any) => x.guestId === 'host-r1-01.db-old-grub').fixes).toEqual(api.fixes);
     expect(await item.getByTestId('fixes').textContent()).toContain('5.4.0-200-generic (ubuntu-18.04)');
-    expect(await page.locator('[data-testid=attention-item][data-guest="host-r1-01.legacy-49"]').getByTestId('fixes').textContent()).toContain('none announced for its distro line (debian-9)');
+    expect(
+      await page
+        .locator('[data-testid=attention-item][data-guest="host-r1-01.legacy-49"]')
+        .getByTestId('fixes')
+        .textContent(),
+    ).toContain('none announced for its distro line (debian-9)');
     await expectAccessible(page);
     await screenshot(page, 'attention');
 
@@ -189,10 +240,19 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     await page.selectOption('#f-wave', 'wave-2');
     await page.fill('#f-labels', 'rack=r2');
     await page.getByTestId('apply-filters').click();
-    const filtered = (await ui.call(ui.tokens.planner, 'GET', '/v1/attention?kind=blocked&waveId=wave-2&label=rack%3Dr2&limit=25')).body;
+    const filtered = (
+      await ui.call(ui.tokens.planner, 'GET', '/v1/attention?kind=blocked&waveId=wave-2&label=rack%3Dr2&limit=25')
+    ).body;
     expect(filtered.items.length).toBe(2);
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=attention-item]').length === n && location.hash.includes('kind=blocked'), filtered.items.length);
-    expect(await page.getByTestId('attention-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-guest')))).toEqual(filtered.items.map((i: any) => i.guestId));
+    await page.waitForFunction(
+      (n) =>
+        document.querySelectorAll('[data-testid=attention-item]').length === n &&
+        location.hash.includes('kind=blocked'),
+      filtered.items.length,
+    );
+    expect(
+      await page.getByTestId('attention-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-guest'))),
+    ).toEqual(filtered.items.map((i: any) => i.guestId));
     // by reason, from the reasons the counts offer (under the wave, host and label filters: cleared first)
     await page.selectOption('#f-kind', '');
     await page.selectOption('#f-wave', '');
@@ -201,9 +261,17 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     await page.locator('#f-reason option[value="override-low-required"]').waitFor({ state: 'attached' });
     await page.selectOption('#f-reason', 'override-low-required');
     await page.getByTestId('apply-filters').click();
-    const byReason = (await ui.call(ui.tokens.planner, 'GET', '/v1/attention?reason=override-low-required&limit=25')).body;
-    await page.waitForFunction((n) => location.hash.includes('reason=override-low-required') && document.querySelectorAll('[data-testid=attention-item]').length === n, byReason.items.length);
-    expect(await page.getByTestId('attention-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-guest')))).toEqual(byReason.items.map((i: any) => i.guestId));
+    const byReason = (await ui.call(ui.tokens.planner, 'GET', '/v1/attention?reason=override-low-required&limit=25'))
+      .body;
+    await page.waitForFunction(
+      (n) =>
+        location.hash.includes('reason=override-low-required') &&
+        document.querySelectorAll('[data-testid=attention-item]').length === n,
+      byReason.items.length,
+    );
+    expect(
+      await page.getByTestId('attention-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-guest'))),
+    ).toEqual(byReason.items.map((i: any) => i.guestId));
     expect(errors).toEqual([]);
   });
 
@@ -221,7 +289,9 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     const items = page.getByTestId('history-item');
     expect(await items.count()).toBe(h.items.length);
     // newest first, each with the event it came after
-    expect(await items.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-sequence'))))).toEqual(h.items.map((i: any) => i.sequence).reverse());
+    expect(await items.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-sequence'))))).toEqual(
+      h.items.map((i: any) => i.sequence).reverse(),
+    );
     expect(await items.first().textContent()).toContain(h.items[h.items.length - 1].causedBy.eventId);
     await expectAccessible(page);
     await screenshot(page, 'guest');
@@ -234,12 +304,15 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     await page.getByTestId('host-timeline').waitFor();
     await page.getByTestId('host-guests').waitFor();
     const host = (await ui.call(ui.tokens.planner, 'GET', '/v1/hosts/host-r1-01')).body;
-    for (const k of ['guests', 'decided', 'acknowledged', 'blocked']) expect([k, await valueOf(page, `readiness-${k}`)]).toEqual([k, host.readiness[k]]);
+    for (const k of ['guests', 'decided', 'acknowledged', 'blocked'])
+      expect([k, await valueOf(page, `readiness-${k}`)]).toEqual([k, host.readiness[k]]);
     expect(await page.getByTestId('host-go').getAttribute('data-value')).toBe(host.readiness.ready ? 'go' : 'no-go');
     const placements = (await ui.call(ui.tokens.planner, 'GET', '/v1/hosts/host-r1-01/placements')).body.placements;
-    expect(await page.getByTestId('placement-row').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-guest')}:${e.getAttribute('data-status')}`))).toEqual(
-      placements.map((p: any) => `${p.guestId}:${p.status}`),
-    );
+    expect(
+      await page
+        .getByTestId('placement-row')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-guest')}:${e.getAttribute('data-status')}`)),
+    ).toEqual(placements.map((p: any) => `${p.guestId}:${p.status}`));
     const timeline = (await ui.call(ui.tokens.planner, 'GET', '/v1/hosts/host-r1-01/timeline')).body.items;
     expect(await page.getByTestId('timeline-item').count()).toBe(timeline.length);
     await expectAccessible(page);
@@ -259,16 +332,37 @@ describe('dashboard pages on the sample fleet (headless Chromium)', () => {
     await page.getByTestId('whatif-result').waitFor();
     await page.getByTestId('current-fine').waitFor();
     const hosts = { waveId: 'wave-1', labels: { pool: 'general' } };
-    const whatIf = (await ui.call(ui.tokens.planner, 'POST', '/v1/what-if', { hosts, target: { version: '4.17.3' }, guests: 'attention', maxGuests: 200 })).body;
+    const whatIf = (
+      await ui.call(ui.tokens.planner, 'POST', '/v1/what-if', {
+        hosts,
+        target: { version: '4.17.3' },
+        guests: 'attention',
+        maxGuests: 200,
+      })
+    ).body;
     const plan = (await ui.call(ui.tokens.planner, 'POST', '/v1/plan', { hosts })).body;
-    for (const k of ['fine', 'overrideLow', 'blocked', 'notApplicable', 'unknownKernel', 'lostFirstGiBSuperpage', 'guests', 'hosts']) {
+    for (const k of [
+      'fine',
+      'overrideLow',
+      'blocked',
+      'notApplicable',
+      'unknownKernel',
+      'lostFirstGiBSuperpage',
+      'guests',
+      'hosts',
+    ]) {
       expect([k, await valueOf(page, `whatif-${k}`)]).toEqual([k, whatIf.totals[k]]);
       expect([k, await valueOf(page, `current-${k}`)]).toEqual([k, plan.totals[k]]);
     }
-    for (const [reason, count] of Object.entries(whatIf.totals.byReason)) expect([reason, await valueOf(page, `whatif-reason-${reason}`)]).toEqual([reason, count]);
+    for (const [reason, count] of Object.entries(whatIf.totals.byReason))
+      expect([reason, await valueOf(page, `whatif-reason-${reason}`)]).toEqual([reason, count]);
     const listed = whatIf.hosts.flatMap((h: any) => h.guests.map((g: any) => `${g.guestId}:${g.outcome}`));
     expect(listed.length).toBeGreaterThan(0);
-    expect(await page.getByTestId('whatif-row').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-guest')}:${e.getAttribute('data-outcome')}`))).toEqual(listed);
+    expect(
+      await page
+        .getByTestId('whatif-row')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-guest')}:${e.getAttribute('data-outcome')}`)),
+    ).toEqual(listed);
     await page.getByTestId('chart-whatif').waitFor();
     await expectAccessible(page);
     await screenshot(page, 'what-if');

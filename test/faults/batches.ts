@@ -17,7 +17,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Check, InvariantResult } from './invariants';
 
-export const BATCH_LINE_FORMAT = 'batch committed: events=N decisions=M started=<ISO> committing=<ISO> committed=<ISO> from=<txid>/<pos> checkpoint=<txid>/<pos>';
+export const BATCH_LINE_FORMAT =
+  'batch committed: events=N decisions=M started=<ISO> committing=<ISO> committed=<ISO> from=<txid>/<pos> checkpoint=<txid>/<pos>';
 
 interface Cp {
   readonly tx: bigint;
@@ -57,7 +58,8 @@ function cmp(a: Cp, b: Cp): number {
   return a.tx !== b.tx ? (a.tx < b.tx ? -1 : 1) : a.pos !== b.pos ? (a.pos < b.pos ? -1 : 1) : 0;
 }
 
-const iso = (us: number) => `${new Date(Math.floor(us / 1000)).toISOString().slice(0, -1)}${String(us % 1000).padStart(3, '0')}Z`;
+const iso = (us: number) =>
+  `${new Date(Math.floor(us / 1000)).toISOString().slice(0, -1)}${String(us % 1000).padStart(3, '0')}Z`;
 
 /** Collects the batch lines of the projector processes, as their output arrives. */
 export class BatchLog {
@@ -109,11 +111,30 @@ export class BatchLog {
     const events = Number(fields.get('events'));
     const decisions = Number(fields.get('decisions'));
     const end = committing ?? committed;
-    if (start === null || end === null || committing === null || committed === null || !checkpoint || (fields.has('from') && !from) || !Number.isInteger(events) || !Number.isInteger(decisions)) {
+    if (
+      start === null ||
+      end === null ||
+      committing === null ||
+      committed === null ||
+      !checkpoint ||
+      (fields.has('from') && !from) ||
+      !Number.isInteger(events) ||
+      !Number.isInteger(decisions)
+    ) {
       this.malformed.push(`${instance}: ${text.slice(at, at + 300)}`);
       return;
     }
-    this.batches.push({ instance, events, decisions, start, end, endField: committing !== undefined ? 'committing' : 'committed', from, checkpoint, text: text.slice(at, at + 300) });
+    this.batches.push({
+      instance,
+      events,
+      decisions,
+      start,
+      end,
+      endField: committing !== undefined ? 'committing' : 'committed',
+      from,
+      checkpoint,
+      text: text.slice(at, at + 300),
+    });
   }
 }
 
@@ -132,7 +153,10 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
   const bs = [...log.batches].sort((a, b) => a.start - b.start || a.end - b.end);
   c.count('committed batches logged', bs.length);
   c.count("lines of the projector's older per-batch format (no times)", log.oldFormat);
-  c.count('events in the logged batches', bs.reduce((s, b) => s + b.events, 0));
+  c.count(
+    'events in the logged batches',
+    bs.reduce((s, b) => s + b.events, 0),
+  );
   c.count('events in the store', storeEvents);
   if (bs.length === 0) {
     c.fail(
@@ -143,8 +167,14 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
     return c.result();
   }
   const byEnd = bs.filter((b) => b.endField === 'committed').length;
-  if (byEnd) c.count('batches without committing= (interval ends at committed: an overlap up to the commit acknowledgement is then not a fault)', byEnd);
-  for (const b of bs) if (b.end < b.start) c.fail(`${b.instance}: batch ends (${b.endField} ${iso(b.end)}) before it started (${iso(b.start)}): ${b.text}`);
+  if (byEnd)
+    c.count(
+      'batches without committing= (interval ends at committed: an overlap up to the commit acknowledgement is then not a fault)',
+      byEnd,
+    );
+  for (const b of bs)
+    if (b.end < b.start)
+      c.fail(`${b.instance}: batch ends (${b.endField} ${iso(b.end)}) before it started (${iso(b.start)}): ${b.text}`);
 
   let open: Batch | null = null; // the batch with the latest end so far
   let last: Batch | null = null; // the previous batch in start order
@@ -153,7 +183,9 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
   let handovers = 0;
   for (const b of bs) {
     if (open && b.start < open.end) {
-      c.fail(`overlap of ${((open.end - b.start) / 1000).toFixed(3)} ms: ${b.instance} started ${iso(b.start)} while ${open.instance}'s batch (started ${iso(open.start)}, ${open.endField} ${iso(open.end)}, checkpoint ${open.checkpoint.text}) had not committed; this one: ${b.text}`);
+      c.fail(
+        `overlap of ${((open.end - b.start) / 1000).toFixed(3)} ms: ${b.instance} started ${iso(b.start)} while ${open.instance}'s batch (started ${iso(open.start)}, ${open.endField} ${iso(open.end)}, checkpoint ${open.checkpoint.text}) had not committed; this one: ${b.text}`,
+      );
     }
     if (last) {
       if (last.instance !== b.instance) {
@@ -162,18 +194,30 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
       }
       // A batch that applied events moves the checkpoint; one of none (it only re-projected) leaves it.
       const rise = cmp(b.checkpoint, last.checkpoint);
-      if (b.events > 0 ? rise <= 0 : rise < 0) c.fail(`${b.instance}: checkpoint ${b.checkpoint.text} ${b.events > 0 ? 'not above' : 'below'} that of the batch before it (${last.instance}, ${last.checkpoint.text}): ${b.text}`);
+      if (b.events > 0 ? rise <= 0 : rise < 0)
+        c.fail(
+          `${b.instance}: checkpoint ${b.checkpoint.text} ${b.events > 0 ? 'not above' : 'below'} that of the batch before it (${last.instance}, ${last.checkpoint.text}): ${b.text}`,
+        );
       if (b.from) {
         const d = cmp(b.from, last.checkpoint);
-        if (d < 0) c.fail(`${b.instance}: batch from ${b.from.text}, behind ${last.instance}'s committed checkpoint ${last.checkpoint.text} (events applied twice): ${b.text}`);
+        if (d < 0)
+          c.fail(
+            `${b.instance}: batch from ${b.from.text}, behind ${last.instance}'s committed checkpoint ${last.checkpoint.text} (events applied twice): ${b.text}`,
+          );
         else if (d === 0) c.count('batches that start where the one before ended');
         else c.count('batches that start past the one before (its line lost: killed between commit and log)');
       }
     }
-    if (b.from && b.events === 0 && cmp(b.from, b.checkpoint) !== 0) c.fail(`${b.instance}: a batch of no events moved the checkpoint from ${b.from.text} to ${b.checkpoint.text}: ${b.text}`);
+    if (b.from && b.events === 0 && cmp(b.from, b.checkpoint) !== 0)
+      c.fail(
+        `${b.instance}: a batch of no events moved the checkpoint from ${b.from.text} to ${b.checkpoint.text}: ${b.text}`,
+      );
     if (b.from && b.events > 0) {
       const same = fromSeen.get(b.from.text);
-      if (same) c.fail(`two committed batches applied events from checkpoint ${b.from.text}: ${same.instance} (${same.text}) and ${b.instance} (${b.text})`);
+      if (same)
+        c.fail(
+          `two committed batches applied events from checkpoint ${b.from.text}: ${same.instance} (${same.text}) and ${b.instance} (${b.text})`,
+        );
       fromSeen.set(b.from.text, b);
     }
     if (b.events === 0) c.count('batches of no events (the projection re-projected, checkpoint kept)');

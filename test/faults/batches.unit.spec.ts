@@ -1,7 +1,14 @@
 // The fault suite's reading of the projector's batch lines (batches.ts), on made-up output.
 import { BatchLog, checkBatchesDoNotOverlap } from './batches';
 
-const line = (f: { events?: number; started: string; committing: string; committed?: string; from: string; checkpoint: string }) =>
+const line = (f: {
+  events?: number;
+  started: string;
+  committing: string;
+  committed?: string;
+  from: string;
+  checkpoint: string;
+}) =>
   JSON.stringify({
     level: 'info',
     time: '2026-12-01T23:16:08.250Z',

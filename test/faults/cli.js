@@ -14,5 +14,9 @@ for (const a of args) {
   else rest.push(a);
 }
 const root = path.resolve(__dirname, '../..');
-const r = spawnSync('bash', [path.join(root, 'scripts/test.sh'), 'test/faults', '--selectProjects', 'e2e', ...rest], { cwd: root, env, stdio: 'inherit' });
+const r = spawnSync('bash', [path.join(root, 'scripts/test.sh'), 'test/faults', '--selectProjects', 'e2e', ...rest], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
 process.exit(r.status === null ? 1 : r.status);

@@ -116,14 +116,22 @@ export class ExpectedFacts {
           const d = e.data;
           registered.add(d.hostId);
           hostIds.add(d.hostId);
-          per(running, d.hostId).offer(at, e.eventId, { version: d.hypervisor.version, build: d.hypervisor.build ?? null, by: 'HostRegistered' });
+          per(running, d.hostId).offer(at, e.eventId, {
+            version: d.hypervisor.version,
+            build: d.hypervisor.build ?? null,
+            by: 'HostRegistered',
+          });
           per(capability, d.hostId).offer(at, e.eventId, d.rsdpOverrideSupported);
           break;
         }
         case 'HypervisorUpgradeCompleted': {
           const d = e.data;
           hostIds.add(d.hostId);
-          per(running, d.hostId).offer(at, e.eventId, { version: d.version, build: d.build ?? null, by: 'HypervisorUpgradeCompleted' });
+          per(running, d.hostId).offer(at, e.eventId, {
+            version: d.version,
+            build: d.build ?? null,
+            by: 'HypervisorUpgradeCompleted',
+          });
           per(plan, d.hostId).offer(at, e.eventId, null);
           if (d.build === undefined) {
             if (!completionsWithoutBuild.has(d.hostId)) completionsWithoutBuild.set(d.hostId, []);
@@ -158,7 +166,7 @@ export class ExpectedFacts {
           per(guest, `${e.data.guestId}\u0000${e.data.hostId}`).offer(at, e.eventId, null);
           break;
         case 'KernelBuildCompleted':
-          per(kernel, e.data.imageSha256).offer(at, e.eventId, (e.data.xenNotes ?? null));
+          per(kernel, e.data.imageSha256).offer(at, e.eventId, e.data.xenNotes ?? null);
           break;
         case 'KernelBuildRevoked':
           per(kernel, e.data.imageSha256).offer(at, e.eventId, 'revoked');
@@ -166,13 +174,21 @@ export class ExpectedFacts {
         case 'HypervisorBehaviourDeclared': {
           const d = e.data;
           const key = d.build !== undefined ? `build:${d.build}` : `version:${d.version}`;
-          const rule: BehaviourRule = { ...(d.build !== undefined ? { build: d.build } : { version: d.version }), behaviour: d.behaviour, ...(d.note !== undefined ? { note: d.note } : {}) };
+          const rule: BehaviourRule = {
+            ...(d.build !== undefined ? { build: d.build } : { version: d.version }),
+            behaviour: d.behaviour,
+            ...(d.note !== undefined ? { note: d.note } : {}),
+          };
           per(behaviour, key).offer(at, e.eventId, rule);
           break;
         }
         case 'GuestOsDeclared': {
           const d = e.data;
-          per(guestOs, d.guestOs).offer(at, e.eventId, { guestOs: d.guestOs, copesWithHighRsdp: d.copesWithHighRsdp, ...(d.note !== undefined ? { note: d.note } : {}) });
+          per(guestOs, d.guestOs).offer(at, e.eventId, {
+            guestOs: d.guestOs,
+            copesWithHighRsdp: d.copesWithHighRsdp,
+            ...(d.note !== undefined ? { note: d.note } : {}),
+          });
           break;
         }
         default: {
@@ -183,7 +199,10 @@ export class ExpectedFacts {
     }
 
     const tied = (what: string, l: Latest<unknown> | undefined) => {
-      if (l?.tie) this.ties.push(`${what}: ${l.best!.eventId} and ${l.tie} have the same occurredAt ${new Date(l.best!.at).toISOString()}`);
+      if (l?.tie)
+        this.ties.push(
+          `${what}: ${l.best!.eventId} and ${l.tie} have the same occurredAt ${new Date(l.best!.at).toISOString()}`,
+        );
     };
     for (const hostId of hostIds) {
       const r = running.get(hostId);
@@ -195,13 +214,28 @@ export class ExpectedFacts {
       const inForce = p?.best?.value ?? null;
       const run = r?.best?.value ?? null;
       const isRegistered = registered.has(hostId);
-      const target = !isRegistered ? null : inForce ? { version: inForce.toVersion, build: inForce.toBuild } : run ? { version: run.version, build: run.build } : null;
-      this.hosts.set(hostId, { hostId, registered: isRegistered, running: run, rsdpOverrideSupported: c?.best?.value ?? null, plan: inForce, target });
+      const target = !isRegistered
+        ? null
+        : inForce
+          ? { version: inForce.toVersion, build: inForce.toBuild }
+          : run
+            ? { version: run.version, build: run.build }
+            : null;
+      this.hosts.set(hostId, {
+        hostId,
+        registered: isRegistered,
+        running: run,
+        rsdpOverrideSupported: c?.best?.value ?? null,
+        plan: inForce,
+        target,
+      });
       // A completion that names no build after a plan that named one for its version: the
       // brief says the build comes from the completion; another reading takes the plan's.
       for (const done of completionsWithoutBuild.get(hostId) ?? []) {
         if ((planBuilds.get(hostId) ?? []).some((pb) => pb.at < done.at && pb.toVersion === done.version)) {
-          this.ambiguities.push(`host ${hostId}: ${done.eventId} completes ${done.version} without a build after a plan that named one`);
+          this.ambiguities.push(
+            `host ${hostId}: ${done.eventId} completes ${done.version} without a build after a plan that named one`,
+          );
         }
       }
     }
@@ -217,12 +251,24 @@ export class ExpectedFacts {
     }
     for (const [k, l] of behaviour) tied(`behaviour rule ${k}`, l);
     for (const [k, l] of guestOs) tied(`GUEST_OS rule ${k}`, l);
-    this.behaviours = { declared: [...behaviour.values()].map((l) => l.best!.value), defaults: DEFAULT_BEHAVIOUR_RULES };
+    this.behaviours = {
+      declared: [...behaviour.values()].map((l) => l.best!.value),
+      defaults: DEFAULT_BEHAVIOUR_RULES,
+    };
     this.guestOses = { declared: [...guestOs.values()].map((l) => l.best!.value), defaults: DEFAULT_GUEST_OS_RULES };
-    this.undeclared = { behaviours: { declared: [], defaults: DEFAULT_BEHAVIOUR_RULES }, guestOses: { declared: [], defaults: DEFAULT_GUEST_OS_RULES } };
+    this.undeclared = {
+      behaviours: { declared: [], defaults: DEFAULT_BEHAVIOUR_RULES },
+      guestOses: { declared: [], defaults: DEFAULT_GUEST_OS_RULES },
+    };
     this.stale = {
-      behaviours: { declared: [...behaviour.values()].map((l) => (l.runnerUp ?? l.best!).value), defaults: DEFAULT_BEHAVIOUR_RULES },
-      guestOses: { declared: [...guestOs.values()].map((l) => (l.runnerUp ?? l.best!).value), defaults: DEFAULT_GUEST_OS_RULES },
+      behaviours: {
+        declared: [...behaviour.values()].map((l) => (l.runnerUp ?? l.best!).value),
+        defaults: DEFAULT_BEHAVIOUR_RULES,
+      },
+      guestOses: {
+        declared: [...guestOs.values()].map((l) => (l.runnerUp ?? l.best!).value),
+        defaults: DEFAULT_GUEST_OS_RULES,
+      },
     };
   }
 
@@ -242,7 +288,11 @@ export class ExpectedFacts {
    * the guest is not present there or the host is not registered. `tables` replaces the
    * declared tables (to see what a declaration changes).
    */
-  inputFor(guestId: string, hostId: string, tables?: { behaviours?: BehaviourTable; guestOses?: GuestOsTable }): PlacementInput | null {
+  inputFor(
+    guestId: string,
+    hostId: string,
+    tables?: { behaviours?: BehaviourTable; guestOses?: GuestOsTable },
+  ): PlacementInput | null {
     const g = this.guests.get(`${guestId}\u0000${hostId}`);
     const h = this.hosts.get(hostId);
     if (!g?.present || !h?.target || h.rsdpOverrideSupported === null) return null;
@@ -253,9 +303,18 @@ export class ExpectedFacts {
         guestId,
         mode: o.mode,
         memoryMiB: o.memoryMiB,
-        boot: { method: o.boot.method, kernelSha256: o.boot.kernelSha256 ?? null, bootloaderSha256: o.boot.bootloaderSha256 ?? null },
+        boot: {
+          method: o.boot.method,
+          kernelSha256: o.boot.kernelSha256 ?? null,
+          bootloaderSha256: o.boot.bootloaderSha256 ?? null,
+        },
       },
-      host: { hostId, hypervisorVersion: h.target.version, hypervisorBuild: h.target.build, rsdpOverrideSupported: h.rsdpOverrideSupported },
+      host: {
+        hostId,
+        hypervisorVersion: h.target.version,
+        hypervisorBuild: h.target.build,
+        rsdpOverrideSupported: h.rsdpOverrideSupported,
+      },
       kernel: this.known(o.boot.kernelSha256),
       ...(bootloader ? { bootloaderNotes: bootloader.xenNotes } : {}),
       behaviours: tables?.behaviours ?? this.behaviours,

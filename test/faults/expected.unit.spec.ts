@@ -10,27 +10,72 @@ let n = 0;
 const at = (minute: number) => new Date(Date.parse('2026-11-20T08:00:00Z') + minute * 60000).toISOString();
 const e = (type: FleetEvent['type'], minute: number, data: any) => envelope(`t-${++n}`, type, at(minute), 'test', data);
 const host = (minute: number, version: string, override: boolean, build?: string) =>
-  e('HostRegistered', minute, { hostId: 'h1', hypervisor: { name: 'xen', version, ...(build ? { build } : {}) }, rsdpOverrideSupported: override });
+  e('HostRegistered', minute, {
+    hostId: 'h1',
+    hypervisor: { name: 'xen', version, ...(build ? { build } : {}) },
+    rsdpOverrideSupported: override,
+  });
 const old = fakeSha('old-linux');
 const oldNotes = { guestOs: 'linux', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true };
 const guest = (minute: number, hostId = 'h1', extra: any = {}) =>
-  e('GuestObserved', minute, { guestId: 'g1', hostId, mode: 'pvh', memoryMiB: 2048, boot: { method: 'direct', kernelSha256: old }, ...extra });
+  e('GuestObserved', minute, {
+    guestId: 'g1',
+    hostId,
+    mode: 'pvh',
+    memoryMiB: 2048,
+    boot: { method: 'direct', kernelSha256: old },
+    ...extra,
+  });
 
 describe('fault suite: the fact rule rebuilt from the workload', () => {
   it('a stale registration stored after an upgrade does not roll the host back, but its capability applies', () => {
-    const x = new ExpectedFacts([host(0, '4.10.4', false), e('HypervisorUpgradeCompleted', 10, { hostId: 'h1', version: '4.17.3' }), host(5, '4.10.4', true)]);
-    expect(x.hosts.get('h1')).toMatchObject({ registered: true, running: { version: '4.17.3', build: null }, rsdpOverrideSupported: true, target: { version: '4.17.3', build: null } });
+    const x = new ExpectedFacts([
+      host(0, '4.10.4', false),
+      e('HypervisorUpgradeCompleted', 10, { hostId: 'h1', version: '4.17.3' }),
+      host(5, '4.10.4', true),
+    ]);
+    expect(x.hosts.get('h1')).toMatchObject({
+      registered: true,
+      running: { version: '4.17.3', build: null },
+      rsdpOverrideSupported: true,
+      target: { version: '4.17.3', build: null },
+    });
   });
 
   it('a plan is in force only when no completion or cancellation is newer', () => {
-    const plan = (minute: number, to: string, toBuild?: string) => e('HypervisorUpgradePlanned', minute, { hostId: 'h1', fromVersion: '4.10.4', toVersion: to, plannedRebootAt: at(100), ...(toBuild ? { toBuild } : {}) });
-    expect(new ExpectedFacts([host(0, '4.10.4', false), e('HypervisorUpgradeCancelled', 10, { hostId: 'h1' }), plan(5, '4.11.0')]).hosts.get('h1')!.target).toEqual({ version: '4.10.4', build: null });
-    expect(new ExpectedFacts([host(0, '4.10.4', false), e('HypervisorUpgradeCancelled', 10, { hostId: 'h1' }), plan(15, '4.11.0', 'b')]).hosts.get('h1')!.target).toEqual({ version: '4.11.0', build: 'b' });
+    const plan = (minute: number, to: string, toBuild?: string) =>
+      e('HypervisorUpgradePlanned', minute, {
+        hostId: 'h1',
+        fromVersion: '4.10.4',
+        toVersion: to,
+        plannedRebootAt: at(100),
+        ...(toBuild ? { toBuild } : {}),
+      });
+    expect(
+      new ExpectedFacts([
+        host(0, '4.10.4', false),
+        e('HypervisorUpgradeCancelled', 10, { hostId: 'h1' }),
+        plan(5, '4.11.0'),
+      ]).hosts.get('h1')!.target,
+    ).toEqual({ version: '4.10.4', build: null });
+    expect(
+      new ExpectedFacts([
+        host(0, '4.10.4', false),
+        e('HypervisorUpgradeCancelled', 10, { hostId: 'h1' }),
+        plan(15, '4.11.0', 'b'),
+      ]).hosts.get('h1')!.target,
+    ).toEqual({ version: '4.11.0', build: 'b' });
     expect(new ExpectedFacts([plan(1, '4.11.0')]).hosts.get('h1')).toMatchObject({ registered: false, target: null });
   });
 
   it('each host keeps its own view of a guest; the latest observation or removal of that host wins', () => {
-    const x = new ExpectedFacts([host(0, '4.10.4', false), guest(1), guest(3, 'h2'), e('GuestRemoved', 2, { guestId: 'g1', hostId: 'h2' }), e('GuestRemoved', 0.5, { guestId: 'g1', hostId: 'h1' })]);
+    const x = new ExpectedFacts([
+      host(0, '4.10.4', false),
+      guest(1),
+      guest(3, 'h2'),
+      e('GuestRemoved', 2, { guestId: 'g1', hostId: 'h2' }),
+      e('GuestRemoved', 0.5, { guestId: 'g1', hostId: 'h1' }),
+    ]);
     expect(x.guests.get('g1\u0000h1')!.present).toBe(true);
     expect(x.guests.get('g1\u0000h2')!.present).toBe(true);
     expect([...x.presentOnRegistered()].map((g) => g.hostId)).toEqual(['h1']);
@@ -59,7 +104,22 @@ describe('fault suite: the fact rule rebuilt from the workload', () => {
   });
 
   it('the workload: every event its own time, the declared build in use, every hazard present', () => {
-    const w = buildWorkload({ hosts: 40, guests: 4000, kernels: 40, waves: 5, seed: 7, shuffleWindow: 0.05, tripleShare: 0.2, poisonPerMille: 2, oversizeMax: 1, httpShare: 0.03, otherPartitionShare: 0.1 }, 'wtest');
+    const w = buildWorkload(
+      {
+        hosts: 40,
+        guests: 4000,
+        kernels: 40,
+        waves: 5,
+        seed: 7,
+        shuffleWindow: 0.05,
+        tripleShare: 0.2,
+        poisonPerMille: 2,
+        oversizeMax: 1,
+        httpShare: 0.03,
+        otherPartitionShare: 0.1,
+      },
+      'wtest',
+    );
     const events = [...w.valid.values()];
     expect(new Set(events.map((v) => v.occurredAt)).size).toBe(events.length);
     const rejected = w.deliveries.filter((d) => d.eventId && d.copy === 1 && !parseEvent(d.value as string).ok);
@@ -68,9 +128,17 @@ describe('fault suite: the fact rule rebuilt from the workload', () => {
     expect(x.ties).toEqual([]);
     expect(x.ambiguities).toEqual([]);
     expect([...x.hosts.values()].filter((h) => h.target?.build === DECLARED_BUILD).length).toBeGreaterThan(0);
-    expect(x.behaviours.declared).toEqual([expect.objectContaining({ build: DECLARED_BUILD, behaviour: 'always-high' })]);
-    expect(x.guestOses.declared.map((r) => `${r.guestOs}:${r.copesWithHighRsdp}`).sort()).toEqual(['FreeBSD:true', 'Linux:false', 'NetBSD:false', 'Unikraft:true']);
-    for (const m of [w.hazards.guests, w.hazards.hosts, w.hazards.kernels]) for (const [what, ids] of m) expect([what, ids.size > 0]).toEqual([what, true]);
+    expect(x.behaviours.declared).toEqual([
+      expect.objectContaining({ build: DECLARED_BUILD, behaviour: 'always-high' }),
+    ]);
+    expect(x.guestOses.declared.map((r) => `${r.guestOs}:${r.copesWithHighRsdp}`).sort()).toEqual([
+      'FreeBSD:true',
+      'Linux:false',
+      'NetBSD:false',
+      'Unikraft:true',
+    ]);
+    for (const m of [w.hazards.guests, w.hazards.hosts, w.hazards.kernels])
+      for (const [what, ids] of m) expect([what, ids.size > 0]).toEqual([what, true]);
     expect(w.hazards.hosts.size).toBeGreaterThanOrEqual(9);
     expect(events.some((v) => v.type === 'GuestOsDeclared')).toBe(true);
   });

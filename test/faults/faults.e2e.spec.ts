@@ -11,7 +11,9 @@ describe(`fault injection (${p.name}): kill -9, broker restart, Postgres crash, 
     async () => {
       const report = await runFaultSuite(p);
       // The printed report (stderr) and report.reportFile list every fault and invariant with counts.
-      const broken = report.invariants.filter((i) => i.failureCount > 0).map((i) => `${i.name}: ${i.failureCount} failure(s): ${i.failures.slice(0, 5).join(' | ')}`);
+      const broken = report.invariants
+        .filter((i) => i.failureCount > 0)
+        .map((i) => `${i.name}: ${i.failureCount} failure(s): ${i.failures.slice(0, 5).join(' | ')}`);
       expect(broken).toEqual([]);
       // The faults really happened.
       const injected = Object.fromEntries(report.faults.map((f) => [f.fault, f.count]));

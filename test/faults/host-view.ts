@@ -31,7 +31,8 @@ export function topicView(decisions: Read[]): TopicView {
     }
     const k = pairKey(v.guestId, v.hostId);
     const l = last.get(k);
-    if (!l || v.sequence > l.sequence) last.set(k, { sequence: v.sequence, value: v, partition: m.partition, offset: m.offset });
+    if (!l || v.sequence > l.sequence)
+      last.set(k, { sequence: v.sequence, value: v, partition: m.partition, offset: m.offset });
   }
   return { last, messages: decisions.length, unreadable };
 }
@@ -54,10 +55,14 @@ function listed(answer: PlacementsAnswer | undefined): Map<string, any> | null {
  * two are the same JSON. And the converse: nothing in effect for a guest the host does not
  * have (or on a host that never registered).
  */
-export function checkCurrentDecisions(x: ExpectedFacts, topic: TopicView, placements: Map<string, PlacementsAnswer>): InvariantResult[] {
+export function checkCurrentDecisions(
+  x: ExpectedFacts,
+  topic: TopicView,
+  placements: Map<string, PlacementsAnswer>,
+): InvariantResult[] {
   const c = new Check(
     'what hosts see: every present guest on a registered host has a current decision',
-    'per (guest, host) present by the fact rule on the workload\'s own events, with a HostRegistered for the host: GET /v1/hosts/{id}/placements lists the guest with a decision, the last message for guest and host on the topic (highest sequence) is a PlacementDecided, and both are the same JSON',
+    "per (guest, host) present by the fact rule on the workload's own events, with a HostRegistered for the host: GET /v1/hosts/{id}/placements lists the guest with a decision, the last message for guest and host on the topic (highest sequence) is a PlacementDecided, and both are the same JSON",
   );
   const conv = new Check(
     'what hosts see: no decision in effect for a guest the host does not have',
@@ -73,33 +78,50 @@ export function checkCurrentDecisions(x: ExpectedFacts, topic: TopicView, placem
     const answer = placements.get(g.hostId);
     const list = listed(answer);
     if (!list) {
-      if (!hostsFailed.has(g.hostId)) c.fail(`${g.hostId}: GET /v1/hosts/${g.hostId}/placements answered ${answer?.status ?? 'nothing'}: ${JSON.stringify(answer?.body ?? null).slice(0, 200)}`);
+      if (!hostsFailed.has(g.hostId))
+        c.fail(
+          `${g.hostId}: GET /v1/hosts/${g.hostId}/placements answered ${answer?.status ?? 'nothing'}: ${JSON.stringify(answer?.body ?? null).slice(0, 200)}`,
+        );
       hostsFailed.add(g.hostId);
       continue;
     }
     const entry = list.get(g.guestId);
     const last = topic.last.get(pairKey(g.guestId, g.hostId));
     if (!entry) c.fail(`${g.guestId} on ${g.hostId}: present, but GET placements does not list it`);
-    else if (!entry.decision) c.fail(`${g.guestId} on ${g.hostId}: GET placements lists it without a decision (status ${entry.status})`);
+    else if (!entry.decision)
+      c.fail(`${g.guestId} on ${g.hostId}: GET placements lists it without a decision (status ${entry.status})`);
     if (!last) c.fail(`${g.guestId} on ${g.hostId}: present, but no message on the topic for it on that host`);
-    else if (last.value.type !== 'PlacementDecided') c.fail(`${g.guestId} on ${g.hostId}: present, but its last message on the topic (#${last.sequence}, ${last.partition}/${last.offset}) is a ${last.value.type}`);
+    else if (last.value.type !== 'PlacementDecided')
+      c.fail(
+        `${g.guestId} on ${g.hostId}: present, but its last message on the topic (#${last.sequence}, ${last.partition}/${last.offset}) is a ${last.value.type}`,
+      );
     if (entry?.decision && last?.value.type === 'PlacementDecided') {
       // JSON.stringify first (the API and the relay send the same stored text): canonical only when that differs.
-      if (JSON.stringify(entry.decision) !== JSON.stringify(last.value) && canonical(entry.decision) !== canonical(last.value)) {
-        c.fail(`${g.guestId} on ${g.hostId}: GET placements has decision ${entry.decision.decisionId} #${entry.decision.sequence} ${canonical(entry.decision).slice(0, 300)}, the topic's last is ${last.value.decisionId} #${last.sequence} ${canonical(last.value).slice(0, 300)}`);
+      if (
+        JSON.stringify(entry.decision) !== JSON.stringify(last.value) &&
+        canonical(entry.decision) !== canonical(last.value)
+      ) {
+        c.fail(
+          `${g.guestId} on ${g.hostId}: GET placements has decision ${entry.decision.decisionId} #${entry.decision.sequence} ${canonical(entry.decision).slice(0, 300)}, the topic's last is ${last.value.decisionId} #${last.sequence} ${canonical(last.value).slice(0, 300)}`,
+        );
       } else c.count('pairs whose HTTP decision is the last PlacementDecided on the topic');
     }
   }
   c.count('hosts whose GET placements failed', hostsFailed.size);
   c.count('guests present on two or more hosts (each decided)', [...twoHosts.values()].filter((n) => n > 1).length);
-  if ((c.counts['(guest, host) pairs present on a registered host'] ?? 0) === 0) c.fail('the workload has no present guest on a registered host: nothing was checked');
+  if ((c.counts['(guest, host) pairs present on a registered host'] ?? 0) === 0)
+    c.fail('the workload has no present guest on a registered host: nothing was checked');
 
   for (const [k, last] of topic.last) {
     const g = x.guests.get(k);
     const h = x.hosts.get(last.value.hostId);
     if (last.value.type === 'PlacementDecided') {
-      if (!g?.present) conv.fail(`${showPair(k)}: last message on the topic is PlacementDecided #${last.sequence}, but the host ${g ? 'removed the guest' : 'never reported the guest'} (no withdrawal after it)`);
-      else if (!h?.registered) conv.fail(`${showPair(k)}: PlacementDecided #${last.sequence} for a host that never registered`);
+      if (!g?.present)
+        conv.fail(
+          `${showPair(k)}: last message on the topic is PlacementDecided #${last.sequence}, but the host ${g ? 'removed the guest' : 'never reported the guest'} (no withdrawal after it)`,
+        );
+      else if (!h?.registered)
+        conv.fail(`${showPair(k)}: PlacementDecided #${last.sequence} for a host that never registered`);
       else conv.count('pairs decided last on the topic, present');
     } else if (last.value.type === 'PlacementWithdrawn') {
       if (g?.present && h?.registered) conv.count('withdrawn last while present (reported by check 1)');
@@ -116,14 +138,23 @@ export function checkCurrentDecisions(x: ExpectedFacts, topic: TopicView, placem
     }
     for (const [guestId, p] of list) {
       const g = x.guests.get(pairKey(guestId, hostId));
-      if (!g?.present) conv.fail(`GET /v1/hosts/${hostId}/placements lists ${guestId}, which the host ${g ? 'removed' : 'never reported'}${p.decision ? ` (with decision ${p.decision.decisionId})` : ''}`);
-      else if (!h?.registered && p.decision) conv.fail(`GET /v1/hosts/${hostId}/placements: ${guestId} has decision ${p.decision.decisionId}, but the host never registered`);
+      if (!g?.present)
+        conv.fail(
+          `GET /v1/hosts/${hostId}/placements lists ${guestId}, which the host ${g ? 'removed' : 'never reported'}${p.decision ? ` (with decision ${p.decision.decisionId})` : ''}`,
+        );
+      else if (!h?.registered && p.decision)
+        conv.fail(
+          `GET /v1/hosts/${hostId}/placements: ${guestId} has decision ${p.decision.decisionId}, but the host never registered`,
+        );
       else conv.count('guests listed by GET placements, present');
     }
   }
   const absent = [...x.guests.values()].filter((g) => !g.present).length;
   conv.count('(guest, host) pairs not present by the fact rule (removed there)', absent);
-  conv.count('(guest, host) pairs on hosts that never registered', [...x.guests.values()].filter((g) => g.present && !x.hosts.get(g.hostId)?.registered).length);
+  conv.count(
+    '(guest, host) pairs on hosts that never registered',
+    [...x.guests.values()].filter((g) => g.present && !x.hosts.get(g.hostId)?.registered).length,
+  );
   conv.count('hosts asked (GET placements)', placements.size);
   return [c.result(), conv.result()];
 }
@@ -142,7 +173,13 @@ function same(a: PlacementDecision, b: PlacementDecision): boolean {
  * no projector code). Also per registered host: GET placements' hypervisorVersion is the
  * version the host's decisions are for.
  */
-export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: TopicView, placements: Map<string, PlacementsAnswer>, opts: { seed: number; sample: number; perHazard: number }): InvariantResult {
+export function checkDecisionsEqualPolicy(
+  x: ExpectedFacts,
+  w: Workload,
+  topic: TopicView,
+  placements: Map<string, PlacementsAnswer>,
+  opts: { seed: number; sample: number; perHazard: number },
+): InvariantResult {
   const c = new Check(
     'decisions equal the policy on facts rebuilt from the workload',
     `a seeded sample of ${opts.sample} guests (all when fewer) and of up to ${opts.perHazard} per hazard of the workload (guests on each declared-build host among them): per present (guest, host), the last PlacementDecided on the topic has the hypervisorVersion, rsdp, action and reason of decidePlacement on the facts the workload's own events give by the fact rule (test/faults/expected.ts, not the projector); per registered host, GET placements' hypervisorVersion is the target (planned) or running version`,
@@ -156,7 +193,9 @@ export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: 
     const answer = placements.get(h.hostId);
     if (answer?.status !== 200) continue; // reported by check 1
     if (answer.body.hypervisorVersion !== h.target.version) {
-      c.fail(`${h.hostId}: GET placements says hypervisorVersion ${answer.body.hypervisorVersion}, the facts say ${h.target.version} (${h.plan ? `plan in force to ${h.plan.toVersion}` : `running ${h.running?.version} from ${h.running?.by}`})`);
+      c.fail(
+        `${h.hostId}: GET placements says hypervisorVersion ${answer.body.hypervisorVersion}, the facts say ${h.target.version} (${h.plan ? `plan in force to ${h.plan.toVersion}` : `running ${h.running?.version} from ${h.running?.by}`})`,
+      );
     } else c.count('registered hosts whose GET placements version is the expected target');
   }
 
@@ -183,27 +222,32 @@ export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: 
     }
   };
   choose(sampleOf([...pairsOf.keys()].sort(), opts.sample), 'random sample');
-  for (const [what, guestIds] of w.hazards.guests) choose(sampleOf([...guestIds].filter((g) => pairsOf.has(g)).sort(), opts.perHazard), what);
+  for (const [what, guestIds] of w.hazards.guests)
+    choose(sampleOf([...guestIds].filter((g) => pairsOf.has(g)).sort(), opts.perHazard), what);
   // Host hazards: round-robin over the hosts, so that each host gets some (two at least).
   const onHost = new Map<string, string[]>();
-  for (const [guestId, pairs] of pairsOf) for (const p of pairs) {
-    if (!onHost.has(p.hostId)) onHost.set(p.hostId, []);
-    onHost.get(p.hostId)!.push(guestId);
-  }
+  for (const [guestId, pairs] of pairsOf)
+    for (const p of pairs) {
+      if (!onHost.has(p.hostId)) onHost.set(p.hostId, []);
+      onHost.get(p.hostId)!.push(guestId);
+    }
   for (const [what, hostIds] of w.hazards.hosts) {
     const lists = [...hostIds].sort().map((h) => sampleOf((onHost.get(h) ?? []).sort(), Math.max(opts.perHazard, 2)));
     const want = Math.max(opts.perHazard, 2 * lists.length);
     const picked: string[] = [];
-    for (let i = 0; picked.length < want && lists.some((l) => l.length > i); i++) for (const l of lists) if (l[i] && picked.length < want) picked.push(l[i]);
+    for (let i = 0; picked.length < want && lists.some((l) => l.length > i); i++)
+      for (const l of lists) if (l[i] && picked.length < want) picked.push(l[i]);
     choose(picked, what);
   }
   // Kernel hazards: guests whose (present) kernel or bootloader is the image.
   const usingImage = new Map<string, Set<string>>();
-  for (const [guestId, pairs] of pairsOf) for (const p of pairs) for (const sha of [p.observed.boot.kernelSha256, p.observed.boot.bootloaderSha256]) {
-    if (!sha) continue;
-    if (!usingImage.has(sha)) usingImage.set(sha, new Set());
-    usingImage.get(sha)!.add(guestId);
-  }
+  for (const [guestId, pairs] of pairsOf)
+    for (const p of pairs)
+      for (const sha of [p.observed.boot.kernelSha256, p.observed.boot.bootloaderSha256]) {
+        if (!sha) continue;
+        if (!usingImage.has(sha)) usingImage.set(sha, new Set());
+        usingImage.get(sha)!.add(guestId);
+      }
   for (const [what, shas] of w.hazards.kernels) {
     const ids = new Set<string>();
     for (const sha of shas) for (const g of usingImage.get(sha) ?? []) ids.add(g);
@@ -211,7 +255,9 @@ export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: 
     c.count(`hazard "${what}": guests using those images`, ids.size);
   }
 
-  const declaredBuildHosts = new Set([...x.hosts.values()].filter((h) => h.target?.build === DECLARED_BUILD).map((h) => h.hostId));
+  const declaredBuildHosts = new Set(
+    [...x.hosts.values()].filter((h) => h.target?.build === DECLARED_BUILD).map((h) => h.hostId),
+  );
   const coveredDeclaredHosts = new Set<string>();
   const perReason = new Map<string, number>();
   const perWhy = new Map<string, number>();
@@ -238,11 +284,18 @@ export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: 
 
       const last = topic.last.get(pairKey(guestId, p.hostId));
       if (!last || last.value.type !== 'PlacementDecided') {
-        c.fail(`${guestId} on ${p.hostId}: no current PlacementDecided on the topic to compare (last: ${last ? `${last.value.type} #${last.sequence}` : 'none'}); expected ${input.host.hypervisorVersion} ${key}`);
+        c.fail(
+          `${guestId} on ${p.hostId}: no current PlacementDecided on the topic to compare (last: ${last ? `${last.value.type} #${last.sequence}` : 'none'}); expected ${input.host.hypervisorVersion} ${key}`,
+        );
         continue;
       }
       const got = last.value;
-      const expected: Record<(typeof FIELDS)[number], string> = { hypervisorVersion: input.host.hypervisorVersion, rsdp: want.rsdp, action: want.action, reason: want.reason };
+      const expected: Record<(typeof FIELDS)[number], string> = {
+        hypervisorVersion: input.host.hypervisorVersion,
+        rsdp: want.rsdp,
+        action: want.action,
+        reason: want.reason,
+      };
       const diff = FIELDS.filter((f) => got[f] !== expected[f]);
       if (diff.length) {
         const f = got.facts ?? {};
@@ -267,10 +320,19 @@ export function checkDecisionsEqualPolicy(x: ExpectedFacts, w: Workload, topic: 
   c.count('pairs whose decision the operator declarations change (vs the defaults alone)', tally.changedByDeclarations);
   c.count('pairs whose decision an older declaration, had it won, would change', tally.staleWouldDiffer);
   if (tally.compared === 0) c.fail('no decision compared');
-  if (declaredBuildHosts.size === 0) c.fail(`no host's decisions are for build ${DECLARED_BUILD}: the behaviour declaration proves nothing`);
-  for (const h of declaredBuildHosts) if (!coveredDeclaredHosts.has(h) && (onHost.get(h)?.length ?? 0) > 0) c.fail(`${h} (decisions for build ${DECLARED_BUILD}) has guests, none compared`);
-  if (tally.changedByBuildRule === 0) c.fail(`no compared decision differs from what the defaults alone would give for build ${DECLARED_BUILD}: the declaration proves nothing`);
-  if (tally.staleWouldDiffer === 0) c.fail('no compared decision would change had an older declaration won: the declarations\' order hazards prove nothing');
+  if (declaredBuildHosts.size === 0)
+    c.fail(`no host's decisions are for build ${DECLARED_BUILD}: the behaviour declaration proves nothing`);
+  for (const h of declaredBuildHosts)
+    if (!coveredDeclaredHosts.has(h) && (onHost.get(h)?.length ?? 0) > 0)
+      c.fail(`${h} (decisions for build ${DECLARED_BUILD}) has guests, none compared`);
+  if (tally.changedByBuildRule === 0)
+    c.fail(
+      `no compared decision differs from what the defaults alone would give for build ${DECLARED_BUILD}: the declaration proves nothing`,
+    );
+  if (tally.staleWouldDiffer === 0)
+    c.fail(
+      "no compared decision would change had an older declaration won: the declarations' order hazards prove nothing",
+    );
   return c.result();
 }
 
@@ -294,7 +356,10 @@ export function checkRepeatsByteEqual(decisions: Read[]): InvariantResult {
       c.fail(`message ${m.partition}/${m.offset} is not JSON`);
       continue;
     }
-    const id = v.type === 'PlacementDecided' ? `decision ${v.decisionId}` : `withdrawal ${v.guestId} on ${v.hostId} #${v.sequence}`;
+    const id =
+      v.type === 'PlacementDecided'
+        ? `decision ${v.decisionId}`
+        : `withdrawal ${v.guestId} on ${v.hostId} #${v.sequence}`;
     const f = first.get(id);
     if (!f) {
       first.set(id, { key: m.key, value: m.value!, at: `${m.partition}/${m.offset}` });
@@ -302,11 +367,14 @@ export function checkRepeatsByteEqual(decisions: Read[]): InvariantResult {
     }
     c.count(`repeats (${v.type})`);
     repeated.add(id);
-    if (f.key !== m.key) c.fail(`${id}: repeat at ${m.partition}/${m.offset} keyed ${m.key}, first copy (${f.at}) keyed ${f.key}`);
+    if (f.key !== m.key)
+      c.fail(`${id}: repeat at ${m.partition}/${m.offset} keyed ${m.key}, first copy (${f.at}) keyed ${f.key}`);
     if (!f.value.equals(m.value!)) {
       let at = 0;
       while (at < f.value.length && f.value[at] === m.value![at]) at++;
-      c.fail(`${id}: repeat at ${m.partition}/${m.offset} differs from the first copy (${f.at}) from byte ${at}: first …${f.value.subarray(Math.max(0, at - 40), at + 80).toString('utf8')}… repeat …${m.value!.subarray(Math.max(0, at - 40), at + 80).toString('utf8')}…`);
+      c.fail(
+        `${id}: repeat at ${m.partition}/${m.offset} differs from the first copy (${f.at}) from byte ${at}: first …${f.value.subarray(Math.max(0, at - 40), at + 80).toString('utf8')}… repeat …${m.value!.subarray(Math.max(0, at - 40), at + 80).toString('utf8')}…`,
+      );
     }
   }
   c.count('distinct messages', first.size);

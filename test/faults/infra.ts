@@ -29,8 +29,14 @@ export async function freePortPair(offset: number, from = 19300, to = 29000): Pr
 
 function sh(script: string, env: Record<string, string>, timeoutMs = 180000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('bash', [path.join(ROOT, 'scripts/kafka', script)], { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) =>
-      err ? reject(new Error(`scripts/kafka/${script} failed: ${err.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`),
+    execFile(
+      'bash',
+      [path.join(ROOT, 'scripts/kafka', script)],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`scripts/kafka/${script} failed: ${err.message}\n${stderr}`))
+          : resolve(`${stdout}${stderr}`),
     );
   });
 }
@@ -45,7 +51,12 @@ export class OwnBroker {
 
   private get env() {
     // 3 partitions per auto-created topic, a small heap: this broker runs beside the shared one.
-    return { KAFKA_PORT: String(this.port), KAFKA_NUM_PARTITIONS: '3', KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m', KAFKA_STOP_TIMEOUT: '30' };
+    return {
+      KAFKA_PORT: String(this.port),
+      KAFKA_NUM_PARTITIONS: '3',
+      KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m',
+      KAFKA_STOP_TIMEOUT: '30',
+    };
   }
 
   private get dataDir() {
@@ -86,7 +97,12 @@ export class OwnBroker {
     } catch {
       /* no pid file: not running */
     }
-    for (const f of [this.dataDir, path.join(cache, `server-${this.port}.properties`), path.join(cache, `broker-${this.port}.pid`)]) rmSync(f, { recursive: true, force: true });
+    for (const f of [
+      this.dataDir,
+      path.join(cache, `server-${this.port}.properties`),
+      path.join(cache, `broker-${this.port}.pid`),
+    ])
+      rmSync(f, { recursive: true, force: true });
   }
 }
 
@@ -120,7 +136,16 @@ export class OwnPostgres {
       dataDir: this.dataDir,
       port: this.port,
       database: 'fleetcompat',
-      postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', `synchronous_commit=${process.env.FAULTS_PG_SYNCHRONOUS_COMMIT ?? 'on'}`],
+      postgresFlags: [
+        '-c',
+        'max_connections=300',
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        `synchronous_commit=${process.env.FAULTS_PG_SYNCHRONOUS_COMMIT ?? 'on'}`,
+      ],
     });
   }
 

@@ -5,7 +5,12 @@ import { KafkaSigner } from '@fleetcompat/auth';
 import { kafkaClient } from '../support/kafka';
 
 export function client(brokers: string): Kafka {
-  return kafkaClient({ brokers: [brokers], logLevel: logLevel.NOTHING, clientId: 'fleetcompat-faults', retry: { retries: 3, initialRetryTime: 200 } });
+  return kafkaClient({
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    clientId: 'fleetcompat-faults',
+    retry: { retries: 3, initialRetryTime: 200 },
+  });
 }
 
 export async function withAdmin<T>(kafka: Kafka, work: (admin: Admin) => Promise<T>): Promise<T> {
@@ -19,7 +24,12 @@ export async function withAdmin<T>(kafka: Kafka, work: (admin: Admin) => Promise
 }
 
 export async function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
-  await withAdmin(kafka, (a) => a.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) }));
+  await withAdmin(kafka, (a) =>
+    a.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    }),
+  );
 }
 
 export interface OutMessage {
@@ -48,19 +58,34 @@ export class StubbornProducer {
   }
 
   async send(messages: OutMessage[]): Promise<void> {
-    const byTopic = new Map<string, { key: string | null; value: string | Buffer | null; partition?: number; headers?: Record<string, string> }[]>();
+    const byTopic = new Map<
+      string,
+      { key: string | null; value: string | Buffer | null; partition?: number; headers?: Record<string, string> }[]
+    >();
     for (const m of messages) {
       if (!byTopic.has(m.topic)) byTopic.set(m.topic, []);
-      byTopic.get(m.topic)!.push(this.signer.sign(m.topic, { key: m.key, value: m.value, ...(m.partition !== undefined ? { partition: m.partition } : {}) }));
+      byTopic.get(m.topic)!.push(
+        this.signer.sign(m.topic, {
+          key: m.key,
+          value: m.value,
+          ...(m.partition !== undefined ? { partition: m.partition } : {}),
+        }),
+      );
     }
     for (let attempt = 0; ; attempt++) {
       try {
         if (!this.producer) {
-          const p = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+          const p = this.kafka.producer({
+            createPartitioner: Partitioners.DefaultPartitioner,
+            allowAutoTopicCreation: false,
+          });
           await p.connect();
           this.producer = p;
         }
-        await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic.entries()].map(([topic, msgs]) => ({ topic, messages: msgs as any })) });
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic.entries()].map(([topic, msgs]) => ({ topic, messages: msgs as any })),
+        });
         if (attempt > 0) this.resends += messages.length;
         return;
       } catch {
@@ -93,7 +118,12 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 180000)
   const got: Read[] = [];
   if (want.size === 0) return got;
   const reached = new Set<number>();
-  const consumer = kafka.consumer({ groupId: `faults-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`, maxBytesPerPartition: 8 << 20, maxBytes: 32 << 20, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId: `faults-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`,
+    maxBytesPerPartition: 8 << 20,
+    maxBytes: 32 << 20,
+    maxWaitTimeInMs: 200,
+  });
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const timer = setTimeout(() => done(), timeoutMs);
@@ -104,7 +134,12 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 180000)
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
-          got.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString('utf8') ?? null, value: m.value });
+          got.push({
+            partition: batch.partition,
+            offset: Number(m.offset),
+            key: m.key?.toString('utf8') ?? null,
+            value: m.value,
+          });
           if (Number(m.offset) >= (want.get(batch.partition) ?? 0) - 1) reached.add(batch.partition);
         }
         if ([...want.keys()].every((p) => reached.has(p))) done();
@@ -115,12 +150,19 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 180000)
     clearTimeout(timer);
     await consumer.disconnect().catch(() => undefined);
   }
-  if (![...want.keys()].every((p) => reached.has(p))) throw new Error(`reading ${topic}: did not reach the end of every partition in ${timeoutMs} ms`);
-  return got.filter((m) => m.offset < (want.get(m.partition) ?? 0)).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  if (![...want.keys()].every((p) => reached.has(p)))
+    throw new Error(`reading ${topic}: did not reach the end of every partition in ${timeoutMs} ms`);
+  return got
+    .filter((m) => m.offset < (want.get(m.partition) ?? 0))
+    .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
 /** Messages not yet committed by `groupId`, per topic-partition with lag. */
-export async function groupLag(kafka: Kafka, groupId: string, topics: string[]): Promise<{ topic: string; partition: number; lag: number }[]> {
+export async function groupLag(
+  kafka: Kafka,
+  groupId: string,
+  topics: string[],
+): Promise<{ topic: string; partition: number; lag: number }[]> {
   return withAdmin(kafka, async (admin) => {
     const out: { topic: string; partition: number; lag: number }[] = [];
     const committed = await admin.fetchOffsets({ groupId, topics });

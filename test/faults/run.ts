@@ -15,8 +15,23 @@ import { ROOT } from '../support/apps';
 import { OwnBroker, OwnPostgres } from './infra';
 import { BatchLog, checkBatchesDoNotOverlap } from './batches';
 import { ExpectedFacts } from './expected';
-import { checkCurrentDecisions, checkDecisionsEqualPolicy, checkRepeatsByteEqual, PlacementsAnswer, topicView } from './host-view';
-import { checkDeadLetters, checkNoLag, checkPlacementTopic, checkRebuild, checkStore, InvariantResult, LagState, projectorBehind } from './invariants';
+import {
+  checkCurrentDecisions,
+  checkDecisionsEqualPolicy,
+  checkRepeatsByteEqual,
+  PlacementsAnswer,
+  topicView,
+} from './host-view';
+import {
+  checkDeadLetters,
+  checkNoLag,
+  checkPlacementTopic,
+  checkRebuild,
+  checkStore,
+  InvariantResult,
+  LagState,
+  projectorBehind,
+} from './invariants';
 import { client, createTopics, groupLag, readTopic, StubbornProducer } from './kafka-io';
 import { snapshotDist, Supervisor } from './supervisor';
 import { buildWorkload, Delivery, WorkloadSize } from './workload';
@@ -82,7 +97,13 @@ export interface FaultReport {
   seconds: number;
   workload: Record<string, number>;
   faults: FaultRecord[];
-  processes: { instance: string; starts: number; kills: number; crashes: number; crashDetails: { at: string; exit: string; cause: string; log: string }[] }[];
+  processes: {
+    instance: string;
+    starts: number;
+    kills: number;
+    crashes: number;
+    crashDetails: { at: string; exit: string; cause: string; log: string }[];
+  }[];
   invariants: InvariantResult[];
   ok: boolean;
   reportFile: string;
@@ -153,10 +174,16 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       KAFKA_SESSION_TIMEOUT_MS: '10000',
     };
     const dist = snapshotDist(distDir);
-    sup = new Supervisor(dist, env, { api: p.layout.api, ingest: p.layout.ingest, projector: p.layout.projector, relay: p.layout.relay }, () => 200 + rand() * 1800, {
-      chunk: (i, pipe, chunk) => i.role === 'projector' && batchLog.feed(`${i.role}#${i.index + 1}`, pipe, chunk),
-      closed: (pipe) => batchLog.closed(pipe),
-    });
+    sup = new Supervisor(
+      dist,
+      env,
+      { api: p.layout.api, ingest: p.layout.ingest, projector: p.layout.projector, relay: p.layout.relay },
+      () => 200 + rand() * 1800,
+      {
+        chunk: (i, pipe, chunk) => i.role === 'projector' && batchLog.feed(`${i.role}#${i.index + 1}`, pipe, chunk),
+        closed: (pipe) => batchLog.closed(pipe),
+      },
+    );
     await sup.start();
     log(`processes up: ${JSON.stringify(sup.alive())}`);
 
@@ -202,7 +229,10 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
           (async () => {
             const t = Date.now();
             await broker!.restart(3);
-            fault('Kafka broker restart (stop, 3 s away, start)', `last took ${((Date.now() - t) / 1000).toFixed(1)} s, at ${Math.round(done * 100)}% of the deliveries`);
+            fault(
+              'Kafka broker restart (stop, 3 s away, start)',
+              `last took ${((Date.now() - t) / 1000).toFixed(1)} s, at ${Math.round(done * 100)}% of the deliveries`,
+            );
             log(`broker restarted in ${Date.now() - t} ms`);
           })(),
         );
@@ -213,7 +243,10 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
           (async () => {
             const t = Date.now();
             await pg!.crashRestart(2000);
-            fault('Postgres crash (immediate shutdown, 2 s away, start with WAL recovery)', `last took ${((Date.now() - t) / 1000).toFixed(1)} s, at ${Math.round(done * 100)}% of the deliveries`);
+            fault(
+              'Postgres crash (immediate shutdown, 2 s away, start with WAL recovery)',
+              `last took ${((Date.now() - t) / 1000).toFixed(1)} s, at ${Math.round(done * 100)}% of the deliveries`,
+            );
             log(`Postgres crashed and restarted in ${Date.now() - t} ms`);
           })(),
         );
@@ -247,8 +280,11 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       const chunk = w.deliveries.slice(i, i + per);
       const kafkaPart = chunk.filter((d) => d.channel === 'kafka');
       http.push(...chunk.filter((d) => d.channel === 'http'));
-      await producer.send(kafkaPart.map((d) => ({ topic: topic(d.topic), key: d.key, value: d.value, partition: d.partition })));
-      for (const d of kafkaPart) if (d.poison) deliveredTimes.set(d.poison.marker, (deliveredTimes.get(d.poison.marker) ?? 0) + 1);
+      await producer.send(
+        kafkaPart.map((d) => ({ topic: topic(d.topic), key: d.key, value: d.value, partition: d.partition })),
+      );
+      for (const d of kafkaPart)
+        if (d.poison) deliveredTimes.set(d.poison.marker, (deliveredTimes.get(d.poison.marker) ?? 0) + 1);
       if (http.length >= 100) httpPosted += await postEvents(sup, http.splice(0), token);
       onProgress((i + chunk.length) / w.deliveries.length);
       const wait = t0 + (tick + 1) * 250 - Date.now();
@@ -256,12 +292,33 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     }
     if (http.length) httpPosted += await postEvents(sup, http.splice(0), token);
     await producer.close();
-    if (producer.resends) fault('workload producer resends (broker away)', `${producer.resends} messages sent again after ${producer.failures} failed sends: extra copies`);
-    fault('every event delivered 2-3 times', `${w.counts['repeats']} repeats of ${w.valid.size} events; ${w.counts['repeats on an explicit (maybe other) partition'] ?? 0} on an explicit partition, ${httpPosted} over HTTP`);
-    fault('first copies shuffled across keys', `${Math.round(p.workload.shuffleWindow * 100)}% of the stream: events of different topics and keys arrive in another relative order (each key keeps its own)`);
-    fault('poison messages, each delivered twice', Object.entries(w.counts).filter(([k]) => k.startsWith('poison')).map(([k, v]) => `${k.slice(8)} ${v}`).join(', '));
-    fault('two instances of each worker role at once', `ingest ${p.layout.ingest}, projector ${p.layout.projector}, relay ${p.layout.relay}, api ${p.layout.api}`);
-    log(`all ${w.deliveries.length} deliveries sent in ${((Date.now() - t0) / 1000).toFixed(0)} s; faults go on for ${p.tailSeconds} s`);
+    if (producer.resends)
+      fault(
+        'workload producer resends (broker away)',
+        `${producer.resends} messages sent again after ${producer.failures} failed sends: extra copies`,
+      );
+    fault(
+      'every event delivered 2-3 times',
+      `${w.counts['repeats']} repeats of ${w.valid.size} events; ${w.counts['repeats on an explicit (maybe other) partition'] ?? 0} on an explicit partition, ${httpPosted} over HTTP`,
+    );
+    fault(
+      'first copies shuffled across keys',
+      `${Math.round(p.workload.shuffleWindow * 100)}% of the stream: events of different topics and keys arrive in another relative order (each key keeps its own)`,
+    );
+    fault(
+      'poison messages, each delivered twice',
+      Object.entries(w.counts)
+        .filter(([k]) => k.startsWith('poison'))
+        .map(([k, v]) => `${k.slice(8)} ${v}`)
+        .join(', '),
+    );
+    fault(
+      'two instances of each worker role at once',
+      `ingest ${p.layout.ingest}, projector ${p.layout.projector}, relay ${p.layout.relay}, api ${p.layout.api}`,
+    );
+    log(
+      `all ${w.deliveries.length} deliveries sent in ${((Date.now() - t0) / 1000).toFixed(0)} s; faults go on for ${p.tailSeconds} s`,
+    );
 
     await sleep(p.tailSeconds * 1000);
     killing = false;
@@ -279,7 +336,12 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     let stable = 0;
     while (Date.now() - drainStart < p.drainTimeoutSeconds * 1000) {
       try {
-        state = { groupLag: await groupLag(kafka, groupId, inputs), projectorBehind: await projectorBehind(ds), outbox: Number((await ds.query(`SELECT count(*)::text AS n FROM outbox`))[0].n), alive: sup.alive() };
+        state = {
+          groupLag: await groupLag(kafka, groupId, inputs),
+          projectorBehind: await projectorBehind(ds),
+          outbox: Number((await ds.query(`SELECT count(*)::text AS n FROM outbox`))[0].n),
+          alive: sup.alive(),
+        };
       } catch (e) {
         log(`drain poll failed: ${(e as Error).message}`);
         await sleep(1000);
@@ -293,14 +355,18 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
         }
       } else {
         stable = 0;
-        if ((Date.now() - drainStart) % 10000 < 1000) log(`draining: ingest lag ${lag}, projector behind ${state.projectorBehind}, outbox ${state.outbox}`);
+        if ((Date.now() - drainStart) % 10000 < 1000)
+          log(`draining: ingest lag ${lag}, projector behind ${state.projectorBehind}, outbox ${state.outbox}`);
       }
       await sleep(1000);
     }
     log(drainedAfter === null ? 'NOT drained in time' : `drained in ${(drainedAfter / 1000).toFixed(0)} s`);
     watching = false;
     await watcher;
-    fault('lock watch (pg_locks sampled every 100 ms)', `${lockStats.samples} samples; projector lock held in ${lockStats.projectorHeld}, by at most ${lockStats.projectorMax} session(s); relay lock held in ${lockStats.relayHeld}, by at most ${lockStats.relayMax}`);
+    fault(
+      'lock watch (pg_locks sampled every 100 ms)',
+      `${lockStats.samples} samples; projector lock held in ${lockStats.projectorHeld}, by at most ${lockStats.projectorMax} session(s); relay lock held in ${lockStats.relayHeld}, by at most ${lockStats.relayMax}`,
+    );
     invariants.push(checkNoLag(state, drainedAfter, { ...p.layout }));
     const single = invariants[invariants.length - 1];
     if (lockStats.projectorMax > 1) {
@@ -317,30 +383,58 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
 
     log('checking invariants');
     // Each check on its own: one that throws (say, on a table that changed shape) does not hide the others.
-    const guarded = async (name: string, work: () => Promise<InvariantResult | InvariantResult[]> | InvariantResult | InvariantResult[]) => {
+    const guarded = async (
+      name: string,
+      work: () => Promise<InvariantResult | InvariantResult[]> | InvariantResult | InvariantResult[],
+    ) => {
       const t = Date.now();
       try {
         const r = await work();
         invariants.push(...(Array.isArray(r) ? r : [r]));
         log(`checked ${name} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
       } catch (e) {
-        invariants.push({ name, checked: 'the check ran to the end', counts: {}, failures: [String((e as Error).stack ?? e)], failureCount: 1 });
+        invariants.push({
+          name,
+          checked: 'the check ran to the end',
+          counts: {},
+          failures: [String((e as Error).stack ?? e)],
+          failureCount: 1,
+        });
       }
     };
     const storeEvents = Number((await ds.query(`SELECT count(*)::text AS n FROM events`))[0].n);
     const decisions = await readTopic(kafka, topic(Topics.placementDecisions));
     await guarded('store: every valid eventId exactly once', () => checkStore(ds!, w));
-    await guarded('dead letters: every invalid message, with its reason', async () => checkDeadLetters(await readTopic(kafka, topic(Topics.deadLetters)), w, deliveredTimes));
+    await guarded('dead letters: every invalid message, with its reason', async () =>
+      checkDeadLetters(await readTopic(kafka, topic(Topics.deadLetters)), w, deliveredTimes),
+    );
     await guarded('projections: live equals a rebuild from the store', () => checkRebuild(ds!));
-    await guarded('placement topic: per guest, strictly increasing sequences, no decision lost', () => checkPlacementTopic(ds!, decisions));
+    await guarded('placement topic: per guest, strictly increasing sequences, no decision lost', () =>
+      checkPlacementTopic(ds!, decisions),
+    );
     const view = topicView(decisions);
-    await guarded('what hosts see: every present guest on a registered host has a current decision', () => checkCurrentDecisions(expected, view, placements));
-    await guarded('decisions equal the policy on facts rebuilt from the workload', () => checkDecisionsEqualPolicy(expected, w, view, placements, { seed: p.workload.seed ^ 0xdec1de, ...p.decisionSample }));
+    await guarded('what hosts see: every present guest on a registered host has a current decision', () =>
+      checkCurrentDecisions(expected, view, placements),
+    );
+    await guarded('decisions equal the policy on facts rebuilt from the workload', () =>
+      checkDecisionsEqualPolicy(expected, w, view, placements, {
+        seed: p.workload.seed ^ 0xdec1de,
+        ...p.decisionSample,
+      }),
+    );
     await guarded('placement topic: repeats are byte-equal to the first copy', () => checkRepeatsByteEqual(decisions));
-    await guarded('projector: committed batches never overlap in time', () => checkBatchesDoNotOverlap(batchLog, storeEvents));
+    await guarded('projector: committed batches never overlap in time', () =>
+      checkBatchesDoNotOverlap(batchLog, storeEvents),
+    );
     ok = invariants.every((i) => i.failureCount === 0);
   } catch (e) {
-    invariants.push({ name: 'the run itself', checked: 'the suite ran to the end', counts: {}, failures: [String((e as Error).stack ?? e)], failureCount: 1 });
+    invariants.push({
+      name: 'the run itself',
+      checked: 'the suite ran to the end',
+      counts: {},
+      failures: [String((e as Error).stack ?? e)],
+      failureCount: 1,
+    });
   } finally {
     watching = false;
     killing = false;
@@ -366,9 +460,20 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       const crashes = i.crashes.map((c, n) => {
         const file = path.join(dir, `${runId}-${sup!.name(i).replace('#', '-')}-crash-${n + 1}.log`);
         writeFileSync(file, c.log);
-        return { at: c.at, exit: JSON.stringify({ code: c.code, signal: c.signal }), cause: crashCause(c.log), log: file };
+        return {
+          at: c.at,
+          exit: JSON.stringify({ code: c.code, signal: c.signal }),
+          cause: crashCause(c.log),
+          log: file,
+        };
       });
-      return { instance: sup!.name(i), starts: i.starts, kills: kills.get(sup!.name(i)) ?? 0, crashes: crashes.length, crashDetails: crashes };
+      return {
+        instance: sup!.name(i),
+        starts: i.starts,
+        kills: kills.get(sup!.name(i)) ?? 0,
+        crashes: crashes.length,
+        crashDetails: crashes,
+      };
     }),
     invariants,
     ok: invariants.length > 0 && invariants.every((i) => i.failureCount === 0),
@@ -381,8 +486,12 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
 
 /** The line of a crashed process's output that says why: an uncaught error or a failed start. */
 function crashCause(log: string): string {
-  // eslint-disable-next-line no-control-regex -- strips the terminal's colour escapes (ESC [ ... m)
-  const lines = log.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim()).filter(Boolean);
+  // eslint-disable-next-line no-control-regex -- the terminal's colour escapes (ESC [ ... m), stripped
+  const colour = /\x1b\[[0-9;]*m/g;
+  const lines = log
+    .split('\n')
+    .map((l) => l.replace(colour, '').trim())
+    .filter(Boolean);
   const uncaught = lines.findIndex((l) => /triggerUncaughtException|Uncaught|UnhandledPromiseRejection/.test(l));
   if (uncaught >= 0) {
     const error = lines.slice(uncaught + 1).find((l) => /(Error|Exception)\b/.test(l) && !l.startsWith('at '));
@@ -395,12 +504,25 @@ function crashCause(log: string): string {
 /** One POST with node:http and no agent (no keep-alive pool left behind when the run ends). */
 function post(url: string, body: string, token: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent: false, timeout: 30000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        timeout: 30000,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${token}`,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('POST timed out')));
     req.on('error', reject);
     req.end(body);
@@ -410,12 +532,16 @@ function post(url: string, body: string, token: string): Promise<{ status: numbe
 /** One GET with node:http and no agent. */
 function get(url: string, token: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'GET', agent: false, timeout: 30000, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      url,
+      { method: 'GET', agent: false, timeout: 30000, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('GET timed out')));
     req.on('error', reject);
     req.end();
@@ -423,7 +549,11 @@ function get(url: string, token: string): Promise<{ status: number; text: string
 }
 
 /** GET /v1/hosts/{id}/placements of every host, four at a time (5xx and failures retried a few times). */
-async function fetchPlacements(sup: Supervisor, hostIds: string[], token: string): Promise<Map<string, PlacementsAnswer>> {
+async function fetchPlacements(
+  sup: Supervisor,
+  hostIds: string[],
+  token: string,
+): Promise<Map<string, PlacementsAnswer>> {
   const out = new Map<string, PlacementsAnswer>();
   const queue = [...hostIds];
   await Promise.all(
@@ -469,7 +599,10 @@ async function postEvents(sup: Supervisor, deliveries: Delivery[], token: string
         const res = await post(`${api.url}/v1/events`, body, token);
         const text = res.text;
         if (res.status === 202) break;
-        if (res.status < 500) throw Object.assign(new Error(`POST /v1/events answered ${res.status}: ${text.slice(0, 300)}`), { fatal: true });
+        if (res.status < 500)
+          throw Object.assign(new Error(`POST /v1/events answered ${res.status}: ${text.slice(0, 300)}`), {
+            fatal: true,
+          });
       } catch (e) {
         if ((e as any).fatal || Date.now() > until) throw e;
         await sleep(500);
@@ -482,15 +615,21 @@ async function postEvents(sup: Supervisor, deliveries: Delivery[], token: string
 export function formatReport(r: FaultReport): string {
   const lines: string[] = [];
   const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
-  lines.push('', `fault-injection run ${r.runId} (${r.profile}), ${r.seconds} s: ${r.ok ? 'ALL INVARIANTS HOLD' : 'INVARIANTS BROKEN'}`);
+  lines.push(
+    '',
+    `fault-injection run ${r.runId} (${r.profile}), ${r.seconds} s: ${r.ok ? 'ALL INVARIANTS HOLD' : 'INVARIANTS BROKEN'}`,
+  );
   lines.push('', 'workload');
   for (const [k, v] of Object.entries(r.workload)) lines.push(`  ${pad(k, 52)} ${String(v).padStart(9)}`);
   lines.push('', 'faults injected');
   for (const f of r.faults) lines.push(`  ${pad(f.fault, 52)} ${String(f.count).padStart(9)}  ${f.detail}`);
   lines.push('', 'processes (instance, starts, kills, crashes not injected)');
   for (const p of r.processes) {
-    lines.push(`  ${pad(p.instance, 14)} starts ${String(p.starts).padStart(4)}  kills ${String(p.kills).padStart(4)}  crashes ${p.crashes}`);
-    for (const c of p.crashDetails) lines.push(`      exited ${c.exit} at ${c.at.slice(11, 19)}: ${c.cause.slice(0, 200)} (${path.basename(c.log)})`);
+    lines.push(
+      `  ${pad(p.instance, 14)} starts ${String(p.starts).padStart(4)}  kills ${String(p.kills).padStart(4)}  crashes ${p.crashes}`,
+    );
+    for (const c of p.crashDetails)
+      lines.push(`      exited ${c.exit} at ${c.at.slice(11, 19)}: ${c.cause.slice(0, 200)} (${path.basename(c.log)})`);
   }
   lines.push('', 'invariants');
   for (const i of r.invariants) {

@@ -37,7 +37,11 @@ async function startFrom(dist: string, role: Role, env: Record<string, string>):
   const entry = path.join(dist, 'apps', role, 'src/main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
-  const child = spawn(process.execPath, [entry], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'log', ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'log', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new AppProcess(role, port, child);
 }
 
@@ -64,9 +68,13 @@ export class Supervisor {
     layout: Partial<Record<Role, number>>,
     private readonly restartDelayMs: () => number,
     /** Every chunk of every process's output, with a name for its pipe (one per start), and the pipe's end. */
-    private readonly output?: { chunk: (i: Instance, pipe: string, chunk: Buffer) => void; closed: (pipe: string) => void },
+    private readonly output?: {
+      chunk: (i: Instance, pipe: string, chunk: Buffer) => void;
+      closed: (pipe: string) => void;
+    },
   ) {
-    for (const [role, n] of Object.entries(layout) as [Role, number][]) for (let i = 0; i < n; i++) this.instances.push({ role, index: i, up: false, starts: 0, crashes: [] });
+    for (const [role, n] of Object.entries(layout) as [Role, number][])
+      for (let i = 0; i < n; i++) this.instances.push({ role, index: i, up: false, starts: 0, crashes: [] });
   }
 
   name(i: Instance): string {
@@ -98,7 +106,10 @@ export class Supervisor {
     proc.child.stderr?.on('data', watch);
     const out = this.output;
     if (out) {
-      for (const [name, pipe] of [['stdout', proc.child.stdout], ['stderr', proc.child.stderr]] as const) {
+      for (const [name, pipe] of [
+        ['stdout', proc.child.stdout],
+        ['stderr', proc.child.stderr],
+      ] as const) {
         const id = `${this.name(i)}/${i.starts}/${name}`;
         pipe?.on('data', (chunk: Buffer) => out.chunk(i, id, chunk));
         pipe?.on('close', () => out.closed(id));
@@ -153,7 +164,10 @@ export class Supervisor {
       if (Date.now() > until) {
         // Each one's own words: the last lines it wrote (a start that hangs says in which step).
         const down = this.instances.filter((i) => !(i.up && i.proc && !i.proc.exit));
-        const tails = down.map((i) => `--- ${this.name(i)} (start ${i.starts}, pid ${i.proc?.child.pid ?? '-'}):\n${(i.proc?.log() ?? '').split('\n').slice(-30).join('\n')}`);
+        const tails = down.map(
+          (i) =>
+            `--- ${this.name(i)} (start ${i.starts}, pid ${i.proc?.child.pid ?? '-'}):\n${(i.proc?.log() ?? '').split('\n').slice(-30).join('\n')}`,
+        );
         throw new Error(`not every process is up: ${down.map((i) => this.name(i)).join(', ')}\n${tails.join('\n')}`);
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -170,6 +184,10 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.pending]).catch(() => undefined);
-    await Promise.all(this.instances.map((i) => (i.proc && !i.proc.exit ? (this.expectedExit.add(i.proc), i.proc.stop('SIGTERM')) : Promise.resolve())));
+    await Promise.all(
+      this.instances.map((i) =>
+        i.proc && !i.proc.exit ? (this.expectedExit.add(i.proc), i.proc.stop('SIGTERM')) : Promise.resolve(),
+      ),
+    );
   }
 }

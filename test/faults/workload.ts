@@ -29,7 +29,8 @@ export interface WorkloadSize {
   readonly otherPartitionShare: number;
 }
 
-export type PoisonKind = 'invalid-json' | 'not-utf8' | 'empty' | 'unknown-type' | 'invalid-data' | 'invalid-envelope' | 'oversize';
+export type PoisonKind =
+  'invalid-json' | 'not-utf8' | 'empty' | 'unknown-type' | 'invalid-data' | 'invalid-envelope' | 'oversize';
 
 /** The dead-letter code each kind must get. */
 export const POISON_CODE: Record<PoisonKind, string> = {
@@ -94,20 +95,35 @@ const ANCIENT = Date.parse('2026-11-20T06:00:00.000Z');
 
 /** Kernels the generated fleet lacks, each kind three times (their GUEST_OS strings test the need rule). */
 const EXTRA_KERNELS: { kind: string; notes: any }[] = [
-  { kind: 'Linux (capital L, no bit 15)', notes: { guestOs: 'Linux', guestVersion: '2.6', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true } },
-  { kind: 'Linux (capital L, bit 15)', notes: { guestOs: 'Linux', guestVersion: '2.6', supportedFeatures: 0x8801, phys32Entry: '0x1000850', pvh: true } },
+  {
+    kind: 'Linux (capital L, no bit 15)',
+    notes: { guestOs: 'Linux', guestVersion: '2.6', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true },
+  },
+  {
+    kind: 'Linux (capital L, bit 15)',
+    notes: { guestOs: 'Linux', guestVersion: '2.6', supportedFeatures: 0x8801, phys32Entry: '0x1000850', pvh: true },
+  },
   { kind: 'linux-foo', notes: { guestOs: 'linux-foo', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true } },
-  { kind: 'no GUEST_OS note', notes: { xenVersion: 'xen-3.0', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true } },
+  {
+    kind: 'no GUEST_OS note',
+    notes: { xenVersion: 'xen-3.0', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true },
+  },
   { kind: 'no Xen notes', notes: null },
   { kind: 'FreeBSD', notes: { guestOs: 'FreeBSD', xenVersion: 'xen-3.0', phys32Entry: '0x200000', pvh: true } },
-  { kind: 'NetBSD (default list, withdrawn by a declaration)', notes: { guestOs: 'NetBSD', phys32Entry: '0x200000', pvh: true } },
+  {
+    kind: 'NetBSD (default list, withdrawn by a declaration)',
+    notes: { guestOs: 'NetBSD', phys32Entry: '0x200000', pvh: true },
+  },
   { kind: 'Mini-OS (default list)', notes: { guestOs: 'Mini-OS', phys32Entry: '0x100000', pvh: true } },
   { kind: 'Unikraft (declared to cope)', notes: { guestOs: 'Unikraft', phys32Entry: '0x100000', pvh: true } },
 ];
 
 /** Bootloader images announced with KernelBuildCompleted (their notes decide for pvh-grub guests on by-notes toolstacks). */
 const BOOTLOADERS: { kind: string; notes: any }[] = [
-  { kind: 'bootloader with GUEST_OS "linux", no bit 15', notes: { guestOs: 'linux', supportedFeatures: 0x801, phys32Entry: '0x100000', pvh: true } },
+  {
+    kind: 'bootloader with GUEST_OS "linux", no bit 15',
+    notes: { guestOs: 'linux', supportedFeatures: 0x801, phys32Entry: '0x100000', pvh: true },
+  },
   { kind: 'bootloader with PHYS32_ENTRY only', notes: { phys32Entry: '0x100000', pvh: true } },
 ];
 
@@ -157,7 +173,8 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
     return s;
   };
   const ancient = () => stamp(ANCIENT + Math.floor(rand() * 3600 * 1000));
-  const ev = (type: FleetEvent['type'], data: any, occurredAt = now()) => envelope(`${prefix}-churn-${++n}`, type, occurredAt, 'faults/churn', data);
+  const ev = (type: FleetEvent['type'], data: any, occurredAt = now()) =>
+    envelope(`${prefix}-churn-${++n}`, type, occurredAt, 'faults/churn', data);
   const counts: Record<string, number> = {};
   const count = (what: string, k = 1) => (counts[what] = (counts[what] ?? 0) + k);
   const hazards: Hazards = { guests: new Map(), hosts: new Map(), kernels: new Map() };
@@ -183,13 +200,17 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
     for (let j = 0; j < 3; j++) {
       const sha = fakeSha(`${prefix}-extra-kernel-${i}-${j}`);
       extraKernels.push(sha);
-      round1.push(ev('KernelBuildCompleted', { imageSha256: sha, release: `extra-${i}.${j}`, arch: 'x86_64', xenNotes: k.notes }));
+      round1.push(
+        ev('KernelBuildCompleted', { imageSha256: sha, release: `extra-${i}.${j}`, arch: 'x86_64', xenNotes: k.notes }),
+      );
       kernelHazard(`kernels announced: ${k.kind}`, sha);
     }
   });
   const bootloaders = BOOTLOADERS.map((b, i) => {
     const sha = fakeSha(`${prefix}-bootloader-${i}`);
-    round1.push(ev('KernelBuildCompleted', { imageSha256: sha, release: `bootloader-${i}`, arch: 'x86_64', xenNotes: b.notes }));
+    round1.push(
+      ev('KernelBuildCompleted', { imageSha256: sha, release: `bootloader-${i}`, arch: 'x86_64', xenNotes: b.notes }),
+    );
     kernelHazard(`bootloader images announced: ${b.kind}`, sha);
     return sha;
   });
@@ -205,7 +226,10 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
       const to = otherHost(g.hostId);
       const [t1, t2] = [now(), now()];
       const removedFirst = rand() < 0.5;
-      inRound(rand() < 0.5 ? 1 : 2, ev('GuestRemoved', { guestId: g.guestId, hostId: g.hostId }, removedFirst ? t1 : t2));
+      inRound(
+        rand() < 0.5 ? 1 : 2,
+        ev('GuestRemoved', { guestId: g.guestId, hostId: g.hostId }, removedFirst ? t1 : t2),
+      );
       inRound(rand() < 0.5 ? 1 : 2, ev('GuestObserved', { ...g, hostId: to }, removedFirst ? t2 : t1));
       guestHazard('guests moved (old host GuestRemoved, new host GuestObserved, either order)', g.guestId);
     } else if (r < 0.19 && g.boot.kernelSha256) {
@@ -273,7 +297,13 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
         // Sent by the host's agent before the upgrade, stored after it: must not roll the
         // host back (its capability, from the latest registration, does apply).
         capability.set(p.hostId, !capability.get(p.hostId));
-        round3.push(ev('HostRegistered', { ...h, rsdpOverrideSupported: capability.get(p.hostId) }, before(done.occurredAt, 600000)));
+        round3.push(
+          ev(
+            'HostRegistered',
+            { ...h, rsdpOverrideSupported: capability.get(p.hostId) },
+            before(done.occurredAt, 600000),
+          ),
+        );
         hostHazard('upgrades completed, then a stale re-registration on the old version delivered after', p.hostId);
       } else hostHazard('upgrade completions', p.hostId);
     } else if (r < 0.46) {
@@ -281,18 +311,40 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
       round2.push(ev('HypervisorUpgradePlanned', { ...p, toVersion: other(p.toVersion), waveId: `${prefix}-replan` }));
       hostHazard('upgrade re-plans (cancelled, planned again later)', p.hostId);
     } else if (r < 0.52) {
-      const cancelled = ev('HypervisorUpgradeCancelled', { hostId: p.hostId, reason: 'fault suite: the re-plan below is older' });
+      const cancelled = ev('HypervisorUpgradeCancelled', {
+        hostId: p.hostId,
+        reason: 'fault suite: the re-plan below is older',
+      });
       round1.push(cancelled);
-      round2.push(ev('HypervisorUpgradePlanned', { ...p, toVersion: other(p.toVersion), waveId: `${prefix}-stale-replan` }, before(cancelled.occurredAt, 600000, plannedAt)));
+      round2.push(
+        ev(
+          'HypervisorUpgradePlanned',
+          { ...p, toVersion: other(p.toVersion), waveId: `${prefix}-stale-replan` },
+          before(cancelled.occurredAt, 600000, plannedAt),
+        ),
+      );
       hostHazard('cancelled, with an older re-plan delivered after (no plan in force)', p.hostId);
     } else if (r < 0.58) {
       round1.push(ev('HypervisorUpgradeStarted', { hostId: p.hostId }));
       const done = ev('HypervisorUpgradeCompleted', { hostId: p.hostId, version: p.toVersion });
       round1.push(done);
-      round2.push(ev('HypervisorUpgradePlanned', { ...p, toVersion: other(p.toVersion), waveId: `${prefix}-stale-plan` }, before(done.occurredAt, 600000, plannedAt)));
+      round2.push(
+        ev(
+          'HypervisorUpgradePlanned',
+          { ...p, toVersion: other(p.toVersion), waveId: `${prefix}-stale-plan` },
+          before(done.occurredAt, 600000, plannedAt),
+        ),
+      );
       hostHazard('completed, with an older plan delivered after (not in force)', p.hostId);
     } else if (r < 0.7) {
-      round1.push(ev('HypervisorUpgradePlanned', { ...p, toVersion: '4.17.3', toBuild: DECLARED_BUILD, waveId: `${prefix}-declared-build` }));
+      round1.push(
+        ev('HypervisorUpgradePlanned', {
+          ...p,
+          toVersion: '4.17.3',
+          toBuild: DECLARED_BUILD,
+          waveId: `${prefix}-declared-build`,
+        }),
+      );
       if (rand() < 0.5) {
         round2.push(ev('HypervisorUpgradeStarted', { hostId: p.hostId }));
         round3.push(ev('HypervisorUpgradeCompleted', { hostId: p.hostId, version: '4.17.3', build: DECLARED_BUILD }));
@@ -304,10 +356,22 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
     if (planned.has(h.hostId)) continue;
     const r = rand();
     if (r < 0.12) {
-      round1.push(ev('HostRegistered', { ...h, hypervisor: { name: 'xen', version: h.hypervisor.version, build: DECLARED_BUILD }, rsdpOverrideSupported: capability.get(h.hostId) }));
+      round1.push(
+        ev('HostRegistered', {
+          ...h,
+          hypervisor: { name: 'xen', version: h.hypervisor.version, build: DECLARED_BUILD },
+          rsdpOverrideSupported: capability.get(h.hostId),
+        }),
+      );
       hostHazard(`hosts re-registered running build ${DECLARED_BUILD}`, h.hostId);
     } else if (r < 0.17) {
-      round1.push(ev('HostRegistered', { ...h, hypervisor: { name: 'xen', version: '4.10.4' }, rsdpOverrideSupported: !capability.get(h.hostId) }, ancient()));
+      round1.push(
+        ev(
+          'HostRegistered',
+          { ...h, hypervisor: { name: 'xen', version: '4.10.4' }, rsdpOverrideSupported: !capability.get(h.hostId) },
+          ancient(),
+        ),
+      );
       hostHazard('stale registrations older than the first one (no effect)', h.hostId);
     }
   }
@@ -317,10 +381,26 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
     const hostId = `${prefix}-host-unregistered-${u + 1}`;
     for (let i = 0; i < 15; i++) {
       const guestId = `${prefix}-guest-unregistered-${u + 1}-${i}`;
-      round1.push(ev('GuestObserved', { guestId, hostId, mode: 'pvh', memoryMiB: 2048, boot: { method: 'direct', kernelSha256: ids.kernelSha(i % size.kernels) } }));
+      round1.push(
+        ev('GuestObserved', {
+          guestId,
+          hostId,
+          mode: 'pvh',
+          memoryMiB: 2048,
+          boot: { method: 'direct', kernelSha256: ids.kernelSha(i % size.kernels) },
+        }),
+      );
       guestHazard('guests on hosts that never register', guestId);
     }
-    if (u === 0) round1.push(ev('HypervisorUpgradePlanned', { hostId, fromVersion: '4.10.4', toVersion: '4.17.3', plannedRebootAt: '2026-12-01T02:00:00Z' }));
+    if (u === 0)
+      round1.push(
+        ev('HypervisorUpgradePlanned', {
+          hostId,
+          fromVersion: '4.10.4',
+          toVersion: '4.17.3',
+          plannedRebootAt: '2026-12-01T02:00:00Z',
+        }),
+      );
     hostHazard('hosts that never register', hostId);
   }
 
@@ -333,15 +413,26 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
     } else if (r < 0.08) {
       const [t1, t2] = [now(), now()];
       round1.push(ev('KernelBuildCompleted', k, t2));
-      round2.push(ev('KernelBuildRevoked', { imageSha256: k.imageSha256, reason: 'fault suite: re-announced later' }, t1));
+      round2.push(
+        ev('KernelBuildRevoked', { imageSha256: k.imageSha256, reason: 'fault suite: re-announced later' }, t1),
+      );
       kernelHazard('kernels revoked then re-announced, delivered the other way round (known)', k.imageSha256);
     } else if (r < 0.1) {
-      const revoked = ev('KernelBuildRevoked', { imageSha256: k.imageSha256, reason: 'fault suite: the re-announcement below is older' });
+      const revoked = ev('KernelBuildRevoked', {
+        imageSha256: k.imageSha256,
+        reason: 'fault suite: the re-announcement below is older',
+      });
       round1.push(revoked);
       round2.push(ev('KernelBuildCompleted', k, before(revoked.occurredAt, 600000, announcedAt)));
       kernelHazard('kernels revoked, with an older re-announcement delivered after (revoked)', k.imageSha256);
     } else if (r < 0.12) {
-      round1.push(ev('KernelBuildRevoked', { imageSha256: k.imageSha256, reason: 'fault suite: older than the announcement' }, ancient()));
+      round1.push(
+        ev(
+          'KernelBuildRevoked',
+          { imageSha256: k.imageSha256, reason: 'fault suite: older than the announcement' },
+          ancient(),
+        ),
+      );
       kernelHazard('stale revocations older than the announcement (known)', k.imageSha256);
     }
   }
@@ -356,18 +447,43 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
   declare(
     'HypervisorBehaviourDeclared',
     { build: DECLARED_BUILD, behaviour: 'by-notes', note: 'fault suite: older declaration, delivered later' },
-    { build: DECLARED_BUILD, behaviour: 'always-high', note: 'fault suite: a development build that always places the RSDP high' },
+    {
+      build: DECLARED_BUILD,
+      behaviour: 'always-high',
+      note: 'fault suite: a development build that always places the RSDP high',
+    },
     `behaviour declarations (build ${DECLARED_BUILD}: always-high, over an older by-notes)`,
   );
-  declare('GuestOsDeclared', { guestOs: 'Linux', copesWithHighRsdp: true, note: 'fault suite: older, delivered later' }, { guestOs: 'Linux', copesWithHighRsdp: false }, 'GUEST_OS declarations: "Linux" does not cope (over an older "copes")');
-  declare('GuestOsDeclared', { guestOs: 'FreeBSD', copesWithHighRsdp: false, note: 'fault suite: older, delivered later' }, { guestOs: 'FreeBSD', copesWithHighRsdp: true }, 'GUEST_OS declarations: "FreeBSD" copes (over an older "does not")');
-  declare('GuestOsDeclared', null, { guestOs: 'NetBSD', copesWithHighRsdp: false, note: 'fault suite: withdraws a default' }, 'GUEST_OS declarations: "NetBSD" does not cope (withdraws a default)');
-  declare('GuestOsDeclared', null, { guestOs: 'Unikraft', copesWithHighRsdp: true }, 'GUEST_OS declarations: "Unikraft" copes (not a default)');
+  declare(
+    'GuestOsDeclared',
+    { guestOs: 'Linux', copesWithHighRsdp: true, note: 'fault suite: older, delivered later' },
+    { guestOs: 'Linux', copesWithHighRsdp: false },
+    'GUEST_OS declarations: "Linux" does not cope (over an older "copes")',
+  );
+  declare(
+    'GuestOsDeclared',
+    { guestOs: 'FreeBSD', copesWithHighRsdp: false, note: 'fault suite: older, delivered later' },
+    { guestOs: 'FreeBSD', copesWithHighRsdp: true },
+    'GUEST_OS declarations: "FreeBSD" copes (over an older "does not")',
+  );
+  declare(
+    'GuestOsDeclared',
+    null,
+    { guestOs: 'NetBSD', copesWithHighRsdp: false, note: 'fault suite: withdraws a default' },
+    'GUEST_OS declarations: "NetBSD" does not cope (withdraws a default)',
+  );
+  declare(
+    'GuestOsDeclared',
+    null,
+    { guestOs: 'Unikraft', copesWithHighRsdp: true },
+    'GUEST_OS declarations: "Unikraft" copes (not a default)',
+  );
 
   const ordered = [...base, ...shuffle(round1, rand), ...shuffle(round2, rand), ...shuffle(round3, rand)];
   const valid = new Map(ordered.map((e) => [e.eventId, e]));
   const times = new Set(ordered.map((e) => e.occurredAt));
-  if (times.size !== ordered.length) throw new Error(`workload: ${ordered.length - times.size} events share an occurredAt with another`);
+  if (times.size !== ordered.length)
+    throw new Error(`workload: ${ordered.length - times.size} events share an occurredAt with another`);
   counts['fleet events (generated)'] = base.length;
   counts['valid events'] = valid.size;
 
@@ -391,16 +507,25 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
     const route = EventRouting[e.type];
     const key = route.key(e.data);
     const value = JSON.stringify(e);
-    placed.push({ t: i, d: { topic: route.topic, key, value, channel: 'kafka', event: e, eventId: e.eventId, copy: 1 } });
+    placed.push({
+      t: i,
+      d: { topic: route.topic, key, value, channel: 'kafka', event: e, eventId: e.eventId, copy: 1 },
+    });
     const copies = rand() < size.tripleShare ? 3 : 2;
     for (let c = 2; c <= copies; c++) {
       const t = i + 1 + rand() * Math.max(1, total * 0.2);
       if (rand() < size.httpShare) {
-        placed.push({ t, d: { topic: route.topic, key, value, channel: 'http', event: e, eventId: e.eventId, copy: c } });
+        placed.push({
+          t,
+          d: { topic: route.topic, key, value, channel: 'http', event: e, eventId: e.eventId, copy: c },
+        });
         count('repeats over HTTP');
       } else if (rand() < size.otherPartitionShare) {
         const partition = Math.floor(rand() * partitions);
-        placed.push({ t, d: { topic: route.topic, key, value, partition, channel: 'kafka', eventId: e.eventId, copy: c } });
+        placed.push({
+          t,
+          d: { topic: route.topic, key, value, partition, channel: 'kafka', eventId: e.eventId, copy: c },
+        });
         count('repeats on an explicit (maybe other) partition');
       } else {
         placed.push({ t, d: { topic: route.topic, key, value, channel: 'kafka', eventId: e.eventId, copy: c } });
@@ -417,7 +542,8 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
   const guestEvents = base.filter((e) => e.type === 'GuestObserved');
   let oversize = 0;
   for (let i = 0; i < poisonCount; i++) {
-    const kind: PoisonKind = oversize < size.oversizeMax && (i === 0 || rand() < 0.05) ? 'oversize' : kinds[i % kinds.length];
+    const kind: PoisonKind =
+      oversize < size.oversizeMax && (i === 0 || rand() < 0.05) ? 'oversize' : kinds[i % kinds.length];
     if (kind === 'oversize') oversize++;
     const p: Poison = { marker: `${prefix}-poison-${i}`, kind, topic: pick(inputTopics) };
     poison.push(p);
@@ -425,7 +551,10 @@ export function buildWorkload(size: WorkloadSize, prefix: string, partitions = 3
     const value = poisonValue(p, pick(guestEvents));
     const t = rand() * total;
     placed.push({ t, d: { topic: p.topic, key: p.marker, value, channel: 'kafka', poison: p, copy: 1 } });
-    placed.push({ t: t + rand() * total * 0.2, d: { topic: p.topic, key: p.marker, value, channel: 'kafka', poison: p, copy: 2 } });
+    placed.push({
+      t: t + rand() * total * 0.2,
+      d: { topic: p.topic, key: p.marker, value, channel: 'kafka', poison: p, copy: 2 },
+    });
   }
   placed.sort((a, b) => a.t - b.t);
   const deliveries = placed.map((p) => p.d);
@@ -445,7 +574,11 @@ function poisonValue(p: Poison, like: FleetEvent): string | Buffer | null {
     case 'unknown-type':
       return JSON.stringify({ ...like, eventId, type: 'GuestTeleported' });
     case 'invalid-data':
-      return JSON.stringify({ ...like, eventId, data: { ...(like.data as object), hostId: 42, imageSha256: 'not-a-sha' } });
+      return JSON.stringify({
+        ...like,
+        eventId,
+        data: { ...(like.data as object), hostId: 42, imageSha256: 'not-a-sha' },
+      });
     case 'invalid-envelope':
       return JSON.stringify({ eventId, type: like.type, occurredAt: 'yesterday', data: like.data });
     case 'oversize':

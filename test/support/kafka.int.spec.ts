@@ -32,11 +32,7 @@ describe('local Kafka broker', () => {
 
   it('kafkajs produces, kcat reads (auto-created topic gets 3 partitions)', async () => {
     const topic = uniqueName('it.kafkajs-to-kcat');
-    await produce(topic, [
-      { key: 'a', value: 'first' },
-      { key: 'b', value: 'second' },
-      'no-key',
-    ]);
+    await produce(topic, [{ key: 'a', value: 'first' }, { key: 'b', value: 'second' }, 'no-key']);
     const got = await kcatConsume(topic, { count: 3, timeoutMs: 30000 });
     expect(got.map((m) => m.value).sort()).toEqual(['first', 'no-key', 'second']);
     expect(got.find((m) => m.value === 'first')?.key).toBe('a');

@@ -10,15 +10,18 @@ export { brokers, uniqueName };
 
 // Errors kafkajs logs and then retries on its own (a topic being auto-created, a coordinator
 // still loading): noise in test output, so they are dropped. Anything else at ERROR is printed.
-const RETRIED = /does not host this topic-partition|no leader for this topic-partition|coordinator is (not available|loading)|not the correct coordinator/i;
+const RETRIED =
+  /does not host this topic-partition|no leader for this topic-partition|coordinator is (not available|loading)|not the correct coordinator/i;
 
-const testLogCreator: logCreator = () => ({ namespace, level, log }) => {
-  const raw = (log as { error?: unknown }).error;
-  const error = typeof raw === 'string' ? raw : raw instanceof Error ? raw.message : '';
-  if (RETRIED.test(error) || RETRIED.test(log.message)) return;
-  const { message, ...extra } = log;
-  console.error(`kafkajs ${logLevel[level]} [${namespace}] ${message} ${JSON.stringify(extra)}`);
-};
+const testLogCreator: logCreator =
+  () =>
+  ({ namespace, level, log }) => {
+    const raw = (log as { error?: unknown }).error;
+    const error = typeof raw === 'string' ? raw : raw instanceof Error ? raw.message : '';
+    if (RETRIED.test(error) || RETRIED.test(log.message)) return;
+    const { message, ...extra } = log;
+    console.error(`kafkajs ${logLevel[level]} [${namespace}] ${message} ${JSON.stringify(extra)}`);
+  };
 
 /** A kafkajs client for the test broker, quiet unless something goes wrong (KAFKAJS_LOG_LEVEL=DEBUG|INFO|WARN|ERROR|NOTHING). */
 export function kafkaClient(config: Partial<KafkaConfig> = {}): Kafka {
@@ -26,7 +29,7 @@ export function kafkaClient(config: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
     clientId: 'fleetcompat-test',
     brokers: brokers(),
-    logLevel: level && level in logLevel ? (logLevel[level]) : logLevel.ERROR,
+    logLevel: level && level in logLevel ? logLevel[level] : logLevel.ERROR,
     logCreator: testLogCreator,
     connectionTimeout: 5000,
     retry: { retries: 8, initialRetryTime: 200 },
@@ -49,8 +52,7 @@ export async function createTopics(names: string[], partitions = 3): Promise<voi
 }
 
 export type OutMessage =
-  | string
-  | { key?: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition?: number };
+  string | { key?: string | Buffer | null; value: string | Buffer | null; headers?: IHeaders; partition?: number };
 
 export interface ProduceOptions {
   /**
@@ -78,7 +80,10 @@ export async function produce(topic: string, messages: OutMessage[], options: Pr
     await producer.send({
       topic,
       acks: -1,
-      messages: signer.signAll(topic, messages.map((m) => (typeof m === 'string' ? { value: m } : m))),
+      messages: signer.signAll(
+        topic,
+        messages.map((m) => (typeof m === 'string' ? { value: m } : m)),
+      ),
     });
   } finally {
     await producer.disconnect();
@@ -203,7 +208,9 @@ export async function kcatProduceEach(topic: string, messages: readonly KcatOut[
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}: ${stderr.trim()}`))));
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}: ${stderr.trim()}`)),
+      );
       child.stdin.end(m.value + '\n');
     });
   }
@@ -274,12 +281,18 @@ export function kcatConsume(topic: string, options: KcatConsumeOptions = {}): Pr
 }
 
 /** Broker metadata as kcat sees it (`kcat -L -J`): a quick "is the broker there" check. */
-export function kcatMetadata(timeoutMs = 10000): Promise<{ brokers: { id: number; name: string }[]; topics: { topic: string }[] }> {
+export function kcatMetadata(
+  timeoutMs = 10000,
+): Promise<{ brokers: { id: number; name: string }[]; topics: { topic: string }[] }> {
   return new Promise((resolve, reject) => {
-    execFile(kcatBinary(), ['-L', '-J', '-b', brokers().join(','), '-m', String(Math.ceil(timeoutMs / 1000))],
-      { timeout: timeoutMs + 2000 }, (err, stdout, stderr) => {
+    execFile(
+      kcatBinary(),
+      ['-L', '-J', '-b', brokers().join(','), '-m', String(Math.ceil(timeoutMs / 1000))],
+      { timeout: timeoutMs + 2000 },
+      (err, stdout, stderr) => {
         if (err) reject(new Error(`kcat -L failed: ${err.message} ${String(stderr).trim()}`));
         else resolve(JSON.parse(stdout));
-      });
+      },
+    );
   });
 }

@@ -29,8 +29,11 @@ async function freeBrokerPort(): Promise<number> {
 
 function bash(script: string, env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('bash', ['-c', script], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 180000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`),
+    execFile(
+      'bash',
+      ['-c', script],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 180000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`)),
     ),
   );
 }
@@ -66,7 +69,11 @@ describe('the end of a test run stops what its tests left running', () => {
 
   it('stops a broker and a Postgres recorded in FLEETCOMPAT_TEST_RUN_DIR, and nothing else', async () => {
     port = await freeBrokerPort();
-    await bash('bash scripts/kafka/start.sh', { KAFKA_PORT: String(port), KAFKA_HEAP_OPTS: '-Xms64m -Xmx256m', FLEETCOMPAT_TEST_RUN_DIR: runDir });
+    await bash('bash scripts/kafka/start.sh', {
+      KAFKA_PORT: String(port),
+      KAFKA_HEAP_OPTS: '-Xms64m -Xmx256m',
+      FLEETCOMPAT_TEST_RUN_DIR: runDir,
+    });
     const saved = process.env.FLEETCOMPAT_TEST_RUN_DIR;
     process.env.FLEETCOMPAT_TEST_RUN_DIR = runDir;
     try {
@@ -85,7 +92,9 @@ describe('the end of a test run stops what its tests left running', () => {
     const brokerPid = Number(readFileSync(path.join(ROOT, '.cache/kafka', `broker-${port}.pid`), 'utf8'));
     expect(alive(brokerPid)).toBe(true);
 
-    const out = await bash('source scripts/lib/common.sh; stop_test_run_leftovers', { FLEETCOMPAT_TEST_RUN_DIR: runDir });
+    const out = await bash('source scripts/lib/common.sh; stop_test_run_leftovers', {
+      FLEETCOMPAT_TEST_RUN_DIR: runDir,
+    });
     expect(out).toContain(`a test left its Kafka broker on port ${port} running`);
     expect(out).toMatch(/a test left its embedded Postgres running/);
     expect(alive(brokerPid)).toBe(false);

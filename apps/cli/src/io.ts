@@ -52,7 +52,13 @@ export function groupProgram(group: string, description: string, io: CliIo): Com
  * help is not an error, a usage error is ExitCode.usage, a CliError carries its own code.
  * `result.code` is what the action set (ExitCode.ok unless it said otherwise).
  */
-export async function runGroup(group: string, program: Command, args: string[], io: CliIo, result: { code: number }): Promise<number> {
+export async function runGroup(
+  group: string,
+  program: Command,
+  args: string[],
+  io: CliIo,
+  result: { code: number },
+): Promise<number> {
   try {
     await program.parseAsync(args, { from: 'user' });
     return result.code;

@@ -14,10 +14,19 @@ import { tokensGroup } from './tokens';
 export const groups: Record<string, { describe: string; run: GroupHandler }> = {
   kernel: { describe: 'inspect kernel images and publish KernelBuildCompleted', run: kernelGroup },
   sample: { describe: 'load the sample fleet (or a generated one) into a running service', run: sampleGroup },
-  projections: { describe: 'rebuild the projections from the event store and compare them with the live ones', run: projectionsGroup },
+  projections: {
+    describe: 'rebuild the projections from the event store and compare them with the live ones',
+    run: projectionsGroup,
+  },
   tokens: { describe: 'create, revoke and list the bearer tokens of the HTTP API', run: tokensGroup },
-  host: { describe: "a host's side: the agent that applies its placements, the pre-reboot gate (host ready), its status", run: hostGroup },
-  kafka: { describe: 'sign Kafka messages (the fleetcompat-auth header) for producers such as kcat', run: (args, io) => kafkaGroup(args, io) },
+  host: {
+    describe: "a host's side: the agent that applies its placements, the pre-reboot gate (host ready), its status",
+    run: hostGroup,
+  },
+  kafka: {
+    describe: 'sign Kafka messages (the fleetcompat-auth header) for producers such as kcat',
+    run: (args, io) => kafkaGroup(args, io),
+  },
 };
 
 function usage(): string {

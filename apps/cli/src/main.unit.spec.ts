@@ -34,7 +34,10 @@ beforeAll(() => {
       include: [],
     }),
   );
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { stdio: 'inherit', timeout: 120000 });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], {
+    stdio: 'inherit',
+    timeout: 120000,
+  });
   // resolve @fleetcompat/<lib> the way tsc-alias rewrites it in the real build
   const alias = join(out, 'alias.js');
   writeFileSync(
@@ -54,7 +57,12 @@ afterAll(() => {
 });
 
 function spawn(args: string[]) {
-  const r = spawnSync(process.execPath, [main, ...args], { env, encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, [main, ...args], {
+    env,
+    encoding: 'utf8',
+    timeout: 60000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

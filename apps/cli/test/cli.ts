@@ -21,7 +21,10 @@ export async function cli(argv: string[], env: Record<string, string> = {}): Pro
 }
 
 /** A temporary folder for the test file (removed after all its tests); `file` writes into it. */
-export function scratchFolder(prefix = 'fleetcompat-cli-'): { dir: () => string; file: (name: string, bytes: Uint8Array) => string } {
+export function scratchFolder(prefix = 'fleetcompat-cli-'): {
+  dir: () => string;
+  file: (name: string, bytes: Uint8Array) => string;
+} {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), prefix));

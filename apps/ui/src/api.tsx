@@ -38,14 +38,23 @@ export function onSignedOut(f: (why: string) => void): () => void {
   return () => signedOut.delete(f);
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown; token?: string; signal?: AbortSignal } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown; token?: string; signal?: AbortSignal } = {},
+): Promise<T> {
   const token = init.token ?? storedToken();
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(path, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal: init.signal, cache: 'no-store' });
+    res = await fetch(path, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: init.signal,
+      cache: 'no-store',
+    });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(0, 'network', 'the service did not answer (is it running?)');
@@ -60,7 +69,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   if (!res.ok) {
     const retry = res.headers.get('retry-after');
     const problem = body as { code?: string; detail?: string; title?: string } | null;
-    const err = new ApiError(res.status, problem?.code ?? `http-${res.status}`, problem?.detail ?? problem?.title ?? `${res.status} ${res.statusText}`, retry ? Number(retry) : null);
+    const err = new ApiError(
+      res.status,
+      problem?.code ?? `http-${res.status}`,
+      problem?.detail ?? problem?.title ?? `${res.status} ${res.statusText}`,
+      retry ? Number(retry) : null,
+    );
     if (res.status === 401 && !init.token) for (const f of signedOut) f(err.detail);
     throw err;
   }
@@ -86,7 +100,14 @@ export interface Me {
   role: string;
   kind: 'planner' | 'ci' | 'admin' | 'host';
   hostId: string | null;
-  may: { fleet: boolean; whatIf: boolean; hosts: 'all' | 'own' | 'none'; hostTimeline: boolean; guests: boolean; live: boolean };
+  may: {
+    fleet: boolean;
+    whatIf: boolean;
+    hosts: 'all' | 'own' | 'none';
+    hostTimeline: boolean;
+    guests: boolean;
+    live: boolean;
+  };
 }
 
 export type Counts = Record<string, number>;
@@ -94,7 +115,13 @@ export type Counts = Record<string, number>;
 export interface Summary {
   guests: number;
   byStatus: Counts;
-  byHypervisorVersion: { version: string | null; targetVersion: string | null; hosts: number; guests: number; byStatus: Counts }[];
+  byHypervisorVersion: {
+    version: string | null;
+    targetVersion: string | null;
+    hosts: number;
+    guests: number;
+    byStatus: Counts;
+  }[];
   byWave: { waveId: string; hosts: number; guests: number; byStatus: Counts }[];
   lostFirstGiBSuperpage: number;
 }
@@ -204,10 +231,28 @@ export interface Guest {
   acknowledged: { decisionId: string; appliedAt: string } | null;
   reportedBy: string[];
   flags: string[];
-  host: { hostId: string; hypervisor: { version: string | null; build: string | null }; rsdpOverrideSupported: boolean; labels: Record<string, string>; plannedUpgrade: PlannedUpgrade | null } | null;
-  kernel: { imageSha256: string; release: string | null; distro: string | null; revoked: boolean; xenNotes: Record<string, unknown> | null } | null;
+  host: {
+    hostId: string;
+    hypervisor: { version: string | null; build: string | null };
+    rsdpOverrideSupported: boolean;
+    labels: Record<string, string>;
+    plannedUpgrade: PlannedUpgrade | null;
+  } | null;
+  kernel: {
+    imageSha256: string;
+    release: string | null;
+    distro: string | null;
+    revoked: boolean;
+    xenNotes: Record<string, unknown> | null;
+  } | null;
   bootloader: { imageSha256: string; release: string | null; distro: string | null } | null;
-  explanation: { rule: string | null; steps: string[]; remedy: string[]; flags: string[]; causedBy: { eventId: string; type: string } | null };
+  explanation: {
+    rule: string | null;
+    steps: string[];
+    remedy: string[];
+    flags: string[];
+    causedBy: { eventId: string; type: string } | null;
+  };
 }
 
 export interface EventRef {
@@ -281,7 +326,16 @@ export interface WhatIfResult {
     hypervisor: { version: string | null; build: string | null };
     waveId: string | null;
     totals: Totals;
-    guests: { guestId: string; outcome: string; status: string; reason: string; lostFirstGiBSuperpage: boolean; unknownKernel: boolean; explanation: string[]; fixes?: Fix[] }[];
+    guests: {
+      guestId: string;
+      outcome: string;
+      status: string;
+      reason: string;
+      lostFirstGiBSuperpage: boolean;
+      unknownKernel: boolean;
+      explanation: string[];
+      fixes?: Fix[];
+    }[];
   }[];
   unknownHostIds: string[];
   unregisteredHostIds: string[];

@@ -33,7 +33,10 @@ export function ChartView({ label, config, height = 260, testId }: ChartProps) {
   const chart = useRef<Chart | null>(null);
   useEffect(() => {
     if (!canvas.current) return;
-    chart.current = new Chart(canvas.current, { ...config, options: { responsive: true, maintainAspectRatio: false, ...config.options } });
+    chart.current = new Chart(canvas.current, {
+      ...config,
+      options: { responsive: true, maintainAspectRatio: false, ...config.options },
+    });
     return () => {
       chart.current?.destroy();
       chart.current = null;
@@ -56,10 +59,17 @@ export function ChartView({ label, config, height = 260, testId }: ChartProps) {
 }
 
 /** Stacked bars: one bar per category, one segment per series. */
-export function stackedBars(categories: string[], series: { label: string; color: string; values: number[] }[], options: { horizontal?: boolean; xTitle?: string } = {}): ChartConfiguration {
+export function stackedBars(
+  categories: string[],
+  series: { label: string; color: string; values: number[] }[],
+  options: { horizontal?: boolean; xTitle?: string } = {},
+): ChartConfiguration {
   return {
     type: 'bar',
-    data: { labels: categories, datasets: series.map((s) => ({ label: s.label, data: s.values, backgroundColor: s.color, borderWidth: 0 })) },
+    data: {
+      labels: categories,
+      datasets: series.map((s) => ({ label: s.label, data: s.values, backgroundColor: s.color, borderWidth: 0 })),
+    },
     options: {
       indexAxis: options.horizontal ? 'y' : 'x',
       plugins: { legend: { position: 'bottom' }, tooltip: { mode: 'index', intersect: false } },
@@ -72,10 +82,19 @@ export function stackedBars(categories: string[], series: { label: string; color
 }
 
 /** Grouped (side by side) bars. */
-export function groupedBars(categories: string[], series: { label: string; color: string; values: number[] }[]): ChartConfiguration {
+export function groupedBars(
+  categories: string[],
+  series: { label: string; color: string; values: number[] }[],
+): ChartConfiguration {
   return {
     type: 'bar',
-    data: { labels: categories, datasets: series.map((s) => ({ label: s.label, data: s.values, backgroundColor: s.color, borderWidth: 0 })) },
-    options: { plugins: { legend: { position: 'bottom' } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+    data: {
+      labels: categories,
+      datasets: series.map((s) => ({ label: s.label, data: s.values, backgroundColor: s.color, borderWidth: 0 })),
+    },
+    options: {
+      plugins: { legend: { position: 'bottom' } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+    },
   };
 }

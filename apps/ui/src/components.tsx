@@ -49,7 +49,19 @@ export function Num({ value, testId }: { value: number | null | undefined; testI
   );
 }
 
-export function Stat({ label, value, testId, tone, help }: { label: string; value: number; testId: string; tone?: string; help?: string }) {
+export function Stat({
+  label,
+  value,
+  testId,
+  tone,
+  help,
+}: {
+  label: string;
+  value: number;
+  testId: string;
+  tone?: string;
+  help?: string;
+}) {
   return (
     <div class={`stat ${tone ?? ''}`}>
       <div class="stat-value">
@@ -61,7 +73,17 @@ export function Stat({ label, value, testId, tone, help }: { label: string; valu
   );
 }
 
-export function Section({ title, children, id, actions }: { title: string; children: ComponentChildren; id?: string; actions?: ComponentChildren }) {
+export function Section({
+  title,
+  children,
+  id,
+  actions,
+}: {
+  title: string;
+  children: ComponentChildren;
+  id?: string;
+  actions?: ComponentChildren;
+}) {
   const hid = id ? `${id}-title` : undefined;
   return (
     <section class="card" aria-labelledby={hid} id={id}>
@@ -74,7 +96,21 @@ export function Section({ title, children, id, actions }: { title: string; child
   );
 }
 
-export function Pager({ page, hasPrev, hasNext, onPrev, onNext, label }: { page: number; hasPrev: boolean; hasNext: boolean; onPrev: () => void; onNext: () => void; label: string }) {
+export function Pager({
+  page,
+  hasPrev,
+  hasNext,
+  onPrev,
+  onNext,
+  label,
+}: {
+  page: number;
+  hasPrev: boolean;
+  hasNext: boolean;
+  onPrev: () => void;
+  onNext: () => void;
+  label: string;
+}) {
   if (!hasPrev && !hasNext) return null;
   return (
     <nav class="pager" aria-label={label}>
@@ -89,10 +125,23 @@ export function Pager({ page, hasPrev, hasNext, onPrev, onNext, label }: { page:
   );
 }
 
-export const GuestLink = ({ guestId, hostId, linked = true }: { guestId: string; hostId?: string; linked?: boolean }) =>
-  linked ? <a href={href('guest', guestId, hostId ? { host: hostId } : undefined)}>{guestId}</a> : <span>{guestId}</span>;
+export const GuestLink = ({
+  guestId,
+  hostId,
+  linked = true,
+}: {
+  guestId: string;
+  hostId?: string;
+  linked?: boolean;
+}) =>
+  linked ? (
+    <a href={href('guest', guestId, hostId ? { host: hostId } : undefined)}>{guestId}</a>
+  ) : (
+    <span>{guestId}</span>
+  );
 
-export const HostLink = ({ hostId, linked = true }: { hostId: string; linked?: boolean }) => (linked ? <a href={href('host', hostId)}>{hostId}</a> : <span>{hostId}</span>);
+export const HostLink = ({ hostId, linked = true }: { hostId: string; linked?: boolean }) =>
+  linked ? <a href={href('host', hostId)}>{hostId}</a> : <span>{hostId}</span>;
 
 /** Shown where a role may not see a page. */
 export function NotForRole({ role, what }: { role: string; what: string }) {

@@ -15,9 +15,18 @@ export interface Data<T> {
 /** Least time between two reads of the same data on live events (a busy projector commits a batch every second or so). */
 const LIVE_MIN_INTERVAL_MS = 2000;
 
-export function useData<T>(key: string | null, load: (signal: AbortSignal) => Promise<T>, options: { live?: boolean } = {}): Data<T> {
+export function useData<T>(
+  key: string | null,
+  load: (signal: AbortSignal) => Promise<T>,
+  options: { live?: boolean } = {},
+): Data<T> {
   const { generation } = useLive();
-  const [state, setState] = useState<Data<T>>({ data: undefined, error: undefined, loading: key !== null, readAt: undefined });
+  const [state, setState] = useState<Data<T>>({
+    data: undefined,
+    error: undefined,
+    loading: key !== null,
+    readAt: undefined,
+  });
   const loadRef = useRef(load);
   loadRef.current = load;
   const flight = useRef<{ key: string; controller: AbortController } | null>(null);
@@ -35,20 +44,23 @@ export function useData<T>(key: string | null, load: (signal: AbortSignal) => Pr
     flight.current = { key: k, controller };
     again.current = false;
     if (fresh) setState({ data: undefined, error: undefined, loading: true, readAt: undefined });
-    loadRef.current(controller.signal).then(
-      (data) => {
-        if (controller.signal.aborted || keyRef.current !== k) return;
-        setState({ data, error: undefined, loading: false, readAt: new Date() });
-      },
-      (error: ApiError | Error) => {
-        if (controller.signal.aborted || (error)?.name === 'AbortError' || keyRef.current !== k) return;
-        setState((s) => ({ ...s, error, loading: false }));
-      },
-    ).finally(() => {
-      if (flight.current?.controller !== controller) return;
-      flight.current = null;
-      if (again.current && keyRef.current === k) run(k, false);
-    });
+    loadRef
+      .current(controller.signal)
+      .then(
+        (data) => {
+          if (controller.signal.aborted || keyRef.current !== k) return;
+          setState({ data, error: undefined, loading: false, readAt: new Date() });
+        },
+        (error: ApiError | Error) => {
+          if (controller.signal.aborted || error?.name === 'AbortError' || keyRef.current !== k) return;
+          setState((s) => ({ ...s, error, loading: false }));
+        },
+      )
+      .finally(() => {
+        if (flight.current?.controller !== controller) return;
+        flight.current = null;
+        if (again.current && keyRef.current === k) run(k, false);
+      });
   };
 
   useEffect(() => {
@@ -65,7 +77,13 @@ export function useData<T>(key: string | null, load: (signal: AbortSignal) => Pr
   const lastLiveRead = useRef(0);
   const liveTimer = useRef<number | undefined>(undefined);
   useEffect(() => {
-    if (key === null || options.live === false || generation === firstGeneration.current || liveTimer.current !== undefined) return;
+    if (
+      key === null ||
+      options.live === false ||
+      generation === firstGeneration.current ||
+      liveTimer.current !== undefined
+    )
+      return;
     const wait = Math.max(0, lastLiveRead.current + LIVE_MIN_INTERVAL_MS - Date.now());
     liveTimer.current = window.setTimeout(() => {
       liveTimer.current = undefined;

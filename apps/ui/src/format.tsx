@@ -1,6 +1,13 @@
 // Words and colours for the codes the API answers with.
 
-export const STATUSES = ['ok', 'needs-low-rsdp', 'unknown-kernel', 'blocked', 'not-applicable', 'awaiting-host'] as const;
+export const STATUSES = [
+  'ok',
+  'needs-low-rsdp',
+  'unknown-kernel',
+  'blocked',
+  'not-applicable',
+  'awaiting-host',
+] as const;
 
 /** Colours with at least 4.5:1 contrast against white text (badges) and against the white page (chart bars). */
 export const STATUS_COLOR: Record<string, string> = {
@@ -37,8 +44,10 @@ export const REASON_TEXT: Record<string, string> = {
   'kernel-not-pvh-capable': 'The kernel cannot boot as PVH: its Xen notes carry no PHYS32_ENTRY.',
   'toolstack-places-low': 'The toolstack places the RSDP low, which boots any kernel.',
   'kernel-handles-high-rsdp': 'The kernel copes with a high RSDP.',
-  'override-low-required': 'The kernel needs a low RSDP, the toolstack would place it high: the host must force it low (override).',
-  'high-rsdp-without-override': 'The kernel needs a low RSDP, the toolstack places it high and the host cannot force it low: the guest will not boot.',
+  'override-low-required':
+    'The kernel needs a low RSDP, the toolstack would place it high: the host must force it low (override).',
+  'high-rsdp-without-override':
+    'The kernel needs a low RSDP, the toolstack places it high and the host cannot force it low: the guest will not boot.',
 };
 
 export const REASON_SHORT: Record<string, string> = {
@@ -54,16 +63,26 @@ export const REASON_SHORT: Record<string, string> = {
 export const NEED_TEXT: Record<string, string> = {
   'kernel-has-rsdp-unrestricted': 'its SUPPORTED_FEATURES has XENFEAT_linux_rsdp_unrestricted (bit 15)',
   'guest-os-copes-with-high-rsdp': 'its GUEST_OS is known to cope with a high RSDP',
-  'kernel-lacks-rsdp-unrestricted': 'a Linux kernel without XENFEAT_linux_rsdp_unrestricted (bit 15): it scans below 1 MiB for the RSDP',
+  'kernel-lacks-rsdp-unrestricted':
+    'a Linux kernel without XENFEAT_linux_rsdp_unrestricted (bit 15): it scans below 1 MiB for the RSDP',
   'guest-os-not-known-to-cope': 'its GUEST_OS is not known to cope with a high RSDP',
   'kernel-has-no-guest-os': 'its Xen notes have no GUEST_OS and no bit 15',
   'kernel-has-no-xen-notes': 'the image has no Xen notes',
   'kernel-unknown': 'the kernel is unknown (never announced by CI, or revoked)',
 };
 
-export const KIND_LABEL: Record<string, string> = { blocked: 'Blocked', override: 'Override needed', 'unknown-kernel': 'Unknown kernel' };
+export const KIND_LABEL: Record<string, string> = {
+  blocked: 'Blocked',
+  override: 'Override needed',
+  'unknown-kernel': 'Unknown kernel',
+};
 
-export const OUTCOME_LABEL: Record<string, string> = { fine: 'Fine', 'override-low': 'Override to low', blocked: 'Blocked', 'not-applicable': 'Not applicable' };
+export const OUTCOME_LABEL: Record<string, string> = {
+  fine: 'Fine',
+  'override-low': 'Override to low',
+  blocked: 'Blocked',
+  'not-applicable': 'Not applicable',
+};
 
 const nf = new Intl.NumberFormat('en-US');
 export const n = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : nf.format(v));
@@ -72,7 +91,10 @@ export function when(iso: string | null | undefined): string {
   if (!iso) return '–';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toISOString().replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, ' UTC');
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d\.\d{3}Z$/, ' UTC');
 }
 
 export const shortSha = (sha: string | null | undefined): string => (sha ? `${sha.slice(0, 12)}…` : '–');
@@ -85,7 +107,10 @@ export function labelsText(labels: Record<string, string> | null | undefined): s
 /** "rack=r1, pool=general" → { rack: 'r1', pool: 'general' } (null when malformed). */
 export function parseLabels(text: string): Record<string, string> | null {
   const out: Record<string, string> = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 1) return null;
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();

@@ -15,11 +15,23 @@ import { WavesPage } from './pages/waves';
 import { WhatIfPage } from './pages/whatif';
 import { href, navigate, Route, useRoute } from './router';
 
-const TITLES: Record<string, string> = { fleet: 'Fleet', waves: 'Waves', attention: 'Attention', 'what-if': 'What-if', guest: 'Guest', host: 'Host' };
+const TITLES: Record<string, string> = {
+  fleet: 'Fleet',
+  waves: 'Waves',
+  attention: 'Attention',
+  'what-if': 'What-if',
+  guest: 'Guest',
+  host: 'Host',
+};
 
 function LiveIndicator() {
   const { state } = useLive();
-  const text = { off: 'not live', connecting: 'connecting…', live: 'live', polling: 'polling (live updates unavailable)' }[state];
+  const text = {
+    off: 'not live',
+    connecting: 'connecting…',
+    live: 'live',
+    polling: 'polling (live updates unavailable)',
+  }[state];
   return (
     <span class={`live live-${state}`} role="status" data-testid="live-state" data-state={state}>
       <span class="dot" aria-hidden="true" />
@@ -46,16 +58,28 @@ function Page({ route, me }: { route: Route; me: Me }) {
     case 'what-if':
       return me.may.whatIf ? <WhatIfPage /> : <NotForRole role={me.role} what="What-if" />;
     case 'guest':
-      return me.may.guests && route.id ? <GuestPage key={`${route.id}|${route.params.get('host') ?? ''}`} guestId={route.id} hostId={route.params.get('host')} /> : <NotForRole role={me.role} what="Guest" />;
+      return me.may.guests && route.id ? (
+        <GuestPage
+          key={`${route.id}|${route.params.get('host') ?? ''}`}
+          guestId={route.id}
+          hostId={route.params.get('host')}
+        />
+      ) : (
+        <NotForRole role={me.role} what="Guest" />
+      );
     case 'host':
       if (!route.id) return <NotForRole role={me.role} what="Host" />;
-      if (me.may.hosts === 'all' || (me.may.hosts === 'own' && route.id === me.hostId)) return <HostPage key={route.id} hostId={route.id} me={me} />;
+      if (me.may.hosts === 'all' || (me.may.hosts === 'own' && route.id === me.hostId))
+        return <HostPage key={route.id} hostId={route.id} me={me} />;
       return <NotForRole role={me.role} what={`Host ${route.id}`} />;
     default:
       return (
         <div class="card">
           <h1>Nothing to show</h1>
-          <p>This token's role ({me.role}) has no page here: it may only write to the service{me.kind === 'ci' ? ' (kernel builds)' : ''}.</p>
+          <p>
+            This token's role ({me.role}) has no page here: it may only write to the service
+            {me.kind === 'ci' ? ' (kernel builds)' : ''}.
+          </p>
         </div>
       );
   }
@@ -86,7 +110,9 @@ function App() {
     if (!token) return;
     api<Me>('/v1/me')
       .then((who) => signIn(token, who))
-      .catch((e: { status?: number; detail?: string; toString(): string } | null | undefined) => setNotice(e?.status === 401 ? null : `The service did not answer: ${e?.detail ?? String(e)}`))
+      .catch((e: { status?: number; detail?: string; toString(): string } | null | undefined) =>
+        setNotice(e?.status === 401 ? null : `The service did not answer: ${e?.detail ?? String(e)}`),
+      )
       .finally(() => setChecking(false));
   }, []);
   useEffect(() => {
@@ -95,7 +121,9 @@ function App() {
   }, [me]);
   useEffect(() => {
     const title = TITLES[route.page];
-    document.title = me ? `${title ? `${title}${route.id ? ` ${route.id}` : ''} · ` : ''}fleetcompat` : 'Sign in · fleetcompat';
+    document.title = me
+      ? `${title ? `${title}${route.id ? ` ${route.id}` : ''} · ` : ''}fleetcompat`
+      : 'Sign in · fleetcompat';
     if (me && !route.page) navigate(defaultPage(me), true);
   }, [route, me]);
 
@@ -120,7 +148,14 @@ function App() {
   const current = route.page === 'host' && !me.may.fleet ? `host/${encodeURIComponent(route.id ?? '')}` : route.page;
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to the content
       </a>
       <header class="top">
@@ -131,7 +166,11 @@ function App() {
           <ul>
             {nav.map(([page, label]) => (
               <li key={page}>
-                <a href={`#/${page}`} aria-current={current === page ? 'page' : undefined} data-testid={`nav-${page.split('/')[0]}`}>
+                <a
+                  href={`#/${page}`}
+                  aria-current={current === page ? 'page' : undefined}
+                  data-testid={`nav-${page.split('/')[0]}`}
+                >
                   {label}
                 </a>
               </li>
@@ -153,7 +192,8 @@ function App() {
         <Page route={route} me={me} />
       </main>
       <footer class="foot">
-        <a href="/docs">API documentation</a> · the numbers are the API's (<code>/v1/summary</code>, <code>/v1/waves</code>, <code>/v1/attention</code>, …)
+        <a href="/docs">API documentation</a> · the numbers are the API's (<code>/v1/summary</code>,{' '}
+        <code>/v1/waves</code>, <code>/v1/attention</code>, …)
       </footer>
     </>
   );

@@ -13,13 +13,16 @@ export interface Route {
 export function parseRoute(hash: string = location.hash): Route {
   const text = hash.replace(/^#\/?/, '');
   const [pathPart, query = ''] = text.split('?', 2);
-  const segments = pathPart.split('/').filter(Boolean).map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  });
+  const segments = pathPart
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
   return { page: segments[0] ?? '', id: segments[1] ?? null, params: new URLSearchParams(query) };
 }
 

@@ -40,7 +40,10 @@ export class KafkaKeyring {
     this.now = options.now ?? Date.now;
     if (options.bootstrapToken) {
       const k = kafkaSigningKey(options.bootstrapToken);
-      this.bootstrap = { keyId: k.keyId, entry: { key: k.key, principal: { tokenId: 'bootstrap', name: 'FLEETCOMPAT_BOOTSTRAP_TOKEN', role: 'admin' } } };
+      this.bootstrap = {
+        keyId: k.keyId,
+        entry: { key: k.key, principal: { tokenId: 'bootstrap', name: 'FLEETCOMPAT_BOOTSTRAP_TOKEN', role: 'admin' } },
+      };
     } else this.bootstrap = null;
   }
 

@@ -67,7 +67,12 @@ export function kafkaMac(key: Buffer, topic: string, messageKey: KafkaBytes, val
 }
 
 /** The `fleetcompat-auth` header value for a message. */
-export function signKafkaMessage(signingKey: KafkaSigningKey, topic: string, messageKey: KafkaBytes, value: KafkaBytes): string {
+export function signKafkaMessage(
+  signingKey: KafkaSigningKey,
+  topic: string,
+  messageKey: KafkaBytes,
+  value: KafkaBytes,
+): string {
   return `v1 ${signingKey.keyId} ${kafkaMac(signingKey.key, topic, messageKey, value).toString('hex')}`;
 }
 
@@ -94,14 +99,26 @@ export class KafkaSigner {
     return this.signingKey ? signKafkaMessage(this.signingKey, topic, key, value) : null;
   }
 
-  sign<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: KafkaHeaders }>(topic: string, message: M): M & { headers?: Record<string, string> } {
+  sign<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: KafkaHeaders }>(
+    topic: string,
+    message: M,
+  ): M & { headers?: Record<string, string> } {
     if (!this.signingKey) return message as M & { headers?: Record<string, string> }; // the signature header is a string
-    return { ...message, headers: { ...(message.headers ?? {}), [KAFKA_AUTH_HEADER]: signKafkaMessage(this.signingKey, topic, message.key, message.value) } } as M & {
+    return {
+      ...message,
+      headers: {
+        ...(message.headers ?? {}),
+        [KAFKA_AUTH_HEADER]: signKafkaMessage(this.signingKey, topic, message.key, message.value),
+      },
+    } as M & {
       headers?: Record<string, string>;
     };
   }
 
-  signAll<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: KafkaHeaders }>(topic: string, messages: readonly M[]): (M & { headers?: Record<string, string> })[] {
+  signAll<M extends { key?: KafkaBytes; value: KafkaBytes; headers?: KafkaHeaders }>(
+    topic: string,
+    messages: readonly M[],
+  ): (M & { headers?: Record<string, string> })[] {
     return messages.map((m) => this.sign(topic, m));
   }
 }
@@ -121,13 +138,22 @@ export function parseKafkaAuthHeader(headers: Readonly<Record<string, unknown>> 
   const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw);
   const parts = text.trim().split(' ');
   if (parts.length !== 3 || parts[0] !== 'v1' || !HEX64.test(parts[1]) || !HEX64.test(parts[2])) {
-    return { ok: false, reason: `the ${KAFKA_AUTH_HEADER} header is not "v1 <keyId: 64 hex digits> <HMAC-SHA256: 64 hex digits>"` };
+    return {
+      ok: false,
+      reason: `the ${KAFKA_AUTH_HEADER} header is not "v1 <keyId: 64 hex digits> <HMAC-SHA256: 64 hex digits>"`,
+    };
   }
   return { ok: true, keyId: parts[1], mac: Buffer.from(parts[2], 'hex') };
 }
 
 /** Whether `mac` is the signature of the message under `key` (constant time). */
-export function verifyKafkaMac(key: Buffer, topic: string, messageKey: KafkaBytes, value: KafkaBytes, mac: Buffer): boolean {
+export function verifyKafkaMac(
+  key: Buffer,
+  topic: string,
+  messageKey: KafkaBytes,
+  value: KafkaBytes,
+  mac: Buffer,
+): boolean {
   const expected = kafkaMac(key, topic, messageKey, value);
   return mac.length === expected.length && timingSafeEqual(mac, expected);
 }

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { KAFKA_AUTH_HEADER, kafkaSigningKey, KafkaSigner, parseKafkaAuthHeader, signingKeyFromTokenHash, signKafkaMessage, verifyKafkaMac } from './kafka-signature';
+import {
+  KAFKA_AUTH_HEADER,
+  kafkaSigningKey,
+  KafkaSigner,
+  parseKafkaAuthHeader,
+  signingKeyFromTokenHash,
+  signKafkaMessage,
+  verifyKafkaMac,
+} from './kafka-signature';
 import { KafkaKeyring } from './kafka-keys';
 import { sha256Hex } from './tokens';
 
@@ -12,8 +20,12 @@ describe('Kafka message signatures', () => {
     const k = kafkaSigningKey(TOKEN);
     expect(k.key).toEqual(createHash('sha256').update(TOKEN).digest());
     expect(k.keyId).toBe('d4b207b22027dcee36295a7b08696bebf5c51a5d1258599c1c47ed7e5e6118d3');
-    expect(signKafkaMessage(k, TOPIC, 'host-r1-01', VALUE)).toBe('v1 d4b207b22027dcee36295a7b08696bebf5c51a5d1258599c1c47ed7e5e6118d3 69ef02140d225c7f8dcb884c5330797eb720f14897b75a842d1cfccb37e5dc64');
-    expect(signKafkaMessage(k, TOPIC, null, null).split(' ')[2]).toBe('9436c5e10a18f0230fd9381f781c268c0338136171f212f95efa0fb3787abccb');
+    expect(signKafkaMessage(k, TOPIC, 'host-r1-01', VALUE)).toBe(
+      'v1 d4b207b22027dcee36295a7b08696bebf5c51a5d1258599c1c47ed7e5e6118d3 69ef02140d225c7f8dcb884c5330797eb720f14897b75a842d1cfccb37e5dc64',
+    );
+    expect(signKafkaMessage(k, TOPIC, null, null).split(' ')[2]).toBe(
+      '9436c5e10a18f0230fd9381f781c268c0338136171f212f95efa0fb3787abccb',
+    );
   });
 
   it('the service derives the same key from the stored hash alone', () => {
@@ -41,16 +53,32 @@ describe('Kafka message signatures', () => {
     const good = signKafkaMessage(k, TOPIC, 'h', VALUE);
     expect(parseKafkaAuthHeader(undefined)).toMatchObject({ ok: false, reason: expect.stringMatching(/unsigned/) });
     expect(parseKafkaAuthHeader({})).toMatchObject({ ok: false, reason: expect.stringMatching(/unsigned/) });
-    expect(parseKafkaAuthHeader({ [KAFKA_AUTH_HEADER]: [good, good] })).toMatchObject({ ok: false, reason: expect.stringMatching(/2 fleetcompat-auth headers/) });
+    expect(parseKafkaAuthHeader({ [KAFKA_AUTH_HEADER]: [good, good] })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/2 fleetcompat-auth headers/),
+    });
     expect(parseKafkaAuthHeader({ [KAFKA_AUTH_HEADER]: [good] })).toMatchObject({ ok: true, keyId: k.keyId });
-    for (const bad of ['v1', 'v2 ' + good.slice(3), good.replace('v1 ', 'v1  '), good.toUpperCase(), good + ' x', good.slice(0, -2)]) {
-      expect(parseKafkaAuthHeader({ [KAFKA_AUTH_HEADER]: bad })).toMatchObject({ ok: false, reason: expect.stringMatching(/is not "v1/) });
+    for (const bad of [
+      'v1',
+      'v2 ' + good.slice(3),
+      good.replace('v1 ', 'v1  '),
+      good.toUpperCase(),
+      good + ' x',
+      good.slice(0, -2),
+    ]) {
+      expect(parseKafkaAuthHeader({ [KAFKA_AUTH_HEADER]: bad })).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/is not "v1/),
+      });
     }
   });
 
   it('KafkaSigner adds the header, keeps other headers, and does nothing without a token', () => {
     const m = new KafkaSigner(TOKEN).sign(TOPIC, { key: 'h', value: VALUE, headers: { a: 'b' } });
-    expect(m.headers).toEqual({ a: 'b', [KAFKA_AUTH_HEADER]: signKafkaMessage(kafkaSigningKey(TOKEN), TOPIC, 'h', VALUE) });
+    expect(m.headers).toEqual({
+      a: 'b',
+      [KAFKA_AUTH_HEADER]: signKafkaMessage(kafkaSigningKey(TOKEN), TOPIC, 'h', VALUE),
+    });
     const plain = { key: 'h', value: VALUE };
     expect(new KafkaSigner(undefined).sign(TOPIC, plain)).toBe(plain);
     expect(new KafkaSigner('').signs).toBe(false);
@@ -61,7 +89,9 @@ describe('KafkaKeyring', () => {
   const hostKey = kafkaSigningKey('fct_host');
   function source() {
     const calls: string[][] = [];
-    const known = new Map([[hostKey.keyId, { key: hostKey.key, principal: { tokenId: 't-host', name: null, role: 'host:h1' as const } }]]);
+    const known = new Map([
+      [hostKey.keyId, { key: hostKey.key, principal: { tokenId: 't-host', name: null, role: 'host:h1' as const } }],
+    ]);
     return {
       calls,
       revoke: () => known.clear(),

@@ -56,17 +56,30 @@ export function refusedEvents(role: Role, items: readonly unknown[]): EventRefus
   if (kind === 'admin') return [];
   const refusals: EventRefusal[] = [];
   items.forEach((item, index) => {
-    const e = (item && typeof item === 'object' ? item : {}) as { eventId?: unknown; type?: unknown; data?: { hostId?: unknown } };
+    const e = (item && typeof item === 'object' ? item : {}) as {
+      eventId?: unknown;
+      type?: unknown;
+      data?: { hostId?: unknown };
+    };
     if (typeof e.type !== 'string') return;
     const ref = { index, type: e.type, ...(typeof e.eventId === 'string' ? { eventId: e.eventId } : {}) };
     if (kind === 'ci') {
-      if (!KERNEL_EVENTS.has(e.type)) refusals.push({ ...ref, reason: `role ci may write KernelBuildCompleted and KernelBuildRevoked only, not ${e.type}` });
+      if (!KERNEL_EVENTS.has(e.type))
+        refusals.push({
+          ...ref,
+          reason: `role ci may write KernelBuildCompleted and KernelBuildRevoked only, not ${e.type}`,
+        });
       return;
     }
     if (kind === 'host') {
       const own = hostOf(role)!;
-      if (!HOST_EVENTS.has(e.type)) refusals.push({ ...ref, reason: `a host may write HostRegistered, GuestObserved, GuestRemoved and PlacementApplied only, not ${e.type}` });
-      else if (typeof e.data?.hostId === 'string' && e.data.hostId !== own) refusals.push({ ...ref, reason: `role ${role} may write events of host ${own} only, not of ${e.data.hostId}` });
+      if (!HOST_EVENTS.has(e.type))
+        refusals.push({
+          ...ref,
+          reason: `a host may write HostRegistered, GuestObserved, GuestRemoved and PlacementApplied only, not ${e.type}`,
+        });
+      else if (typeof e.data?.hostId === 'string' && e.data.hostId !== own)
+        refusals.push({ ...ref, reason: `role ${role} may write events of host ${own} only, not of ${e.data.hostId}` });
       return;
     }
     refusals.push({ ...ref, reason: `role ${role} may not write events` });

@@ -33,7 +33,9 @@ describe('TokenStore (Postgres)', () => {
 
   it('rejects unknown roles', async () => {
     await expect(store.create('root')).rejects.toThrow(/unknown role/);
-    await expect(ds.query(`INSERT INTO access_tokens (id, role, token_sha256) VALUES ('x', 'root', $1)`, ['a'.repeat(64)])).rejects.toThrow();
+    await expect(
+      ds.query(`INSERT INTO access_tokens (id, role, token_sha256) VALUES ('x', 'root', $1)`, ['a'.repeat(64)]),
+    ).rejects.toThrow();
   });
 
   it('revokes: the token stops working and leaves the list', async () => {
@@ -45,7 +47,9 @@ describe('TokenStore (Postgres)', () => {
     expect(await store.revoke('nonsense')).toBe(false);
     expect(await store.verify(token)).toBeNull();
     expect((await store.list()).map((t) => t.id)).not.toContain(info.id);
-    expect((await store.list({ includeRevoked: true })).find((t) => t.id === info.id)?.revokedAt).toEqual(expect.any(String));
+    expect((await store.list({ includeRevoked: true })).find((t) => t.id === info.id)?.revokedAt).toEqual(
+      expect.any(String),
+    );
   });
 
   it('finds the signing keys of Kafka messages by key id, in one indexed query; revoked tokens are not found', async () => {
@@ -55,10 +59,27 @@ describe('TokenStore (Postgres)', () => {
     const kb = kafkaSigningKey(b.token);
     const found = await store.kafkaKeys([ka.keyId, kb.keyId, 'f'.repeat(64), 'not-hex']);
     expect([...found.keys()].sort()).toEqual([ka.keyId, kb.keyId].sort());
-    expect(found.get(ka.keyId)).toEqual({ key: ka.key, principal: { tokenId: a.info.id, name: null, role: 'host:host-k1' } });
-    const plan = (await ds.query(`EXPLAIN SELECT id FROM access_tokens WHERE encode(sha256(decode(token_sha256, 'hex')), 'hex') = ANY($1::text[])`, [[ka.keyId]])).map((r: any) => r['QUERY PLAN']).join('\n');
+    expect(found.get(ka.keyId)).toEqual({
+      key: ka.key,
+      principal: { tokenId: a.info.id, name: null, role: 'host:host-k1' },
+    });
+    const plan = (
+      await ds.query(
+        `EXPLAIN SELECT id FROM access_tokens WHERE encode(sha256(decode(token_sha256, 'hex')), 'hex') = ANY($1::text[])`,
+        [[ka.keyId]],
+      )
+    )
+      .map((r: any) => r['QUERY PLAN'])
+      .join('\n');
     await ds.query('SET enable_seqscan = off');
-    const forced = (await ds.query(`EXPLAIN SELECT id FROM access_tokens WHERE encode(sha256(decode(token_sha256, 'hex')), 'hex') = ANY($1::text[])`, [[ka.keyId]])).map((r: any) => r['QUERY PLAN']).join('\n');
+    const forced = (
+      await ds.query(
+        `EXPLAIN SELECT id FROM access_tokens WHERE encode(sha256(decode(token_sha256, 'hex')), 'hex') = ANY($1::text[])`,
+        [[ka.keyId]],
+      )
+    )
+      .map((r: any) => r['QUERY PLAN'])
+      .join('\n');
     await ds.query('RESET enable_seqscan');
     expect(plan + forced).toMatch(/access_tokens_kafka_key_id/);
     await store.revoke(a.info.id);

@@ -40,7 +40,13 @@ interface TokenDbRow {
 }
 
 function infoFromDb(r: TokenDbRow): TokenInfo {
-  return { id: r.id, name: r.name, role: r.role as Role, createdAt: iso(r.created_at), revokedAt: r.revoked_at ? iso(r.revoked_at) : null };
+  return {
+    id: r.id,
+    name: r.name,
+    role: r.role as Role,
+    createdAt: iso(r.created_at),
+    revokedAt: r.revoked_at ? iso(r.revoked_at) : null,
+  };
 }
 
 /**
@@ -67,7 +73,10 @@ export class TokenStore {
   async revoke(id: string): Promise<boolean> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
     // A CTE so that every driver answers with plain rows (TypeORM wraps an UPDATE's result).
-    const rows = await this.db.query<{ id: string }[]>(`WITH u AS (UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`, [id]);
+    const rows = await this.db.query<{ id: string }[]>(
+      `WITH u AS (UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`,
+      [id],
+    );
     return rows.length > 0;
   }
 
@@ -81,7 +90,10 @@ export class TokenStore {
   /** The caller a secret stands for, or null (unknown or revoked). */
   async verify(token: string): Promise<Principal | null> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-    const rows = await this.db.query<Pick<TokenDbRow, 'id' | 'name' | 'role'>[]>(`SELECT id, name, role FROM access_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL`, [sha256Hex(token)]);
+    const rows = await this.db.query<Pick<TokenDbRow, 'id' | 'name' | 'role'>[]>(
+      `SELECT id, name, role FROM access_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL`,
+      [sha256Hex(token)],
+    );
     if (!rows.length) return null;
     const role = parseRole(rows[0].role);
     return role ? { tokenId: rows[0].id, name: rows[0].name, role } : null;

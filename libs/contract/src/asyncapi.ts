@@ -1,6 +1,11 @@
 import { stringify } from 'yaml';
 import { EventRouting, EventType, EventTypes } from './events';
-import { deadLetterJsonSchema, eventJsonSchema, placementDecidedJsonSchema, placementWithdrawnJsonSchema } from './json-schema';
+import {
+  deadLetterJsonSchema,
+  eventJsonSchema,
+  placementDecidedJsonSchema,
+  placementWithdrawnJsonSchema,
+} from './json-schema';
 import { InputTopics, MAX_EVENT_BYTES, TopicName, Topics } from './topics';
 import { REJECTION_CODES } from './validate';
 
@@ -56,10 +61,13 @@ export function channelIdOf(topic: TopicName): string {
 const EventSummaries: Record<EventType, string> = {
   KernelBuildCompleted: 'A kernel (or bootloader) image was built; its Xen ELF notes as CI read them.',
   KernelBuildRevoked: 'A kernel image must no longer be trusted: guests booting it count as booting an unknown kernel.',
-  HostRegistered: 'A host, its current hypervisor version and build, and whether its toolstack can force low RSDP placement.',
+  HostRegistered:
+    'A host, its current hypervisor version and build, and whether its toolstack can force low RSDP placement.',
   GuestObserved: 'The full current state of one guest as one host sees it; per host, the latest occurredAt wins.',
-  GuestRemoved: 'The guest is no longer on the host; its decision there is withdrawn (unless a newer GuestObserved of that host says otherwise).',
-  HypervisorUpgradePlanned: 'An upgrade of the host hypervisor is planned; decisions are made for the target version from now on.',
+  GuestRemoved:
+    'The guest is no longer on the host; its decision there is withdrawn (unless a newer GuestObserved of that host says otherwise).',
+  HypervisorUpgradePlanned:
+    'An upgrade of the host hypervisor is planned; decisions are made for the target version from now on.',
   HypervisorUpgradeStarted: 'The planned upgrade has started (recorded; does not change decisions).',
   HypervisorUpgradeCompleted: 'The host now runs this version; decisions are for it from now on.',
   HypervisorUpgradeCancelled: 'The planned upgrade is off; decisions go back to the current version.',
@@ -78,9 +86,9 @@ const EventDescriptions: Partial<Record<EventType, string>> = {
     'announced with the same event; a guest names them in `boot.bootloaderSha256`.',
   ].join('\n'),
   GuestObserved: [
-    'Per host: of that host\'s GuestObserved and GuestRemoved for the guest, the one with the latest',
+    "Per host: of that host's GuestObserved and GuestRemoved for the guest, the one with the latest",
     'occurredAt says whether the host has the guest and with which facts (ties: the one stored last).',
-    'A host\'s reports never change the guest on another host: a guest two hosts report is decided for each.',
+    "A host's reports never change the guest on another host: a guest two hosts report is decided for each.",
     '`boot.method` "other" is treated like "pvh-grub": the toolstack loads something other than the kernel.',
   ].join('\n'),
   HypervisorBehaviourDeclared: [
@@ -104,11 +112,17 @@ const EventDescriptions: Partial<Record<EventType, string>> = {
 
 function keySchemaOf(type: EventType): Record<string, unknown> {
   const fields = EventKeyFields[type];
-  const data = (eventJsonSchema(type).properties as { data: { properties: Record<string, Record<string, unknown>> } }).data;
+  const data = (eventJsonSchema(type).properties as { data: { properties: Record<string, Record<string, unknown>> } })
+    .data;
   if (fields.length === 1) {
     return { ...data.properties[fields[0]], description: `data.${fields[0]} of the event` };
   }
-  return { type: 'string', minLength: 1, maxLength: 256, description: fields.map((f) => `data.${f}`).join(', else ') + ' of the event' };
+  return {
+    type: 'string',
+    minLength: 1,
+    maxLength: 256,
+    description: fields.map((f) => `data.${f}`).join(', else ') + ' of the event',
+  };
 }
 
 const sha = (c: string) => c.repeat(64);
@@ -151,7 +165,14 @@ export const EventExamples: Record<EventType, { name: string; summary: string; p
         imageSha256: OLD_KERNEL,
         release: '4.15.0-213-generic',
         arch: 'x86_64',
-        xenNotes: { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', supportedFeatures: 0x801, phys32Entry: '0x1000280', pvh: true },
+        xenNotes: {
+          guestOs: 'linux',
+          guestVersion: '2.6',
+          xenVersion: 'xen-3.0',
+          supportedFeatures: 0x801,
+          phys32Entry: '0x1000280',
+          pvh: true,
+        },
       }),
     },
   ],
@@ -159,7 +180,10 @@ export const EventExamples: Record<EventType, { name: string; summary: string; p
     {
       name: 'revoked',
       summary: 'A build withdrawn by CI',
-      payload: envelope('KernelBuildRevoked', 'ci-kernel-7001-revoke', 'ci/kernel-pipeline', { imageSha256: OLD_KERNEL, reason: 'built from the wrong config' }),
+      payload: envelope('KernelBuildRevoked', 'ci-kernel-7001-revoke', 'ci/kernel-pipeline', {
+        imageSha256: OLD_KERNEL,
+        reason: 'built from the wrong config',
+      }),
     },
   ],
   HostRegistered: [
@@ -191,7 +215,10 @@ export const EventExamples: Record<EventType, { name: string; summary: string; p
     {
       name: 'removed',
       summary: 'The guest left the host',
-      payload: envelope('GuestRemoved', 'agent-xen-a17-web-42-000918', 'host-agent/xen-a17', { guestId: 'web-42', hostId: 'xen-a17' }),
+      payload: envelope('GuestRemoved', 'agent-xen-a17-web-42-000918', 'host-agent/xen-a17', {
+        guestId: 'web-42',
+        hostId: 'xen-a17',
+      }),
     },
   ],
   HypervisorUpgradePlanned: [
@@ -208,27 +235,43 @@ export const EventExamples: Record<EventType, { name: string; summary: string; p
     },
   ],
   HypervisorUpgradeStarted: [
-    { name: 'started', summary: 'The upgrade started', payload: envelope('HypervisorUpgradeStarted', 'orch-w3-xen-a17-start', 'upgrade-orchestrator', { hostId: 'xen-a17' }) },
+    {
+      name: 'started',
+      summary: 'The upgrade started',
+      payload: envelope('HypervisorUpgradeStarted', 'orch-w3-xen-a17-start', 'upgrade-orchestrator', {
+        hostId: 'xen-a17',
+      }),
+    },
   ],
   HypervisorUpgradeCompleted: [
     {
       name: 'completed',
       summary: 'The host runs 4.17.3',
-      payload: envelope('HypervisorUpgradeCompleted', 'orch-w3-xen-a17-done', 'upgrade-orchestrator', { hostId: 'xen-a17', version: '4.17.3' }),
+      payload: envelope('HypervisorUpgradeCompleted', 'orch-w3-xen-a17-done', 'upgrade-orchestrator', {
+        hostId: 'xen-a17',
+        version: '4.17.3',
+      }),
     },
   ],
   HypervisorUpgradeCancelled: [
     {
       name: 'cancelled',
       summary: 'The upgrade is off',
-      payload: envelope('HypervisorUpgradeCancelled', 'orch-w3-xen-a17-cancel', 'upgrade-orchestrator', { hostId: 'xen-a17', reason: 'wave w3 postponed' }),
+      payload: envelope('HypervisorUpgradeCancelled', 'orch-w3-xen-a17-cancel', 'upgrade-orchestrator', {
+        hostId: 'xen-a17',
+        reason: 'wave w3 postponed',
+      }),
     },
   ],
   PlacementApplied: [
     {
       name: 'applied',
       summary: 'The host applied decision web-42#3',
-      payload: envelope('PlacementApplied', 'agent-xen-a17-ack-web-42-3', 'host-agent/xen-a17', { hostId: 'xen-a17', guestId: 'web-42', decisionId: 'web-42#3' }),
+      payload: envelope('PlacementApplied', 'agent-xen-a17-ack-web-42-3', 'host-agent/xen-a17', {
+        hostId: 'xen-a17',
+        guestId: 'web-42',
+        decisionId: 'web-42#3',
+      }),
     },
   ],
   HypervisorBehaviourDeclared: [
@@ -244,7 +287,10 @@ export const EventExamples: Record<EventType, { name: string; summary: string; p
     {
       name: 'version',
       summary: 'A version declared by-notes',
-      payload: envelope('HypervisorBehaviourDeclared', 'ops-behaviour-4.11.0-rc7', 'ops/alice', { version: '4.11.0-rc7', behaviour: 'by-notes' }),
+      payload: envelope('HypervisorBehaviourDeclared', 'ops-behaviour-4.11.0-rc7', 'ops/alice', {
+        version: '4.11.0-rc7',
+        behaviour: 'by-notes',
+      }),
     },
   ],
   GuestOsDeclared: [
@@ -281,7 +327,10 @@ export const PlacementDecidedExample = {
   reason: 'override-low-required',
   kernelSha256: OLD_KERNEL,
   costs: [
-    { code: 'first-gib-superpage-lost', detail: 'with the RSDP below 1 MiB the first GiB of guest memory cannot be mapped with one 1 GiB superpage' },
+    {
+      code: 'first-gib-superpage-lost',
+      detail: 'with the RSDP below 1 MiB the first GiB of guest memory cannot be mapped with one 1 GiB superpage',
+    },
   ],
   policyVersion: '1',
   decidedAt: '2026-11-24T10:05:00.000Z',
@@ -320,7 +369,8 @@ export const DeadLetterExample = {
   partition: 3,
   offset: '18842',
   key: 'web-43',
-  value: '{"eventId":"agent-xen-a17-web-43-000001","type":"GuestObserved","schemaVersion":1,"occurredAt":"2026-11-24T10:00:00Z","source":"host-agent/xen-a17","data":{"guestId":"web-43","hostId":"xen-a17","mode":"pvhv2","memoryMiB":2048,"boot":{"method":"direct"}}}',
+  value:
+    '{"eventId":"agent-xen-a17-web-43-000001","type":"GuestObserved","schemaVersion":1,"occurredAt":"2026-11-24T10:00:00Z","source":"host-agent/xen-a17","data":{"guestId":"web-43","hostId":"xen-a17","mode":"pvhv2","memoryMiB":2048,"boot":{"method":"direct"}}}',
   valueEncoding: 'utf8',
   error: { code: 'invalid-data', message: 'data.mode: Invalid option: expected one of "pvh"|"hvm"|"pv"' },
   eventId: 'agent-xen-a17-web-43-000001',
@@ -362,7 +412,14 @@ empty by default) every topic the service consumes and publishes is the prefix f
 the name below, e.g. \`staging.fleet.kernel-builds.v1\`.
 `;
 
-function message(name: string, title: string, summary: string, payloadRef: string, key: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+function message(
+  name: string,
+  title: string,
+  summary: string,
+  payloadRef: string,
+  key: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
   return {
     name,
     title,
@@ -381,7 +438,7 @@ const InputChannelDescriptions: Record<string, string> = {
   [Topics.hypervisorUpgrades]: 'Hypervisor upgrades from the orchestration, keyed by hostId.',
   [Topics.placementAcks]: 'Acknowledgements from hosts that a decision is in place for the next boot, keyed by hostId.',
   [Topics.operatorDeclarations]:
-    'Added to the contract: the operators\' declarations, on a topic of their own that only operators may write (Kafka ACLs): HypervisorBehaviourDeclared, keyed by the version or build it declares, and GuestOsDeclared, keyed by the guestOs it declares. Either type on any other topic is dead-lettered (wrong-topic).',
+    "Added to the contract: the operators' declarations, on a topic of their own that only operators may write (Kafka ACLs): HypervisorBehaviourDeclared, keyed by the version or build it declares, and GuestOsDeclared, keyed by the guestOs it declares. Either type on any other topic is dead-lettered (wrong-topic).",
 };
 
 /** Headers of every input message: the producer's signature (README "Security: who may write what"). */
@@ -442,7 +499,14 @@ export function buildAsyncApi(): Record<string, unknown> {
         'numbered from the same per-guest sequence (strictly increasing per guest).',
       ].join('\n'),
       headers: decisionHeaders('PlacementDecided'),
-      examples: [{ name: 'override-low', summary: 'An old kernel behind pvh-grub on a host that can override', headers: { type: 'PlacementDecided', guestId: 'web-42' }, payload: PlacementDecidedExample }],
+      examples: [
+        {
+          name: 'override-low',
+          summary: 'An old kernel behind pvh-grub on a host that can override',
+          headers: { type: 'PlacementDecided', guestId: 'web-42' },
+          payload: PlacementDecidedExample,
+        },
+      ],
     },
   );
   messages.PlacementWithdrawn = message(
@@ -452,9 +516,17 @@ export function buildAsyncApi(): Record<string, unknown> {
     'PlacementWithdrawn',
     { type: 'string', description: 'hostId: the host the guest left' },
     {
-      description: 'Published when the host no longer has the guest (its GuestRemoved is newer than its GuestObserved). Uses the next sequence of the guest.',
+      description:
+        'Published when the host no longer has the guest (its GuestRemoved is newer than its GuestObserved). Uses the next sequence of the guest.',
       headers: decisionHeaders('PlacementWithdrawn'),
-      examples: [{ name: 'withdrawn', summary: 'web-42 left xen-a17', headers: { type: 'PlacementWithdrawn', guestId: 'web-42' }, payload: PlacementWithdrawnExample }],
+      examples: [
+        {
+          name: 'withdrawn',
+          summary: 'web-42 left xen-a17',
+          headers: { type: 'PlacementWithdrawn', guestId: 'web-42' },
+          payload: PlacementWithdrawnExample,
+        },
+      ],
     },
   );
   messages.DeadLetter = message(
@@ -462,7 +534,11 @@ export function buildAsyncApi(): Record<string, unknown> {
     'DeadLetter',
     'A rejected input message: where it came from, the original key and value, and why it was rejected.',
     'DeadLetter',
-    { type: 'string', description: 'the original message key, so that dead letters of one key stay in order; no key when the original had none' },
+    {
+      type: 'string',
+      description:
+        'the original message key, so that dead letters of one key stay in order; no key when the original had none',
+    },
     {
       headers: {
         type: 'object',
@@ -505,7 +581,11 @@ export function buildAsyncApi(): Record<string, unknown> {
       messages: types.map((t) => ({ $ref: `#/channels/${id}/messages/${t}` })),
       bindings: {
         kafka: {
-          groupId: { type: 'string', default: 'fleetcompat-ingest', description: 'the consumer group (setting KAFKA_GROUP_ID)' },
+          groupId: {
+            type: 'string',
+            default: 'fleetcompat-ingest',
+            description: 'the consumer group (setting KAFKA_GROUP_ID)',
+          },
           bindingVersion: KAFKA_BINDING_VERSION,
         },
       },
@@ -515,7 +595,8 @@ export function buildAsyncApi(): Record<string, unknown> {
   channels.placementDecisions = {
     address: Topics.placementDecisions,
     title: Topics.placementDecisions,
-    description: 'Placement decisions and withdrawals, keyed by hostId; at least once, with a per-guest strictly increasing sequence.',
+    description:
+      'Placement decisions and withdrawals, keyed by hostId; at least once, with a per-guest strictly increasing sequence.',
     messages: {
       PlacementDecided: { $ref: '#/components/messages/PlacementDecided' },
       PlacementWithdrawn: { $ref: '#/components/messages/PlacementWithdrawn' },
@@ -524,7 +605,8 @@ export function buildAsyncApi(): Record<string, unknown> {
   operations.sendPlacementDecisions = {
     action: 'send',
     channel: { $ref: '#/channels/placementDecisions' },
-    summary: 'fleetcompat publishes decisions from its transactional outbox (idempotent producer, acks=all; at least once).',
+    summary:
+      'fleetcompat publishes decisions from its transactional outbox (idempotent producer, acks=all; at least once).',
     messages: [
       { $ref: '#/channels/placementDecisions/messages/PlacementDecided' },
       { $ref: '#/channels/placementDecisions/messages/PlacementWithdrawn' },

@@ -84,7 +84,9 @@ describe('AsyncAPI document', () => {
       expect(resolve(ref.$ref).bindings.kafka.key.description).toMatch(/^hostId/);
     }
     const deadLetters = channelOf(Topics.deadLetters);
-    expect(resolve(deadLetters.messages.DeadLetter.$ref).bindings.kafka.key.description).toMatch(/original message key/);
+    expect(resolve(deadLetters.messages.DeadLetter.$ref).bindings.kafka.key.description).toMatch(
+      /original message key/,
+    );
   });
 
   it('has examples that match their payload schemas, and a HypervisorBehaviourDeclared schema that wants exactly one of version or build', () => {
@@ -93,7 +95,11 @@ describe('AsyncAPI document', () => {
     for (const [name, message] of Object.entries(messages)) {
       const validate = ajv.compile(resolve(message.payload.$ref));
       for (const example of message.examples) {
-        expect([name, example.name, validate(example.payload) ? [] : validate.errors]).toEqual([name, example.name, []]);
+        expect([name, example.name, validate(example.payload) ? [] : validate.errors]).toEqual([
+          name,
+          example.name,
+          [],
+        ]);
       }
     }
     const declared = ajv.compile(doc.components.schemas.HypervisorBehaviourDeclared);
@@ -103,7 +109,7 @@ describe('AsyncAPI document', () => {
     expect(declared({ ...base, data: { behaviour: 'by-notes', version: '4.12.0' } })).toBe(true);
   });
 
-  it('documents GuestOsDeclared on the operators\' own topic, keyed by guestOs, with a declaration and a withdrawal that validate', () => {
+  it("documents GuestOsDeclared on the operators' own topic, keyed by guestOs, with a declaration and a withdrawal that validate", () => {
     const channel = channelOf(Topics.operatorDeclarations);
     const message = resolve(channel.messages.GuestOsDeclared.$ref);
     expect(message.bindings.kafka.key.description).toBe('data.guestOs of the event');
@@ -127,10 +133,14 @@ describe('AsyncAPI document', () => {
     expect(declared({ ...base, data: { guestOs: '', copesWithHighRsdp: true } })).toBe(false);
     expect(declared({ ...base, data: { guestOs: 'x'.repeat(257), copesWithHighRsdp: true } })).toBe(false);
     expect(declared({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: 'yes' } })).toBe(false);
-    expect(declared({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: true, note: 'n'.repeat(2049) } })).toBe(false);
+    expect(declared({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: true, note: 'n'.repeat(2049) } })).toBe(
+      false,
+    );
     // The service's own validation agrees with the published schema.
     expect(validateEvent({ ...base, data: { guestOs: '', copesWithHighRsdp: true } })).toMatchObject({ ok: false });
-    expect(validateEvent({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: true, note: 'n'.repeat(2049) } })).toMatchObject({ ok: false });
+    expect(
+      validateEvent({ ...base, data: { guestOs: 'Genode', copesWithHighRsdp: true, note: 'n'.repeat(2049) } }),
+    ).toMatchObject({ ok: false });
   });
 
   it('is a valid AsyncAPI 3.0.0 document (the official JSON Schema of the specification)', () => {
@@ -146,7 +156,9 @@ describe('AsyncAPI document', () => {
     const committed = readFileSync(path, 'utf8');
     const generated = renderAsyncApiYaml(doc);
     if (committed !== generated) {
-      throw new Error(`${ASYNCAPI_PATH} is out of date with libs/contract/src/asyncapi.ts: run \`${ASYNCAPI_REGENERATE_COMMAND}\` and commit the result`);
+      throw new Error(
+        `${ASYNCAPI_PATH} is out of date with libs/contract/src/asyncapi.ts: run \`${ASYNCAPI_REGENERATE_COMMAND}\` and commit the result`,
+      );
     }
   });
 });

@@ -20,7 +20,10 @@ export const XenNotesSchema = z.object({
   loader: z.string().max(256).optional(),
   features: z.string().max(4096).optional(),
   supportedFeatures: u32.optional(),
-  phys32Entry: z.string().regex(/^(0x)?[0-9a-fA-F]{1,16}$/, 'must be a hex string').optional(),
+  phys32Entry: z
+    .string()
+    .regex(/^(0x)?[0-9a-fA-F]{1,16}$/, 'must be a hex string')
+    .optional(),
   pvh: z.boolean(),
 });
 export type XenNotes = z.infer<typeof XenNotesSchema>;
@@ -30,7 +33,10 @@ export const KernelBuildCompletedSchema = z.object({
   release: z.string().min(1).max(256),
   arch: z.string().min(1).max(32),
   distro: z.string().max(256).optional(),
-  pipeline: z.object({ name: z.string().max(256), runId: z.string().max(256), url: z.string().max(2048) }).partial().optional(),
+  pipeline: z
+    .object({ name: z.string().max(256), runId: z.string().max(256), url: z.string().max(2048) })
+    .partial()
+    .optional(),
   xenNotes: XenNotesSchema.nullable(),
 });
 
@@ -57,7 +63,11 @@ export const GuestObservedSchema = z.object({
   guestId: id,
   hostId: id,
   mode: z.enum(['pvh', 'hvm', 'pv']),
-  memoryMiB: z.number().int().min(0).max(1 << 30),
+  memoryMiB: z
+    .number()
+    .int()
+    .min(0)
+    .max(1 << 30),
   boot: z.object({
     method: z.enum(['direct', 'pvh-grub', 'other']),
     kernelSha256: sha256.optional(),
@@ -152,7 +162,10 @@ export const EnvelopeSchema = z.object({
 
 /** Which topic each event type belongs on, and its message key. */
 /** `key` reads the event's (validated) data: each reads its own type's key field. */
-export const EventRouting: Record<EventType, { topic: string; key: (data: Readonly<Record<string, unknown>>) => string }> = {
+export const EventRouting: Record<
+  EventType,
+  { topic: string; key: (data: Readonly<Record<string, unknown>>) => string }
+> = {
   KernelBuildCompleted: { topic: 'fleet.kernel-builds.v1', key: (d) => d.imageSha256 as string },
   KernelBuildRevoked: { topic: 'fleet.kernel-builds.v1', key: (d) => d.imageSha256 as string },
   HostRegistered: { topic: 'fleet.guest-inventory.v1', key: (d) => d.hostId as string },
@@ -163,6 +176,9 @@ export const EventRouting: Record<EventType, { topic: string; key: (data: Readon
   HypervisorUpgradeCompleted: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId as string },
   HypervisorUpgradeCancelled: { topic: 'fleet.hypervisor-upgrades.v1', key: (d) => d.hostId as string },
   PlacementApplied: { topic: 'fleet.placement-acks.v1', key: (d) => d.hostId as string },
-  HypervisorBehaviourDeclared: { topic: 'fleet.operator-declarations.v1', key: (d) => (d.version ?? d.build) as string },
+  HypervisorBehaviourDeclared: {
+    topic: 'fleet.operator-declarations.v1',
+    key: (d) => (d.version ?? d.build) as string,
+  },
   GuestOsDeclared: { topic: 'fleet.operator-declarations.v1', key: (d) => d.guestOs as string },
 };

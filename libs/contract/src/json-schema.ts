@@ -5,12 +5,19 @@ import { REJECTION_CODES } from './validate';
 /** JSON Schemas of the contract, for the OpenAPI and AsyncAPI documents. */
 
 export function eventJsonSchema(type: EventType): Record<string, unknown> {
-  const envelope = z.toJSONSchema(EnvelopeSchema.extend({ type: z.literal(type), data: EventDataSchemas[type] as z.ZodTypeAny }), { unrepresentable: 'any' }) as Record<string, unknown>;
+  const envelope = z.toJSONSchema(
+    EnvelopeSchema.extend({ type: z.literal(type), data: EventDataSchemas[type] as z.ZodTypeAny }),
+    { unrepresentable: 'any' },
+  ) as Record<string, unknown>;
   delete envelope.$schema;
   if (type === 'HypervisorBehaviourDeclared') {
     // zod's refinement (exactly one of version or build) has no JSON Schema form of its own.
     const props = envelope.properties as Record<string, Record<string, unknown>>;
-    props.data = { ...props.data, oneOf: [{ required: ['version'] }, { required: ['build'] }], description: 'exactly one of version or build' };
+    props.data = {
+      ...props.data,
+      oneOf: [{ required: ['version'] }, { required: ['build'] }],
+      description: 'exactly one of version or build',
+    };
   }
   return { title: type, ...envelope };
 }
@@ -27,25 +34,56 @@ export const costJsonSchema: JsonSchema = {
 export const placementDecidedJsonSchema: JsonSchema = {
   title: 'PlacementDecided',
   type: 'object',
-  required: ['type', 'decisionId', 'hostId', 'guestId', 'sequence', 'hypervisorVersion', 'rsdp', 'action', 'reason', 'costs', 'policyVersion', 'decidedAt'],
+  required: [
+    'type',
+    'decisionId',
+    'hostId',
+    'guestId',
+    'sequence',
+    'hypervisorVersion',
+    'rsdp',
+    'action',
+    'reason',
+    'costs',
+    'policyVersion',
+    'decidedAt',
+  ],
   properties: {
     type: { const: 'PlacementDecided' },
     decisionId: { type: 'string', description: '"<guestId>#<sequence>"; hosts acknowledge it in PlacementApplied' },
     hostId: { type: 'string' },
     guestId: { type: 'string' },
-    sequence: { type: 'integer', minimum: 1, description: 'per guest, strictly increasing (shared with PlacementWithdrawn)' },
-    hypervisorVersion: { type: 'string', description: 'the version the decision is for: the planned target during an upgrade, else the current one' },
+    sequence: {
+      type: 'integer',
+      minimum: 1,
+      description: 'per guest, strictly increasing (shared with PlacementWithdrawn)',
+    },
+    hypervisorVersion: {
+      type: 'string',
+      description: 'the version the decision is for: the planned target during an upgrade, else the current one',
+    },
     rsdp: { type: 'string', enum: ['low', 'high', 'not-applicable'] },
     action: { type: 'string', enum: ['none', 'override-low', 'blocked'] },
     reason: {
       type: 'string',
-      enum: ['guest-not-pvh', 'kernel-not-pvh-capable', 'toolstack-places-low', 'kernel-handles-high-rsdp', 'override-low-required', 'high-rsdp-without-override'],
+      enum: [
+        'guest-not-pvh',
+        'kernel-not-pvh-capable',
+        'toolstack-places-low',
+        'kernel-handles-high-rsdp',
+        'override-low-required',
+        'high-rsdp-without-override',
+      ],
     },
     kernelSha256: { type: 'string' },
     costs: { type: 'array', items: costJsonSchema },
     policyVersion: { type: 'string' },
     decidedAt: { type: 'string', format: 'date-time', description: 'when the event that caused it was recorded' },
-    facts: { type: 'object', description: 'the facts the decision rests on (need, toolstack behaviour and placement, kernel notes, ...)', additionalProperties: true },
+    facts: {
+      type: 'object',
+      description: 'the facts the decision rests on (need, toolstack behaviour and placement, kernel notes, ...)',
+      additionalProperties: true,
+    },
   },
 };
 

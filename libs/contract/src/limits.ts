@@ -48,7 +48,9 @@ const BAD_CHAR = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])
 export function badString(s: string): string | null {
   const m = BAD_CHAR.exec(s);
   if (!m) return null;
-  return m[0] === '\u0000' ? 'contains a NUL character (U+0000)' : `contains a lone UTF-16 surrogate (U+${m[0].charCodeAt(0).toString(16).toUpperCase()})`;
+  return m[0] === '\u0000'
+    ? 'contains a NUL character (U+0000)'
+    : `contains a lone UTF-16 surrogate (U+${m[0].charCodeAt(0).toString(16).toUpperCase()})`;
 }
 
 /**

@@ -54,7 +54,13 @@ export class UnstorableEventsError extends Error {
 }
 
 export function isUnstorable(e: unknown): e is UnstorableEventsError {
-  return e instanceof UnstorableEventsError || (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'unstorable' && (e as { retriable?: unknown }).retriable === false);
+  return (
+    e instanceof UnstorableEventsError ||
+    (typeof e === 'object' &&
+      e !== null &&
+      (e as { code?: unknown }).code === 'unstorable' &&
+      (e as { retriable?: unknown }).retriable === false)
+  );
 }
 
 /** Appends validated events idempotently (an eventId is stored once, forever). */

@@ -1,6 +1,14 @@
 import { MAX_EVENT_BYTES } from './topics';
 import { EnvelopeSchema, EventDataSchemas, EventType, FleetEvent } from './events';
-import { badTime, DEFAULT_MAX_FUTURE_SKEW_MS, findBadString, jsonDepthExceeds, MAX_JSON_DEPTH, MAX_PLANNED_TIME, MIN_EVENT_TIME } from './limits';
+import {
+  badTime,
+  DEFAULT_MAX_FUTURE_SKEW_MS,
+  findBadString,
+  jsonDepthExceeds,
+  MAX_JSON_DEPTH,
+  MAX_PLANNED_TIME,
+  MIN_EVENT_TIME,
+} from './limits';
 
 /** Stable codes for rejected input; they appear in dead letters and problem details. */
 export const REJECTION_CODES = [
@@ -72,7 +80,8 @@ export function validateEvent(value: unknown, options: ValidationOptions = {}): 
   }
   const planned = (data.data as { plannedRebootAt?: string }).plannedRebootAt;
   const plannedBad = planned === undefined ? null : badTime(planned, MIN_EVENT_TIME, MAX_PLANNED_TIME);
-  if (plannedBad) return { ok: false, rejection: { code: 'invalid-time', message: `data.plannedRebootAt ${plannedBad}`, eventId } };
+  if (plannedBad)
+    return { ok: false, rejection: { code: 'invalid-time', message: `data.plannedRebootAt ${plannedBad}`, eventId } };
   return { ok: true, event: { ...env.data, type: type as EventType, data: data.data } as FleetEvent };
 }
 
@@ -85,7 +94,10 @@ export function parseEvent(raw: Buffer | string | null | undefined, options: Val
   }
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
   if (size > MAX_EVENT_BYTES) {
-    return { ok: false, rejection: { code: 'oversize', message: `message of ${size} bytes exceeds the limit of ${MAX_EVENT_BYTES}` } };
+    return {
+      ok: false,
+      rejection: { code: 'oversize', message: `message of ${size} bytes exceeds the limit of ${MAX_EVENT_BYTES}` },
+    };
   }
   let text: string;
   try {
@@ -95,7 +107,10 @@ export function parseEvent(raw: Buffer | string | null | undefined, options: Val
     return { ok: false, rejection: { code: 'invalid-json', message: 'the value is not valid UTF-8' } };
   }
   if (jsonDepthExceeds(text)) {
-    return { ok: false, rejection: { code: 'too-deep', message: `arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels` } };
+    return {
+      ok: false,
+      rejection: { code: 'too-deep', message: `arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels` },
+    };
   }
   let value: unknown;
   try {

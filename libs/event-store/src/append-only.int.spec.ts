@@ -32,7 +32,9 @@ describe('events are append-only', () => {
     expect(error).toBeDefined();
     expect(sqlStateOf(error)).toBe('23001');
     expect(String((error as Error).message)).toContain('append-only');
-    const rows: { event_id: string; source: string }[] = await ds.query(`SELECT event_id, source FROM events ORDER BY event_id`);
+    const rows: { event_id: string; source: string }[] = await ds.query(
+      `SELECT event_id, source FROM events ORDER BY event_id`,
+    );
     expect(rows).toEqual([
       { event_id: 'ao-1', source: 'test' },
       { event_id: 'ao-2', source: 'test' },
@@ -45,7 +47,9 @@ describe('events are append-only', () => {
       `SELECT count(*)::text AS n FROM pg_tables WHERE tablename IN ('events', 'streams', 'processor_checkpoints')`,
     );
     expect(tables[0].n).toBe('0');
-    const functions: { n: string }[] = await ds.query(`SELECT count(*)::text AS n FROM pg_proc WHERE proname LIKE 'fc\\_%'`);
+    const functions: { n: string }[] = await ds.query(
+      `SELECT count(*)::text AS n FROM pg_proc WHERE proname LIKE 'fc\\_%'`,
+    );
     expect(functions[0].n).toBe('0');
     await ds.runMigrations();
     expect(await new PostgresEventStore(ds).count()).toBe(0);

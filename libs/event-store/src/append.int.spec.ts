@@ -21,8 +21,9 @@ describe('PostgresEventStore.append (expected version)', () => {
 
   it('appends when the stream is at the expected version, and rejects otherwise', async () => {
     const s = 'decisions-a1';
-    expect(await store.append(s, [guestObserved('a1-1', 'g'), guestObserved('a1-2', 'g')], { expectedVersion: 'no-stream' }))
-      .toEqual({ stored: 2, duplicates: 0, nextExpectedVersion: 2 });
+    expect(
+      await store.append(s, [guestObserved('a1-1', 'g'), guestObserved('a1-2', 'g')], { expectedVersion: 'no-stream' }),
+    ).toEqual({ stored: 2, duplicates: 0, nextExpectedVersion: 2 });
     expect(await store.append(s, [guestObserved('a1-3', 'g')], { expectedVersion: 2 })).toEqual({
       stored: 1,
       duplicates: 0,
@@ -40,10 +41,14 @@ describe('PostgresEventStore.append (expected version)', () => {
       expectedVersion: 3,
       actualVersion: 4,
     });
-    await expect(store.append(s, [guestObserved('a1-6', 'g')], { expectedVersion: 'no-stream' })).rejects.toMatchObject({
-      code: 'wrong-expected-version',
-    });
-    await expect(store.append('decisions-a1-none', [guestObserved('a1-7', 'g')], { expectedVersion: 1 })).rejects.toMatchObject({
+    await expect(store.append(s, [guestObserved('a1-6', 'g')], { expectedVersion: 'no-stream' })).rejects.toMatchObject(
+      {
+        code: 'wrong-expected-version',
+      },
+    );
+    await expect(
+      store.append('decisions-a1-none', [guestObserved('a1-7', 'g')], { expectedVersion: 1 }),
+    ).rejects.toMatchObject({
       code: 'wrong-expected-version',
       actualVersion: 0,
     });
@@ -67,7 +72,9 @@ describe('PostgresEventStore.append (expected version)', () => {
       nextExpectedVersion: 2,
     });
     // one new event among duplicates: the version check applies
-    await expect(store.append(s, [...events, guestObserved('a2-3', 'g')], { expectedVersion: 0 })).rejects.toMatchObject({
+    await expect(
+      store.append(s, [...events, guestObserved('a2-3', 'g')], { expectedVersion: 0 }),
+    ).rejects.toMatchObject({
       code: 'wrong-expected-version',
     });
     expect(await store.append(s, [...events, guestObserved('a2-3', 'g')], { expectedVersion: 2 })).toEqual({

@@ -20,7 +20,13 @@ describe('copyRows (COPY FROM STDIN, text format)', () => {
   it('stores every value as given: escapes, NULLs, JSON with control characters, timestamps', async () => {
     const awkward = 'tab\there, newline\nthere, cr\r, backslash \\ and \\N, quotes " \', unicode é ✓ 𝄞';
     const rows: unknown[][] = [
-      [1, awkward, true, { text: awkward, list: [1, null, 'a\tb'], nested: { back: '\\' } }, '2026-11-25T03:00:00.123Z'],
+      [
+        1,
+        awkward,
+        true,
+        { text: awkward, list: [1, null, 'a\tb'], nested: { back: '\\' } },
+        '2026-11-25T03:00:00.123Z',
+      ],
       [2, null, false, null, null],
       [3, '', null, [], new Date('2026-01-02T03:04:05.006Z')],
       // a string is text as it is: a JSON string for a jsonb column is given as JSON
@@ -29,7 +35,13 @@ describe('copyRows (COPY FROM STDIN, text format)', () => {
     expect(await copyRows(client, 't', ['n', 's', 'b', 'j', 'at'], rows)).toBe(4);
     const { rows: back } = await client.query(`SELECT n, s, b, j, at FROM t ORDER BY n`);
     expect(back.map((r) => [r.n, r.s, r.b, r.j, r.at === null ? null : r.at.toISOString()])).toEqual([
-      [1, awkward, true, { text: awkward, list: [1, null, 'a\tb'], nested: { back: '\\' } }, '2026-11-25T03:00:00.123Z'],
+      [
+        1,
+        awkward,
+        true,
+        { text: awkward, list: [1, null, 'a\tb'], nested: { back: '\\' } },
+        '2026-11-25T03:00:00.123Z',
+      ],
       [2, null, false, null, null],
       [3, '', null, [], '2026-01-02T03:04:05.006Z'],
       [4, '\\N', true, 'just a string', '2026-11-25T03:00:00.000Z'],
@@ -42,13 +54,25 @@ describe('copyRows (COPY FROM STDIN, text format)', () => {
       for (let i = 0; i < 30_000; i++) yield [i, `row ${i} ${'x'.repeat(100)}`, i % 2 === 0, { i }, null];
     };
     expect(await copyRows(client, 't', ['n', 's', 'b', 'j', 'at'], many())).toBe(30_000);
-    const { rows } = await client.query(`SELECT count(*)::int AS n, sum(n)::bigint AS total, count(*) FILTER (WHERE (j->>'i')::int = n)::int AS same FROM t`);
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n, sum(n)::bigint AS total, count(*) FILTER (WHERE (j->>'i')::int = n)::int AS same FROM t`,
+    );
     expect(rows[0]).toEqual({ n: 30_000, total: String((29_999 * 30_000) / 2), same: 30_000 });
   });
 
   it('a bad row fails the whole COPY and stores nothing', async () => {
     await client.query(`TRUNCATE t`);
-    await expect(copyRows(client, 't', ['n', 's', 'b', 'j', 'at'], [[1, 'ok', true, null, null], ['not a number', 'x', true, null, null]])).rejects.toThrow(/integer/);
+    await expect(
+      copyRows(
+        client,
+        't',
+        ['n', 's', 'b', 'j', 'at'],
+        [
+          [1, 'ok', true, null, null],
+          ['not a number', 'x', true, null, null],
+        ],
+      ),
+    ).rejects.toThrow(/integer/);
     expect((await client.query(`SELECT count(*)::int AS n FROM t`)).rows[0].n).toBe(0);
   });
 });

@@ -19,7 +19,9 @@ export function copyField(value: unknown): string {
   else if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   else if (value instanceof Date) return value.toISOString();
   else s = JSON.stringify(value);
-  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+  return /[\\\t\n\r]/.test(s)
+    ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
+    : s;
 }
 
 /** Lines are sent in chunks of about this many characters. */
@@ -29,7 +31,12 @@ const CHUNK_CHARS = 1 << 20;
  * `COPY table (columns) FROM STDIN` of `rows` (each an array of field values in column
  * order), streamed in chunks: the bulk path Postgres loads fastest, for append-only rows.
  */
-export async function copyRows(client: CopyClient, table: string, columns: readonly string[], rows: Iterable<readonly unknown[]>): Promise<number> {
+export async function copyRows(
+  client: CopyClient,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly unknown[]>,
+): Promise<number> {
   let n = 0;
   await new Promise<void>((resolve, reject) => {
     const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));

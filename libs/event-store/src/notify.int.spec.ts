@@ -32,7 +32,10 @@ describe('LISTEN on stored events (wakes a projector in another process)', () =>
 
     const notified = new Promise<void>((resolve) => (wake = resolve));
     await new PostgresEventStore(writer).store([guestObserved('notify-1', 'g1')]);
-    await Promise.race([notified, new Promise((_, reject) => setTimeout(() => reject(new Error('no notification within 10 s')), 10000))]);
+    await Promise.race([
+      notified,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no notification within 10 s')), 10000)),
+    ]);
     expect(calls).toBeGreaterThanOrEqual(1);
 
     await stop();
@@ -47,7 +50,10 @@ describe('LISTEN on stored events (wakes a projector in another process)', () =>
   it('listens again after its connection is killed', async () => {
     let wake: () => void = () => undefined;
     const errors: string[] = [];
-    const stop = await listen(listener, EVENTS_CHANNEL, () => wake(), { retryMs: 100, onError: (e) => errors.push(e.message) });
+    const stop = await listen(listener, EVENTS_CHANNEL, () => wake(), {
+      retryMs: 100,
+      onError: (e) => errors.push(e.message),
+    });
     const [{ n }] = await writer.query(
       `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`,
     );
@@ -55,7 +61,10 @@ describe('LISTEN on stored events (wakes a projector in another process)', () =>
     await new Promise((r) => setTimeout(r, 1000)); // lost, then back after retryMs
     const notified = new Promise<void>((resolve) => (wake = resolve));
     await new PostgresEventStore(writer).store([guestObserved('notify-3', 'g3')]);
-    await Promise.race([notified, new Promise((_, reject) => setTimeout(() => reject(new Error('no notification within 10 s')), 10000))]);
+    await Promise.race([
+      notified,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no notification within 10 s')), 10000)),
+    ]);
     expect(errors.length).toBeGreaterThanOrEqual(1);
     await stop();
   });

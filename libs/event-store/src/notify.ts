@@ -28,15 +28,19 @@ export async function listen(
   } = {},
 ): Promise<() => Promise<void>> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
-  const driver = dataSource.driver as unknown as { obtainMasterConnection?: () => Promise<[PgClient, (err?: unknown) => void]> };
-  if (dataSource.options.type !== 'postgres' || typeof driver.obtainMasterConnection !== 'function') return async () => undefined;
+  const driver = dataSource.driver as unknown as {
+    obtainMasterConnection?: () => Promise<[PgClient, (err?: unknown) => void]>;
+  };
+  if (dataSource.options.type !== 'postgres' || typeof driver.obtainMasterConnection !== 'function')
+    return async () => undefined;
   let stopped = false;
   let current: { client: PgClient; release: (err?: unknown) => void; detach: () => void } | undefined;
   let retry: NodeJS.Timeout | undefined;
 
   const again = () => {
     // Not after the DataSource is closed, and never keeping the process alive by itself.
-    if (!stopped && dataSource.isInitialized) (retry = setTimeout(() => void connect(), options.retryMs ?? 1000)).unref();
+    if (!stopped && dataSource.isInitialized)
+      (retry = setTimeout(() => void connect(), options.retryMs ?? 1000)).unref();
   };
   const connect = async (): Promise<void> => {
     if (stopped || !dataSource.isInitialized) return;

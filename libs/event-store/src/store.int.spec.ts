@@ -25,7 +25,11 @@ describe('PostgresEventStore.store', () => {
       guestObserved('s1-c', 's1-g1'),
       guestObserved('s1-d', 's1-g2'),
     ]);
-    expect(outcome).toEqual({ stored: 4, duplicates: 0, storedIds: expect.arrayContaining(['s1-a', 's1-b', 's1-c', 's1-d']) });
+    expect(outcome).toEqual({
+      stored: 4,
+      duplicates: 0,
+      storedIds: expect.arrayContaining(['s1-a', 's1-b', 's1-c', 's1-d']),
+    });
     expect(outcome.storedIds).toHaveLength(4);
 
     const g1 = await store.readStream('guest-s1-g1');
@@ -58,12 +62,22 @@ describe('PostgresEventStore.store', () => {
   it('stores a repeated eventId once: within a batch (first wins) and across calls (no effect); one with other content is a conflict', async () => {
     const first = guestObserved('s2-a', 's2-g1', 'host-first');
     const second = guestObserved('s2-a', 's2-g1', 'host-second');
-    expect(await store.store([first, second, guestObserved('s2-b', 's2-g1')])).toEqual({ stored: 2, duplicates: 1, storedIds: expect.arrayContaining(['s2-a', 's2-b']), conflicts: [{ index: 1, eventId: 's2-a' }] });
+    expect(await store.store([first, second, guestObserved('s2-b', 's2-g1')])).toEqual({
+      stored: 2,
+      duplicates: 1,
+      storedIds: expect.arrayContaining(['s2-a', 's2-b']),
+      conflicts: [{ index: 1, eventId: 's2-a' }],
+    });
 
     const before = await store.count();
     const head = await store.head();
     // another event under a stored id (a squatter, or a careless producer): not stored, and said so
-    expect(await store.store([guestObserved('s2-a', 's2-g1', 'host-third')])).toEqual({ stored: 0, duplicates: 1, storedIds: [], conflicts: [{ index: 0, eventId: 's2-a' }] });
+    expect(await store.store([guestObserved('s2-a', 's2-g1', 'host-third')])).toEqual({
+      stored: 0,
+      duplicates: 1,
+      storedIds: [],
+      conflicts: [{ index: 0, eventId: 's2-a' }],
+    });
     expect(await store.store([first, guestObserved('s2-b', 's2-g1'), guestObserved('s2-c', 's2-g1')])).toEqual({
       stored: 1,
       duplicates: 2,

@@ -51,7 +51,6 @@ export function hostRegistered(eventId: string, hostId: string): IncomingEvent {
   return { event, origin: { channel: 'kafka', topic: 'fleet.guest-inventory.v1', partition: 0, offset: '7' } };
 }
 
-
 /**
  * Reads from `after` until `want` events are seen (or `timeoutMs` passes). The store's reads
  * stop below the oldest transaction still open anywhere on the server (xmin is cluster-wide:

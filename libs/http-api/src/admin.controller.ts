@@ -21,7 +21,8 @@ export class AdminController {
   @ApiResponse({ status: 200, description: '{ items: [{ eventId, type, globalPosition, reason, recordedAt }] }' })
   async setAside(@Query('limit') limit?: string) {
     const n = limit === undefined ? 1000 : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 10000) throw badRequest('invalid-limit', 'limit must be a whole number from 1 to 10000');
+    if (!Number.isInteger(n) || n < 1 || n > 10000)
+      throw badRequest('invalid-limit', 'limit must be a whole number from 1 to 10000');
     return { items: await this.queries.setAside(n) };
   }
 }

@@ -22,7 +22,8 @@ export class EventsRateLimiter {
       this.windows.set(tokenId, w);
       if (this.windows.size > 100_000) this.sweep(t);
     }
-    if (w.used + n > this.limit) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w.start + this.windowMs - t) / 1000)) };
+    if (w.used + n > this.limit)
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w.start + this.windowMs - t) / 1000)) };
     w.used += n;
     return { ok: true };
   }

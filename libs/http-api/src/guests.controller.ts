@@ -7,14 +7,22 @@ import { Access } from './auth/access';
 import { HistoryService } from './history/history.service';
 import { guestSummary, hostView, kernelView } from './views';
 
-export const GUEST_STATUSES = ['ok', 'needs-low-rsdp', 'blocked', 'unknown-kernel', 'not-applicable', 'awaiting-host'] as const;
+export const GUEST_STATUSES = [
+  'ok',
+  'needs-low-rsdp',
+  'blocked',
+  'unknown-kernel',
+  'not-applicable',
+  'awaiting-host',
+] as const;
 export const MAX_PAGE_SIZE = 1000;
 
 const problem = { content: { 'application/problem+json': { schema: problemJsonSchema } } };
 
 export function pageSize(raw: string | undefined, fallback = 100): number {
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PAGE_SIZE) throw badRequest('invalid-limit', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PAGE_SIZE)
+    throw badRequest('invalid-limit', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
   return Number(raw);
 }
 
@@ -36,7 +44,13 @@ export class GuestsController {
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   @ApiResponse({ status: 200, description: '{ items, nextCursor }' })
   @ApiResponse({ status: 400, ...problem })
-  async list(@Query('status') status?: string, @Query('hostId') hostId?: string, @Query('waveId') waveId?: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
+  async list(
+    @Query('status') status?: string,
+    @Query('hostId') hostId?: string,
+    @Query('waveId') waveId?: string,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ) {
     if (status !== undefined && !(GUEST_STATUSES as readonly string[]).includes(status)) {
       throw badRequest('invalid-status', `status must be one of ${GUEST_STATUSES.join(', ')}`);
     }
@@ -45,11 +59,22 @@ export class GuestsController {
   }
 
   @Get(':guestId')
-  @ApiOperation({ summary: "A guest: its facts, status, required placement, current decision and the explanation (which facts, which rule)" })
+  @ApiOperation({
+    summary:
+      'A guest: its facts, status, required placement, current decision and the explanation (which facts, which rule)',
+  })
   @ApiParam({ name: 'guestId' })
-  @ApiResponse({ status: 200, description: 'the guest projection', schema: { type: 'object', properties: { decision: placementDecidedJsonSchema } } })
+  @ApiResponse({
+    status: 200,
+    description: 'the guest projection',
+    schema: { type: 'object', properties: { decision: placementDecidedJsonSchema } },
+  })
   @ApiResponse({ status: 404, ...problem })
-  @ApiQuery({ name: 'hostId', required: false, description: "that host's view of the guest (default: the latest host that reports it present)" })
+  @ApiQuery({
+    name: 'hostId',
+    required: false,
+    description: "that host's view of the guest (default: the latest host that reports it present)",
+  })
   async get(@Param('guestId') guestId: string, @Query('hostId') hostId?: string) {
     const found = await this.queries.guest(guestId, hostId);
     if (!found) throw notFound('Guest', guestId);
@@ -64,8 +89,24 @@ export class GuestsController {
       kernel: kernelView(kernel),
       bootloader: kernelView(bootloader),
       explanation: d
-        ? { rule: d.message.reason, steps: d.explanation, remedy: d.remedy, facts: d.message.facts, flags: d.flags, causedBy: d.causedBy }
-        : { rule: null, steps: [guest.present ? 'No decision yet: the host has not registered.' : 'The guest was removed from its host.'], remedy: [], facts: null, flags: [], causedBy: null },
+        ? {
+            rule: d.message.reason,
+            steps: d.explanation,
+            remedy: d.remedy,
+            facts: d.message.facts,
+            flags: d.flags,
+            causedBy: d.causedBy,
+          }
+        : {
+            rule: null,
+            steps: [
+              guest.present ? 'No decision yet: the host has not registered.' : 'The guest was removed from its host.',
+            ],
+            remedy: [],
+            facts: null,
+            flags: [],
+            causedBy: null,
+          },
     };
   }
 

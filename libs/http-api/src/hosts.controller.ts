@@ -18,7 +18,8 @@ export const MAX_PLACEMENTS_WAIT_SECONDS = 60;
 
 export function placementsWaitMs(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 0;
-  if (!/^\d{1,3}$/.test(raw) || Number(raw) > MAX_PLACEMENTS_WAIT_SECONDS) throw badRequest('invalid-wait', `wait must be a whole number of seconds from 0 to ${MAX_PLACEMENTS_WAIT_SECONDS}`);
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) > MAX_PLACEMENTS_WAIT_SECONDS)
+    throw badRequest('invalid-wait', `wait must be a whole number of seconds from 0 to ${MAX_PLACEMENTS_WAIT_SECONDS}`);
   return Number(raw) * 1000;
 }
 
@@ -31,7 +32,12 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
   return ifNoneMatch.split(',').some((t) => opaque(t) === want);
 }
 
-function sendPlacements(req: Request, res: Response, answer: { etag: string; body: string | null }, ifNoneMatch: string | undefined): void {
+function sendPlacements(
+  req: Request,
+  res: Response,
+  answer: { etag: string; body: string | null },
+  ifNoneMatch: string | undefined,
+): void {
   res.setHeader('ETag', answer.etag);
   res.setHeader('Cache-Control', 'private, no-cache');
   res.setHeader('Vary', 'Authorization');
@@ -71,7 +77,11 @@ export class HostsController {
       "the request is held until the host's answer changes (200 with the new body, as soon as the projector's batch that changed it commits) " +
       `or \`wait\` seconds pass (304; the wait ends at a random point of its last quarter, so that hosts that started together do not come back together). \`wait\`: 0-${MAX_PLACEMENTS_WAIT_SECONDS}. \`withdrawn\` lists the guests the host removed, with the sequence of their withdrawal.`,
   })
-  @ApiQuery({ name: 'wait', required: false, description: `seconds to hold the request while If-None-Match matches, 0-${MAX_PLACEMENTS_WAIT_SECONDS} (default 0)` })
+  @ApiQuery({
+    name: 'wait',
+    required: false,
+    description: `seconds to hold the request while If-None-Match matches, 0-${MAX_PLACEMENTS_WAIT_SECONDS} (default 0)`,
+  })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'the ETag of the answer the host has' })
   @ApiResponse({
     status: 200,
@@ -90,18 +100,33 @@ export class HostsController {
               status: { type: 'string' },
               decision: placementDecidedJsonSchema,
               acknowledged: { type: 'boolean' },
-              remedy: { type: 'array', items: { type: 'string' }, description: 'what would unblock a blocked decision ([] otherwise)' },
+              remedy: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'what would unblock a blocked decision ([] otherwise)',
+              },
             },
           },
         },
-        withdrawn: { type: 'array', items: { type: 'object', properties: { guestId: { type: 'string' }, sequence: { type: 'integer' } } } },
+        withdrawn: {
+          type: 'array',
+          items: { type: 'object', properties: { guestId: { type: 'string' }, sequence: { type: 'integer' } } },
+        },
       },
     },
   })
-  @ApiResponse({ status: 304, description: 'If-None-Match matches the current answer (at once, or when `wait` ran out)' })
+  @ApiResponse({
+    status: 304,
+    description: 'If-None-Match matches the current answer (at once, or when `wait` ran out)',
+  })
   @ApiResponse({ status: 400, ...problem })
   @ApiResponse({ status: 404, ...problem })
-  async placements(@Param('hostId') hostId: string, @Query('wait') wait: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async placements(
+    @Param('hostId') hostId: string,
+    @Query('wait') wait: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const waitMs = placementsWaitMs(wait);
     const ifNoneMatch = req.headers['if-none-match'];
     // JSON text from Postgres, sent as it is (see PlacementsReader), kept between projector batches
@@ -110,7 +135,13 @@ export class HostsController {
     if (!etagMatches(ifNoneMatch, answer.etag) || waitMs === 0) return sendPlacements(req, res, answer, ifNoneMatch);
     const aborted = { onAbort: (f: () => void) => res.once('close', f) };
     // ends somewhere in the last quarter of the wait: hosts that started together do not all come back together
-    const changed = await this.placementsWatch.wait(hostId, answer.etag, waitMs - Math.floor(Math.random() * (waitMs / 4)), generation, aborted);
+    const changed = await this.placementsWatch.wait(
+      hostId,
+      answer.etag,
+      waitMs - Math.floor(Math.random() * (waitMs / 4)),
+      generation,
+      aborted,
+    );
     if (res.destroyed || res.writableEnded) return;
     if (changed) answer = await this.currentAnswer(hostId, undefined);
     sendPlacements(req, res, answer, ifNoneMatch);
@@ -120,7 +151,10 @@ export class HostsController {
    * The host's answer; when the caller's tag is the one already known for this generation
    * (a long-poll asking again after its wait ran out), the body is not read at all.
    */
-  private async currentAnswer(hostId: string, ifNoneMatch: string | undefined): Promise<{ etag: string; body: string | null }> {
+  private async currentAnswer(
+    hostId: string,
+    ifNoneMatch: string | undefined,
+  ): Promise<{ etag: string; body: string | null }> {
     const known = ifNoneMatch ? this.placementsCache.knownEtag(hostId) : undefined;
     if (known !== undefined && etagMatches(ifNoneMatch, known)) return { etag: known, body: null };
     const answer = await this.placementsCache.placements(hostId);
@@ -130,14 +164,29 @@ export class HostsController {
 
   @Get(':hostId/timeline')
   @Access({ roles: ['planner'] })
-  @ApiOperation({ summary: "The host's events from the store, in order: registration, upgrade planned/started/completed/cancelled, acknowledgements" })
-  @ApiQuery({ name: 'after', required: false, description: 'stream position after which the page starts (nextAfter of the previous page)' })
+  @ApiOperation({
+    summary:
+      "The host's events from the store, in order: registration, upgrade planned/started/completed/cancelled, acknowledgements",
+  })
+  @ApiQuery({
+    name: 'after',
+    required: false,
+    description: 'stream position after which the page starts (nextAfter of the previous page)',
+  })
   @ApiQuery({ name: 'limit', required: false, description: `page size, 1-${MAX_PAGE_SIZE} (default 100)` })
-  @ApiResponse({ status: 200, description: '{ hostId, items: [{ position, eventId, type, occurredAt, recordedAt, source, data }], nextAfter }' })
+  @ApiResponse({
+    status: 200,
+    description: '{ hostId, items: [{ position, eventId, type, occurredAt, recordedAt, source, data }], nextAfter }',
+  })
   @ApiResponse({ status: 404, ...problem })
   async timeline(@Param('hostId') hostId: string, @Query('after') after?: string, @Query('limit') limit?: string) {
-    if (after !== undefined && !/^\d{1,15}$/.test(after)) throw badRequest('invalid-after', 'after must be a stream position (a whole number)');
-    const page = await this.historyService.hostTimeline(hostId, after === undefined ? 0 : Number(after), pageSize(limit));
+    if (after !== undefined && !/^\d{1,15}$/.test(after))
+      throw badRequest('invalid-after', 'after must be a stream position (a whole number)');
+    const page = await this.historyService.hostTimeline(
+      hostId,
+      after === undefined ? 0 : Number(after),
+      pageSize(limit),
+    );
     if (!page.items.length && after === undefined && !(await this.queries.host(hostId))) throw notFound('Host', hostId);
     return { hostId, items: page.items, nextAfter: page.next };
   }

@@ -59,12 +59,39 @@ export class HttpApiModule {
   static forRoot(options: HttpApiOptions = {}): DynamicModule {
     return {
       module: HttpApiModule,
-      imports: [ThrottlerModule.forRoot([{ name: 'default', ttl: (options.whatIfRateWindowSeconds ?? 60) * 1000, limit: options.whatIfRateLimit ?? 10 }])],
-      controllers: [AdminController, EventsController, GuestsController, HostsController, SummaryController, WhatIfController, TokensController, DashboardController, HostListController, LiveController],
+      imports: [
+        ThrottlerModule.forRoot([
+          {
+            name: 'default',
+            ttl: (options.whatIfRateWindowSeconds ?? 60) * 1000,
+            limit: options.whatIfRateLimit ?? 10,
+          },
+        ]),
+      ],
+      controllers: [
+        AdminController,
+        EventsController,
+        GuestsController,
+        HostsController,
+        SummaryController,
+        WhatIfController,
+        TokensController,
+        DashboardController,
+        HostListController,
+        LiveController,
+      ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        { provide: TokenStore, useFactory: (ds: DataSource) => new TokenStore(preparedQueryable(ds)), inject: [DataSource] },
-        { provide: AUTHENTICATOR, useFactory: (store: TokenStore) => new Authenticator(store, options.bootstrapToken ?? null), inject: [TokenStore] },
+        {
+          provide: TokenStore,
+          useFactory: (ds: DataSource) => new TokenStore(preparedQueryable(ds)),
+          inject: [DataSource],
+        },
+        {
+          provide: AUTHENTICATOR,
+          useFactory: (store: TokenStore) => new Authenticator(store, options.bootstrapToken ?? null),
+          inject: [TokenStore],
+        },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: WhatIfService, useFactory: (ds: DataSource) => new WhatIfService(ds), inject: [DataSource] },
         { provide: HistoryService, useFactory: (ds: DataSource) => new HistoryService(ds), inject: [DataSource] },
@@ -73,19 +100,43 @@ export class HttpApiModule {
           provide: EVENTS_INGEST_OPTIONS,
           useValue: {
             maxFutureSkewMs: options.maxFutureSkewMs,
-            rate: new EventsRateLimiter(options.eventsRateLimit ?? 100_000, (options.eventsRateWindowSeconds ?? 60) * 1000),
+            rate: new EventsRateLimiter(
+              options.eventsRateLimit ?? 100_000,
+              (options.eventsRateWindowSeconds ?? 60) * 1000,
+            ),
           } satisfies EventsIngestOptions,
         },
         {
           provide: PlacementsCache,
-          useFactory: (ds: DataSource) => new PlacementsCache(new PlacementsReader(preparedQueryable(ds)), options.placementsCacheBytes ?? 64 * 1024 * 1024, ds),
+          useFactory: (ds: DataSource) =>
+            new PlacementsCache(
+              new PlacementsReader(preparedQueryable(ds)),
+              options.placementsCacheBytes ?? 64 * 1024 * 1024,
+              ds,
+            ),
           inject: [DataSource],
         },
-        { provide: PlacementsWatch, useFactory: (cache: PlacementsCache) => new PlacementsWatch(cache), inject: [PlacementsCache] },
+        {
+          provide: PlacementsWatch,
+          useFactory: (cache: PlacementsCache) => new PlacementsWatch(cache),
+          inject: [PlacementsCache],
+        },
         // the dashboard's reads (dashboard/), its aggregates kept per projector batch, and its live stream
-        { provide: DashboardQueries, useFactory: (ds: DataSource) => new DashboardQueries(preparedQueryable(ds)), inject: [DataSource] },
-        { provide: GenerationMemo, useFactory: (cache: PlacementsCache) => new GenerationMemo(cache), inject: [PlacementsCache] },
-        { provide: LiveTickets, useFactory: (ds: DataSource) => new LiveTickets(preparedQueryable(ds), options.bootstrapToken ?? null), inject: [DataSource] },
+        {
+          provide: DashboardQueries,
+          useFactory: (ds: DataSource) => new DashboardQueries(preparedQueryable(ds)),
+          inject: [DataSource],
+        },
+        {
+          provide: GenerationMemo,
+          useFactory: (cache: PlacementsCache) => new GenerationMemo(cache),
+          inject: [PlacementsCache],
+        },
+        {
+          provide: LiveTickets,
+          useFactory: (ds: DataSource) => new LiveTickets(preparedQueryable(ds), options.bootstrapToken ?? null),
+          inject: [DataSource],
+        },
         { provide: LiveHub, useFactory: (cache: PlacementsCache) => new LiveHub(cache), inject: [PlacementsCache] },
       ],
     };

@@ -12,7 +12,11 @@ export function serveOpenApi(app: INestApplication, version: string): void {
         'ci (write kernel builds), host:<hostId> (read its own host and placements, write its own inventory and acks), admin (everything, tokens). ' +
         '401 without a valid token, 403 when the role may not.',
     )
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'a token from `fleetcompat tokens create`, POST /v1/tokens, or FLEETCOMPAT_BOOTSTRAP_TOKEN' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'a token from `fleetcompat tokens create`, POST /v1/tokens, or FLEETCOMPAT_BOOTSTRAP_TOKEN',
+    })
     .setVersion(version)
     .build();
   const document = SwaggerModule.createDocument(app, config);

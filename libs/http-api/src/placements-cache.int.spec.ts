@@ -44,26 +44,45 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     for (const hostId of ['host-r1-01', 'host-r1-02', 'host-r2-01', 'host-r2-02']) {
       const mine = JSON.parse((await reader().placements(hostId))!.body);
       const theirs = JSON.parse((await new ProjectionQueries(ds).placementsJson(hostId))!);
-      expect({ ...mine, placements: mine.placements.map(({ remedy: _r, ...p }: any) => p), withdrawn: undefined }).toEqual({ ...theirs, withdrawn: undefined });
+      expect({
+        ...mine,
+        placements: mine.placements.map(({ remedy: _r, ...p }: any) => p),
+        withdrawn: undefined,
+      }).toEqual({ ...theirs, withdrawn: undefined });
       expect(mine.withdrawn).toEqual([]);
     }
-    const blocked = JSON.parse((await reader().placements('host-r2-01'))!.body).placements.find((p: any) => p.status === 'blocked');
+    const blocked = JSON.parse((await reader().placements('host-r2-01'))!.body).placements.find(
+      (p: any) => p.status === 'blocked',
+    );
     expect(blocked.remedy.length).toBeGreaterThan(0);
   });
 
   it('answers from memory until a projector batch commits, then with the new decisions', async () => {
     const hostId = 'host-r2-01';
     const first = await cache.placementsJson(hostId);
-    expect(JSON.parse(first!).placements.find((p: any) => p.guestId === `${hostId}.db-old-grub`).decision).toMatchObject({ hypervisorVersion: '4.17.3' });
+    expect(
+      JSON.parse(first!).placements.find((p: any) => p.guestId === `${hostId}.db-old-grub`).decision,
+    ).toMatchObject({ hypervisorVersion: '4.17.3' });
     expect(await cache.placementsJson(hostId)).toBe(first);
     expect(cache.hits).toBe(1);
 
-    await append(envelope('cache-cancel', 'HypervisorUpgradeCancelled', '2026-11-22T00:00:00Z', 'orchestrator', { hostId, reason: 'freeze' }));
+    await append(
+      envelope('cache-cancel', 'HypervisorUpgradeCancelled', '2026-11-22T00:00:00Z', 'orchestrator', {
+        hostId,
+        reason: 'freeze',
+      }),
+    );
     const fresh = (await reader().placements(hostId))!.body;
     expect(fresh).not.toBe(first);
     // the commit's notification reaches the cache's own connection shortly after the commit
-    await eventually('the cache drops the old answer', async () => ((await cache.placementsJson(hostId)) === fresh ? true : undefined));
-    expect(JSON.parse((await cache.placementsJson(hostId))!).placements.find((p: any) => p.guestId === `${hostId}.db-old-grub`).decision).toMatchObject({
+    await eventually('the cache drops the old answer', async () =>
+      (await cache.placementsJson(hostId)) === fresh ? true : undefined,
+    );
+    expect(
+      JSON.parse((await cache.placementsJson(hostId))!).placements.find(
+        (p: any) => p.guestId === `${hostId}.db-old-grub`,
+      ).decision,
+    ).toMatchObject({
       hypervisorVersion: '4.10.4',
     });
   });
@@ -73,17 +92,32 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     const t0 = (await reader().placements(hostId))!.etag;
     expect(t0).toMatch(/^W\/"p2-[0-9a-f]{32}"$/);
     expect((await reader().etags([hostId, 'nobody'])).get(hostId)).toBe(t0);
-    await append(envelope('tag-other-host', 'HypervisorUpgradeCancelled', '2026-11-22T00:01:00Z', 'orchestrator', { hostId: 'host-r2-02' }));
+    await append(
+      envelope('tag-other-host', 'HypervisorUpgradeCancelled', '2026-11-22T00:01:00Z', 'orchestrator', {
+        hostId: 'host-r2-02',
+      }),
+    );
     expect((await reader().placements(hostId))!.etag).toBe(t0);
 
     const body = JSON.parse((await reader().placements(hostId))!.body);
     const p = body.placements[0];
-    await append(envelope('tag-ack', 'PlacementApplied', '2026-11-22T00:02:00Z', `host-agent/${hostId}`, { hostId, guestId: p.guestId, decisionId: p.decision.decisionId }));
+    await append(
+      envelope('tag-ack', 'PlacementApplied', '2026-11-22T00:02:00Z', `host-agent/${hostId}`, {
+        hostId,
+        guestId: p.guestId,
+        decisionId: p.decision.decisionId,
+      }),
+    );
     const t1 = (await reader().placements(hostId))!;
     expect(t1.etag).not.toBe(t0);
     expect(JSON.parse(t1.body).placements[0].acknowledged).toBe(true);
 
-    await append(envelope('tag-remove', 'GuestRemoved', '2026-11-22T00:03:00Z', `host-agent/${hostId}`, { hostId, guestId: p.guestId }));
+    await append(
+      envelope('tag-remove', 'GuestRemoved', '2026-11-22T00:03:00Z', `host-agent/${hostId}`, {
+        hostId,
+        guestId: p.guestId,
+      }),
+    );
     const t2 = (await reader().placements(hostId))!;
     expect(t2.etag).not.toBe(t1.etag);
     const after = JSON.parse(t2.body);
@@ -97,7 +131,13 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     const old = (await cache.placements(other))!.body;
     const generation = cache.generation;
     const p = JSON.parse(old).placements.find((x: any) => !x.acknowledged);
-    await append(envelope('drop-other', 'PlacementApplied', '2026-11-22T00:06:00Z', `host-agent/${other}`, { hostId: other, guestId: p.guestId, decisionId: p.decision.decisionId }));
+    await append(
+      envelope('drop-other', 'PlacementApplied', '2026-11-22T00:06:00Z', `host-agent/${other}`, {
+        hostId: other,
+        guestId: p.guestId,
+        decisionId: p.decision.decisionId,
+      }),
+    );
     await eventually('the batch notified', async () => cache.generation > generation);
     const hits = cache.hits;
     await cache.placements(mine);
@@ -123,13 +163,19 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     // another host's batch: its notification names that host only, so this host is not even checked
     const checks = watch.checks;
     const before = cache.generation;
-    await append(envelope('poll-other', 'HypervisorUpgradeCancelled', '2026-11-22T00:04:00Z', 'orchestrator', { hostId: 'host-r2-01' }));
+    await append(
+      envelope('poll-other', 'HypervisorUpgradeCancelled', '2026-11-22T00:04:00Z', 'orchestrator', {
+        hostId: 'host-r2-01',
+      }),
+    );
     await eventually('the other host batch notified', async () => cache.generation > before);
     await new Promise((r) => setTimeout(r, 300));
     expect(woke).toBe(false);
     expect(watch.checks).toBe(checks);
     const t = Date.now();
-    await append(envelope('poll-mine', 'HypervisorUpgradeCancelled', '2026-11-22T00:05:00Z', 'orchestrator', { hostId }));
+    await append(
+      envelope('poll-mine', 'HypervisorUpgradeCancelled', '2026-11-22T00:05:00Z', 'orchestrator', { hostId }),
+    );
     expect(await waiting).toBe(true);
     expect(Date.now() - t).toBeLessThan(5000);
     expect((await cache.placements(hostId))!.etag).not.toBe(etag);

@@ -41,10 +41,15 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     if (!this.dataSource) return;
-    this.unlisten = await listen(this.dataSource, PROJECTION_CHANNEL, (payload) => this.invalidate(notifiedHosts(payload)), {
-      onListening: (on) => this.setListening(on),
-      onError: (e) => this.log.warn(`LISTEN ${PROJECTION_CHANNEL}: ${e.message} (placements not cached meanwhile)`),
-    });
+    this.unlisten = await listen(
+      this.dataSource,
+      PROJECTION_CHANNEL,
+      (payload) => this.invalidate(notifiedHosts(payload)),
+      {
+        onListening: (on) => this.setListening(on),
+        onError: (e) => this.log.warn(`LISTEN ${PROJECTION_CHANNEL}: ${e.message} (placements not cached meanwhile)`),
+      },
+    );
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -73,7 +73,13 @@ export class PlacementsWatch implements OnModuleDestroy {
    * the process shuts down (false). `readAtGeneration`: the cache generation before `etag` was
    * read.
    */
-  wait(hostId: string, etag: string, ms: number, readAtGeneration: number, signal?: { onAbort(f: () => void): void }): Promise<boolean> {
+  wait(
+    hostId: string,
+    etag: string,
+    ms: number,
+    readAtGeneration: number,
+    signal?: { onAbort(f: () => void): void },
+  ): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       let set = this.waiters.get(hostId);
@@ -121,7 +127,8 @@ export class PlacementsWatch implements OnModuleDestroy {
   private async check(): Promise<void> {
     do {
       this.again = false;
-      const hosts = this.pending === null ? [...this.waiters.keys()] : [...this.pending].filter((h) => this.waiters.has(h));
+      const hosts =
+        this.pending === null ? [...this.waiters.keys()] : [...this.pending].filter((h) => this.waiters.has(h));
       this.pending = new Set();
       this.checks++;
       // chunks on a few connections at once: the hosts of the first chunks are woken (and read

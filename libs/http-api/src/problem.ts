@@ -21,11 +21,23 @@ export class ProblemException extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) => new ProblemException(404, 'not-found', `${what} not found`, `no ${what.toLowerCase()} with id "${id}"`);
+export const notFound = (what: string, id: string) =>
+  new ProblemException(404, 'not-found', `${what} not found`, `no ${what.toLowerCase()} with id "${id}"`);
 export const badRequest = (code: string, detail: string, extensions: Record<string, unknown> = {}) =>
   new ProblemException(400, code, 'Bad request', detail, extensions);
 
-const TITLES: Record<number, string> = { 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Too many requests', 500: 'Internal server error', 503: 'Service unavailable' };
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+};
 
 /** Turns every error into `application/problem+json` (RFC 9457). */
 @Catch()
@@ -65,11 +77,23 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-function sendProblem(res: Response, req: Request, p: { status: number; code: string; title: string; detail?: string; extensions?: Record<string, unknown> }): void {
+function sendProblem(
+  res: Response,
+  req: Request,
+  p: { status: number; code: string; title: string; detail?: string; extensions?: Record<string, unknown> },
+): void {
   res
     .status(p.status)
     .type('application/problem+json')
-    .json({ type: `${PROBLEM_BASE}${p.code}`, title: p.title, status: p.status, ...(p.detail ? { detail: p.detail } : {}), instance: req.originalUrl ?? req.url, code: p.code, ...(p.extensions ?? {}) });
+    .json({
+      type: `${PROBLEM_BASE}${p.code}`,
+      title: p.title,
+      status: p.status,
+      ...(p.detail ? { detail: p.detail } : {}),
+      instance: req.originalUrl ?? req.url,
+      code: p.code,
+      ...(p.extensions ?? {}),
+    });
 }
 
 /** The problem for an error of Express' body parser (bad JSON, too large, bad charset), if it is one. */
@@ -83,16 +107,28 @@ interface ThrownLike {
   toString(): string;
 }
 
-function bodyParserProblem(e: ThrownLike | null | undefined): { status: number; code: string; title: string; detail: string | undefined } | null {
+function bodyParserProblem(
+  e: ThrownLike | null | undefined,
+): { status: number; code: string; title: string; detail: string | undefined } | null {
   switch (e?.type) {
     case 'entity.parse.failed':
-      return { status: 400, code: 'invalid-json', title: TITLES[400], detail: `the request body is not valid JSON: ${e.message}` };
+      return {
+        status: 400,
+        code: 'invalid-json',
+        title: TITLES[400],
+        detail: `the request body is not valid JSON: ${e.message}`,
+      };
     case 'entity.not.utf8':
       return { status: 400, code: 'invalid-json', title: TITLES[400], detail: e.message };
     case 'entity.too.deep':
       return { status: 400, code: 'too-deep', title: TITLES[400], detail: e.message };
     case 'entity.too.large':
-      return { status: 413, code: 'body-too-large', title: TITLES[413], detail: `the request body exceeds the limit of ${e.limit} bytes` };
+      return {
+        status: 413,
+        code: 'body-too-large',
+        title: TITLES[413],
+        detail: `the request body exceeds the limit of ${e.limit} bytes`,
+      };
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return { status: 415, code: 'unsupported-encoding', title: TITLES[415], detail: e.message };
@@ -112,16 +148,23 @@ export function jsonBodyWithProblems(limit: string) {
     // refused before JSON.parse: nothing recursive (JSON.stringify, validation, logging) ever sees such a body
     verify: (_req, _res, buf) => {
       // bytes that are not UTF-8 are refused (as on Kafka), not decoded to U+FFFD and stored
-      if (!isUtf8(buf)) throw Object.assign(new Error('the request body is not valid UTF-8'), { type: 'entity.not.utf8', status: 400 });
+      if (!isUtf8(buf))
+        throw Object.assign(new Error('the request body is not valid UTF-8'), { type: 'entity.not.utf8', status: 400 });
       // an array of events adds one level
       if (jsonDepthExceeds(buf.toString('utf8'), MAX_JSON_DEPTH + 1)) {
-        throw Object.assign(new Error(`arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels in an event`), { type: 'entity.too.deep', status: 400 });
+        throw Object.assign(new Error(`arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels in an event`), {
+          type: 'entity.too.deep',
+          status: 400,
+        });
       }
     },
   });
-  return [parse, (err: ThrownLike | null | undefined, req: Request, res: Response, next: NextFunction) => {
-    const p = bodyParserProblem(err);
-    if (p) sendProblem(res, req, p);
-    else next(err);
-  }] as const;
+  return [
+    parse,
+    (err: ThrownLike | null | undefined, req: Request, res: Response, next: NextFunction) => {
+      const p = bodyParserProblem(err);
+      if (p) sendProblem(res, req, p);
+      else next(err);
+    },
+  ] as const;
 }

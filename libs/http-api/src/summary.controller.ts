@@ -16,7 +16,8 @@ export class SummaryController {
   @Get()
   @ApiOperation({
     summary: 'Fleet totals by status, by hypervisor version (current and target), and by wave',
-    description: 'Kept until the next projector batch commits (dropped on its notification, as the placements are): the fleet page of the dashboard reads it at every load.',
+    description:
+      'Kept until the next projector batch commits (dropped on its notification, as the placements are): the fleet page of the dashboard reads it at every load.',
   })
   async get() {
     return this.memo.get('summary', () => this.queries.summary());

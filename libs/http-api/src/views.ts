@@ -4,7 +4,15 @@ import { AckRow, GuestView, HostRow, KernelRow } from '@fleetcompat/projections'
 
 export function kernelView(k: KernelRow | null) {
   if (!k) return null;
-  return { imageSha256: k.imageSha256, release: k.release, arch: k.arch, distro: k.distro, xenNotes: k.xenNotes, revoked: k.revoked, revokedReason: k.revokedReason };
+  return {
+    imageSha256: k.imageSha256,
+    release: k.release,
+    arch: k.arch,
+    distro: k.distro,
+    xenNotes: k.xenNotes,
+    revoked: k.revoked,
+    revokedReason: k.revokedReason,
+  };
 }
 
 export function guestSummary(g: GuestView, ack?: AckRow | null) {
@@ -19,7 +27,14 @@ export function guestSummary(g: GuestView, ack?: AckRow | null) {
     boot: { method: g.bootMethod, kernelSha256: g.kernelSha256, bootloaderSha256: g.bootloaderSha256 },
     requiredPlacement: d ? { rsdp: d.rsdp, action: d.action, reason: d.reason } : null,
     decision: d ?? null,
-    ...(ack !== undefined ? { acknowledged: ack && d && ack.decisionId === d.decisionId ? { decisionId: ack.decisionId, appliedAt: ack.appliedAt } : null } : {}),
+    ...(ack !== undefined
+      ? {
+          acknowledged:
+            ack && d && ack.decisionId === d.decisionId
+              ? { decisionId: ack.decisionId, appliedAt: ack.appliedAt }
+              : null,
+        }
+      : {}),
   };
 }
 

@@ -40,11 +40,19 @@ describe('signed messages through the ingest (real broker)', () => {
     await produce(input, [{ key: 'h2', value: hostRegistered('other-host-3', 'h2') }], { token });
     await produce(input, [{ key: 'h1', value: hostRegistered('signed-4', 'h1') }], { token });
     const sink = new StoreSink(new PostgresEventStore(db.ds));
-    server = testServer({ groupId: uniqueName('ia.group'), topics: [input], deadLetterTopic: dlq, sink, auth: new SignedMessageAuthenticator(new KafkaKeyring(source)) });
+    server = testServer({
+      groupId: uniqueName('ia.group'),
+      topics: [input],
+      deadLetterTopic: dlq,
+      sink,
+      auth: new SignedMessageAuthenticator(new KafkaKeyring(source)),
+    });
     await server.start();
     await waitFor('the two signed events stored', async () => (await db!.count()) >= 2, 60000);
     expect(await db.ids()).toEqual(['signed-1', 'signed-4']);
-    const letters = (await consumeAll(dlq, { until: (m) => m.length >= 2, timeoutMs: 20000 })).map((m) => JSON.parse(m.value!) as KafkaDeadLetter);
+    const letters = (await consumeAll(dlq, { until: (m) => m.length >= 2, timeoutMs: 20000 })).map(
+      (m) => JSON.parse(m.value!) as KafkaDeadLetter,
+    );
     expect(letters.map((l) => [l.eventId, l.error.code])).toEqual([
       ['unsigned-2', 'unauthenticated'],
       ['other-host-3', 'forbidden'],

@@ -29,12 +29,15 @@ export class SignedMessageAuthenticator implements IngestAuthenticator {
 
   authenticate(topic: string, message: RawMessage): MessageAuthentication {
     const h = parseKafkaAuthHeader(message.headers);
-    if (!h.ok) return refuse(`${h.reason} (KAFKA_AUTH=signed: every input message must be signed with its producer's token)`);
+    if (!h.ok)
+      return refuse(`${h.reason} (KAFKA_AUTH=signed: every input message must be signed with its producer's token)`);
     const entry = this.keyring.get(h.keyId);
     if (entry === undefined) throw new Error('SignedMessageAuthenticator: prepare() was not called for this message');
     if (entry === null) return refuse(`the token of key id ${h.keyId.slice(0, 16)}... is unknown or revoked`);
     if (!verifyKafkaMac(entry.key, topic, message.key, message.value, h.mac)) {
-      return refuse(`the signature does not match the message's topic, key and value (token ${entry.principal.tokenId})`);
+      return refuse(
+        `the signature does not match the message's topic, key and value (token ${entry.principal.tokenId})`,
+      );
     }
     return { ok: true, principal: entry.principal };
   }

@@ -97,7 +97,15 @@ export class IngestBatchHandler {
           // the eventId, when the value is readable, so that the producer sees which event was refused
           const peek = parseEvent(message.value, { now: now.getTime(), maxFutureSkewMs: this.maxFutureSkewMs });
           const eventId = peek.ok ? peek.event.eventId : peek.rejection.eventId;
-          deadLetters.push(this.deadLetter(topic, partition, message, { ...a.rejection, ...(eventId !== undefined ? { eventId } : {}) }, now));
+          deadLetters.push(
+            this.deadLetter(
+              topic,
+              partition,
+              message,
+              { ...a.rejection, ...(eventId !== undefined ? { eventId } : {}) },
+              now,
+            ),
+          );
           continue;
         }
         signer = a.principal;
@@ -110,7 +118,11 @@ export class IngestBatchHandler {
       // an event travels on its own topic only: producers are authorized per topic (Kafka ACLs)
       const own = this.prefix + EventRouting[result.event.type].topic;
       if (own !== topic) {
-        const rejection: Rejection = { code: 'wrong-topic', message: `${result.event.type} belongs on ${own}, not ${topic}`, eventId: result.event.eventId };
+        const rejection: Rejection = {
+          code: 'wrong-topic',
+          message: `${result.event.type} belongs on ${own}, not ${topic}`,
+          eventId: result.event.eventId,
+        };
         deadLetters.push(this.deadLetter(topic, partition, message, rejection, now));
         continue;
       }
@@ -118,7 +130,11 @@ export class IngestBatchHandler {
       if (signer) {
         const [refusal] = refusedEvents(signer.role, [result.event]);
         if (refusal) {
-          const rejection: Rejection = { code: 'forbidden', message: `${refusal.reason} (signed by token ${signer.tokenId})`, eventId: result.event.eventId };
+          const rejection: Rejection = {
+            code: 'forbidden',
+            message: `${refusal.reason} (signed by token ${signer.tokenId})`,
+            eventId: result.event.eventId,
+          };
           deadLetters.push(this.deadLetter(topic, partition, message, rejection, now));
           continue;
         }
@@ -129,8 +145,15 @@ export class IngestBatchHandler {
   }
 
   /** Builds the dead letter of one rejected message. */
-  deadLetter(topic: string, partition: number, message: RawMessage, rejection: Rejection, now: Date = new Date()): DeadLetterRecord {
-    const key = message.key == null ? null : typeof message.key === 'string' ? message.key : message.key.toString('utf8');
+  deadLetter(
+    topic: string,
+    partition: number,
+    message: RawMessage,
+    rejection: Rejection,
+    now: Date = new Date(),
+  ): DeadLetterRecord {
+    const key =
+      message.key == null ? null : typeof message.key === 'string' ? message.key : message.key.toString('utf8');
     const build = (limit: number): KafkaDeadLetter => {
       const { value, valueEncoding, valueTruncated } = encodeValue(message.value, limit);
       return {
@@ -187,6 +210,10 @@ function encodeValue(
   } catch {
     // Not UTF-8: base64 of the (cut) bytes; base64 is 4/3 larger, so keep 3/4 of the limit.
     const cut = Math.min(buf.length, Math.floor((maxBytes * 3) / 4));
-    return { value: buf.subarray(0, cut).toString('base64'), valueEncoding: 'base64', valueTruncated: cut < buf.length };
+    return {
+      value: buf.subarray(0, cut).toString('base64'),
+      valueEncoding: 'base64',
+      valueTruncated: cut < buf.length,
+    };
   }
 }

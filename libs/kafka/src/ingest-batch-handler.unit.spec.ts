@@ -37,7 +37,15 @@ describe('IngestBatchHandler', () => {
     const out = handler.handle(
       INV,
       0,
-      [msg(1, host('e1')), msg(2, '{not json'), msg(3, unknown), msg(4, invalid), msg(5, big), msg(6, null, null), msg(7, host('e7'))],
+      [
+        msg(1, host('e1')),
+        msg(2, '{not json'),
+        msg(3, unknown),
+        msg(4, invalid),
+        msg(5, big),
+        msg(6, null, null),
+        msg(7, host('e7')),
+      ],
       now,
     );
     expect(out.toStore.map((e) => e.event.eventId)).toEqual(['e1', 'e7']);
@@ -81,7 +89,10 @@ describe('IngestBatchHandler', () => {
     const raw = Buffer.concat([Buffer.from(a + '"h'), Buffer.from([0xc3, 0x28]), Buffer.from('"' + b)]);
     const r = handler.handle(INV, 0, [msg(0, raw)], now);
     expect(r.toStore).toEqual([]);
-    expect(r.deadLetters[0].letter).toMatchObject({ valueEncoding: 'base64', error: { code: 'invalid-json', message: 'the value is not valid UTF-8' } });
+    expect(r.deadLetters[0].letter).toMatchObject({
+      valueEncoding: 'base64',
+      error: { code: 'invalid-json', message: 'the value is not valid UTF-8' },
+    });
   });
 
   it('given a value that is not UTF-8, then it is kept as base64', () => {
@@ -101,49 +112,78 @@ describe('IngestBatchHandler', () => {
 
 describe('backoffDelay', () => {
   it('doubles from the initial delay and stops at the cap', () => {
-    expect([1, 2, 3, 4, 10, 100, 5000].map((a) => backoffDelay(a, 100, 5000))).toEqual([100, 200, 400, 800, 5000, 5000, 5000]);
+    expect([1, 2, 3, 4, 10, 100, 5000].map((a) => backoffDelay(a, 100, 5000))).toEqual([
+      100, 200, 400, 800, 5000, 5000, 5000,
+    ]);
   });
-
 });
 
 describe('IngestBatchHandler refuses what Postgres or the policy cannot take, and what is not on its own topic', () => {
-    const handler = new IngestBatchHandler();
-    const event = (over: Record<string, unknown>, data: Record<string, unknown> = {}) => {
-      const e = JSON.parse(host('x'));
-      return JSON.stringify({ ...e, ...over, data: { ...e.data, ...data } });
-    };
-    const codeOf = (value: string, topic: string = INV) => {
-      const out = handler.handle(topic, 0, [msg(1, value)], now);
-      return out.deadLetters.map((d) => [d.letter.error.code, d.letter.error.message])[0] ?? 'stored';
-    };
+  const handler = new IngestBatchHandler();
+  const event = (over: Record<string, unknown>, data: Record<string, unknown> = {}) => {
+    const e = JSON.parse(host('x'));
+    return JSON.stringify({ ...e, ...over, data: { ...e.data, ...data } });
+  };
+  const codeOf = (value: string, topic: string = INV) => {
+    const out = handler.handle(topic, 0, [msg(1, value)], now);
+    return out.deadLetters.map((d) => [d.letter.error.code, d.letter.error.message])[0] ?? 'stored';
+  };
 
-    it('an occurredAt with an offset beyond ±14:00, before 2000, or past the clock skew is invalid-time', () => {
-      expect(codeOf(event({ occurredAt: '9999-12-31T23:59:59-15:00' }))).toEqual(['invalid-time', expect.stringContaining('±14:00')]);
-      expect(codeOf(event({ occurredAt: '1999-12-31T23:59:59Z' }))).toEqual(['invalid-time', expect.stringContaining('before 2000')]);
-      expect(codeOf(event({ occurredAt: '2026-11-24T10:06:00Z' }))).toEqual(['invalid-time', expect.stringContaining('after')]);
-      expect(codeOf(event({ occurredAt: '2026-11-24T10:04:00Z' }))).toBe('stored');
-      expect(codeOf(event({ occurredAt: '2026-11-24T23:00:00+14:00' }))).toBe('stored');
-    });
+  it('an occurredAt with an offset beyond ±14:00, before 2000, or past the clock skew is invalid-time', () => {
+    expect(codeOf(event({ occurredAt: '9999-12-31T23:59:59-15:00' }))).toEqual([
+      'invalid-time',
+      expect.stringContaining('±14:00'),
+    ]);
+    expect(codeOf(event({ occurredAt: '1999-12-31T23:59:59Z' }))).toEqual([
+      'invalid-time',
+      expect.stringContaining('before 2000'),
+    ]);
+    expect(codeOf(event({ occurredAt: '2026-11-24T10:06:00Z' }))).toEqual([
+      'invalid-time',
+      expect.stringContaining('after'),
+    ]);
+    expect(codeOf(event({ occurredAt: '2026-11-24T10:04:00Z' }))).toBe('stored');
+    expect(codeOf(event({ occurredAt: '2026-11-24T23:00:00+14:00' }))).toBe('stored');
+  });
 
-    it('a NUL or a lone surrogate in any string, key or value, is invalid-string', () => {
-      expect(codeOf(event({}, { hostId: 'h\u0000' }))).toEqual(['invalid-string', expect.stringContaining('data.hostId: contains a NUL')]);
-      expect(codeOf(event({ eventId: 'a\ud800b' }))).toEqual(['invalid-string', expect.stringContaining('surrogate')]);
-      expect(codeOf(event({}, { labels: { ['\udc00']: 'x' } }))).toEqual(['invalid-string', expect.stringContaining('key')]);
-      expect(codeOf(event({}, { hostId: 'h-\ud83d\ude00' }))).toBe('stored');
-    });
+  it('a NUL or a lone surrogate in any string, key or value, is invalid-string', () => {
+    expect(codeOf(event({}, { hostId: 'h\u0000' }))).toEqual([
+      'invalid-string',
+      expect.stringContaining('data.hostId: contains a NUL'),
+    ]);
+    expect(codeOf(event({ eventId: 'a\ud800b' }))).toEqual(['invalid-string', expect.stringContaining('surrogate')]);
+    expect(codeOf(event({}, { labels: { ['\udc00']: 'x' } }))).toEqual([
+      'invalid-string',
+      expect.stringContaining('key'),
+    ]);
+    expect(codeOf(event({}, { hostId: 'h-\ud83d\ude00' }))).toBe('stored');
+  });
 
-    it('nesting deeper than the limit is too-deep, found before parsing', () => {
-      const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-      expect(codeOf(JSON.stringify({ ...JSON.parse(host('x')), pad: 0 }).replace('"pad":0', `"pad":${deep}`))).toEqual(['too-deep', expect.any(String)]);
-    });
+  it('nesting deeper than the limit is too-deep, found before parsing', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    expect(codeOf(JSON.stringify({ ...JSON.parse(host('x')), pad: 0 }).replace('"pad":0', `"pad":${deep}`))).toEqual([
+      'too-deep',
+      expect.any(String),
+    ]);
+  });
 
-    it('an event on a topic that is not its own is wrong-topic, naming the right one', () => {
-      const declared = JSON.stringify({ eventId: 'b1', type: 'HypervisorBehaviourDeclared', schemaVersion: 1, occurredAt: '2026-11-24T09:00:00Z', source: 'x', data: { version: '4.17.3', behaviour: 'always-low' } });
-      expect(codeOf(declared, Topics.placementAcks)).toEqual(['wrong-topic', `HypervisorBehaviourDeclared belongs on ${Topics.operatorDeclarations}, not ${Topics.placementAcks}`]);
-      expect(codeOf(declared, Topics.operatorDeclarations)).toBe('stored');
-      expect(codeOf(host('y'), Topics.placementAcks)).toEqual(['wrong-topic', expect.any(String)]);
-      const prefixed = new IngestBatchHandler({ topicPrefix: 't1.' });
-      expect(prefixed.handle(`t1.${INV}`, 0, [msg(1, host('z'))], now).toStore).toHaveLength(1);
-      expect(prefixed.handle(INV, 0, [msg(1, host('z'))], now).deadLetters[0].letter.error.code).toBe('wrong-topic');
+  it('an event on a topic that is not its own is wrong-topic, naming the right one', () => {
+    const declared = JSON.stringify({
+      eventId: 'b1',
+      type: 'HypervisorBehaviourDeclared',
+      schemaVersion: 1,
+      occurredAt: '2026-11-24T09:00:00Z',
+      source: 'x',
+      data: { version: '4.17.3', behaviour: 'always-low' },
     });
+    expect(codeOf(declared, Topics.placementAcks)).toEqual([
+      'wrong-topic',
+      `HypervisorBehaviourDeclared belongs on ${Topics.operatorDeclarations}, not ${Topics.placementAcks}`,
+    ]);
+    expect(codeOf(declared, Topics.operatorDeclarations)).toBe('stored');
+    expect(codeOf(host('y'), Topics.placementAcks)).toEqual(['wrong-topic', expect.any(String)]);
+    const prefixed = new IngestBatchHandler({ topicPrefix: 't1.' });
+    expect(prefixed.handle(`t1.${INV}`, 0, [msg(1, host('z'))], now).toStore).toHaveLength(1);
+    expect(prefixed.handle(INV, 0, [msg(1, host('z'))], now).deadLetters[0].letter.error.code).toBe('wrong-topic');
+  });
 });

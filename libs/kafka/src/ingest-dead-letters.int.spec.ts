@@ -27,12 +27,22 @@ describe('ingest dead letters larger together than the broker takes in one batch
     await produce(input, [{ key: 'same-key', value: hostRegistered('after-the-big-ones') }]);
     db = await TestStore.open('ingest_dead_letters');
     const sink = new StoreSink(new PostgresEventStore(db.ds));
-    server = testServer({ groupId: uniqueName('idl.group'), topics: [input], deadLetterTopic: dlq, sink, maxBatch: 100 });
+    server = testServer({
+      groupId: uniqueName('idl.group'),
+      topics: [input],
+      deadLetterTopic: dlq,
+      sink,
+      maxBatch: 100,
+    });
     await server.start();
     await waitFor('the event behind them stored', () => db!.has('after-the-big-ones'), 60000);
     expect(await db.ids()).toEqual(['after-the-big-ones']);
-    const letters = (await consumeAll(dlq, { until: (m) => m.length >= 8, timeoutMs: 30000 })).map((m) => JSON.parse(m.value!) as KafkaDeadLetter);
-    expect(letters.map((l) => [l.offset, l.error.code, l.valueTruncated])).toEqual(['0', '1', '2', '3', '4', '5', '6', '7'].map((o) => [o, 'invalid-json', true]));
+    const letters = (await consumeAll(dlq, { until: (m) => m.length >= 8, timeoutMs: 30000 })).map(
+      (m) => JSON.parse(m.value!) as KafkaDeadLetter,
+    );
+    expect(letters.map((l) => [l.offset, l.error.code, l.valueTruncated])).toEqual(
+      ['0', '1', '2', '3', '4', '5', '6', '7'].map((o) => [o, 'invalid-json', true]),
+    );
     expect(server.stats.failures).toBe(0);
     expect(server.stalledPartitions(0)).toEqual([]);
   });

@@ -27,7 +27,10 @@ describe('ingest of hostile messages (real broker, real store)', () => {
     await db?.drop();
   });
 
-  const storedIds = async (): Promise<string[]> => (await ds.query(`SELECT event_id FROM events ORDER BY global_position`)).map((r: { event_id: string }) => r.event_id);
+  const storedIds = async (): Promise<string[]> =>
+    (await ds.query(`SELECT event_id FROM events ORDER BY global_position`)).map(
+      (r: { event_id: string }) => r.event_id,
+    );
 
   it('an event Postgres refuses is found by splitting its chunk and dead-lettered (unstorable); the events around it are stored and the partition goes on', async () => {
     // a rule of the database that refuses one event as data (SQLSTATE 23514, as Postgres refuses bytes it cannot take)
@@ -37,12 +40,27 @@ describe('ingest of hostile messages (real broker, real store)', () => {
       const dlq = uniqueName('ih.dlq');
       await createTopics([input, dlq], 1);
       const ids = ['u1', 'u2', 'refused-3', 'u4', 'u5', 'u6', 'refused-7', 'u8'];
-      await produce(input, ids.map((id) => ({ key: 'h', value: hostRegistered(id) })));
-      const server = testServer({ groupId: uniqueName('ih.group'), topics: [input], deadLetterTopic: dlq, sink: store, maxBatch: 8 });
+      await produce(
+        input,
+        ids.map((id) => ({ key: 'h', value: hostRegistered(id) })),
+      );
+      const server = testServer({
+        groupId: uniqueName('ih.group'),
+        topics: [input],
+        deadLetterTopic: dlq,
+        sink: store,
+        maxBatch: 8,
+      });
       servers.push(server);
       await server.start();
-      await waitFor('the six valid events stored', async () => (await storedIds()).filter((id) => id.startsWith('u')).length === 6, 30000);
-      const letters = (await consumeAll(dlq, { until: (m) => m.length >= 2, timeoutMs: 20000 })).map((m) => JSON.parse(m.value!) as KafkaDeadLetter);
+      await waitFor(
+        'the six valid events stored',
+        async () => (await storedIds()).filter((id) => id.startsWith('u')).length === 6,
+        30000,
+      );
+      const letters = (await consumeAll(dlq, { until: (m) => m.length >= 2, timeoutMs: 20000 })).map(
+        (m) => JSON.parse(m.value!) as KafkaDeadLetter,
+      );
       expect(letters.map((l) => [l.offset, l.eventId, l.error.code])).toEqual([
         ['2', 'refused-3', 'unstorable'],
         ['6', 'refused-7', 'unstorable'],
@@ -74,7 +92,9 @@ describe('ingest of hostile messages (real broker, real store)', () => {
     servers.push(server);
     await server.start();
     await waitFor('c2 stored', async () => (await storedIds()).includes('c2'), 30000);
-    const letters = (await consumeAll(dlq, { until: (m) => m.length >= 1, timeoutMs: 20000 })).map((m) => JSON.parse(m.value!) as KafkaDeadLetter);
+    const letters = (await consumeAll(dlq, { until: (m) => m.length >= 1, timeoutMs: 20000 })).map(
+      (m) => JSON.parse(m.value!) as KafkaDeadLetter,
+    );
     expect(letters.map((l) => [l.offset, l.eventId, l.error.code])).toEqual([['1', 'c1', 'conflict']]);
     const [row] = await ds.query(`SELECT data->>'hostId' AS host FROM events WHERE event_id = 'c1'`);
     expect(row.host).toBe('host-a');
@@ -97,8 +117,16 @@ describe('ingest of hostile messages (real broker, real store)', () => {
     servers.push(server);
     await server.start();
     await waitFor('the event after them stored', async () => (await storedIds()).includes('after'), 30000);
-    const letters = (await consumeAll(dlq, { until: (m) => m.length >= 5, timeoutMs: 20000 })).map((m) => JSON.parse(m.value!) as KafkaDeadLetter);
-    expect(letters.map((l) => l.error.code)).toEqual(['invalid-string', 'invalid-time', 'invalid-time', 'invalid-string', 'too-deep']);
+    const letters = (await consumeAll(dlq, { until: (m) => m.length >= 5, timeoutMs: 20000 })).map(
+      (m) => JSON.parse(m.value!) as KafkaDeadLetter,
+    );
+    expect(letters.map((l) => l.error.code)).toEqual([
+      'invalid-string',
+      'invalid-time',
+      'invalid-time',
+      'invalid-string',
+      'too-deep',
+    ]);
     expect(await storedIds()).not.toEqual(expect.arrayContaining(['nul', 'far', 'year0', 'sur', 'deep']));
   });
 });

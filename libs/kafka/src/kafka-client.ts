@@ -62,11 +62,17 @@ export function parseBrokers(value: string | undefined, fallback = '127.0.0.1:90
  * logged at debug. Other retried responses (no leader, not the leader) go out as warnings.
  */
 const COORDINATOR_STARTING = /coordinator is loading|coordinator is not available/i;
-const RETRIED_BY_KAFKAJS = /no leader for this topic-partition|not the leader for that topic-partition|leader is not available/i;
+const RETRIED_BY_KAFKAJS =
+  /no leader for this topic-partition|not the leader for that topic-partition|leader is not available/i;
 
 /** The level a kafkajs entry is logged at: its own, but see COORDINATOR_STARTING. */
-export function effectiveKafkaLevel(level: KafkaLogLevel, namespace: string, log: { message?: string; error?: unknown }): KafkaLogLevel {
-  if (level !== KafkaLogLevel.ERROR || namespace !== 'Connection' || !String(log.message ?? '').startsWith('Response ')) return level;
+export function effectiveKafkaLevel(
+  level: KafkaLogLevel,
+  namespace: string,
+  log: { message?: string; error?: unknown },
+): KafkaLogLevel {
+  if (level !== KafkaLogLevel.ERROR || namespace !== 'Connection' || !String(log.message ?? '').startsWith('Response '))
+    return level;
   const error = String((log.error as string | undefined) ?? ''); // kafkajs gives the error's message
   if (COORDINATOR_STARTING.test(error)) return KafkaLogLevel.DEBUG;
   if (RETRIED_BY_KAFKAJS.test(error)) return KafkaLogLevel.WARN;

@@ -38,7 +38,10 @@ async function setTopicConfig(topic: string, name: string, value: string): Promi
   const admin = kafkaClient().admin();
   await admin.connect();
   try {
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name, value }] }] });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name, value }] }],
+    });
   } finally {
     await admin.disconnect();
   }
@@ -50,7 +53,9 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
   const started = async (s: KafkaIngestServer) => {
     servers.push(s);
     await new Promise<void>((resolve, reject) => {
-      void s.listen((err?: unknown) => (err ? reject(err instanceof Error ? err : new Error('listen failed', { cause: err })) : resolve()));
+      void s.listen((err?: unknown) =>
+        err ? reject(err instanceof Error ? err : new Error('listen failed', { cause: err })) : resolve(),
+      );
     });
     return s;
   };
@@ -72,7 +77,10 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
     const groupId = uniqueName('kb.group');
     await createTopics([input], 3);
     await createTopics([dlq], 1);
-    await produce(input, Array.from({ length: 30 }, (_, i) => ({ key: `host-${i % 7}`, value: hostRegistered(`e${i}`) })));
+    await produce(
+      input,
+      Array.from({ length: 30 }, (_, i) => ({ key: `host-${i % 7}`, value: hostRegistered(`e${i}`) })),
+    );
 
     const db = await database('restart');
     const sink = sinkOn(db);
@@ -82,11 +90,17 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
     expect(stored.every((e) => e.origin.channel === 'kafka' && e.origin.topic === input)).toBe(true);
     // Per partition, in offset order.
     for (const p of [0, 1, 2]) {
-      const offsets = sink.calls.flat().filter((e) => e.origin.partition === p).map((e) => Number(e.origin.offset));
+      const offsets = sink.calls
+        .flat()
+        .filter((e) => e.origin.partition === p)
+        .map((e) => Number(e.origin.offset));
       expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
     }
     expect(sink.calls.every((c) => c.length <= 8)).toBe(true);
-    await waitFor('offsets committed to the end', async () => JSON.stringify(await committed(groupId, input)) === JSON.stringify(await ends(input)));
+    await waitFor(
+      'offsets committed to the end',
+      async () => JSON.stringify(await committed(groupId, input)) === JSON.stringify(await ends(input)),
+    );
     expect(first.stats).toMatchObject({ stored: 30, duplicates: 0, deadLettered: 0 });
     await first.close();
 
@@ -114,7 +128,10 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
       poison.oversize(),
       hostRegistered('v2'),
     ];
-    await produce(input, values.map((value, i) => ({ key: `k${i}`, value })));
+    await produce(
+      input,
+      values.map((value, i) => ({ key: `k${i}`, value })),
+    );
 
     const db = await database('poison');
     const server = await started(testServer({ groupId, topics: [input], deadLetterTopic: dlq, sink: sinkOn(db) }));
@@ -146,7 +163,10 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
     const dlq = uniqueName('kb.dlq');
     const groupId = uniqueName('kb.group');
     await createTopics([input, dlq], 1);
-    await produce(input, Array.from({ length: 5 }, (_, i) => ({ key: 'h', value: hostRegistered(`f${i}`) })));
+    await produce(
+      input,
+      Array.from({ length: 5 }, (_, i) => ({ key: 'h', value: hostRegistered(`f${i}`) })),
+    );
 
     const db = await database('retry');
     const sink = sinkOn(db);
@@ -200,7 +220,10 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
     const dlq = uniqueName('kb.dlq');
     const groupId = uniqueName('kb.group');
     await createTopics([input, dlq], 2);
-    await produce(input, Array.from({ length: 12 }, (_, i) => ({ key: `g${i % 4}`, value: hostRegistered(`r${i}`) })));
+    await produce(
+      input,
+      Array.from({ length: 12 }, (_, i) => ({ key: `g${i % 4}`, value: hostRegistered(`r${i}`) })),
+    );
 
     // Instance A stores a batch and then "dies" before it can commit, again and again (it is
     // stuck on its first partition: a failing store holds the consumer, it does not skip).
@@ -225,7 +248,10 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
     expect(sinkB.stored).toBe(12 - storedByA);
     expect(await db.count()).toBe(12);
     expect(b.stats).toMatchObject({ stored: 12 - storedByA, duplicates: storedByA });
-    await waitFor('offsets committed to the end', async () => JSON.stringify(await committed(groupId, input)) === JSON.stringify(await ends(input)));
+    await waitFor(
+      'offsets committed to the end',
+      async () => JSON.stringify(await committed(groupId, input)) === JSON.stringify(await ends(input)),
+    );
   });
 
   it('retries the dead-letter send until the broker takes it, then commits past the poison message', async () => {
@@ -259,7 +285,12 @@ describe('KafkaIngestServer (real broker, real event store)', () => {
     @Module({})
     class EmptyModule {}
     const db = await database('nest');
-    const strategy = testServer({ groupId: uniqueName('kb.group'), topics: [input], deadLetterTopic: dlq, sink: sinkOn(db) });
+    const strategy = testServer({
+      groupId: uniqueName('kb.group'),
+      topics: [input],
+      deadLetterTopic: dlq,
+      sink: sinkOn(db),
+    });
     const app = await NestFactory.createMicroservice<MicroserviceOptions>(EmptyModule, { strategy, logger: false });
     await app.listen();
     try {

@@ -3,7 +3,13 @@ import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { EventSink, IncomingEvent, InputTopics, isUnstorable, Topics } from '@fleetcompat/contract';
 import { Consumer, EachBatchPayload, Kafka, KafkaJSError } from 'kafkajs';
 import { createKafka, IdempotentProducerSlot, KafkaClientOptions, KafkaRetryOptions } from './kafka-client';
-import { DeadLetterRecord, HandledBatch, IngestBatchHandler, MAX_DEAD_LETTER_BYTES, RawMessage } from './ingest-batch-handler';
+import {
+  DeadLetterRecord,
+  HandledBatch,
+  IngestBatchHandler,
+  MAX_DEAD_LETTER_BYTES,
+  RawMessage,
+} from './ingest-batch-handler';
 import type { IngestAuthenticator } from './ingest-auth';
 import { backoffDelay, errorMessage, sleep } from './util';
 
@@ -162,7 +168,9 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     }
     this.log.log(
       `consuming ${this.topics.join(', ')} as group ${this.options.groupId}; dead letters to ${this.deadLetterTopic}; ` +
-        (this.options.auth ? 'messages must be signed (KAFKA_AUTH=signed)' : 'messages are not authenticated (KAFKA_AUTH=none: the broker ACLs alone)'),
+        (this.options.auth
+          ? 'messages must be signed (KAFKA_AUTH=signed)'
+          : 'messages are not authenticated (KAFKA_AUTH=none: the broker ACLs alone)'),
     );
   }
 
@@ -183,7 +191,10 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
 
   /** Registers a listener for a kafkajs consumer instrumentation event (e.g. `consumer.group_join`). */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the signature Nest's Server declares
-  on<EventKey extends string = string, EventCallback extends Function = Function>(event: EventKey, callback: EventCallback): void {
+  on<EventKey extends string = string, EventCallback extends Function = Function>(
+    event: EventKey,
+    callback: EventCallback,
+  ): void {
     this.listeners.push({ event, callback });
     this.consumer?.on(event as never, callback as never); // Nest's untyped listener API: the caller names a kafkajs event and its listener
   }
@@ -270,7 +281,8 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
       if (!payload.isRunning() || payload.isStale() || this.closing) return;
       const chunk = messages.slice(i, i + this.maxBatch);
       const started = Date.now();
-      if (this.options.auth && !(await this.prepareAuth(this.options.auth, chunk, payload, `${topic}[${partition}]`))) return;
+      if (this.options.auth && !(await this.prepareAuth(this.options.auth, chunk, payload, `${topic}[${partition}]`)))
+        return;
       const handled = this.handler.handle(topic, partition, chunk);
       const outcome = await this.deliver(handled, payload, { topic, partition, messages: chunk });
       if (!outcome) return; // closing or revoked: leave uncommitted, the next owner redelivers
@@ -321,11 +333,20 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
             const byOffset = new Map(source.messages.map((m) => [m.offset, m]));
             const letters = r.unstorable.map(({ event, reason, code }) => {
               const origin = event.origin as { offset?: string };
-              const message = byOffset.get(origin.offset ?? '') ?? { offset: origin.offset ?? '-1', value: JSON.stringify(event.event) };
-              return this.handler.deadLetter(source.topic, source.partition, message, { code: code ?? 'unstorable', message: reason, eventId: event.event.eventId });
+              const message = byOffset.get(origin.offset ?? '') ?? {
+                offset: origin.offset ?? '-1',
+                value: JSON.stringify(event.event),
+              };
+              return this.handler.deadLetter(source.topic, source.partition, message, {
+                code: code ?? 'unstorable',
+                message: reason,
+                eventId: event.event.eventId,
+              });
             });
             // in offset order with the chunk's other dead letters
-            deadLetters = [...deadLetters, ...letters].sort((a, b) => (BigInt(a.letter.offset ?? -1) < BigInt(b.letter.offset ?? -1) ? -1 : 1));
+            deadLetters = [...deadLetters, ...letters].sort((a, b) =>
+              BigInt(a.letter.offset ?? -1) < BigInt(b.letter.offset ?? -1) ? -1 : 1,
+            );
             deadLettered = false;
           }
         }
@@ -357,7 +378,12 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
    * Loads the signing keys the chunk names (token store lookups, cached), retrying with
    * backoff like a failed store; false when closing or revoked meanwhile.
    */
-  private async prepareAuth(auth: IngestAuthenticator, chunk: readonly RawMessage[], payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>, tp: string): Promise<boolean> {
+  private async prepareAuth(
+    auth: IngestAuthenticator,
+    chunk: readonly RawMessage[],
+    payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>,
+    tp: string,
+  ): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await auth.prepare(chunk);
@@ -368,7 +394,9 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
         if (!this.stuckSince.has(tp)) this.stuckSince.set(tp, { since: Date.now(), error: errorMessage(e) });
         else this.stuckSince.get(tp)!.error = errorMessage(e);
         const delay = backoffDelay(attempt, this.retryInitialMs, this.retryMaxMs);
-        this.log.warn(`token lookup for the signatures failed (attempt ${attempt}), retrying in ${delay} ms: ${errorMessage(e)}`);
+        this.log.warn(
+          `token lookup for the signatures failed (attempt ${attempt}), retrying in ${delay} ms: ${errorMessage(e)}`,
+        );
         if (!(await this.backoff(delay, payload))) {
           this.stuckSince.delete(tp);
           return false;
@@ -382,25 +410,43 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
    * halves until the refused ones are alone, stores the others and returns the refused with
    * the reason. Other errors are thrown (retried by the caller).
    */
-  private async storeSplitting(events: readonly IncomingEvent[]): Promise<{ stored: number; duplicates: number; unstorable: { event: IncomingEvent; reason: string; code?: 'conflict' }[] }> {
+  private async storeSplitting(events: readonly IncomingEvent[]): Promise<{
+    stored: number;
+    duplicates: number;
+    unstorable: { event: IncomingEvent; reason: string; code?: 'conflict' }[];
+  }> {
     if (!events.length) return { stored: 0, duplicates: 0, unstorable: [] };
     try {
       const r = await this.options.sink.store(events);
       // an eventId another event took first: refused like invalid input, so that the producer sees it
       const refused = (r.conflicts ?? [])
         .map((c) => events[c.index])
-        .map((event) => ({ event, code: 'conflict' as const, reason: `eventId ${event.event.eventId} is already stored with other content (type, occurredAt or data): not stored` }));
+        .map((event) => ({
+          event,
+          code: 'conflict' as const,
+          reason: `eventId ${event.event.eventId} is already stored with other content (type, occurredAt or data): not stored`,
+        }));
       return { stored: r.stored, duplicates: r.duplicates - refused.length, unstorable: refused };
     } catch (e) {
       if (!isUnstorable(e)) throw e;
       if (events.length === 1) {
         this.log.warn(`event ${events[0].event.eventId} refused by Postgres, dead-lettered: ${errorMessage(e)}`);
-        return { stored: 0, duplicates: 0, unstorable: [{ event: events[0], reason: `Postgres refused the event (SQLSTATE ${e.sqlState}): ${errorMessage(e)}` }] };
+        return {
+          stored: 0,
+          duplicates: 0,
+          unstorable: [
+            { event: events[0], reason: `Postgres refused the event (SQLSTATE ${e.sqlState}): ${errorMessage(e)}` },
+          ],
+        };
       }
       const mid = Math.ceil(events.length / 2);
       const a = await this.storeSplitting(events.slice(0, mid));
       const b = await this.storeSplitting(events.slice(mid));
-      return { stored: a.stored + b.stored, duplicates: a.duplicates + b.duplicates, unstorable: [...a.unstorable, ...b.unstorable] };
+      return {
+        stored: a.stored + b.stored,
+        duplicates: a.duplicates + b.duplicates,
+        unstorable: [...a.unstorable, ...b.unstorable],
+      };
     }
   }
 
@@ -412,7 +458,10 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
   }
 
   /** Waits `ms`, heartbeating; false if the server is closing or the partition was revoked. */
-  private async backoff(ms: number, payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>): Promise<boolean> {
+  private async backoff(
+    ms: number,
+    payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>,
+  ): Promise<boolean> {
     const until = Date.now() + ms;
     for (;;) {
       if (this.closing || !payload.isRunning() || payload.isStale()) return false;
@@ -436,7 +485,11 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     let bytes = 0;
     const flush = async () => {
       if (!group.length) return;
-      await producer.send({ topic: this.deadLetterTopic, acks: -1, messages: group.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+      await producer.send({
+        topic: this.deadLetterTopic,
+        acks: -1,
+        messages: group.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+      });
       group = [];
       bytes = 0;
     };
@@ -448,8 +501,6 @@ export class KafkaIngestServer extends Server<Record<string, Function>, Status> 
     }
     await flush();
   }
-
-
 }
 
 function maxOffset(a: string, b: string): string {

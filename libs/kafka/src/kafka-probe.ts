@@ -23,7 +23,10 @@ export class KafkaProbe {
   private admin?: Admin;
   private connecting?: Promise<Admin>;
 
-  constructor(options: KafkaClientOptions, private readonly timeoutMs = 3000) {
+  constructor(
+    options: KafkaClientOptions,
+    private readonly timeoutMs = 3000,
+  ) {
     this.kafka = createKafka({
       connectionTimeout: Math.min(timeoutMs, 1000),
       requestTimeout: timeoutMs,
@@ -49,7 +52,9 @@ export class KafkaProbe {
       const out: PartitionLag[] = [];
       for (const topic of present) {
         const ends = await admin.fetchTopicOffsets(topic);
-        const byPartition = new Map((committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+        const byPartition = new Map(
+          (committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]),
+        );
         for (const e of ends) {
           const end = Number(e.high);
           const low = Number(e.low);

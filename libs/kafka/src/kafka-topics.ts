@@ -87,7 +87,9 @@ export class KafkaTopicGate {
               missing = await this.missingTopics();
             } catch (e) {
               createRefused = true;
-              this.log.warn(`could not create the Kafka topics ${missing.join(', ')}: ${errorMessage(e)}; waiting for them instead`);
+              this.log.warn(
+                `could not create the Kafka topics ${missing.join(', ')}: ${errorMessage(e)}; waiting for them instead`,
+              );
             }
           }
           this.current = { present: missing.length === 0, missing };
@@ -98,7 +100,9 @@ export class KafkaTopicGate {
           }
           const line = missing.join(', ');
           if (line !== saidMissing) {
-            this.log.warn(`Kafka topics missing: ${line}; waiting for them (checked every ${pollMs} ms)${this.options.hint ? `: ${this.options.hint}` : ''}`);
+            this.log.warn(
+              `Kafka topics missing: ${line}; waiting for them (checked every ${pollMs} ms)${this.options.hint ? `: ${this.options.hint}` : ''}`,
+            );
             saidMissing = line;
           }
         } catch (e) {
@@ -127,7 +131,8 @@ export class KafkaTopicGate {
     if (present.length) {
       const { topics } = await admin.fetchTopicMetadata({ topics: present });
       for (const t of topics) {
-        if (!t.partitions.length || t.partitions.some((p) => p.leader < 0 || p.partitionErrorCode !== 0)) missing.push(t.name);
+        if (!t.partitions.length || t.partitions.some((p) => p.leader < 0 || p.partitionErrorCode !== 0))
+          missing.push(t.name);
       }
     }
     return this.options.topics.filter((t) => missing.includes(t));
@@ -150,7 +155,8 @@ export class KafkaTopicGate {
     } catch (e) {
       // Another process created some of them meanwhile: not an error. Anything else is.
       const errors = (e as { errors?: { type?: string }[] }).errors;
-      if (!(Array.isArray(errors) && errors.length > 0 && errors.every((x) => x?.type === 'TOPIC_ALREADY_EXISTS'))) throw e;
+      if (!(Array.isArray(errors) && errors.length > 0 && errors.every((x) => x?.type === 'TOPIC_ALREADY_EXISTS')))
+        throw e;
     }
   }
 

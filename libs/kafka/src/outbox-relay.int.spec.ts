@@ -10,7 +10,10 @@ async function setTopicConfig(topic: string, name: string, value: string): Promi
   const admin = kafkaClient().admin();
   await admin.connect();
   try {
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name, value }] }] });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name, value }] }],
+    });
   } finally {
     await admin.disconnect();
   }
@@ -75,7 +78,9 @@ describe('OutboxRelay (real broker, real PostgresOutbox)', () => {
     const db = await database('order');
     for (let i = 0; i < 40; i++) {
       const hostId = `host-${i % 5}`;
-      await db.add(i % 10 === 9 ? other : decisions, hostId, JSON.stringify({ hostId, n: i }), { 'fleetcompat-id': String(i) });
+      await db.add(i % 10 === 9 ? other : decisions, hostId, JSON.stringify({ hostId, n: i }), {
+        'fleetcompat-id': String(i),
+      });
     }
     const r = relay(db.outbox);
     r.start();
@@ -89,7 +94,10 @@ describe('OutboxRelay (real broker, real PostgresOutbox)', () => {
     for (const m of got) {
       const v = JSON.parse(m.value!);
       expect(m.key).toBe(v.hostId);
-      byKey.set(m.key!, [...(byKey.get(m.key!) ?? []), { n: v.n, partition: m.partition, header: m.headers['fleetcompat-id'] }]);
+      byKey.set(m.key!, [
+        ...(byKey.get(m.key!) ?? []),
+        { n: v.n, partition: m.partition, header: m.headers['fleetcompat-id'] },
+      ]);
     }
     for (const [, list] of byKey) {
       expect(new Set(list.map((x) => x.partition)).size).toBe(1); // one key, one partition

@@ -1,7 +1,15 @@
 // Helpers for libs/kafka's *.int.spec.ts (not part of the library; excluded from the build): the
 // real event store and the real outbox on a test database, the test broker, test messages.
 import { DataSource } from 'typeorm';
-import { IngestOrigin, EventSink, IncomingEvent, InputTopics, MAX_EVENT_BYTES, StoreOutcome, Topics } from '@fleetcompat/contract';
+import {
+  IngestOrigin,
+  EventSink,
+  IncomingEvent,
+  InputTopics,
+  MAX_EVENT_BYTES,
+  StoreOutcome,
+  Topics,
+} from '@fleetcompat/contract';
 import { PostgresEventStore } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
 import { PostgresOutbox } from '@fleetcompat/projections';
@@ -50,7 +58,9 @@ export class TestStore {
 
   /** The stored events' ids and origins, in store order. */
   async events(): Promise<{ eventId: string; origin: IngestOrigin }[]> {
-    const rows: { event_id: string; origin: IngestOrigin }[] = await this.ds.query(`SELECT event_id, origin FROM events ORDER BY global_position`);
+    const rows: { event_id: string; origin: IngestOrigin }[] = await this.ds.query(
+      `SELECT event_id, origin FROM events ORDER BY global_position`,
+    );
     return rows.map((r) => ({ eventId: r.event_id, origin: r.origin }));
   }
 
@@ -136,7 +146,12 @@ export class TestOutbox {
   }
 
   async add(topic: string, key: string, value: string, headers?: Record<string, string>): Promise<void> {
-    await this.ds.query(`INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb)`, [topic, key, value, headers ? JSON.stringify(headers) : null]);
+    await this.ds.query(`INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb)`, [
+      topic,
+      key,
+      value,
+      headers ? JSON.stringify(headers) : null,
+    ]);
   }
 
   /** Rows not yet published (the relay deletes what the broker acknowledged). */
@@ -166,16 +181,27 @@ export function inventoryTopic(): string {
 }
 
 /** A server with small group timeouts, quick retries, and the test broker. */
-export function testServer(options: Omit<KafkaIngestServerOptions, 'kafka'> & { kafka?: KafkaIngestServerOptions['kafka'] }): KafkaIngestServer {
+export function testServer(
+  options: Omit<KafkaIngestServerOptions, 'kafka'> & { kafka?: KafkaIngestServerOptions['kafka'] },
+): KafkaIngestServer {
   // the prefix of topics named like inventoryTopic(): events must arrive on their own (prefixed) topic
   const first = options.topics?.[0] ?? '';
-  const topicPrefix = InputTopics.map((t) => (first.endsWith(t) ? first.slice(0, first.length - t.length) : null)).find((p) => p !== null) ?? '';
+  const topicPrefix =
+    InputTopics.map((t) => (first.endsWith(t) ? first.slice(0, first.length - t.length) : null)).find(
+      (p) => p !== null,
+    ) ?? '';
   return new KafkaIngestServer({
     kafka: { brokers: brokers(), clientId: 'kafka-int', logLevel: 'error' },
     retryInitialMs: 50,
     retryMaxMs: 400,
     topicPrefix,
     ...options,
-    consumer: { sessionTimeout: 6000, heartbeatInterval: 300, rebalanceTimeout: 3000, maxWaitTimeInMs: 100, ...options.consumer },
+    consumer: {
+      sessionTimeout: 6000,
+      heartbeatInterval: 300,
+      rebalanceTimeout: 3000,
+      maxWaitTimeInMs: 100,
+      ...options.consumer,
+    },
   });
 }

@@ -42,12 +42,16 @@ export function parseBzImage(b: Uint8Array): { info: BzImageInfo; payload: Uint8
   let setupSects = b[0x1f1];
   if (setupSects === 0) setupSects = 4;
   const pmStart = (setupSects + 1) * 512;
-  if (pmStart > b.length) fail('truncated', `setup code (${setupSects} sectors) runs past the end of the file (${b.length} bytes)`);
+  if (pmStart > b.length)
+    fail('truncated', `setup code (${setupSects} sectors) runs past the end of the file (${b.length} bytes)`);
   const payloadOffset = u32(b, 0x248);
   const payloadLength = u32(b, 0x24c);
   const start = pmStart + payloadOffset;
   if (start + payloadLength > b.length) {
-    fail('truncated', `payload (offset ${hex(payloadOffset)}, ${payloadLength} bytes) runs past the end of the file (${b.length} bytes)`);
+    fail(
+      'truncated',
+      `payload (offset ${hex(payloadOffset)}, ${payloadLength} bytes) runs past the end of the file (${b.length} bytes)`,
+    );
   }
   if (payloadLength < 8) fail('bad-bzimage', `payload length ${payloadLength} is too small`);
   const payload = b.subarray(start, start + payloadLength);

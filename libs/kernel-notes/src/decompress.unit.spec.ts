@@ -1,6 +1,12 @@
 import { createHash } from 'crypto';
 import { gzipSync } from 'zlib';
-import { COMPRESSIONS, decompress, detectCompression, inspectKernelImage, KernelImageError } from '@fleetcompat/kernel-notes';
+import {
+  COMPRESSIONS,
+  decompress,
+  detectCompression,
+  inspectKernelImage,
+  KernelImageError,
+} from '@fleetcompat/kernel-notes';
 import { buildBzImage, fixture, FIXTURE_EXT, linux415 } from './test/synth';
 
 /*
@@ -56,7 +62,11 @@ describe.each(COMPRESSIONS.map((c) => [c]))('%s', (compression) => {
     const r = inspectKernelImage(img);
     expect(r.format).toBe('bzimage');
     expect(r.compression).toBe(compression);
-    expect(r.bzImage).toMatchObject({ protocol: '2.15', payloadLength: data.length + 4, decompressedSize: reference.length });
+    expect(r.bzImage).toMatchObject({
+      protocol: '2.15',
+      payloadLength: data.length + 4,
+      decompressedSize: reference.length,
+    });
     expect(r.elf.size).toBe(reference.length);
     expect(r.xenNotes?.supportedFeatures).toBe(0x8801);
     expect(r.supportedFeatureNames).toEqual(['writable_page_tables', 'dom0', 'linux_rsdp_unrestricted']);
@@ -83,7 +93,9 @@ describe('bzImage', () => {
   const gz = gzipSync(elf);
 
   it('a Linux 4.15-like bzImage: low, release from the kernel_version string when no build-salt note', () => {
-    const r = inspectKernelImage(buildBzImage(gz, elf.length, { version: '4.15.0-20-generic (buildd@lcy01) #21-Ubuntu SMP' }));
+    const r = inspectKernelImage(
+      buildBzImage(gz, elf.length, { version: '4.15.0-20-generic (buildd@lcy01) #21-Ubuntu SMP' }),
+    );
     expect(r.rsdpPlacement).toBe('low');
     expect(r.bzImage?.kernelVersion).toBe('4.15.0-20-generic (buildd@lcy01) #21-Ubuntu SMP');
     expect(r.release).toBe('4.15.0-synthetic'); // the note wins over the header string
@@ -113,7 +125,10 @@ describe('bzImage', () => {
   it('an old boot protocol without payload fields', () => {
     const img = buildBzImage(gz, elf.length);
     img.writeUInt16LE(0x0206, 0x206);
-    expect(errorOf(() => inspectKernelImage(img))).toMatchObject({ code: 'unsupported', message: expect.stringContaining('2.06') });
+    expect(errorOf(() => inspectKernelImage(img))).toMatchObject({
+      code: 'unsupported',
+      message: expect.stringContaining('2.06'),
+    });
   });
 
   it('a payload in an unknown compression', () => {

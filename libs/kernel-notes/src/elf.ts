@@ -189,7 +189,8 @@ export interface ElfFile {
 /** elf_init(): refuses only what libelf refuses. */
 export function parseElf(bytes: Uint8Array): ElfFile {
   if (!isElf(bytes)) fail('bad-elf', 'not an ELF file (bad magic)');
-  if (bytes.length < ELF32_EHDR_SIZE) fail('truncated', `ELF header is truncated (${bytes.length} of ${ELF32_EHDR_SIZE} bytes)`);
+  if (bytes.length < ELF32_EHDR_SIZE)
+    fail('truncated', `ELF header is truncated (${bytes.length} of ${ELF32_EHDR_SIZE} bytes)`);
   const img = new ElfImage(bytes);
   const is64 = img.is64;
   const u16 = (o32: number, o64: number) => Number(img.uint(is64 ? o64 : o32, 2));
@@ -209,11 +210,27 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   }
   const size = BigInt(bytes.length);
   const phEnd = (phoff + BigInt(phentsize) * BigInt(phnum)) & MASK64;
-  if (phEnd > size) fail('truncated', `program headers (${phnum} of ${phentsize} bytes at ${hex(phoff)}) run past the end of the file (${bytes.length} bytes)`);
+  if (phEnd > size)
+    fail(
+      'truncated',
+      `program headers (${phnum} of ${phentsize} bytes at ${hex(phoff)}) run past the end of the file (${bytes.length} bytes)`,
+    );
   const shEnd = (shoff + BigInt(shentsize) * BigInt(shnum)) & MASK64;
-  if (shEnd > size) fail('truncated', `section headers (${shnum} of ${shentsize} bytes at ${hex(shoff)}) run past the end of the file (${bytes.length} bytes)`);
+  if (shEnd > size)
+    fail(
+      'truncated',
+      `section headers (${shnum} of ${shentsize} bytes at ${hex(shoff)}) run past the end of the file (${bytes.length} bytes)`,
+    );
   const header: ElfHeader = { machine, entry, phoff, phentsize, phnum, shoff, shentsize, shnum, shstrndx };
-  let elf: ElfFile = { image: img, bytes, class: is64 ? 64 : 32, littleEndian: img.littleEndian, machine, header, secStrtab: null };
+  let elf: ElfFile = {
+    image: img,
+    bytes,
+    class: is64 ? 64 : 32,
+    littleEndian: img.littleEndian,
+    machine,
+    header,
+    secStrtab: null,
+  };
   // elf_init: the section name table, when e_shstrndx names a section header
   if (shstrndx < shnum) elf = { ...elf, secStrtab: toPos(img.word(shdrPos(elf, shstrndx), 16, 24)) };
   // elf_init: the symbol table search (it only matters here for the reads it makes)
@@ -255,7 +272,13 @@ export function noteSegments(elf: ElfFile): NoteRegion[] {
     const offset = img.word(ph, 4, 8);
     if (offset === 0n) continue;
     const filesz = img.word(ph, 16, 32);
-    out.push({ kind: 'PT_NOTE', index: i, start: offset, end: (offset + filesz) & MASK64, label: `PT_NOTE segment #${i}` });
+    out.push({
+      kind: 'PT_NOTE',
+      index: i,
+      start: offset,
+      end: (offset + filesz) & MASK64,
+      label: `PT_NOTE segment #${i}`,
+    });
   }
   return out;
 }
@@ -271,7 +294,13 @@ export function noteSections(elf: ElfFile): NoteRegion[] {
     const offset = img.word(sh, 16, 24);
     const size = img.word(sh, 20, 32);
     const name = img.quietly(() => sectionName(elf, sh));
-    out.push({ kind: 'SHT_NOTE', index: i, start: offset, end: (offset + size) & MASK64, label: `SHT_NOTE section ${name || '#' + i}` });
+    out.push({
+      kind: 'SHT_NOTE',
+      index: i,
+      start: offset,
+      end: (offset + size) & MASK64,
+      label: `SHT_NOTE section ${name || '#' + i}`,
+    });
   }
   return out;
 }
@@ -289,7 +318,8 @@ export function sectionByName(elf: ElfFile, name: string): { offset: number; siz
   for (let i = 1; i < elf.header.shnum; i++) {
     const sh = shdrPos(elf, i);
     if (!img.accessOk(sh, 1)) break;
-    if (sectionName(elf, sh) === name) return { offset: toPos(img.word(sh, 16, 24)), size: toPos(img.word(sh, 20, 32)), index: i };
+    if (sectionName(elf, sh) === name)
+      return { offset: toPos(img.word(sh, 16, 24)), size: toPos(img.word(sh, 20, 32)), index: i };
   }
   return null;
 }

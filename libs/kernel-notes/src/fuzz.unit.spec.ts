@@ -1,6 +1,19 @@
 import { gzipSync } from 'zlib';
 import { COMPRESSIONS, decompress, inspectKernelImage, KernelImageError } from '@fleetcompat/kernel-notes';
-import { buildBzImage, buildRawElf, encodeNotesAligned, fixture, FIXTURE_EXT, freebsd, linux415, linux417, str, u32, u64, xen } from './test/synth';
+import {
+  buildBzImage,
+  buildRawElf,
+  encodeNotesAligned,
+  fixture,
+  FIXTURE_EXT,
+  freebsd,
+  linux415,
+  linux417,
+  str,
+  u32,
+  u64,
+  xen,
+} from './test/synth';
 
 /*
  * Hostile input is normal input: thousands of mutated kernel images (bit flips, lying
@@ -28,7 +41,10 @@ function rng(seed: number) {
   return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)] };
 }
 
-const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x10, 0x7f, 0x80, 0xff, 0x100, 0xfff, 0x1000, 0x7fff, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const INTERESTING = [
+  0, 1, 2, 3, 4, 7, 8, 0x10, 0x7f, 0x80, 0xff, 0x100, 0xfff, 0x1000, 0x7fff, 0xffff, 0x10000, 0x7fffffff, 0x80000000,
+  0xfffffffe, 0xffffffff,
+];
 
 function seeds(): { name: string; bytes: Buffer; hot: number[] }[] {
   const vmlinux = decompress('gzip', fixture('vmlinux-4.17.gz'));
@@ -36,7 +52,11 @@ function seeds(): { name: string; bytes: Buffer; hot: number[] }[] {
   const list: { name: string; bytes: Buffer; hot: number[] }[] = [
     // ELF header fields, program headers, the first notes: where lies hurt most
     { name: 'elf64', bytes: elf64, hot: [4, 5, 32, 40, 54, 56, 58, 60, 62, 64 + 56 + 8, 64 + 56 + 32, 176, 180, 184] },
-    { name: 'elf32', bytes: linux415({ class: 32 }), hot: [4, 28, 32, 42, 44, 46, 48, 52 + 32 + 4, 52 + 32 + 16, 116, 120] },
+    {
+      name: 'elf32',
+      bytes: linux415({ class: 32 }),
+      hot: [4, 28, 32, 42, 44, 46, 48, 52 + 32 + 4, 52 + 32 + 16, 116, 120],
+    },
     { name: 'elf-sections', bytes: linux417({ placement: 'section' }), hot: [40, 58, 60, 62, 120, 124] },
     { name: 'freebsd', bytes: freebsd(), hot: [176, 180] },
     { name: 'gzip-elf', bytes: gzipSync(elf64), hot: [3, 10, 11] },
@@ -44,8 +64,20 @@ function seeds(): { name: string; bytes: Buffer; hot: number[] }[] {
     {
       name: 'grub-pv',
       bytes: buildRawElf({
-        segments: [{ type: 1, blob: 0 }, { type: 4, blob: 1, align: 8 }],
-        blobs: [Buffer.alloc(64, 0x90), encodeNotesAligned([xen(6, str('GRUB')), xen(8, str('generic')), xen(5, str('xen-3.0')), xen(1, u64(0n)), { ...xen(9, str('yes')), descsz: 12 }])],
+        segments: [
+          { type: 1, blob: 0 },
+          { type: 4, blob: 1, align: 8 },
+        ],
+        blobs: [
+          Buffer.alloc(64, 0x90),
+          encodeNotesAligned([
+            xen(6, str('GRUB')),
+            xen(8, str('generic')),
+            xen(5, str('xen-3.0')),
+            xen(1, u64(0n)),
+            { ...xen(9, str('yes')), descsz: 12 },
+          ]),
+        ],
       }),
       hot: [32, 56, 64 + 56 + 8, 64 + 56 + 32, 64 + 56 + 48, 240, 244, 248, 260, 264, 268],
     },
@@ -53,9 +85,19 @@ function seeds(): { name: string; bytes: Buffer; hot: number[] }[] {
       name: 'grub-pvh',
       bytes: buildRawElf({
         class: 32,
-        segments: [{ type: 1, blob: 0 }, { type: 4, blob: 2 }],
-        sections: [{ name: 'mods', type: 1, blob: 1 }, { name: '.xen', type: 1, blob: 2 }],
-        blobs: [Buffer.alloc(64, 0x90), Buffer.concat([Buffer.from('mimg', 'latin1'), u32(12, 0)]), encodeNotesAligned([xen(18, u32(0x100000))])],
+        segments: [
+          { type: 1, blob: 0 },
+          { type: 4, blob: 2 },
+        ],
+        sections: [
+          { name: 'mods', type: 1, blob: 1 },
+          { name: '.xen', type: 1, blob: 2 },
+        ],
+        blobs: [
+          Buffer.alloc(64, 0x90),
+          Buffer.concat([Buffer.from('mimg', 'latin1'), u32(12, 0)]),
+          encodeNotesAligned([xen(18, u32(0x100000))]),
+        ],
       }),
       hot: [28, 32, 44, 48, 50, 52 + 32 + 4, 52 + 32 + 16, 180, 184, 188, 192],
     },
@@ -64,7 +106,11 @@ function seeds(): { name: string; bytes: Buffer; hot: number[] }[] {
     const payload = fixture(`vmlinux-4.17.${FIXTURE_EXT[c]}`);
     const bz = buildBzImage(payload, vmlinux.length);
     const p = 5 * 512 + 0x3a0; // payload file offset in buildBzImage
-    list.push({ name: `bzimage-${c}`, bytes: bz, hot: [0x1f1, 0x206, 0x248, 0x24c, p, p + 4, p + 6, p + 8, p + 12, p + 13, p + 16, p + 20, bz.length - 68] });
+    list.push({
+      name: `bzimage-${c}`,
+      bytes: bz,
+      hot: [0x1f1, 0x206, 0x248, 0x24c, p, p + 4, p + 6, p + 8, p + 12, p + 13, p + 16, p + 20, bz.length - 68],
+    });
   }
   return list;
 }
@@ -100,7 +146,10 @@ function mutate(r: ReturnType<typeof rng>, seed: { bytes: Buffer; hot: number[] 
         // splice: duplicate or delete a range
         const a = r.int(len);
         const n = r.int(Math.min(4096, len - a) + 1);
-        out = r.next() < 0.5 ? Buffer.concat([out.subarray(0, a), out.subarray(a + n)]) : Buffer.concat([out.subarray(0, a + n), out.subarray(a)]);
+        out =
+          r.next() < 0.5
+            ? Buffer.concat([out.subarray(0, a), out.subarray(a + n)])
+            : Buffer.concat([out.subarray(0, a + n), out.subarray(a)]);
         break;
       }
       case 6: {
@@ -138,7 +187,8 @@ describe('fuzz: mutated kernel images', () => {
         expect(['low', 'high']).toContain(res.rsdpPlacement);
         outcome = 'ok';
       } catch (e) {
-        if (!(e instanceof KernelImageError)) throw new Error(`case ${i} (${s.name}, seed ${SEED}): non-KernelImageError ${String(e)}`);
+        if (!(e instanceof KernelImageError))
+          throw new Error(`case ${i} (${s.name}, seed ${SEED}): non-KernelImageError ${String(e)}`);
         if (e.code === 'internal') throw new Error(`case ${i} (${s.name}, seed ${SEED}): ${e.message}`);
         expect(e.message.length).toBeGreaterThan(5);
         outcome = e.code;
@@ -152,7 +202,9 @@ describe('fuzz: mutated kernel images', () => {
     }
     const total = Date.now() - started;
     // Visible in the test output: how the cases ended.
-    process.stdout.write(`fuzz: ${CASES} cases in ${total} ms, slowest ${slowest} ms (${slowestCase}): ${JSON.stringify(outcomes)}\n`);
+    process.stdout.write(
+      `fuzz: ${CASES} cases in ${total} ms, slowest ${slowest} ms (${slowestCase}): ${JSON.stringify(outcomes)}\n`,
+    );
     expect(slowest).toBeLessThan(3000);
     // The mutations must reach deep: both successes and several kinds of failure.
     expect(outcomes.ok).toBeGreaterThan(0);
@@ -160,26 +212,53 @@ describe('fuzz: mutated kernel images', () => {
   }, 120000);
 
   const PER_CODEC = Number(process.env.FUZZ_CODEC_CASES ?? 1500);
-  it.each(COMPRESSIONS.map((c) => [c]))(`%s: ${PER_CODEC} mutated streams decode or fail cleanly within the cap`, (c) => {
-    const r = rng(SEED ^ c.length ^ c.charCodeAt(0));
-    const stream = fixture(`vmlinux-4.17.${FIXTURE_EXT[c]}`);
-    // hot spots: the container header and the first compressed bytes
-    const seed = { bytes: stream, hot: [0, 4, 5, 6, 8, 9, 10, 12, 13, 16, 20, 24, 30, 40, 50, stream.length - 12, stream.length - 8, stream.length - 4] };
-    const outcomes: Record<string, number> = {};
-    for (let i = 0; i < PER_CODEC; i++) {
-      const input = mutate(r, seed);
-      let outcome: string;
-      try {
-        const out = decompress(c, input, CAP);
-        expect(out.length).toBeLessThanOrEqual(CAP);
-        outcome = 'ok';
-      } catch (e) {
-        if (!(e instanceof KernelImageError)) throw new Error(`${c} case ${i} (seed ${SEED}): non-KernelImageError ${String(e)}`);
-        outcome = e.code;
+  it.each(COMPRESSIONS.map((c) => [c]))(
+    `%s: ${PER_CODEC} mutated streams decode or fail cleanly within the cap`,
+    (c) => {
+      const r = rng(SEED ^ c.length ^ c.charCodeAt(0));
+      const stream = fixture(`vmlinux-4.17.${FIXTURE_EXT[c]}`);
+      // hot spots: the container header and the first compressed bytes
+      const seed = {
+        bytes: stream,
+        hot: [
+          0,
+          4,
+          5,
+          6,
+          8,
+          9,
+          10,
+          12,
+          13,
+          16,
+          20,
+          24,
+          30,
+          40,
+          50,
+          stream.length - 12,
+          stream.length - 8,
+          stream.length - 4,
+        ],
+      };
+      const outcomes: Record<string, number> = {};
+      for (let i = 0; i < PER_CODEC; i++) {
+        const input = mutate(r, seed);
+        let outcome: string;
+        try {
+          const out = decompress(c, input, CAP);
+          expect(out.length).toBeLessThanOrEqual(CAP);
+          outcome = 'ok';
+        } catch (e) {
+          if (!(e instanceof KernelImageError))
+            throw new Error(`${c} case ${i} (seed ${SEED}): non-KernelImageError ${String(e)}`);
+          outcome = e.code;
+        }
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
       }
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-    }
-    expect(outcomes.internal).toBeUndefined();
-    expect(Object.keys(outcomes).length).toBeGreaterThanOrEqual(2);
-  }, 60000);
+      expect(outcomes.internal).toBeUndefined();
+      expect(Object.keys(outcomes).length).toBeGreaterThanOrEqual(2);
+    },
+    60000,
+  );
 });

@@ -5,8 +5,28 @@ import { isBzImage, parseBzImage, BzImageInfo } from './bzimage';
 import { Compression, decompress, detectCompression, DEFAULT_MAX_OUTPUT } from './decompress';
 import { ELF32_EHDR_SIZE, isElf, machineName, noteSections, noteSegments, parseElf } from './elf';
 import { fail, KernelImageError } from './errors';
-import { BootloaderInfo, detectBootloader, LibelfView, libelfVerdicts, physEntry, readXenGuest, XenGuestSection } from './libelf';
-import { cString, decodeXenFeatures, decodeXenNote, LINUX_ELFNOTE_BUILD_SALT, NT_GNU_BUILD_ID, RawNote, readNotes, toHex, walkNotes, XEN_NOTE, XenNote } from './notes';
+import {
+  BootloaderInfo,
+  detectBootloader,
+  LibelfView,
+  libelfVerdicts,
+  physEntry,
+  readXenGuest,
+  XenGuestSection,
+} from './libelf';
+import {
+  cString,
+  decodeXenFeatures,
+  decodeXenNote,
+  LINUX_ELFNOTE_BUILD_SALT,
+  NT_GNU_BUILD_ID,
+  RawNote,
+  readNotes,
+  toHex,
+  walkNotes,
+  XEN_NOTE,
+  XenNote,
+} from './notes';
 
 export interface InspectOptions {
   /** Cap on decompressed size, in bytes (default 256 MiB). */
@@ -21,7 +41,12 @@ export interface KernelInspection {
   readonly format: 'elf' | 'compressed-elf' | 'bzimage';
   readonly compression: Compression | null;
   readonly bzImage: BzImageInfo | null;
-  readonly elf: { readonly class: 32 | 64; readonly endian: 'little' | 'big'; readonly machine: string; readonly size: number };
+  readonly elf: {
+    readonly class: 32 | 64;
+    readonly endian: 'little' | 'big';
+    readonly machine: string;
+    readonly size: number;
+  };
   /** Where libelf found the Xen notes: PT_NOTE segments, else (none there) SHT_NOTE sections. */
   readonly notesSource: 'PT_NOTE' | 'SHT_NOTE' | null;
   /** The legacy `__xen_guest` section, when the image has one (libelf reads it for PV guests without notes). */
@@ -58,7 +83,10 @@ export function inspectKernelImage(image: Uint8Array, options: InspectOptions = 
     if (e instanceof RangeError && /allocat|Array buffer|Invalid typed array length/i.test(e.message)) {
       throw new KernelImageError('too-large', `out of memory while reading the image: ${e.message}`);
     }
-    throw new KernelImageError('internal', `internal error while reading the image: ${(e as Error)?.message ?? String(e)}`);
+    throw new KernelImageError(
+      'internal',
+      `internal error while reading the image: ${(e as Error)?.message ?? String(e)}`,
+    );
   }
 }
 
@@ -78,20 +106,27 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
     const { info, payload } = parseBzImage(image);
     bz = info;
     compression = detectCompression(payload);
-    if (!compression) fail('unsupported', `bzImage payload has an unknown compression (starts with ${toHex(payload.subarray(0, 8))})`);
+    if (!compression)
+      fail('unsupported', `bzImage payload has an unknown compression (starts with ${toHex(payload.subarray(0, 8))})`);
     if (info.decompressedSize > maxOut) {
       fail('too-large', `bzImage says its kernel is ${info.decompressedSize} bytes, over the limit of ${maxOut}`);
     }
     // Linux's size trailer is not part of the compressed stream.
     elfBytes = decompress(compression, payload.subarray(0, payload.length - 4), maxOut, info.decompressedSize);
     if (elfBytes.length !== info.decompressedSize) {
-      fail('corrupt-data', `${compression} payload decompressed to ${elfBytes.length} bytes, but the bzImage says ${info.decompressedSize}`);
+      fail(
+        'corrupt-data',
+        `${compression} payload decompressed to ${elfBytes.length} bytes, but the bzImage says ${info.decompressedSize}`,
+      );
     }
     if (!isElf(elfBytes)) fail('bad-elf', 'the decompressed bzImage payload is not an ELF file');
   } else {
     compression = detectCompression(image);
     if (!compression) {
-      fail('unknown-format', 'not a kernel image: neither ELF, bzImage, nor a known compression (gzip, xz, lzma, bzip2, lz4, lzo, zstd)');
+      fail(
+        'unknown-format',
+        'not a kernel image: neither ELF, bzImage, nor a known compression (gzip, xz, lzma, bzip2, lz4, lzo, zstd)',
+      );
     }
     format = 'compressed-elf';
     elfBytes = decompress(compression, image, maxOut);
@@ -99,7 +134,10 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
   }
 
   if (elfBytes.length < ELF32_EHDR_SIZE && format !== 'elf') {
-    fail('truncated', `the ${compression}-decompressed ELF header is truncated (${elfBytes.length} of ${ELF32_EHDR_SIZE} bytes)`);
+    fail(
+      'truncated',
+      `the ${compression}-decompressed ELF header is truncated (${elfBytes.length} of ${ELF32_EHDR_SIZE} bytes)`,
+    );
   }
   const elf = parseElf(elfBytes);
   const le = elf.littleEndian;
@@ -132,7 +170,9 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
   const linux = otherNotes.filter((n) => n.owner === 'Linux');
   const salt = linux.find((n) => n.type === LINUX_ELFNOTE_BUILD_SALT);
   const saltRelease = salt ? cString(salt.desc).trim() : '';
-  const gnu = otherNotes.find((n) => n.owner === 'GNU' && n.type === NT_GNU_BUILD_ID && n.desc.length > 0 && n.desc.length <= 64);
+  const gnu = otherNotes.find(
+    (n) => n.owner === 'GNU' && n.type === NT_GNU_BUILD_ID && n.desc.length > 0 && n.desc.length <= 64,
+  );
   const bzRelease = bz?.kernelVersion?.split(/\s+/)[0] ?? '';
   const release = saltRelease && /^[\x21-\x7e]{1,256}$/.test(saltRelease) ? saltRelease : bzRelease || null;
 
@@ -149,7 +189,8 @@ function inspect(image: Uint8Array, options: InspectOptions): KernelInspection {
     bootloader: detectBootloader(elf, notes, libelf),
     xenNotes,
     notes,
-    supportedFeatureNames: xenNotes?.supportedFeatures !== undefined ? decodeXenFeatures(xenNotes.supportedFeatures) : [],
+    supportedFeatureNames:
+      xenNotes?.supportedFeatures !== undefined ? decodeXenFeatures(xenNotes.supportedFeatures) : [],
     release,
     buildId: gnu ? toHex(gnu.desc) : null,
     rsdpPlacement: libxlRsdpPlacement(xenNotes),
@@ -182,7 +223,8 @@ function summarize(notes: readonly XenNote[]): XenNotes | null {
   set('loader', str(XEN_NOTE.LOADER));
   set('features', str(XEN_NOTE.FEATURES));
   let sf: number | undefined;
-  for (const n of notes) if (n.type === XEN_NOTE.SUPPORTED_FEATURES && n.kind === 'bitmap') sf = ((sf ?? 0) | n.value) >>> 0;
+  for (const n of notes)
+    if (n.type === XEN_NOTE.SUPPORTED_FEATURES && n.kind === 'bitmap') sf = ((sf ?? 0) | n.value) >>> 0;
   set('supportedFeatures', sf);
   let entry: XenNote | undefined;
   for (const n of notes) if (n.type === XEN_NOTE.PHYS32_ENTRY) entry = n;

@@ -154,7 +154,13 @@ describe('inspectKernelImage on synthetic kernels', () => {
     expect(byType(9)[0]).toMatchObject({ name: 'PAE_MODE', value: 'bimodal' });
     expect(byType(11)[0]).toMatchObject({ name: 'BSD_SYMTAB', value: 'no' });
     expect(byType(12)[0]).toEqual({ type: 12, name: 'HV_START_LOW', kind: 'numeric', value: '0xf580', size: 2 });
-    expect(byType(13)[0]).toEqual({ type: 13, name: 'L1_MFN_VALID', kind: 'l1-mfn-valid', pairs: [{ mask: '0x1', value: '0x1' }], size: 8 });
+    expect(byType(13)[0]).toEqual({
+      type: 13,
+      name: 'L1_MFN_VALID',
+      kind: 'l1-mfn-valid',
+      pairs: [{ mask: '0x1', value: '0x1' }],
+      size: 8,
+    });
     expect(byType(14)[0]).toMatchObject({ name: 'SUSPEND_CANCEL', value: '0x1', size: 1 });
     expect(byType(15)[0]).toMatchObject({ name: 'INIT_P2M', value: '0x8000000000' });
     expect(byType(16)[0]).toMatchObject({ name: 'MOD_START_PFN', value: '0x1', size: 4 });
@@ -166,17 +172,48 @@ describe('inspectKernelImage on synthetic kernels', () => {
       features: ['writable_page_tables', 'dom0', 'linux_rsdp_unrestricted'],
       size: 4,
     });
-    expect(byType(19)[0]).toEqual({ type: 19, name: 'PHYS32_RELOC', kind: 'phys32-reloc', align: 0x200000, min: 0x1000000, max: 0xffffffff, size: 12 });
+    expect(byType(19)[0]).toEqual({
+      type: 19,
+      name: 'PHYS32_RELOC',
+      kind: 'phys32-reloc',
+      align: 0x200000,
+      min: 0x1000000,
+      max: 0xffffffff,
+      size: 12,
+    });
     expect(byType(42)[0]).toEqual({ type: 42, name: 'UNKNOWN_42', kind: 'raw', raw: 'deadbeef', size: 4 });
     // a numeric note of a size libelf does not read: elf_note_numeric gives 0
-    expect(byType(2)[1]).toEqual({ type: 2, name: 'HYPERCALL_PAGE', kind: 'numeric', value: '0x0', size: 3, remark: expect.stringContaining('3-byte payload') });
-    expect(r.xenNotes).toMatchObject({ guestOs: 'linux', features: 'writable_page_tables|!pae_pgdir_above_4gb', pvh: true });
+    expect(byType(2)[1]).toEqual({
+      type: 2,
+      name: 'HYPERCALL_PAGE',
+      kind: 'numeric',
+      value: '0x0',
+      size: 3,
+      remark: expect.stringContaining('3-byte payload'),
+    });
+    expect(r.xenNotes).toMatchObject({
+      guestOs: 'linux',
+      features: 'writable_page_tables|!pae_pgdir_above_4gb',
+      pvh: true,
+    });
   });
 
   it('PHYS32_RELOC with only align and min, and L1_MFN_VALID as a list of 8-byte pairs', () => {
     const r = inspectKernelImage(buildElf([xen(19, u32(0x1000, 0x2000)), xen(13, u64(1n, 1n, 3n, 2n))]));
-    expect(note(r, 'PHYS32_RELOC')).toEqual({ type: 19, name: 'PHYS32_RELOC', kind: 'phys32-reloc', align: 0x1000, min: 0x2000, size: 8 });
-    expect(note(r, 'L1_MFN_VALID')).toMatchObject({ pairs: [{ mask: '0x1', value: '0x1' }, { mask: '0x3', value: '0x2' }] });
+    expect(note(r, 'PHYS32_RELOC')).toEqual({
+      type: 19,
+      name: 'PHYS32_RELOC',
+      kind: 'phys32-reloc',
+      align: 0x1000,
+      min: 0x2000,
+      size: 8,
+    });
+    expect(note(r, 'L1_MFN_VALID')).toMatchObject({
+      pairs: [
+        { mask: '0x1', value: '0x1' },
+        { mask: '0x3', value: '0x2' },
+      ],
+    });
   });
 
   it('decodes unnamed XENFEAT bits as bit_N', () => {
@@ -247,7 +284,11 @@ describe('inspectKernelImage on broken input', () => {
     img.writeUInt32LE(0xfffffff0, 64 + 2 * 56); // first note's namesz
     const r = inspectKernelImage(img);
     expect(r.notes).toHaveLength(1);
-    expect(r.notes[0]).toMatchObject({ name: 'GUEST_OS', kind: 'raw', error: expect.stringContaining('libelf ignores the note') });
+    expect(r.notes[0]).toMatchObject({
+      name: 'GUEST_OS',
+      kind: 'raw',
+      error: expect.stringContaining('libelf ignores the note'),
+    });
     expect(r.xenNotes).toEqual({ pvh: false });
   });
 

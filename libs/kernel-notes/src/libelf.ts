@@ -31,7 +31,7 @@ export interface ParsedFeatures {
 export function parseFeatures(features: string): ParsedFeatures {
   let supported = 0;
   let required = 0;
-  for (let pos = 0; pos < features.length; ) {
+  for (let pos = 0; pos < features.length;) {
     let feature = '';
     let len = 0;
     for (; ; len++) {
@@ -185,22 +185,45 @@ export function libelfVerdicts(input: LibelfInput): LibelfView {
     if (guest?.FEATURES !== undefined) req |= parseFeatures(guest.FEATURES).required;
     const noteStart = input.walkedAnyTable && !guest;
     if (!noteStart && !guest) {
-      if (x86) return { accepted: false, reason: 'not a Xen-ELF image: no ELF notes' + (hvm ? '' : " or '__xen_guest' section") };
+      if (x86)
+        return {
+          accepted: false,
+          reason: 'not a Xen-ELF image: no ELF notes' + (hvm ? '' : " or '__xen_guest' section"),
+        };
     } else if (elf.machine !== EM_ARM && !(hvm && input.physEntry !== null)) {
       if ((loader === '' || !loader.startsWith('generic')) && (guestOs === '' || !guestOs.startsWith('linux'))) {
-        return { accepted: false, reason: `libelf only loads images for the generic loader or Linux images (not "${loader}" and "${guestOs}") or with PHYS32_ENTRY` };
+        return {
+          accepted: false,
+          reason: `libelf only loads images for the generic loader or Linux images (not "${loader}" and "${guestOs}") or with PHYS32_ENTRY`,
+        };
       }
-      if (xenVer === '' || !xenVer.startsWith('xen-3.0')) return { accepted: false, reason: `libelf only loads images built for Xen v3.0 (not "${xenVer}")` };
+      if (xenVer === '' || !xenVer.startsWith('xen-3.0'))
+        return { accepted: false, reason: `libelf only loads images built for Xen v3.0 (not "${xenVer}")` };
     }
-    if (req & (1 << 11)) return { accepted: false, reason: 'FEATURES requires dom0: the kernel does not support unprivileged (domU) operation' };
+    if (req & (1 << 11))
+      return {
+        accepted: false,
+        reason: 'FEATURES requires dom0: the kernel does not support unprivileged (domU) operation',
+      };
     if (hvm) {
-      if (input.physEntry === null) return { accepted: false, reason: 'no PHYS32_ENTRY note: not capable of booting inside a HVM container (PVH)' };
+      if (input.physEntry === null)
+        return { accepted: false, reason: 'no PHYS32_ENTRY note: not capable of booting inside a HVM container (PVH)' };
       return { accepted: true, reason: `PHYS32_ENTRY ${'0x' + input.physEntry.toString(16)}` };
     }
     if (!x86) return { accepted: false, reason: `a PV guest must be i386 or x86_64 (e_machine ${elf.machine})` };
-    return { accepted: true, reason: guest ? '__xen_guest section (no ELF notes)' : `LOADER "${loader}", GUEST_OS "${guestOs}", XEN_VERSION "${xenVer}"` };
+    return {
+      accepted: true,
+      reason: guest
+        ? '__xen_guest section (no ELF notes)'
+        : `LOADER "${loader}", GUEST_OS "${guestOs}", XEN_VERSION "${xenVer}"`,
+    };
   };
-  return { pvh: check(true), pv: check(false), broken: elf.image.broken, features: { supported: supported >>> 0, required: required >>> 0 } };
+  return {
+    pvh: check(true),
+    pv: check(false),
+    broken: elf.image.broken,
+    features: { supported: supported >>> 0, required: required >>> 0 },
+  };
 }
 
 /** A bootloader built for Xen: the image the toolstack loads instead of the guest's kernel. */
@@ -226,12 +249,22 @@ export function detectBootloader(elf: ElfFile, notes: readonly XenNote[], view: 
   let evidence: string | null = guestOs === 'GRUB' ? 'GUEST_OS "GRUB"' : null;
   if (!evidence) {
     const mods = elf.image.quietly(() => sectionByName(elf, 'mods'));
-    if (mods && mods.offset + 4 <= elf.bytes.length && GRUB_MODULE_MAGIC.every((m, i) => elf.bytes[mods.offset + i] === m)) {
+    if (
+      mods &&
+      mods.offset + 4 <= elf.bytes.length &&
+      GRUB_MODULE_MAGIC.every((m, i) => elf.bytes[mods.offset + i] === m)
+    ) {
       evidence = 'GRUB\'s module area ("mods" section with the "mimg" magic)';
     }
   }
   if (!evidence) return null;
-  const mode = view.pvh.accepted ? 'pvh' : view.pv.accepted ? 'pv' : notes.some((n) => n.type === XEN_NOTE.PHYS32_ENTRY) ? 'pvh' : 'pv';
+  const mode = view.pvh.accepted
+    ? 'pvh'
+    : view.pv.accepted
+      ? 'pv'
+      : notes.some((n) => n.type === XEN_NOTE.PHYS32_ENTRY)
+        ? 'pvh'
+        : 'pv';
   return { name: 'GRUB', mode, evidence };
 }
 

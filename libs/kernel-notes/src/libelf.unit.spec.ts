@@ -22,12 +22,18 @@ function note(r: KernelInspection, name: string): XenNote {
 const text = () => Buffer.alloc(64, 0x90);
 
 /** An ELF whose only note table is `notes` in a PT_NOTE segment. */
-function withNotes(notes: Buffer, o: { class?: 32 | 64; align?: number; filesz?: number; truncate?: number; bigEndian?: boolean; data?: number } = {}) {
+function withNotes(
+  notes: Buffer,
+  o: { class?: 32 | 64; align?: number; filesz?: number; truncate?: number; bigEndian?: boolean; data?: number } = {},
+) {
   return buildRawElf({
     class: o.class,
     bigEndian: o.bigEndian,
     data: o.data,
-    segments: [{ type: PT_LOAD, blob: 0, align: 0x1000 }, { type: PT_NOTE, blob: 1, align: o.align ?? 4, filesz: o.filesz }],
+    segments: [
+      { type: PT_LOAD, blob: 0, align: 0x1000 },
+      { type: PT_NOTE, blob: 1, align: o.align ?? 4, filesz: o.filesz },
+    ],
     blobs: [text(), notes],
     truncate: o.truncate,
   });
@@ -35,7 +41,10 @@ function withNotes(notes: Buffer, o: { class?: 32 | 64; align?: number; filesz?:
 
 describe('libelf: note layout', () => {
   it('names and payloads are 4-byte aligned whatever p_align says (GRUB x86_64-xen: p_align 8)', () => {
-    const notes = encodeNotesAligned([xen(6, str('GRUB')), xen(8, str('generic')), xen(5, str('xen-3.0')), xen(1, u64(0n)), xen(3, u64(0n))], 4);
+    const notes = encodeNotesAligned(
+      [xen(6, str('GRUB')), xen(8, str('generic')), xen(5, str('xen-3.0')), xen(1, u64(0n)), xen(3, u64(0n))],
+      4,
+    );
     const r = inspectKernelImage(withNotes(notes, { align: 8 }));
     expect(names(r)).toEqual(['GUEST_OS', 'LOADER', 'XEN_VERSION', 'ENTRY', 'VIRT_BASE']);
     expect(r.xenNotes).toMatchObject({ guestOs: 'GRUB', loader: 'generic', xenVersion: 'xen-3.0', pvh: false });
@@ -48,7 +57,10 @@ describe('libelf: note layout', () => {
   });
 
   it('a last payload that runs past the end of its segment and of the file (GRUB i386-xen: a 12-byte "yes")', () => {
-    const notes = encodeNotesAligned([xen(6, str('GRUB')), xen(5, str('xen-3.0')), { ...xen(9, str('yes')), descsz: 12 }], 4);
+    const notes = encodeNotesAligned(
+      [xen(6, str('GRUB')), xen(5, str('xen-3.0')), { ...xen(9, str('yes')), descsz: 12 }],
+      4,
+    );
     // the file (and the segment) end right after "yes\0"
     const img = withNotes(notes);
     const r = inspectKernelImage(img);
@@ -74,7 +86,13 @@ describe('libelf: note layout', () => {
 
   it('a PT_NOTE with p_offset 0 is skipped ("some versions of binutils")', () => {
     const notes = encodeNotesAligned([xen(6, str('linux')), xen(18, u32(0x1000000))]);
-    const img = buildRawElf({ segments: [{ type: PT_NOTE, offset: 0, filesz: 64 }, { type: PT_NOTE, blob: 0 }], blobs: [notes] });
+    const img = buildRawElf({
+      segments: [
+        { type: PT_NOTE, offset: 0, filesz: 64 },
+        { type: PT_NOTE, blob: 0 },
+      ],
+      blobs: [notes],
+    });
     const r = inspectKernelImage(img);
     expect(names(r)).toEqual(['GUEST_OS', 'PHYS32_ENTRY']);
   });
@@ -104,14 +122,20 @@ describe('libelf: owners and names', () => {
     const notes = encodeNotesAligned([xen(6, Buffer.from('linux', 'latin1')), xen(18, u32(0x1000000))]);
     // "linux" (5 bytes) is padded with 3 NULs: the string ends there
     const r = inspectKernelImage(withNotes(notes));
-    expect(note(r, 'GUEST_OS')).toMatchObject({ value: 'linux', remark: expect.stringContaining('no NUL inside the 5-byte payload') });
+    expect(note(r, 'GUEST_OS')).toMatchObject({
+      value: 'linux',
+      remark: expect.stringContaining('no NUL inside the 5-byte payload'),
+    });
     // descsz 2 over "linux\0": libelf still reads "linux"
     const short = encodeNotesAligned([{ ...xen(6, str('linux')), descsz: 2 }]);
     expect(inspectKernelImage(withNotes(short)).xenNotes?.guestOs).toBe('linux');
   });
 
   it('a string with no NUL before the end of the image is ignored (a later note of the type wins, an earlier one stays)', () => {
-    const notes = Buffer.concat([encodeNotesAligned([xen(6, str('FreeBSD'))]), encodeNotesAligned([xen(6, Buffer.from('linu', 'latin1'))], 1)]);
+    const notes = Buffer.concat([
+      encodeNotesAligned([xen(6, str('FreeBSD'))]),
+      encodeNotesAligned([xen(6, Buffer.from('linu', 'latin1'))], 1),
+    ]);
     const r = inspectKernelImage(withNotes(notes.subarray(0, notes.length)));
     expect(r.notes[1]).toMatchObject({ kind: 'raw', error: expect.stringContaining('ignores') });
     expect(r.xenNotes?.guestOs).toBe('FreeBSD');
@@ -120,7 +144,13 @@ describe('libelf: owners and names', () => {
 
 describe('libelf: numeric notes', () => {
   it('1, 2, 4 and 8-byte payloads are read; any other size reads as 0', () => {
-    const notes = encodeNotesAligned([xen(2, u8(0x12)), xen(12, u16(0xf580)), xen(14, u32(1)), xen(3, u64(0xffffffff80000000n)), xen(1, Uint8Array.of(1, 2, 3))]);
+    const notes = encodeNotesAligned([
+      xen(2, u8(0x12)),
+      xen(12, u16(0xf580)),
+      xen(14, u32(1)),
+      xen(3, u64(0xffffffff80000000n)),
+      xen(1, Uint8Array.of(1, 2, 3)),
+    ]);
     const r = inspectKernelImage(withNotes(notes));
     expect(r.notes.map((n) => (n.kind === 'numeric' ? [n.name, n.value, n.size] : n.kind))).toEqual([
       ['HYPERCALL_PAGE', '0x12', 1],
@@ -139,14 +169,21 @@ describe('libelf: numeric notes', () => {
 
   it("PHYS32_ENTRY whose low 32 bits are 0xffffffff is libelf's UNSET_ADDR32: not PVH-capable", () => {
     for (const desc of [u32(0xffffffff), u64(0x1ffffffffn)]) {
-      const r = inspectKernelImage(withNotes(encodeNotesAligned([xen(6, str('linux')), xen(5, str('xen-3.0')), xen(18, desc)])));
+      const r = inspectKernelImage(
+        withNotes(encodeNotesAligned([xen(6, str('linux')), xen(5, str('xen-3.0')), xen(18, desc)])),
+      );
       expect(r.pvhCapable).toBe(false);
       expect(r.libelf.pvh).toMatchObject({ accepted: false, reason: expect.stringContaining('no PHYS32_ENTRY') });
     }
   });
 
   it('SUPPORTED_FEATURES notes are ORed; a payload that is not a multiple of 4 gives no bits', () => {
-    const notes = encodeNotesAligned([xen(6, str('linux')), xen(17, u32(0x801)), xen(17, u32(1 << 15)), xen(17, Uint8Array.of(0xff, 0xff, 0xff))]);
+    const notes = encodeNotesAligned([
+      xen(6, str('linux')),
+      xen(17, u32(0x801)),
+      xen(17, u32(1 << 15)),
+      xen(17, Uint8Array.of(0xff, 0xff, 0xff)),
+    ]);
     const r = inspectKernelImage(withNotes(notes));
     expect(r.xenNotes?.supportedFeatures).toBe(0x8801);
     expect(r.rsdpPlacement).toBe('high');
@@ -155,7 +192,11 @@ describe('libelf: numeric notes', () => {
 
   it('a big-endian ELF (EI_DATA 2), and one with EI_DATA 0, which libelf also byte-swaps', () => {
     for (const data of [2, 0]) {
-      const notes = encodeNotesAligned([xen(6, str('linux')), xen(17, u32be(0x8801)), xen(18, u32be(0x1000000))], 4, true);
+      const notes = encodeNotesAligned(
+        [xen(6, str('linux')), xen(17, u32be(0x8801)), xen(18, u32be(0x1000000))],
+        4,
+        true,
+      );
       const r = inspectKernelImage(withNotes(notes, { bigEndian: true, data }));
       expect(r.elf.endian).toBe('big');
       expect(r.xenNotes).toMatchObject({ supportedFeatures: 0x8801, phys32Entry: '0x1000000', pvh: true });
@@ -188,7 +229,10 @@ describe('libelf: PT_NOTE and SHT_NOTE', () => {
     const gnu = encodeNotesAligned([{ owner: 'GNU', type: 3, desc: u32(1, 2, 3, 4, 5) }]);
     const img = buildRawElf({
       segments: [{ type: PT_NOTE, blob: 0 }],
-      sections: [{ name: '.note.gnu', type: SHT_NOTE, blob: 0 }, { name: '.note.xen', type: SHT_NOTE, blob: 1 }],
+      sections: [
+        { name: '.note.gnu', type: SHT_NOTE, blob: 0 },
+        { name: '.note.xen', type: SHT_NOTE, blob: 1 },
+      ],
       blobs: [gnu, secNotes],
     });
     const r = inspectKernelImage(img);
@@ -200,7 +244,14 @@ describe('libelf: PT_NOTE and SHT_NOTE', () => {
   it('every SHT_NOTE section is read, from index 1; their notes add up', () => {
     const a = encodeNotesAligned([xen(6, str('linux'))]);
     const b = encodeNotesAligned([xen(18, u32(0x1000000))]);
-    const img = buildRawElf({ segments: [], sections: [{ name: 'a', type: SHT_NOTE, blob: 0 }, { name: 'b', type: SHT_NOTE, blob: 1 }], blobs: [a, b] });
+    const img = buildRawElf({
+      segments: [],
+      sections: [
+        { name: 'a', type: SHT_NOTE, blob: 0 },
+        { name: 'b', type: SHT_NOTE, blob: 1 },
+      ],
+      blobs: [a, b],
+    });
     const r = inspectKernelImage(img);
     expect(names(r)).toEqual(['GUEST_OS', 'PHYS32_ENTRY']);
     expect(r.notes.map((n) => n.name)).toHaveLength(2);
@@ -217,16 +268,33 @@ describe('libelf: PT_NOTE and SHT_NOTE', () => {
 
 describe('libelf: what the toolstack does with the notes', () => {
   it('a FEATURES string requiring a feature libelf does not know: refused as PVH and PV', () => {
-    const notes = encodeNotesAligned([xen(6, str('linux')), xen(5, str('xen-3.0')), xen(10, str('writable_page_tables|!no_such_feature')), xen(18, u32(0x1000000))]);
+    const notes = encodeNotesAligned([
+      xen(6, str('linux')),
+      xen(5, str('xen-3.0')),
+      xen(10, str('writable_page_tables|!no_such_feature')),
+      xen(18, u32(0x1000000)),
+    ]);
     const r = inspectKernelImage(withNotes(notes));
     expect(r.libelf.pvh).toMatchObject({ accepted: false, reason: expect.stringContaining('"no_such_feature"') });
     expect(r.libelf.pv.accepted).toBe(false);
   });
 
   it('libelf knows seven FEATURES names; "!dom0" is refused for a domU', () => {
-    expect(parseFeatures('!writable_page_tables|pae_pgdir_above_4gb')).toEqual({ supported: 0x11, required: 0x1, unknownRequired: null });
-    expect(parseFeatures('linux_rsdp_unrestricted|dom0')).toEqual({ supported: 0x800, required: 0, unknownRequired: null });
-    const r = inspectKernelImage(withNotes(encodeNotesAligned([xen(6, str('linux')), xen(5, str('xen-3.0')), xen(10, str('!dom0')), xen(18, u32(1))])));
+    expect(parseFeatures('!writable_page_tables|pae_pgdir_above_4gb')).toEqual({
+      supported: 0x11,
+      required: 0x1,
+      unknownRequired: null,
+    });
+    expect(parseFeatures('linux_rsdp_unrestricted|dom0')).toEqual({
+      supported: 0x800,
+      required: 0,
+      unknownRequired: null,
+    });
+    const r = inspectKernelImage(
+      withNotes(
+        encodeNotesAligned([xen(6, str('linux')), xen(5, str('xen-3.0')), xen(10, str('!dom0')), xen(18, u32(1))]),
+      ),
+    );
     expect(r.libelf.pvh).toMatchObject({ accepted: false, reason: expect.stringContaining('dom0') });
   });
 
@@ -244,8 +312,16 @@ describe('libelf: what the toolstack does with the notes', () => {
   });
 
   it('the legacy __xen_guest section (GNU Mach): read for PV guests only', () => {
-    const guest = Buffer.from('GUEST_OS=GNU Mach,GUEST_VERSION=1.3,XEN_VER=xen-3.0,VIRT_BASE=0x40000000,LOADER=generic\0', 'latin1');
-    const img = buildRawElf({ class: 32, segments: [{ type: PT_LOAD, blob: 0 }], sections: [{ name: '__xen_guest', type: SHT_PROGBITS, blob: 1 }], blobs: [text(), guest] });
+    const guest = Buffer.from(
+      'GUEST_OS=GNU Mach,GUEST_VERSION=1.3,XEN_VER=xen-3.0,VIRT_BASE=0x40000000,LOADER=generic\0',
+      'latin1',
+    );
+    const img = buildRawElf({
+      class: 32,
+      segments: [{ type: PT_LOAD, blob: 0 }],
+      sections: [{ name: '__xen_guest', type: SHT_PROGBITS, blob: 1 }],
+      blobs: [text(), guest],
+    });
     const r = inspectKernelImage(img);
     expect(r.xenNotes).toBeNull();
     expect(r.xenGuest?.fields).toMatchObject({ GUEST_OS: 'GNU Mach', XEN_VER: 'xen-3.0', LOADER: 'generic' });
@@ -259,7 +335,13 @@ describe('bootloaders', () => {
   const mods = Buffer.concat([Buffer.from('mimg', 'latin1'), u32(12, 0)]);
 
   it('GRUB for PV guests (GUEST_OS "GRUB"): a PV bootloader', () => {
-    const notes = encodeNotesAligned([xen(6, str('GRUB')), xen(8, str('generic')), xen(5, str('xen-3.0')), xen(1, u64(0n)), xen(3, u64(0n))]);
+    const notes = encodeNotesAligned([
+      xen(6, str('GRUB')),
+      xen(8, str('generic')),
+      xen(5, str('xen-3.0')),
+      xen(1, u64(0n)),
+      xen(3, u64(0n)),
+    ]);
     const r = inspectKernelImage(withNotes(notes, { align: 8 }));
     expect(r.bootloader).toEqual({ name: 'GRUB', mode: 'pv', evidence: 'GUEST_OS "GRUB"' });
     expect(r.libelf.pv.accepted).toBe(true);
@@ -267,11 +349,18 @@ describe('bootloaders', () => {
     expect(r.rsdpPlacement).toBe('high');
   });
 
-  it('GRUB for PVH guests (only PHYS32_ENTRY; GRUB\'s module area): a PVH bootloader', () => {
+  it("GRUB for PVH guests (only PHYS32_ENTRY; GRUB's module area): a PVH bootloader", () => {
     const img = buildRawElf({
       class: 32,
-      segments: [{ type: PT_LOAD, blob: 0 }, { type: PT_NOTE, blob: 2 }],
-      sections: [{ name: '.text', type: SHT_PROGBITS, blob: 0 }, { name: 'mods', type: SHT_PROGBITS, blob: 1 }, { name: '.xen', type: SHT_PROGBITS, blob: 2 }],
+      segments: [
+        { type: PT_LOAD, blob: 0 },
+        { type: PT_NOTE, blob: 2 },
+      ],
+      sections: [
+        { name: '.text', type: SHT_PROGBITS, blob: 0 },
+        { name: 'mods', type: SHT_PROGBITS, blob: 1 },
+        { name: '.xen', type: SHT_PROGBITS, blob: 2 },
+      ],
       blobs: [text(), mods, encodeNotesAligned([xen(18, u32(0x100000))])],
     });
     const r = inspectKernelImage(img);
@@ -281,6 +370,8 @@ describe('bootloaders', () => {
   });
 
   it('a kernel is not a bootloader', () => {
-    expect(inspectKernelImage(withNotes(encodeNotesAligned([xen(6, str('linux')), xen(18, u32(1))]))).bootloader).toBeNull();
+    expect(
+      inspectKernelImage(withNotes(encodeNotesAligned([xen(6, str('linux')), xen(18, u32(1))]))).bootloader,
+    ).toBeNull();
   });
 });

@@ -56,7 +56,12 @@ function round4(n: number): number {
  * name can be read; `visit` returns false to stop (libelf stops at a note it cannot parse).
  * `counter.total` counts notes over all tables, as libelf's total_note_count does.
  */
-export function walkNotes(elf: ElfFile, region: NoteRegion, counter: { total: number }, visit: (note: RawNote) => boolean | void): void {
+export function walkNotes(
+  elf: ElfFile,
+  region: NoteRegion,
+  counter: { total: number },
+  visit: (note: RawNote) => boolean | void,
+): void {
   const img = elf.image;
   // positions as numbers while they are safe integers (always, inside an image), else bigint
   if (region.start < BigInt(Number.MAX_SAFE_INTEGER) && region.end < BigInt(Number.MAX_SAFE_INTEGER)) {
@@ -83,7 +88,7 @@ export function walkNotes(elf: ElfFile, region: NoteRegion, counter: { total: nu
   }
 
   function walkFrom(start: number, end: number): void {
-    for (let pos = start; pos < end; ) {
+    for (let pos = start; pos < end;) {
       if (counter.total >= MAX_TOTAL_NOTES) {
         img.markBroken('too many ELF notes');
         return;
@@ -223,8 +228,26 @@ export type XenNote =
   | { type: number; name: string; kind: 'string'; value: string; remark?: string }
   | { type: number; name: string; kind: 'numeric'; value: string; size: number; remark?: string }
   | { type: number; name: string; kind: 'l1-mfn-valid'; pairs: { mask: string; value: string }[]; size: number }
-  | { type: number; name: string; kind: 'bitmap'; value: number; features: string[]; size: number; extra?: number[]; remark?: string }
-  | { type: number; name: string; kind: 'phys32-reloc'; align?: number; min?: number; max?: number; size: number; remark?: string }
+  | {
+      type: number;
+      name: string;
+      kind: 'bitmap';
+      value: number;
+      features: string[];
+      size: number;
+      extra?: number[];
+      remark?: string;
+    }
+  | {
+      type: number;
+      name: string;
+      kind: 'phys32-reloc';
+      align?: number;
+      min?: number;
+      max?: number;
+      size: number;
+      remark?: string;
+    }
   | { type: number; name: string; kind: 'raw'; raw: string; size: number; error?: string };
 
 function toHex(desc: Uint8Array): string {
@@ -259,25 +282,51 @@ export function decodeXenNote(img: ElfImage, note: RawNote): XenNote {
   const size = note.descsz;
   const at = note.descOffset;
   const name = info?.name ?? `UNKNOWN_${note.type}`;
-  const raw = (error?: string): XenNote => ({ type: note.type, name, kind: 'raw', raw: toHex(note.desc.subarray(0, 4096)), size, ...(error ? { error } : {}) });
+  const raw = (error?: string): XenNote => ({
+    type: note.type,
+    name,
+    kind: 'raw',
+    raw: toHex(note.desc.subarray(0, 4096)),
+    size,
+    ...(error ? { error } : {}),
+  });
   if (!info) return raw();
   const inImage = (off: number, n: number) => img.quietly(() => img.accessOk(off, n));
   /** elf_note_numeric_array(note, unit, idx) */
-  const arr = (unit: number, idx: number): number => (size % unit !== 0 || idx >= size / unit ? 0 : Number(img.uint(at + idx * unit, unit)));
+  const arr = (unit: number, idx: number): number =>
+    size % unit !== 0 || idx >= size / unit ? 0 : Number(img.uint(at + idx * unit, unit));
   switch (info.kind) {
     case 'string': {
       const s = img.strval(at);
-      if (s === null) return raw('the string has no NUL inside the image within 4096 characters: libelf ignores the note');
-      const remark = s.length >= size ? `no NUL inside the ${size}-byte payload: libelf reads the string on to the NUL at ${hex(at + s.length)}` : undefined;
+      if (s === null)
+        return raw('the string has no NUL inside the image within 4096 characters: libelf ignores the note');
+      const remark =
+        s.length >= size
+          ? `no NUL inside the ${size}-byte payload: libelf reads the string on to the NUL at ${hex(at + s.length)}`
+          : undefined;
       return { type: note.type, name, kind: 'string', value: utf8.decode(s), ...(remark ? { remark } : {}) };
     }
     case 'numeric': {
       if (!NUMERIC_SIZES.includes(size)) {
-        return { type: note.type, name, kind: 'numeric', value: '0x0', size, remark: `a ${size}-byte payload (not 1, 2, 4 or 8): libelf reads 0` };
+        return {
+          type: note.type,
+          name,
+          kind: 'numeric',
+          value: '0x0',
+          size,
+          remark: `a ${size}-byte payload (not 1, 2, 4 or 8): libelf reads 0`,
+        };
       }
       const ok = inImage(at, size);
       const value = img.uint(at, size);
-      return { type: note.type, name, kind: 'numeric', value: hex(value), size, ...(ok ? {} : { remark: 'the payload is outside the image: libelf reads 0' }) };
+      return {
+        type: note.type,
+        name,
+        kind: 'numeric',
+        value: hex(value),
+        size,
+        ...(ok ? {} : { remark: 'the payload is outside the image: libelf reads 0' }),
+      };
     }
     case 'l1-mfn-valid': {
       // libelf does not read it; readnotes prints one (mask, value) pair of descsz/2 bytes each
@@ -303,7 +352,16 @@ export function decodeXenNote(img: ElfImage, note: RawNote): XenNote {
           : extra.length
             ? `libelf reads the first 32 bits only (XENFEAT_NR_SUBMAPS is 1)`
             : undefined;
-      return { type: note.type, name, kind: 'bitmap', value, features: decodeXenFeatures(value), size, ...(extra.length ? { extra } : {}), ...(remark ? { remark } : {}) };
+      return {
+        type: note.type,
+        name,
+        kind: 'bitmap',
+        value,
+        features: decodeXenFeatures(value),
+        size,
+        ...(extra.length ? { extra } : {}),
+        ...(remark ? { remark } : {}),
+      };
     }
     case 'phys32-reloc': {
       const out: XenNote = { type: note.type, name, kind: 'phys32-reloc', size };

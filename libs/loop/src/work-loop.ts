@@ -78,7 +78,8 @@ export class WorkLoop {
         }
         wait = { waitMs: delay, wakeOnNotify: false };
       }
-      if (wait && this.running && !(wait.wakeOnNotify && this.notified)) await this.sleep(wait.waitMs, wait.wakeOnNotify);
+      if (wait && this.running && !(wait.wakeOnNotify && this.notified))
+        await this.sleep(wait.waitMs, wait.wakeOnNotify);
     }
   }
 

@@ -12,7 +12,10 @@ async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
 }
 
 /** A loop over a scripted step: each call records its time and returns the next scripted result. */
-function scripted(results: (StepResult | Error)[], options: Partial<{ backoffInitialMs: number; backoffMaxMs: number }> = {}) {
+function scripted(
+  results: (StepResult | Error)[],
+  options: Partial<{ backoffInitialMs: number; backoffMaxMs: number }> = {},
+) {
   const calls: number[] = [];
   const failures: [number, number][] = [];
   const t0 = Date.now();
@@ -78,7 +81,10 @@ describe('WorkLoop', () => {
 
   it('backs off exponentially after failures in a row, capped, not woken by notify, and starts over after a success', async () => {
     const boom = new Error('database down');
-    const { loop, calls, failures } = scripted([boom, boom, boom, boom, 'again', boom, idle(60_000)], { backoffInitialMs: 40, backoffMaxMs: 100 });
+    const { loop, calls, failures } = scripted([boom, boom, boom, boom, 'again', boom, idle(60_000)], {
+      backoffInitialMs: 40,
+      backoffMaxMs: 100,
+    });
     loop.start();
     await until(() => calls.length === 1);
     loop.notify(); // must not cut the first backoff short
@@ -121,6 +127,8 @@ describe('WorkLoop', () => {
   });
 
   it('backoffDelay doubles from the initial delay and stops at the cap', () => {
-    expect([1, 2, 3, 4, 5, 60, 2000].map((a) => backoffDelay(a, 100, 1000))).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
+    expect([1, 2, 3, 4, 5, 60, 2000].map((a) => backoffDelay(a, 100, 1000))).toEqual([
+      100, 200, 400, 800, 1000, 1000, 1000,
+    ]);
   });
 });

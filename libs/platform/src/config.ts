@@ -21,13 +21,19 @@ const optionalText = z
 const schema = z.object({
   PORT: int(1, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL'),
+  DATABASE_URL: optionalText.refine(
+    (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+    'must be a postgres:// URL',
+  ),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/postgres'),
   EMBEDDED_PG_PORT: int(1, 65535).default(5433),
   /** As root: where what the system user `postgres` must reach (binaries, data) goes when it cannot reach the checkout. Unset: /var/lib/fleetcompat (else /var/tmp/fleetcompat). */
   EMBEDDED_PG_RUNTIME_DIR: optionalText.refine((v) => v === undefined || v.startsWith('/'), 'must be an absolute path'),
-  KAFKA_BROKERS: optionalText.refine((v) => v === undefined || v.split(',').every((b) => /^[^\s:,]+:\d+$/.test(b.trim())), 'must be host:port[,host:port...]'),
+  KAFKA_BROKERS: optionalText.refine(
+    (v) => v === undefined || v.split(',').every((b) => /^[^\s:,]+:\d+$/.test(b.trim())),
+    'must be host:port[,host:port...]',
+  ),
   KAFKA_CLIENT_ID: z.string().min(1).default('fleetcompat'),
   KAFKA_GROUP_ID: z.string().min(1).default('fleetcompat-ingest'),
   KAFKA_SSL: bool.default(false),
@@ -44,7 +50,10 @@ const schema = z.object({
   KAFKA_AUTH: z.enum(['signed', 'none']).default('signed'),
   /** How long the ingest keeps a token lookup for the signatures: a revoked token is refused on Kafka within this time. */
   KAFKA_AUTH_CACHE_SECONDS: int(0, 3600).default(30),
-  FLEETCOMPAT_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, ".", "_" and "-" only').default(''),
+  FLEETCOMPAT_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, ".", "_" and "-" only')
+    .default(''),
   PROJECTOR_BATCH_SIZE: int(1, 100000).default(2000),
   RELAY_BATCH_SIZE: int(1, 10000).default(500),
   INGEST_BATCH_SIZE: int(1, 10000).default(500),
@@ -52,9 +61,15 @@ const schema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300000).default(30000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   /** An admin bearer token taken from the environment (first use, tests); unset: tokens come from the database only. */
-  FLEETCOMPAT_BOOTSTRAP_TOKEN: optionalText.refine((v) => v === undefined || (v.length >= 16 && v.length <= 200 && !/\s/.test(v)), 'must be 16-200 characters without spaces'),
+  FLEETCOMPAT_BOOTSTRAP_TOKEN: optionalText.refine(
+    (v) => v === undefined || (v.length >= 16 && v.length <= 200 && !/\s/.test(v)),
+    'must be 16-200 characters without spaces',
+  ),
   /** Largest request body, as body-parser reads it (e.g. 8mb, 512kb). */
-  HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must be a size such as 8mb or 512kb').default('8mb'),
+  HTTP_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'must be a size such as 8mb or 512kb')
+    .default('8mb'),
   /** What-if calls allowed per token in each window of WHAT_IF_RATE_WINDOW_SECONDS. */
   WHAT_IF_RATE_LIMIT: int(1, 100000).default(10),
   WHAT_IF_RATE_WINDOW_SECONDS: int(1, 86400).default(60),
@@ -84,7 +99,10 @@ const schema = z.object({
 export type Settings = z.output<typeof schema>;
 
 export class ConfigError extends Error {
-  constructor(readonly setting: string, message: string) {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
     super(`configuration error: ${setting} ${message}`);
     this.name = 'ConfigError';
   }
@@ -94,7 +112,10 @@ export class ConfigError extends Error {
  * Reads and validates the settings; throws ConfigError naming the first bad setting.
  * `stdoutIsTty` picks the default LOG_FORMAT (pretty in a terminal, json otherwise).
  */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: boolean = Boolean(process.stdout.isTTY)): Settings {
+export function loadSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  stdoutIsTty: boolean = Boolean(process.stdout.isTTY),
+): Settings {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const v = env[key];
@@ -105,11 +126,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: 
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const setting = String(issue.path[0] ?? 'environment');
-    throw new ConfigError(setting, `${issue.message}${input[setting] !== undefined ? ` (got "${input[setting]}")` : ''}`);
+    throw new ConfigError(
+      setting,
+      `${issue.message}${input[setting] !== undefined ? ` (got "${input[setting]}")` : ''}`,
+    );
   }
   const s = parsed.data;
   if (s.KAFKA_SASL_MECHANISM && (!s.KAFKA_SASL_USERNAME || !s.KAFKA_SASL_PASSWORD)) {
-    throw new ConfigError(s.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME', `is required when KAFKA_SASL_MECHANISM is set`);
+    throw new ConfigError(
+      s.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME',
+      `is required when KAFKA_SASL_MECHANISM is set`,
+    );
   }
   return s;
 }

@@ -48,7 +48,9 @@ describe('settings from the environment', () => {
     expect(createsTopics(embedded, 'relay')).toBe(false);
     const external = loadSettings({ KAFKA_BROKERS: 'k:9092', DATABASE_URL: 'postgres://db/x' }, false);
     expect(createsTopics(external, 'all-in-one')).toBe(false);
-    expect(createsTopics(loadSettings({ DATABASE_URL: 'postgres://db/x', KAFKA_CREATE_TOPICS: 'true' }, false), 'relay')).toBe(true);
+    expect(
+      createsTopics(loadSettings({ DATABASE_URL: 'postgres://db/x', KAFKA_CREATE_TOPICS: 'true' }, false), 'relay'),
+    ).toBe(true);
     expect(createsTopics(loadSettings({ KAFKA_CREATE_TOPICS: 'false' }, false), 'all-in-one')).toBe(false);
     const sized = loadSettings({ KAFKA_TOPIC_PARTITIONS: '6', KAFKA_TOPIC_REPLICATION_FACTOR: '3' }, false);
     expect(sized).toMatchObject({ KAFKA_TOPIC_PARTITIONS: 6, KAFKA_TOPIC_REPLICATION_FACTOR: 3 });
@@ -56,7 +58,10 @@ describe('settings from the environment', () => {
 
   it('signed Kafka messages by default (KAFKA_AUTH), token lookups kept 30 s', () => {
     expect(loadSettings({}, false)).toMatchObject({ KAFKA_AUTH: 'signed', KAFKA_AUTH_CACHE_SECONDS: 30 });
-    expect(loadSettings({ KAFKA_AUTH: 'none', KAFKA_AUTH_CACHE_SECONDS: '0' }, false)).toMatchObject({ KAFKA_AUTH: 'none', KAFKA_AUTH_CACHE_SECONDS: 0 });
+    expect(loadSettings({ KAFKA_AUTH: 'none', KAFKA_AUTH_CACHE_SECONDS: '0' }, false)).toMatchObject({
+      KAFKA_AUTH: 'none',
+      KAFKA_AUTH_CACHE_SECONDS: 0,
+    });
   });
 
   it('logs pretty in a terminal and JSON otherwise, unless LOG_FORMAT says', () => {
@@ -68,30 +73,70 @@ describe('settings from the environment', () => {
 
   it('reads and converts the values given', () => {
     const s = loadSettings(
-      { PORT: '8080', KAFKA_BROKERS: 'a:9092, b:9093', KAFKA_SSL: 'yes', SHUTDOWN_TIMEOUT_MS: '5000', DATABASE_URL: 'postgresql://u:p@db:5432/x', LOG_LEVEL: 'debug' },
+      {
+        PORT: '8080',
+        KAFKA_BROKERS: 'a:9092, b:9093',
+        KAFKA_SSL: 'yes',
+        SHUTDOWN_TIMEOUT_MS: '5000',
+        DATABASE_URL: 'postgresql://u:p@db:5432/x',
+        LOG_LEVEL: 'debug',
+      },
       false,
     );
-    expect(s).toMatchObject({ PORT: 8080, KAFKA_BROKERS: 'a:9092, b:9093', KAFKA_SSL: true, SHUTDOWN_TIMEOUT_MS: 5000, LOG_LEVEL: 'debug' });
+    expect(s).toMatchObject({
+      PORT: 8080,
+      KAFKA_BROKERS: 'a:9092, b:9093',
+      KAFKA_SSL: true,
+      SHUTDOWN_TIMEOUT_MS: 5000,
+      LOG_LEVEL: 'debug',
+    });
   });
 
   it.each([
     [{ PORT: 'eighty' }, 'configuration error: PORT must be a whole number (got "eighty")'],
     [{ PORT: '70000' }, 'configuration error: PORT must be between 1 and 65535 (got "70000")'],
-    [{ KAFKA_TOPIC_PARTITIONS: '0' }, 'configuration error: KAFKA_TOPIC_PARTITIONS must be between 1 and 10000 (got "0")'],
-    [{ KAFKA_TOPIC_REPLICATION_FACTOR: 'three' }, 'configuration error: KAFKA_TOPIC_REPLICATION_FACTOR must be a whole number (got "three")'],
+    [
+      { KAFKA_TOPIC_PARTITIONS: '0' },
+      'configuration error: KAFKA_TOPIC_PARTITIONS must be between 1 and 10000 (got "0")',
+    ],
+    [
+      { KAFKA_TOPIC_REPLICATION_FACTOR: 'three' },
+      'configuration error: KAFKA_TOPIC_REPLICATION_FACTOR must be a whole number (got "three")',
+    ],
     [{ KAFKA_CREATE_TOPICS: 'maybe' }, 'configuration error: KAFKA_CREATE_TOPICS'],
-    [{ EMBEDDED_PG_RUNTIME_DIR: 'relative/dir' }, 'configuration error: EMBEDDED_PG_RUNTIME_DIR must be an absolute path (got "relative/dir")'],
+    [
+      { EMBEDDED_PG_RUNTIME_DIR: 'relative/dir' },
+      'configuration error: EMBEDDED_PG_RUNTIME_DIR must be an absolute path (got "relative/dir")',
+    ],
     [{ DATABASE_URL: 'mysql://x' }, 'configuration error: DATABASE_URL must be a postgres:// URL (got "mysql://x")'],
-    [{ KAFKA_BROKERS: 'localhost' }, 'configuration error: KAFKA_BROKERS must be host:port[,host:port...] (got "localhost")'],
+    [
+      { KAFKA_BROKERS: 'localhost' },
+      'configuration error: KAFKA_BROKERS must be host:port[,host:port...] (got "localhost")',
+    ],
     [{ LOG_FORMAT: 'xml' }, 'configuration error: LOG_FORMAT'],
     [{ LOG_LEVEL: 'loud' }, 'configuration error: LOG_LEVEL'],
-    [{ SHUTDOWN_TIMEOUT_MS: '10' }, 'configuration error: SHUTDOWN_TIMEOUT_MS must be between 1000 and 600000 (got "10")'],
-    [{ PROJECTOR_STALL_SECONDS: '-1' }, 'configuration error: PROJECTOR_STALL_SECONDS must be a whole number (got "-1")'],
+    [
+      { SHUTDOWN_TIMEOUT_MS: '10' },
+      'configuration error: SHUTDOWN_TIMEOUT_MS must be between 1000 and 600000 (got "10")',
+    ],
+    [
+      { PROJECTOR_STALL_SECONDS: '-1' },
+      'configuration error: PROJECTOR_STALL_SECONDS must be a whole number (got "-1")',
+    ],
     [{ KAFKA_SSL: 'maybe' }, 'configuration error: KAFKA_SSL'],
     [{ KAFKA_AUTH: 'acl' }, 'configuration error: KAFKA_AUTH'],
-    [{ KAFKA_AUTH_CACHE_SECONDS: '3601' }, 'configuration error: KAFKA_AUTH_CACHE_SECONDS must be between 0 and 3600 (got "3601")'],
-    [{ KAFKA_SASL_MECHANISM: 'plain' }, 'configuration error: KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is set'],
-    [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' }, 'configuration error: KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set'],
+    [
+      { KAFKA_AUTH_CACHE_SECONDS: '3601' },
+      'configuration error: KAFKA_AUTH_CACHE_SECONDS must be between 0 and 3600 (got "3601")',
+    ],
+    [
+      { KAFKA_SASL_MECHANISM: 'plain' },
+      'configuration error: KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is set',
+    ],
+    [
+      { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' },
+      'configuration error: KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set',
+    ],
   ])('rejects %j with one line naming the setting', (env, message) => {
     const e = error(env);
     expect(e.message.startsWith(message)).toBe(true);

@@ -27,28 +27,67 @@ function oracleNeed(notes: RsdpNotes | null | 'unknown', declared: readonly Gues
 
 // ---- generators -----------------------------------------------------------------------------
 const NEAR_MISSES = [
-  'linux', 'Linux', 'LINUX', 'linux ', ' linux', 'linux\u0000', 'linux-foo', 'linu', 'linuxx',
-  'FreeBSD', 'freebsd', 'FREEBSD', 'FreeBSD ', 'Free BSD', 'NetBSD', 'netbsd', 'NetBsd', 'OpenBSD',
-  'Mini-OS', 'mini-os', 'MiniOS', 'Mini-OS ', 'Mini_OS', '', 'Xen', 'Solaris',
+  'linux',
+  'Linux',
+  'LINUX',
+  'linux ',
+  ' linux',
+  'linux\u0000',
+  'linux-foo',
+  'linu',
+  'linuxx',
+  'FreeBSD',
+  'freebsd',
+  'FREEBSD',
+  'FreeBSD ',
+  'Free BSD',
+  'NetBSD',
+  'netbsd',
+  'NetBsd',
+  'OpenBSD',
+  'Mini-OS',
+  'mini-os',
+  'MiniOS',
+  'Mini-OS ',
+  'Mini_OS',
+  '',
+  'Xen',
+  'Solaris',
 ];
-const guestOsArb = fc.oneof(fc.constantFrom(...NEAR_MISSES), fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 8 }));
+const guestOsArb = fc.oneof(
+  fc.constantFrom(...NEAR_MISSES),
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'grapheme', maxLength: 8 }),
+);
 const bitmapArb = fc.oneof(
   fc.integer({ min: 0, max: 0xffffffff }),
   fc.constantFrom(0x801, 0x8801, 0x8000, 0x7fff, 0xffff7fff, 0xffffffff, 0, 1 << 16),
 );
-const notesArb: fc.Arbitrary<RsdpNotes> = fc.record({ guestOs: guestOsArb, supportedFeatures: bitmapArb, pvh: fc.boolean() }, { requiredKeys: [] });
+const notesArb: fc.Arbitrary<RsdpNotes> = fc.record(
+  { guestOs: guestOsArb, supportedFeatures: bitmapArb, pvh: fc.boolean() },
+  { requiredKeys: [] },
+);
 const kernelNotesArb: fc.Arbitrary<RsdpNotes | null | 'unknown'> = fc.oneof(
   { weight: 8, arbitrary: notesArb },
   { weight: 1, arbitrary: fc.constant(null) },
   { weight: 1, arbitrary: fc.constant<'unknown'>('unknown') },
 );
 const declaredArb: fc.Arbitrary<GuestOsRule[]> = fc.array(
-  fc.record({ guestOs: fc.oneof(fc.constantFrom(...NEAR_MISSES.filter((s) => s !== '' && s !== 'linux')), fc.string({ minLength: 1, maxLength: 8 })), copesWithHighRsdp: fc.boolean() }),
+  fc.record({
+    guestOs: fc.oneof(
+      fc.constantFrom(...NEAR_MISSES.filter((s) => s !== '' && s !== 'linux')),
+      fc.string({ minLength: 1, maxLength: 8 }),
+    ),
+    copesWithHighRsdp: fc.boolean(),
+  }),
   { maxLength: 4 },
 );
 
 const DEV_BUILD = '4.11-unstable-20180115';
-const BEHAVIOURS: BehaviourTable = { ...DEFAULT_BEHAVIOUR_TABLE, declared: [{ build: DEV_BUILD, behaviour: 'always-high' }] };
+const BEHAVIOURS: BehaviourTable = {
+  ...DEFAULT_BEHAVIOUR_TABLE,
+  declared: [{ build: DEV_BUILD, behaviour: 'always-high' }],
+};
 const hostArb = fc.record({
   hypervisor: fc.constantFrom(
     { version: '4.10.4', build: undefined },
@@ -60,11 +99,33 @@ const hostArb = fc.record({
   override: fc.boolean(),
 });
 
-function input(notes: RsdpNotes | null | 'unknown', over: { method?: BootMethod; memoryMiB?: number; version?: string; build?: string; override?: boolean; guestOses?: GuestOsTable; bootloaderNotes?: RsdpNotes } = {}): PlacementInput {
-  const kernel: KernelFacts | undefined = notes === 'unknown' ? undefined : { imageSha256: '1'.repeat(64), xenNotes: notes };
+function input(
+  notes: RsdpNotes | null | 'unknown',
+  over: {
+    method?: BootMethod;
+    memoryMiB?: number;
+    version?: string;
+    build?: string;
+    override?: boolean;
+    guestOses?: GuestOsTable;
+    bootloaderNotes?: RsdpNotes;
+  } = {},
+): PlacementInput {
+  const kernel: KernelFacts | undefined =
+    notes === 'unknown' ? undefined : { imageSha256: '1'.repeat(64), xenNotes: notes };
   return {
-    guest: { guestId: 'g', mode: 'pvh', memoryMiB: over.memoryMiB ?? 2048, boot: { method: over.method ?? 'pvh-grub', kernelSha256: '1'.repeat(64) } },
-    host: { hostId: 'h', hypervisorVersion: over.version ?? '4.17.3', hypervisorBuild: over.build, rsdpOverrideSupported: over.override ?? false },
+    guest: {
+      guestId: 'g',
+      mode: 'pvh',
+      memoryMiB: over.memoryMiB ?? 2048,
+      boot: { method: over.method ?? 'pvh-grub', kernelSha256: '1'.repeat(64) },
+    },
+    host: {
+      hostId: 'h',
+      hypervisorVersion: over.version ?? '4.17.3',
+      hypervisorBuild: over.build,
+      rsdpOverrideSupported: over.override ?? false,
+    },
     kernel,
     bootloaderNotes: over.bootloaderNotes,
     behaviours: BEHAVIOURS,
@@ -85,23 +146,38 @@ describe('properties of the need', () => {
 
   it('given any bitmap with bit 15, the kernel needs high whatever its GUEST_OS says, even one declared not to cope', () => {
     fc.assert(
-      fc.property(fc.option(guestOsArb, { nil: undefined }), fc.integer({ min: 0, max: 0xffffffff }), (guestOs, bits) => {
-        const withBit15 = (bits | 0x8000) >>> 0;
-        const declared: GuestOsRule[] = guestOs === undefined ? [] : [{ guestOs, copesWithHighRsdp: false }];
-        const d = decidePlacement(input({ guestOs, supportedFeatures: withBit15, pvh: true }, { guestOses: { ...DEFAULT_GUEST_OS_TABLE, declared } }));
-        expect(d.facts).toMatchObject({ need: 'high', needReason: 'kernel-has-rsdp-unrestricted' });
-      }),
+      fc.property(
+        fc.option(guestOsArb, { nil: undefined }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (guestOs, bits) => {
+          const withBit15 = (bits | 0x8000) >>> 0;
+          const declared: GuestOsRule[] = guestOs === undefined ? [] : [{ guestOs, copesWithHighRsdp: false }];
+          const d = decidePlacement(
+            input(
+              { guestOs, supportedFeatures: withBit15, pvh: true },
+              { guestOses: { ...DEFAULT_GUEST_OS_TABLE, declared } },
+            ),
+          );
+          expect(d.facts).toMatchObject({ need: 'high', needReason: 'kernel-has-rsdp-unrestricted' });
+        },
+      ),
     );
   });
 
   it('given any bitmap without bit 15, a GUEST_OS that is not on the list needs low', () => {
     fc.assert(
-      fc.property(guestOsArb.filter((s) => !COPING_BY_DEFAULT.includes(s)), fc.integer({ min: 0, max: 0xffffffff }), (guestOs, bits) => {
-        const without = (bits & ~0x8000) >>> 0;
-        const d = decidePlacement(input({ guestOs, supportedFeatures: without, pvh: true }));
-        expect(d.facts.need).toBe('low');
-        expect(d.facts.needReason).toBe(guestOs === 'linux' ? 'kernel-lacks-rsdp-unrestricted' : 'guest-os-not-known-to-cope');
-      }),
+      fc.property(
+        guestOsArb.filter((s) => !COPING_BY_DEFAULT.includes(s)),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (guestOs, bits) => {
+          const without = (bits & ~0x8000) >>> 0;
+          const d = decidePlacement(input({ guestOs, supportedFeatures: without, pvh: true }));
+          expect(d.facts.need).toBe('low');
+          expect(d.facts.needReason).toBe(
+            guestOs === 'linux' ? 'kernel-lacks-rsdp-unrestricted' : 'guest-os-not-known-to-cope',
+          );
+        },
+      ),
     );
   });
 
@@ -118,14 +194,19 @@ describe('properties of the need', () => {
 
   it('given an operator declaration about a default GUEST_OS, the kernel follows the declaration, not the default', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...COPING_BY_DEFAULT), fc.boolean(), fc.option(fc.integer({ min: 0, max: 0x7fff }), { nil: undefined }), (guestOs, copes, bits) => {
-        const rule: GuestOsRule = { guestOs, copesWithHighRsdp: copes, note: 'operator' };
-        const table: GuestOsTable = { ...DEFAULT_GUEST_OS_TABLE, declared: [rule] };
-        expect(lookupGuestOs(table, guestOs)).toBe(rule);
-        const d = decidePlacement(input({ guestOs, supportedFeatures: bits, pvh: true }, { guestOses: table }));
-        expect(d.facts.need).toBe(copes ? 'high' : 'low');
-        expect(d.facts.guestOsRule).toBe(rule);
-      }),
+      fc.property(
+        fc.constantFrom(...COPING_BY_DEFAULT),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 0x7fff }), { nil: undefined }),
+        (guestOs, copes, bits) => {
+          const rule: GuestOsRule = { guestOs, copesWithHighRsdp: copes, note: 'operator' };
+          const table: GuestOsTable = { ...DEFAULT_GUEST_OS_TABLE, declared: [rule] };
+          expect(lookupGuestOs(table, guestOs)).toBe(rule);
+          const d = decidePlacement(input({ guestOs, supportedFeatures: bits, pvh: true }, { guestOses: table }));
+          expect(d.facts.need).toBe(copes ? 'high' : 'low');
+          expect(d.facts.guestOsRule).toBe(rule);
+        },
+      ),
     );
   });
 });
@@ -142,7 +223,15 @@ describe('properties of the decision', () => {
         fc.option(notesArb, { nil: undefined }),
         (notes, declared, method, memoryMiB, h, bootloaderNotes) => {
           const d = decidePlacement(
-            input(notes, { method, memoryMiB, version: h.hypervisor.version, build: h.hypervisor.build, override: h.override, guestOses: { ...DEFAULT_GUEST_OS_TABLE, declared }, bootloaderNotes }),
+            input(notes, {
+              method,
+              memoryMiB,
+              version: h.hypervisor.version,
+              build: h.hypervisor.build,
+              override: h.override,
+              guestOses: { ...DEFAULT_GUEST_OS_TABLE, declared },
+              bootloaderNotes,
+            }),
           );
           const need = oracleNeed(notes, declared);
           if (d.action === 'none') expect(d.rsdp === 'low' || need === 'high').toBe(true);
@@ -151,7 +240,8 @@ describe('properties of the decision', () => {
           expect(d.costs.length > 0).toBe(d.rsdp === 'low' && memoryMiB >= 1024);
           expect(d.remedy.length > 0).toBe(d.action === 'blocked');
           expect(d.status === 'blocked').toBe(d.action === 'blocked');
-          if (d.action !== 'blocked') expect(d.status).toBe(notes === 'unknown' ? 'unknown-kernel' : need === 'low' ? 'needs-low-rsdp' : 'ok');
+          if (d.action !== 'blocked')
+            expect(d.status).toBe(notes === 'unknown' ? 'unknown-kernel' : need === 'low' ? 'needs-low-rsdp' : 'ok');
         },
       ),
       { numRuns: 3000 },
@@ -161,7 +251,12 @@ describe('properties of the decision', () => {
   it('given the same input twice, the decision is the same and the input is not changed (the policy is pure)', () => {
     fc.assert(
       fc.property(kernelNotesArb, declaredArb, hostArb, (notes, declared, h) => {
-        const i = input(notes, { version: h.hypervisor.version, build: h.hypervisor.build, override: h.override, guestOses: { ...DEFAULT_GUEST_OS_TABLE, declared } });
+        const i = input(notes, {
+          version: h.hypervisor.version,
+          build: h.hypervisor.build,
+          override: h.override,
+          guestOses: { ...DEFAULT_GUEST_OS_TABLE, declared },
+        });
         const before = JSON.stringify(i);
         expect(decidePlacement(i)).toEqual(decidePlacement(i));
         expect(JSON.stringify(i)).toBe(before);

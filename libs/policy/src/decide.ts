@@ -177,7 +177,8 @@ function need(kernel: KernelFacts | undefined, table: GuestOsTable): Need {
     return {
       need: 'low',
       reason: 'kernel-unknown',
-      sentence: 'The kernel is not known to the service (never announced, revoked, or not reported): nothing shows it copes with a high RSDP, so it is assumed to need the RSDP low.',
+      sentence:
+        'The kernel is not known to the service (never announced, revoked, or not reported): nothing shows it copes with a high RSDP, so it is assumed to need the RSDP low.',
     };
   }
   const notes = kernel.xenNotes;
@@ -211,7 +212,9 @@ function need(kernel: KernelFacts | undefined, table: GuestOsTable): Need {
       need: 'low',
       reason: 'kernel-lacks-rsdp-unrestricted',
       sentence: `The kernel's GUEST_OS is "linux" and ${featuresPhrase(notes)}: it finds the RSDP only by scanning below 1 MiB, so it needs the RSDP low${
-        rule?.copesWithHighRsdp ? ' (the GUEST_OS list entry for "linux" is not taken: for Linux only bit 15 is evidence)' : ''
+        rule?.copesWithHighRsdp
+          ? ' (the GUEST_OS list entry for "linux" is not taken: for Linux only bit 15 is evidence)'
+          : ''
       }.`,
     };
   }
@@ -226,7 +229,9 @@ function need(kernel: KernelFacts | undefined, table: GuestOsTable): Need {
     need: 'low',
     reason: 'guest-os-not-known-to-cope',
     sentence: `The kernel's GUEST_OS is "${notes.guestOs}", ${
-      rule ? `which the GUEST_OS list says does not cope with a high RSDP (${ruleSource(table, rule)})` : 'which is not "linux" and not on the list of systems known to cope with a high RSDP'
+      rule
+        ? `which the GUEST_OS list says does not cope with a high RSDP (${ruleSource(table, rule)})`
+        : 'which is not "linux" and not on the list of systems known to cope with a high RSDP'
     }, and ${featuresPhrase(notes)}: nothing shows it copes with a high RSDP, so it needs the RSDP low.`,
   };
 }
@@ -249,10 +254,19 @@ function remedyForHighRsdp(input: PlacementInput, needed: Need, behaviour: Behav
   } else {
     remedy.push(REMEDY_BIT15_KERNEL);
     if (needed.reason === 'guest-os-not-known-to-cope' && notes?.guestOs !== undefined) {
-      remedy.push(`declare GUEST_OS ${JSON.stringify(notes.guestOs)} with GuestOsDeclared once it is known to read rsdp_paddr`);
+      remedy.push(
+        `declare GUEST_OS ${JSON.stringify(notes.guestOs)} with GuestOsDeclared once it is known to read rsdp_paddr`,
+      );
     }
-    if (behaviour.behaviour === 'by-notes' && guest.boot.method !== 'direct' && notes?.pvh && libxlRsdpPlacement(notes) === 'low') {
-      remedy.push("boot the kernel directly instead of through the bootloader (the toolstack then reads the kernel's own notes and places the RSDP low)");
+    if (
+      behaviour.behaviour === 'by-notes' &&
+      guest.boot.method !== 'direct' &&
+      notes?.pvh &&
+      libxlRsdpPlacement(notes) === 'low'
+    ) {
+      remedy.push(
+        "boot the kernel directly instead of through the bootloader (the toolstack then reads the kernel's own notes and places the RSDP low)",
+      );
     }
   }
   if (!behaviour.covered) {
@@ -311,7 +325,15 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
       action: 'none',
       reason: 'guest-not-pvh',
       status: 'not-applicable',
-      facts: { ...base, need: null, needReason: null, toolstackBehaviour: null, behaviourCovered: null, imageLoaded: null, toolstackPlacement: null },
+      facts: {
+        ...base,
+        need: null,
+        needReason: null,
+        toolstackBehaviour: null,
+        behaviourCovered: null,
+        imageLoaded: null,
+        toolstackPlacement: null,
+      },
       costs: [],
       flags,
       remedy: [],
@@ -329,14 +351,22 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
         ? 'The kernel has no Xen ELF notes: it cannot boot as a PVH guest.'
         : 'The kernel has no PHYS32_ENTRY note: it cannot boot as a PVH guest.',
     );
-    const remedy = ["boot a PVH-capable kernel (one whose Xen notes carry PHYS32_ENTRY)"];
+    const remedy = ['boot a PVH-capable kernel (one whose Xen notes carry PHYS32_ENTRY)'];
     explanation.push(sentenceOf(remedy));
     return {
       rsdp: 'not-applicable',
       action: 'blocked',
       reason: 'kernel-not-pvh-capable',
       status: 'blocked',
-      facts: { ...base, need: needed.need, needReason: needed.reason, toolstackBehaviour: null, behaviourCovered: null, imageLoaded: null, toolstackPlacement: null },
+      facts: {
+        ...base,
+        need: needed.need,
+        needReason: needed.reason,
+        toolstackBehaviour: null,
+        behaviourCovered: null,
+        imageLoaded: null,
+        toolstackPlacement: null,
+      },
       costs: [],
       flags,
       remedy,
@@ -351,7 +381,9 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
       `Xen ${host.hypervisorVersion}${host.hypervisorBuild ? ` (build ${host.hypervisorBuild})` : ''} is not covered by the behaviour table: assumed to place the RSDP high (the worst case).`,
     );
   } else {
-    explanation.push(`Xen ${host.hypervisorVersion}: toolstack behaviour ${behaviour.behaviour}${behaviour.rule?.note ? ` (${behaviour.rule.note})` : ''}.`);
+    explanation.push(
+      `Xen ${host.hypervisorVersion}: toolstack behaviour ${behaviour.behaviour}${behaviour.rule?.note ? ` (${behaviour.rule.note})` : ''}.`,
+    );
   }
 
   let placement: Placement;
@@ -405,14 +437,36 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   // Row 3: the toolstack's placement meets the need.
   if (placement === 'low' || needed.need === 'high') {
     const reason: ReasonCode = placement === 'low' ? 'toolstack-places-low' : 'kernel-handles-high-rsdp';
-    explanation.push(placement === 'low' ? 'A low RSDP boots any kernel: no action.' : 'The kernel copes with a high RSDP: no action.');
-    return { rsdp: placement, action: 'none', reason, status, facts, costs: costsOf(placement, guest.memoryMiB), flags, remedy: [], explanation };
+    explanation.push(
+      placement === 'low' ? 'A low RSDP boots any kernel: no action.' : 'The kernel copes with a high RSDP: no action.',
+    );
+    return {
+      rsdp: placement,
+      action: 'none',
+      reason,
+      status,
+      facts,
+      costs: costsOf(placement, guest.memoryMiB),
+      flags,
+      remedy: [],
+      explanation,
+    };
   }
 
   // Row 4: placement high, need low, and the host can force low placement.
   if (host.rsdpOverrideSupported) {
     explanation.push("The host's toolstack can force low placement: override to low.");
-    return { rsdp: 'low', action: 'override-low', reason: 'override-low-required', status, facts, costs: costsOf('low', guest.memoryMiB), flags, remedy: [], explanation };
+    return {
+      rsdp: 'low',
+      action: 'override-low',
+      reason: 'override-low-required',
+      status,
+      facts,
+      costs: costsOf('low', guest.memoryMiB),
+      flags,
+      remedy: [],
+      explanation,
+    };
   }
 
   // Row 5: placement high, need low, no override: the guest will not boot.
@@ -423,5 +477,15 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   );
   const remedy = remedyForHighRsdp(input, needed, behaviour);
   explanation.push(sentenceOf(remedy));
-  return { rsdp: 'high', action: 'blocked', reason: 'high-rsdp-without-override', status: 'blocked', facts, costs: [], flags, remedy, explanation };
+  return {
+    rsdp: 'high',
+    action: 'blocked',
+    reason: 'high-rsdp-without-override',
+    status: 'blocked',
+    facts,
+    costs: [],
+    flags,
+    remedy,
+    explanation,
+  };
 }

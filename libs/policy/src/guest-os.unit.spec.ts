@@ -28,17 +28,29 @@ describe('looking up a GUEST_OS', () => {
   it.each(['FreeBSD', 'NetBSD', 'Mini-OS'])('given the defaults, "%s" has its rule', (guestOs) => {
     expect(lookupGuestOs(DEFAULT_GUEST_OS_TABLE, guestOs)).toMatchObject({ guestOs, copesWithHighRsdp: true });
   });
-  it.each(['freebsd', 'FREEBSD', 'FreeBSD ', ' FreeBSD', 'netbsd', 'mini-os', 'MiniOS', 'Mini-OS\u0000', '', 'Linux', 'linux-foo'])(
-    'given the defaults, %j has no rule (exact, case-sensitive match)',
-    (guestOs) => {
-      expect(lookupGuestOs(DEFAULT_GUEST_OS_TABLE, guestOs)).toBeNull();
-    },
-  );
+  it.each([
+    'freebsd',
+    'FREEBSD',
+    'FreeBSD ',
+    ' FreeBSD',
+    'netbsd',
+    'mini-os',
+    'MiniOS',
+    'Mini-OS\u0000',
+    '',
+    'Linux',
+    'linux-foo',
+  ])('given the defaults, %j has no rule (exact, case-sensitive match)', (guestOs) => {
+    expect(lookupGuestOs(DEFAULT_GUEST_OS_TABLE, guestOs)).toBeNull();
+  });
   it('given no GUEST_OS note, there is no rule', () => {
     expect(lookupGuestOs(DEFAULT_GUEST_OS_TABLE, undefined)).toBeNull();
   });
   it('given an operator declares Mini-OS does not cope, the declaration wins over the default', () => {
-    const table: GuestOsTable = { ...DEFAULT_GUEST_OS_TABLE, declared: [{ guestOs: 'Mini-OS', copesWithHighRsdp: false, note: 'ops' }] };
+    const table: GuestOsTable = {
+      ...DEFAULT_GUEST_OS_TABLE,
+      declared: [{ guestOs: 'Mini-OS', copesWithHighRsdp: false, note: 'ops' }],
+    };
     expect(lookupGuestOs(table, 'Mini-OS')).toEqual({ guestOs: 'Mini-OS', copesWithHighRsdp: false, note: 'ops' });
     expect(lookupGuestOs(table, 'FreeBSD')).toMatchObject({ copesWithHighRsdp: true });
   });
@@ -53,7 +65,10 @@ describe('looking up a GUEST_OS', () => {
     expect(lookupGuestOs(table, 'Haiku')).toMatchObject({ note: 'first' });
   });
   it('given a declared rule for a new GUEST_OS, it is found', () => {
-    const table: GuestOsTable = { ...DEFAULT_GUEST_OS_TABLE, declared: [{ guestOs: 'linux-foo', copesWithHighRsdp: true }] };
+    const table: GuestOsTable = {
+      ...DEFAULT_GUEST_OS_TABLE,
+      declared: [{ guestOs: 'linux-foo', copesWithHighRsdp: true }],
+    };
     expect(lookupGuestOs(table, 'linux-foo')).toEqual({ guestOs: 'linux-foo', copesWithHighRsdp: true });
   });
 });

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { EventDataSchemas, EventType, MIN_EVENT_TIME, PlacementDecided, PlacementWithdrawn } from '@fleetcompat/contract';
+import {
+  EventDataSchemas,
+  EventType,
+  MIN_EVENT_TIME,
+  PlacementDecided,
+  PlacementWithdrawn,
+} from '@fleetcompat/contract';
 import {
   BehaviourRule,
   BehaviourTable,
@@ -47,7 +53,10 @@ export function knownKernel(row: PolicyKernel | undefined): KernelFacts | undefi
   return { imageSha256: row.imageSha256, xenNotes: row.xenNotes };
 }
 
-export function behaviourTable(rules: Iterable<{ rule: BehaviourRule }>, defaults: readonly BehaviourRule[]): BehaviourTable {
+export function behaviourTable(
+  rules: Iterable<{ rule: BehaviourRule }>,
+  defaults: readonly BehaviourRule[],
+): BehaviourTable {
   return { declared: [...rules].map((r) => r.rule), defaults };
 }
 
@@ -74,7 +83,14 @@ export interface PolicyGuest {
 /** The view as the policy's guest, when its host has observed it (a removal alone says nothing of the guest). */
 export function observedGuest(g: GuestRow): PolicyGuest | null {
   if (g.mode === null || g.memoryMiB === null || g.bootMethod === null) return null;
-  return { guestId: g.guestId, mode: g.mode, memoryMiB: g.memoryMiB, bootMethod: g.bootMethod, kernelSha256: g.kernelSha256, bootloaderSha256: g.bootloaderSha256 };
+  return {
+    guestId: g.guestId,
+    mode: g.mode,
+    memoryMiB: g.memoryMiB,
+    bootMethod: g.bootMethod,
+    kernelSha256: g.kernelSha256,
+    bootloaderSha256: g.bootloaderSha256,
+  };
 }
 
 /**
@@ -117,7 +133,7 @@ export function policyInputFor(
  * read here must stay those the projection loader selects (DECISION_KEY_FIELDS).
  */
 export function decisionKey(m: PlacementDecided): string {
-  const f = (m.facts ?? {});
+  const f = m.facts ?? {};
   const fields = JSON.stringify([
     m.hostId,
     m.hypervisorVersion,
@@ -166,9 +182,14 @@ const LATEST_STORED_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 function unappliable(event: ProjectedEvent): string | null {
   if (!Object.prototype.hasOwnProperty.call(EventDataSchemas, event.type)) return `unknown event type ${event.type}`;
   const t = Date.parse(event.occurredAt);
-  if (!Number.isFinite(t) || t < MIN_EVENT_TIME || t > LATEST_STORED_TIME) return `occurredAt ${event.occurredAt} is out of range`;
+  if (!Number.isFinite(t) || t < MIN_EVENT_TIME || t > LATEST_STORED_TIME)
+    return `occurredAt ${event.occurredAt} is out of range`;
   const parsed = EventDataSchemas[event.type].safeParse(event.data);
-  if (!parsed.success) return `invalid data: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+  if (!parsed.success)
+    return `invalid data: ${parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ')}`;
   return null;
 }
 
@@ -290,7 +311,13 @@ export class Evolver {
   }
 
   private setAside(event: ProjectedEvent, reason: string): void {
-    this.ws.putSetAside({ eventId: event.eventId, type: event.type, globalPosition: event.globalPosition, reason, recordedAt: event.recordedAt });
+    this.ws.putSetAside({
+      eventId: event.eventId,
+      type: event.type,
+      globalPosition: event.globalPosition,
+      reason,
+      recordedAt: event.recordedAt,
+    });
   }
 
   /** Why the changes would put a host past its limit of present guests, or null. */
@@ -298,7 +325,8 @@ export class Evolver {
     for (const c of changes) {
       if (c.kind !== 'guest' || !c.row.present || this.ws.guest(c.row.guestId, c.row.hostId)?.present) continue;
       const n = this.ws.presentOnHost(c.row.hostId);
-      if (n >= this.maxGuestsPerHost) return `limit-exceeded: host ${c.row.hostId} already has ${n} guests (MAX_GUESTS_PER_HOST ${this.maxGuestsPerHost})`;
+      if (n >= this.maxGuestsPerHost)
+        return `limit-exceeded: host ${c.row.hostId} already has ${n} guests (MAX_GUESTS_PER_HOST ${this.maxGuestsPerHost})`;
     }
     return null;
   }
@@ -360,7 +388,10 @@ export class Evolver {
       kernel: kernel?.lastEventId ?? null,
       bootloader: bootloader?.lastEventId ?? null,
       // declared rules match a build exactly, then a version (lookupBehaviour's order)
-      behaviour: (target.build ? this.ws.rules.get(behaviourRuleKey({ build: target.build }))?.eventId : undefined) ?? this.ws.rules.get(behaviourRuleKey({ version: target.version }))?.eventId ?? null,
+      behaviour:
+        (target.build ? this.ws.rules.get(behaviourRuleKey({ build: target.build }))?.eventId : undefined) ??
+        this.ws.rules.get(behaviourRuleKey({ version: target.version }))?.eventId ??
+        null,
       guestOs: guestOs !== undefined ? (this.ws.guestOsRules.get(guestOs)?.eventId ?? null) : null,
     };
   }
@@ -374,7 +405,9 @@ export class Evolver {
       if (guest.status !== 'awaiting-host') this.ws.putGuest({ ...guest, status: 'awaiting-host', need: null });
       return;
     }
-    const decision = decidePlacement(policyInputFor(observed, host, target, (sha) => this.ws.kernels.get(sha), this.policyTables()));
+    const decision = decidePlacement(
+      policyInputFor(observed, host, target, (sha) => this.ws.kernels.get(sha), this.policyTables()),
+    );
     const sequence = this.ws.peekSequence(guest.guestId) + 1;
     const message: PlacementDecided = {
       type: 'PlacementDecided',
@@ -408,9 +441,23 @@ export class Evolver {
       kind: 'decided',
       message,
       causedBy: this.causedBy(event),
-      detail: { status: decision.status, flags: decision.flags, explanation: decision.explanation, remedy: decision.remedy, restedOn: this.restedOn(guest, host, target) },
+      detail: {
+        status: decision.status,
+        flags: decision.flags,
+        explanation: decision.explanation,
+        remedy: decision.remedy,
+        restedOn: this.restedOn(guest, host, target),
+      },
       decidedAt: event.recordedAt,
     });
-    this.ws.putGuest({ ...guest, status: decision.status, need: decision.facts.need, sequence, decisionId: message.decisionId, decisionKey: key, superpageLost: superpageLost(message) });
+    this.ws.putGuest({
+      ...guest,
+      status: decision.status,
+      need: decision.facts.need,
+      sequence,
+      decisionId: message.decisionId,
+      decisionKey: key,
+      superpageLost: superpageLost(message),
+    });
   }
 }

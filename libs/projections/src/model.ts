@@ -58,7 +58,11 @@ export interface UpgradePlan {
  */
 export interface HostFacts {
   /** Running version and build: HostRegistered and HypervisorUpgradeCompleted. */
-  readonly running: Timed<{ version: string; build: string | null; by: 'HostRegistered' | 'HypervisorUpgradeCompleted' }> | null;
+  readonly running: Timed<{
+    version: string;
+    build: string | null;
+    by: 'HostRegistered' | 'HypervisorUpgradeCompleted';
+  }> | null;
   /** Capability and labels: HostRegistered. */
   readonly registration: Timed<{ rsdpOverrideSupported: boolean; labels: Record<string, string> }> | null;
   /** The plan: set by HypervisorUpgradePlanned, ended (plan null) by -Completed and -Cancelled. */
@@ -146,7 +150,18 @@ export interface GuestRow {
 /** The facts part of a guest view: what evolve sets (the decision columns are the projector's). */
 export type GuestReport = Pick<
   GuestRow,
-  'guestId' | 'hostId' | 'present' | 'presenceAt' | 'mode' | 'memoryMiB' | 'bootMethod' | 'kernelSha256' | 'bootloaderSha256' | 'observedAt' | 'observedEventId' | 'lastEventId'
+  | 'guestId'
+  | 'hostId'
+  | 'present'
+  | 'presenceAt'
+  | 'mode'
+  | 'memoryMiB'
+  | 'bootMethod'
+  | 'kernelSha256'
+  | 'bootloaderSha256'
+  | 'observedAt'
+  | 'observedEventId'
+  | 'lastEventId'
 >;
 
 /** A guest as the read side shows it: the row with its current decision. */

@@ -36,7 +36,10 @@ export async function notifyChangedHosts(q: Queryable, hosts: readonly string[] 
   if (hosts === null) return;
   const payload = JSON.stringify({ hosts });
   if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) return;
-  await q.query(`SELECT set_config('fleetcompat.projection_notified', 'hosts', true), pg_notify($1, $2)`, [PROJECTION_CHANNEL, payload]);
+  await q.query(`SELECT set_config('fleetcompat.projection_notified', 'hosts', true), pg_notify($1, $2)`, [
+    PROJECTION_CHANNEL,
+    payload,
+  ]);
 }
 
 /** The hosts a PROJECTION_CHANNEL payload names, or null: anything may have changed (empty or unknown payload). */

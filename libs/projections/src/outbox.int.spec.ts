@@ -20,7 +20,11 @@ describe('PostgresOutbox on real Postgres', () => {
   });
 
   async function fill(n: number) {
-    for (let i = 1; i <= n; i++) await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', $1, $2)`, [`k${i % 3}`, JSON.stringify({ n: i })]);
+    for (let i = 1; i <= n; i++)
+      await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', $1, $2)`, [
+        `k${i % 3}`,
+        JSON.stringify({ n: i }),
+      ]);
   }
 
   it('hands over rows in commit (numeric id) order and deletes exactly what was published', async () => {
@@ -44,7 +48,9 @@ describe('PostgresOutbox on real Postgres', () => {
 
   it('a failed publish marks nothing: the same rows come again', async () => {
     await fill(3);
-    await expect(outbox.publishBatch(10, async () => Promise.reject(new Error('broker down')))).rejects.toThrow('broker down');
+    await expect(outbox.publishBatch(10, async () => Promise.reject(new Error('broker down')))).rejects.toThrow(
+      'broker down',
+    );
     expect((await outbox.backlog()).count).toBe(3);
     const again: number[] = [];
     await outbox.publishBatch(10, async (m) => void again.push(...m.map((x) => JSON.parse(x.value).n)));

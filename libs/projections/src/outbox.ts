@@ -31,7 +31,13 @@ export class PostgresOutbox implements OutboxStore {
         await qr.rollbackTransaction();
         return 0;
       }
-      type OutboxRow = { id: string; topic: string; key: string; value: string; headers: Record<string, string> | null };
+      type OutboxRow = {
+        id: string;
+        topic: string;
+        key: string;
+        value: string;
+        headers: Record<string, string> | null;
+      };
       const rows = (await qr.query(
         `SELECT id::text AS id, topic, key, value::text AS value, headers FROM outbox WHERE id > $2::bigint ORDER BY outbox.id LIMIT $1`,
         [limit, this.deletedThrough],
@@ -41,7 +47,13 @@ export class PostgresOutbox implements OutboxStore {
         return 0;
       }
       await publish(
-        rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) })),
+        rows.map((r) => ({
+          id: r.id,
+          topic: r.topic,
+          key: r.key,
+          value: r.value,
+          ...(r.headers ? { headers: r.headers } : {}),
+        })),
       );
       const last = rows[rows.length - 1].id;
       await qr.query(`DELETE FROM outbox WHERE id <= $1::bigint`, [last]);

@@ -1,7 +1,19 @@
 import { copyRows, CopyClient, Queryable } from '@fleetcompat/event-store';
 import { Topics } from '@fleetcompat/contract';
 import { AckRow, DecisionRecord, GuestRow, HostRow, KernelRow } from './model';
-import { ACKS, BEHAVIOUR_RULES, columnsOf, DECISIONS, GUEST_OS_RULES, GUESTS, HOSTS, KERNELS, rowFromDb, SET_ASIDE, TableDef } from './tables';
+import {
+  ACKS,
+  BEHAVIOUR_RULES,
+  columnsOf,
+  DECISIONS,
+  GUEST_OS_RULES,
+  GUESTS,
+  HOSTS,
+  KERNELS,
+  rowFromDb,
+  SET_ASIDE,
+  TableDef,
+} from './tables';
 import { assertSchemaName } from './schema';
 import { WorkingSet } from './working-set';
 
@@ -33,13 +45,18 @@ export class ProjectionStore {
     const rowsOf = (sql: string) => q.query<Row[]>(sql);
     const text = (v: unknown): string => v as string; // a text key column
     const ws = new WorkingSet();
-    for (const row of await rowsOf(`SELECT * FROM ${s}.kernels`)) ws.kernels.set(text(row.image_sha256), kernelFromDb(row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.kernels`))
+      ws.kernels.set(text(row.image_sha256), kernelFromDb(row));
     for (const row of await rowsOf(`SELECT * FROM ${s}.hosts`)) ws.hosts.set(text(row.host_id), hostFromDb(row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`)) ws.rules.set(text(row.key), rowFromDb(BEHAVIOUR_RULES, row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`)) ws.guestOsRules.set(text(row.guest_os), rowFromDb(GUEST_OS_RULES, row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.set_aside`)) ws.setAside.set(text(row.event_id), rowFromDb(SET_ASIDE, row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.acks`)) ws.acks.set(WorkingSet.ackKey(text(row.host_id), text(row.guest_id)), ackFromDb(row));
-    for (let after = ['', '']; ; ) {
+    for (const row of await rowsOf(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`))
+      ws.rules.set(text(row.key), rowFromDb(BEHAVIOUR_RULES, row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`))
+      ws.guestOsRules.set(text(row.guest_os), rowFromDb(GUEST_OS_RULES, row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.set_aside`))
+      ws.setAside.set(text(row.event_id), rowFromDb(SET_ASIDE, row));
+    for (const row of await rowsOf(`SELECT * FROM ${s}.acks`))
+      ws.acks.set(WorkingSet.ackKey(text(row.host_id), text(row.guest_id)), ackFromDb(row));
+    for (let after = ['', '']; ;) {
       const rows = await q.query<Row[]>(
         `SELECT * FROM ${s}.guests WHERE (guest_id, host_id) > ($1, $2) ORDER BY guest_id, host_id LIMIT ${GUESTS_PER_PAGE}`,
         after,
@@ -48,7 +65,8 @@ export class ProjectionStore {
         const g = guestFromDb(row);
         // one string per image in memory, not one per guest
         if (g.kernelSha256) g.kernelSha256 = ws.kernels.get(g.kernelSha256)?.imageSha256 ?? g.kernelSha256;
-        if (g.bootloaderSha256) g.bootloaderSha256 = ws.kernels.get(g.bootloaderSha256)?.imageSha256 ?? g.bootloaderSha256;
+        if (g.bootloaderSha256)
+          g.bootloaderSha256 = ws.kernels.get(g.bootloaderSha256)?.imageSha256 ?? g.bootloaderSha256;
         ws.loadGuest(g);
       }
       if (rows.length < GUESTS_PER_PAGE) return ws;
@@ -64,13 +82,55 @@ export class ProjectionStore {
    */
   async save(q: Queryable, client: CopyClient, ws: WorkingSet): Promise<void> {
     const s = this.schema;
-    await upsertRows(q, client, s, KERNELS_W, [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!));
-    await upsertRows(q, client, s, HOSTS_W, [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!));
-    await upsertRows(q, client, s, GUESTS_W, [...ws.dirtyGuests].map((g) => ws.guests.get(g)!));
-    await upsertRows(q, client, s, ACKS_W, [...ws.dirtyAcks].map((k) => ws.acks.get(k)!));
-    await upsertRows(q, client, s, RULES_W, [...ws.dirtyRules].map((k) => ws.rules.get(k)!));
-    await upsertRows(q, client, s, GUEST_OS_RULES_W, [...ws.dirtyGuestOsRules].map((k) => ws.guestOsRules.get(k)!));
-    await upsertRows(q, client, s, SET_ASIDE_W, [...ws.dirtySetAside].map((k) => ws.setAside.get(k)!));
+    await upsertRows(
+      q,
+      client,
+      s,
+      KERNELS_W,
+      [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!),
+    );
+    await upsertRows(
+      q,
+      client,
+      s,
+      HOSTS_W,
+      [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!),
+    );
+    await upsertRows(
+      q,
+      client,
+      s,
+      GUESTS_W,
+      [...ws.dirtyGuests].map((g) => ws.guests.get(g)!),
+    );
+    await upsertRows(
+      q,
+      client,
+      s,
+      ACKS_W,
+      [...ws.dirtyAcks].map((k) => ws.acks.get(k)!),
+    );
+    await upsertRows(
+      q,
+      client,
+      s,
+      RULES_W,
+      [...ws.dirtyRules].map((k) => ws.rules.get(k)!),
+    );
+    await upsertRows(
+      q,
+      client,
+      s,
+      GUEST_OS_RULES_W,
+      [...ws.dirtyGuestOsRules].map((k) => ws.guestOsRules.get(k)!),
+    );
+    await upsertRows(
+      q,
+      client,
+      s,
+      SET_ASIDE_W,
+      [...ws.dirtySetAside].map((k) => ws.setAside.get(k)!),
+    );
     if (!ws.records.length) return;
     await copyTable(client, s, DECISIONS_W, ws.records);
     await copyTable(client, 'public', OUTBOX, ws.records);
@@ -114,7 +174,12 @@ function* fields<R>(spec: TableWrite<R>, rows: Iterable<R>): Iterable<unknown[]>
 }
 
 function copyTable<R>(client: CopyClient, schema: string, spec: TableWrite<R>, rows: Iterable<R>): Promise<number> {
-  return copyRows(client, `${schema}.${spec.table}`, spec.columns.map(([name]) => name), fields(spec, rows));
+  return copyRows(
+    client,
+    `${schema}.${spec.table}`,
+    spec.columns.map(([name]) => name),
+    fields(spec, rows),
+  );
 }
 
 /** How the rows of one table are written: its columns (name, SQL type, value) and its key. */
@@ -148,7 +213,13 @@ const DECISIONS_W = writeOf(DECISIONS);
  * (one per connection, emptied at commit), then one INSERT ... ON CONFLICT DO UPDATE from it.
  * `client` is the connection of `q`, in the batch's transaction.
  */
-async function upsertRows<R>(q: Queryable, client: CopyClient, schema: string, spec: TableWrite<R>, rows: readonly R[]): Promise<void> {
+async function upsertRows<R>(
+  q: Queryable,
+  client: CopyClient,
+  schema: string,
+  spec: TableWrite<R>,
+  rows: readonly R[],
+): Promise<void> {
   if (!rows.length) return;
   const names = spec.columns.map(([name]) => name);
   const key = spec.key!;
@@ -159,7 +230,10 @@ async function upsertRows<R>(q: Queryable, client: CopyClient, schema: string, s
   await copyTable(client, `pg_temp`, { ...spec, table: stage }, rows);
   await q.query(
     `INSERT INTO ${schema}.${spec.table} (${names.join(', ')}) SELECT ${names.join(', ')} FROM pg_temp.${stage}
-     ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${names.filter((n) => !key.includes(n)).map((n) => `${n} = EXCLUDED.${n}`).join(', ')}`,
+     ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${names
+       .filter((n) => !key.includes(n))
+       .map((n) => `${n} = EXCLUDED.${n}`)
+       .join(', ')}`,
   );
 }
 

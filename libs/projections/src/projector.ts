@@ -1,12 +1,31 @@
 import { Logger } from '@nestjs/common';
 import { WorkLoop } from '@fleetcompat/loop';
 import { DataSource, QueryRunner } from 'typeorm';
-import { checkpointOf, loadCheckpoint, pgClientOf, readAll, readHead, saveCheckpoint, withProcessorLock, compareCheckpoints, Checkpoint, listen, EVENTS_CHANNEL, START } from '@fleetcompat/event-store';
+import {
+  checkpointOf,
+  loadCheckpoint,
+  pgClientOf,
+  readAll,
+  readHead,
+  saveCheckpoint,
+  withProcessorLock,
+  compareCheckpoints,
+  Checkpoint,
+  listen,
+  EVENTS_CHANNEL,
+  START,
+} from '@fleetcompat/event-store';
 import { BehaviourRule, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, GuestOsRule } from '@fleetcompat/policy';
 import { Evolver, EvolverOptions } from './evolve';
 import { changedHosts, notifyChangedHosts } from './notify-hosts';
 import { ProjectionStore } from './projection-store';
-import { hasDecisionHistory, PROJECTION_VERSION, projectionVersion, reproject, saveProjectionVersion } from './reproject';
+import {
+  hasDecisionHistory,
+  PROJECTION_VERSION,
+  projectionVersion,
+  reproject,
+  saveProjectionVersion,
+} from './reproject';
 import { LIVE_SCHEMA } from './schema';
 import { WorkingSet } from './working-set';
 
@@ -140,7 +159,11 @@ export class Projector {
         const version = await projectionVersion(qr);
         // a store nothing was ever projected from: record the version, no batch to run (with a
         // decision history, the next batch re-projects, carrying the guests' sequences on)
-        if (version !== PROJECTION_VERSION && compareCheckpoints(after, START) === 0 && !(await hasDecisionHistory(qr))) {
+        if (
+          version !== PROJECTION_VERSION &&
+          compareCheckpoints(after, START) === 0 &&
+          !(await hasDecisionHistory(qr))
+        ) {
           await saveProjectionVersion(qr);
           await qr.commitTransaction();
           this.versionChecked = true;
@@ -175,7 +198,17 @@ export class Projector {
       if (ws.dirtySetAside.size) {
         for (const id of ws.dirtySetAside) this.log.warn(`event ${id} set aside: ${ws.setAside.get(id)!.reason}`);
       }
-      const result = { locked: true, events: events.length, decisions: ws.records.length, checkpoint, phases, startedAt, committingAt, committedAt, from: after };
+      const result = {
+        locked: true,
+        events: events.length,
+        decisions: ws.records.length,
+        checkpoint,
+        phases,
+        startedAt,
+        committingAt,
+        committedAt,
+        from: after,
+      };
       this.options.onCommitted?.(result);
       return result;
     } catch (e) {
@@ -213,7 +246,8 @@ export class Projector {
         memory.ws.beginBatch();
       }
       if (compareCheckpoints(at, checkpoint) === 0) {
-        if (at !== memory.checkpoint) this.log.log('brought the projection in memory up to date with the batches of another instance');
+        if (at !== memory.checkpoint)
+          this.log.log('brought the projection in memory up to date with the batches of another instance');
         memory.ws.beginBatch();
         return { ws: memory.ws, reprojected: false };
       }
@@ -229,7 +263,9 @@ export class Projector {
       return { ws, reprojected: true };
     }
     const ws = await this.store.loadAll(qr);
-    this.log.log(`read the projection into memory: ${ws.guests.size} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`);
+    this.log.log(
+      `read the projection into memory: ${ws.guests.size} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`,
+    );
     return { ws, reprojected: false };
   }
 

@@ -1,9 +1,24 @@
 import { DataSource } from 'typeorm';
-import { Checkpoint, compareCheckpoints, pgClientOf, readAll, ReadAllResult, readHead, saveCheckpoint, START } from '@fleetcompat/event-store';
+import {
+  Checkpoint,
+  compareCheckpoints,
+  pgClientOf,
+  readAll,
+  ReadAllResult,
+  readHead,
+  saveCheckpoint,
+  START,
+} from '@fleetcompat/event-store';
 import { Evolver, EvolverOptions } from './evolve';
 import { ProjectionStore } from './projection-store';
 import { WorkingSet } from './working-set';
-import { assertSchemaName, dropProjectionTablesSql, LIVE_SCHEMA, projectionIndexesSql, projectionTablesSql } from './schema';
+import {
+  assertSchemaName,
+  dropProjectionTablesSql,
+  LIVE_SCHEMA,
+  projectionIndexesSql,
+  projectionTablesSql,
+} from './schema';
 
 /** Where a rebuild's time went, in ms. */
 export interface RebuildPhases {
@@ -60,7 +75,8 @@ export async function rebuildProjections(
       t = now;
     };
     let copying: Promise<void> = Promise.resolve();
-    let next: Promise<ReadAllResult> | null = compareCheckpoints(START, head) < 0 ? readAll(dataSource, { after: START, limit }) : null;
+    let next: Promise<ReadAllResult> | null =
+      compareCheckpoints(START, head) < 0 ? readAll(dataSource, { after: START, limit }) : null;
     try {
       while (next) {
         const batch = await next;
@@ -86,7 +102,7 @@ export async function rebuildProjections(
       }
     } finally {
       // a read still in flight when a write failed: its outcome no longer matters
-      (next)?.catch(() => undefined);
+      next?.catch(() => undefined);
     }
     await copying;
     await store.copyRecords(client, ws.records.splice(0));
@@ -95,7 +111,12 @@ export async function rebuildProjections(
     await saveCheckpoint(processor, checkpoint, writer);
     lap('write');
     const round = (ms: number) => Math.round(ms);
-    return { schema, events, ms: Date.now() - started, phases: { read: round(phases.read), apply: round(phases.apply), write: round(phases.write) } };
+    return {
+      schema,
+      events,
+      ms: Date.now() - started,
+      phases: { read: round(phases.read), apply: round(phases.apply), write: round(phases.write) },
+    };
   } finally {
     await writer.release();
   }
@@ -116,7 +137,11 @@ const COMPARED: Record<string, readonly string[]> = {
  * Differences between two projection schemas, table by table (rows in one and not the
  * other, compared whole as JSON, so that json columns compare too). Empty when they are equal.
  */
-export async function compareProjections(dataSource: DataSource, a: string, b: string): Promise<{ table: string; onlyInA: number; onlyInB: number; sample: unknown[] }[]> {
+export async function compareProjections(
+  dataSource: DataSource,
+  a: string,
+  b: string,
+): Promise<{ table: string; onlyInA: number; onlyInB: number; sample: unknown[] }[]> {
   assertSchemaName(a);
   assertSchemaName(b);
   const diffs = [];

@@ -38,7 +38,9 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
   /** The old release's database: the store, one guest's published decision (#5), and `checkpoint`. */
   async function oldRelease(checkpoint: 'head' | 'start'): Promise<void> {
     const old = await open([...eventStoreMigrations, ...projectionMigrations.slice(0, 5)]);
-    await new PostgresEventStore(old).store(sampleFleet().map((event) => ({ event, origin: { channel: 'http' as const } })));
+    await new PostgresEventStore(old).store(
+      sampleFleet().map((event) => ({ event, origin: { channel: 'http' as const } })),
+    );
     // what the old projector left: a decision history (hosts hold its sequences) and its checkpoint
     const oldMessage = {
       type: 'PlacementDecided',
@@ -75,7 +77,11 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
       await projector.catchUp();
       const queries = new ProjectionQueries(ds);
       const found = (await queries.guest(guestId))!;
-      expect(found.guest.decision!.message).toMatchObject({ sequence: 6, policyVersion: POLICY_VERSION, hypervisorVersion: '4.11.0' });
+      expect(found.guest.decision!.message).toMatchObject({
+        sequence: 6,
+        policyVersion: POLICY_VERSION,
+        hypervisorVersion: '4.11.0',
+      });
       expect(found.guest.decision!.causedBy).toMatchObject({ type: 'ProjectionVersionChanged' });
       // every present PVH guest of the sample fleet has a decision again, and it is in the outbox
       const undecided = await ds.query(`SELECT guest_id FROM projection.guests WHERE present AND decision_id IS NULL`);
@@ -83,11 +89,15 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
       const queued = await ds.query(`SELECT count(*)::int AS n FROM outbox`);
       const guests = await ds.query(`SELECT count(*)::int AS n FROM projection.guests WHERE present`);
       expect(queued[0].n).toBe(guests[0].n);
-      expect(await ds.query(`SELECT value FROM projection.meta WHERE key = 'version'`)).toEqual([{ value: PROJECTION_VERSION }]);
+      expect(await ds.query(`SELECT value FROM projection.meta WHERE key = 'version'`)).toEqual([
+        { value: PROJECTION_VERSION },
+      ]);
 
       // the facts equal a rebuild's (the decision history keeps what the old release published)
       const rebuilt = await rebuildProjections(ds, { schema: 'reproject_check' });
-      const diffs = (await compareProjections(ds, 'projection', rebuilt.schema)).filter((d) => d.table !== 'decisions' && d.table !== 'guests');
+      const diffs = (await compareProjections(ds, 'projection', rebuilt.schema)).filter(
+        (d) => d.table !== 'decisions' && d.table !== 'guests',
+      );
       expect(diffs).toEqual([]);
 
       // a projector started again finds the version in force: nothing more is published
@@ -120,7 +130,10 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
       const found = (await new ProjectionQueries(ds).guest(guestId))!;
       // the history's #5 is carried on (the store is then applied event by event, so several
       // decisions may follow): a host that took #5 takes this one
-      expect(found.guest.decision!.message).toMatchObject({ policyVersion: POLICY_VERSION, hypervisorVersion: '4.11.0' });
+      expect(found.guest.decision!.message).toMatchObject({
+        policyVersion: POLICY_VERSION,
+        hypervisorVersion: '4.11.0',
+      });
       expect(found.guest.decision!.message.sequence).toBeGreaterThan(5);
     } finally {
       await blocker.end().catch(() => undefined);

@@ -33,7 +33,10 @@ export async function hasDecisionHistory(q: Queryable): Promise<boolean> {
 }
 
 export async function saveProjectionVersion(q: Queryable): Promise<void> {
-  await q.query(`INSERT INTO ${s}.meta (key, value) VALUES ('version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [PROJECTION_VERSION]);
+  await q.query(
+    `INSERT INTO ${s}.meta (key, value) VALUES ('version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+    [PROJECTION_VERSION],
+  );
 }
 
 /**
@@ -58,7 +61,8 @@ export async function reproject(
     const { events } = await readAll(q, { after: at, limit: options.batchSize });
     if (!events.length) break;
     for (const e of events) {
-      if (compareCheckpoints({ transactionId: e.transactionId, globalPosition: e.globalPosition }, checkpoint) > 0) break;
+      if (compareCheckpoints({ transactionId: e.transactionId, globalPosition: e.globalPosition }, checkpoint) > 0)
+        break;
       facts.apply(e);
       at = { transactionId: e.transactionId, globalPosition: e.globalPosition };
       last = e;
@@ -66,12 +70,19 @@ export async function reproject(
   }
 
   // carried on from the history: the last sequence of each guest, the current decision of each view
-  const carried: { guest_id: string; host_id: string; decision_id: string; sequence: number; kind: string; message: PlacementDecided; top: number }[] =
-    await q.query(
-      `SELECT DISTINCT ON (guest_id, host_id) guest_id, host_id, decision_id, sequence, kind, message,
+  const carried: {
+    guest_id: string;
+    host_id: string;
+    decision_id: string;
+    sequence: number;
+    kind: string;
+    message: PlacementDecided;
+    top: number;
+  }[] = await q.query(
+    `SELECT DISTINCT ON (guest_id, host_id) guest_id, host_id, decision_id, sequence, kind, message,
               max(sequence) OVER (PARTITION BY guest_id) AS top
          FROM ${s}.decisions ORDER BY guest_id, host_id, sequence DESC`,
-    );
+  );
   for (const c of carried) {
     const view = ws.guests.get(viewKey(c.guest_id, c.host_id));
     const current =
@@ -79,12 +90,22 @@ export async function reproject(
         ? { decisionId: c.decision_id, decisionKey: decisionKey(c.message), superpageLost: superpageLost(c.message) }
         : { decisionId: null, decisionKey: null, superpageLost: false };
     // a view the old projection had and the facts no longer do: kept as removed, to withdraw its decision
-    const row = view ?? { ...unobservedRemoval(c.guest_id, c.host_id, new Date(0).toISOString(), ''), status: 'removed' as const, need: null };
-    ws.putGuest({ ...row, ...current, sequence: Math.max(c.sequence, view?.sequence ?? 0), decisionKey: current.decisionKey });
+    const row = view ?? {
+      ...unobservedRemoval(c.guest_id, c.host_id, new Date(0).toISOString(), ''),
+      status: 'removed' as const,
+      need: null,
+    };
+    ws.putGuest({
+      ...row,
+      ...current,
+      sequence: Math.max(c.sequence, view?.sequence ?? 0),
+      decisionKey: current.decisionKey,
+    });
     ws.raiseSequence(c.guest_id, Number(c.top));
   }
 
-  for (const sql of ['kernels', 'hosts', 'guests', 'acks', 'behaviour_rules', 'guest_os_rules', 'set_aside']) await q.query(`DELETE FROM ${s}.${sql}`);
+  for (const sql of ['kernels', 'hosts', 'guests', 'acks', 'behaviour_rules', 'guest_os_rules', 'set_aside'])
+    await q.query(`DELETE FROM ${s}.${sql}`);
   ws.beginBatch();
   ws.markAllDirty();
   new Evolver(ws, options).decideAll({

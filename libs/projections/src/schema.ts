@@ -23,7 +23,10 @@ export function assertSchemaName(schema: string): string {
 export function projectionTablesSql(schema: string, options: { unlogged?: boolean; indexes?: boolean } = {}): string[] {
   const s = assertSchemaName(schema);
   const table = options.unlogged ? 'CREATE UNLOGGED TABLE' : 'CREATE TABLE';
-  const tables = [`CREATE SCHEMA IF NOT EXISTS ${s}`, ...PROJECTION_TABLES.map((def) => createTableSql(def, `${s}.${def.name}`, table))];
+  const tables = [
+    `CREATE SCHEMA IF NOT EXISTS ${s}`,
+    ...PROJECTION_TABLES.map((def) => createTableSql(def, `${s}.${def.name}`, table)),
+  ];
   return options.indexes === false ? tables : [...tables, ...projectionIndexesSql(s)];
 }
 

@@ -34,7 +34,13 @@ describe('projection tables: the migrations and the definitions agree', () => {
   });
 
   async function shapeOf(schema: string) {
-    const columns: { table_name: string; column_name: string; data_type: string; is_nullable: string; is_generated: string }[] = await ds.query(
+    const columns: {
+      table_name: string;
+      column_name: string;
+      data_type: string;
+      is_nullable: string;
+      is_generated: string;
+    }[] = await ds.query(
       `SELECT table_name, column_name, data_type, is_nullable, is_generated FROM information_schema.columns
         WHERE table_schema = $1 AND table_name <> 'meta' ORDER BY table_name, ordinal_position`,
       [schema],
@@ -65,7 +71,8 @@ describe('projection tables: the migrations and the definitions agree', () => {
       const columns: string[] = [];
       for (const { column } of columnsOf(def)) {
         columns.push(`${column.name} ${SQL_TYPE[column.type]}${column.nullable ? '' : ' NOT NULL'}`);
-        for (const g of def.generated ?? []) if (g.after === column.name) columns.push(`${g.name} ${g.sql.split(' ')[0]} GENERATED`);
+        for (const g of def.generated ?? [])
+          if (g.after === column.name) columns.push(`${g.name} ${g.sql.split(' ')[0]} GENERATED`);
       }
       tables[def.name] = { columns, primaryKey: [...def.primaryKey] };
     }

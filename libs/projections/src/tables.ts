@@ -1,4 +1,13 @@
-import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow, SetAsideRow } from './model';
+import {
+  AckRow,
+  BehaviourRuleRow,
+  DecisionRecord,
+  GuestOsRuleRow,
+  GuestRow,
+  HostRow,
+  KernelRow,
+  SetAsideRow,
+} from './model';
 
 /**
  * The projection tables, each defined once: its columns in their physical order (name, SQL
@@ -48,7 +57,9 @@ function decode(type: ColumnType, v: unknown): unknown {
 }
 
 /** The columns of a table, in order, with the field each holds. */
-export function columnsOf<R, N extends keyof R>(def: TableDef<R, N>): { readonly field: keyof R; readonly column: Column }[] {
+export function columnsOf<R, N extends keyof R>(
+  def: TableDef<R, N>,
+): { readonly field: keyof R; readonly column: Column }[] {
   return (Object.entries(def.columns) as [keyof R, Column][]).map(([field, column]) => ({ field, column }));
 }
 
@@ -185,7 +196,16 @@ export const SET_ASIDE: TableDef<SetAsideRow> = {
 
 /** Every projection table (in the order the DDL creates them). */
 // Tables of different row types: each is a TableDef of its own row, read here as of some object.
-export const PROJECTION_TABLES: readonly TableDef<object, never>[] = [KERNELS, HOSTS, GUESTS, DECISIONS, ACKS, BEHAVIOUR_RULES, GUEST_OS_RULES, SET_ASIDE];
+export const PROJECTION_TABLES: readonly TableDef<object, never>[] = [
+  KERNELS,
+  HOSTS,
+  GUESTS,
+  DECISIONS,
+  ACKS,
+  BEHAVIOUR_RULES,
+  GUEST_OS_RULES,
+  SET_ASIDE,
+];
 
 /** Unique constraints besides the key (the history's one row per guest and sequence). */
 export const UNIQUE: Readonly<Record<string, readonly string[][]>> = { decisions: [['guest_id', 'sequence']] };

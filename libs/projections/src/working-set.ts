@@ -1,5 +1,15 @@
 import { FactsReader } from './facts';
-import { AckRow, BehaviourRuleRow, DecisionRecord, GuestOsRuleRow, GuestRow, HostRow, KernelRow, SetAsideRow, viewKey } from './model';
+import {
+  AckRow,
+  BehaviourRuleRow,
+  DecisionRecord,
+  GuestOsRuleRow,
+  GuestRow,
+  HostRow,
+  KernelRow,
+  SetAsideRow,
+  viewKey,
+} from './model';
 
 function addTo(index: Map<string, Set<string>>, key: string | null, id: string): void {
   if (!key) return;
@@ -131,7 +141,8 @@ export class WorkingSet implements FactsReader {
   putGuest(row: GuestRow): void {
     const key = this.keyOf(row);
     const previous = this.guests.get(key);
-    const moved = !previous || previous.kernelSha256 !== row.kernelSha256 || previous.bootloaderSha256 !== row.bootloaderSha256;
+    const moved =
+      !previous || previous.kernelSha256 !== row.kernelSha256 || previous.bootloaderSha256 !== row.bootloaderSha256;
     if (previous && moved) this.unindex(key, previous);
     if (Boolean(previous?.present) !== row.present) this.countPresent(row.hostId, row.present ? 1 : -1);
     this.guests.set(key, row);

@@ -32,10 +32,10 @@ export async function readFixture(name: string): Promise<ReadFixture> {
       for (let tries = 0; ; tries++) {
         await projector.catchUp();
         const { checkpoint } = await projector.position();
-        const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)`, [
-          checkpoint.transactionId,
-          checkpoint.globalPosition,
-        ]);
+        const [{ n }] = await ds.query(
+          `SELECT count(*)::int AS n FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)`,
+          [checkpoint.transactionId, checkpoint.globalPosition],
+        );
         if (n === 0) return;
         if (tries > 600) throw new Error(`${n} events still not projected`);
         await new Promise((r) => setTimeout(r, 50));
@@ -51,7 +51,12 @@ export async function readFixture(name: string): Promise<ReadFixture> {
 const at = (minute: number): string => new Date(Date.parse('2026-11-01T00:00:00Z') + minute * 60_000).toISOString();
 
 /** The images of the small fleet: one that copes with a high RSDP (bit 15, PVH), one that does not, one revoked. */
-export const IMAGES = { fixed: fakeSha('fixed'), old: fakeSha('old'), revoked: fakeSha('revoked'), unknown: fakeSha('never-announced') };
+export const IMAGES = {
+  fixed: fakeSha('fixed'),
+  old: fakeSha('old'),
+  revoked: fakeSha('revoked'),
+  unknown: fakeSha('never-announced'),
+};
 
 /**
  * A small fleet: h1 (4.10.4, rack r1, an upgrade to 4.17.3 planned in wave w1) with g1 (the
@@ -61,16 +66,38 @@ export const IMAGES = { fixed: fakeSha('fixed'), old: fakeSha('old'), revoked: f
  */
 export function smallFleet(): FleetEvent[] {
   const kernel = (id: string, sha: string, release: string, supportedFeatures: number, minute: number) =>
-    envelope(id, 'KernelBuildCompleted', at(minute), 'ci', { imageSha256: sha, release, arch: 'x86_64', distro: 'debian-12', xenNotes: { guestOs: 'linux', supportedFeatures, pvh: true } });
-  const observed = (id: string, guestId: string, hostId: string, minute: number, boot: { method: 'direct' | 'pvh-grub'; kernelSha256?: string }, mode: 'pvh' | 'hvm' = 'pvh') =>
-    envelope(id, 'GuestObserved', at(minute), 'agent', { guestId, hostId, mode, memoryMiB: 2048, boot });
+    envelope(id, 'KernelBuildCompleted', at(minute), 'ci', {
+      imageSha256: sha,
+      release,
+      arch: 'x86_64',
+      distro: 'debian-12',
+      xenNotes: { guestOs: 'linux', supportedFeatures, pvh: true },
+    });
+  const observed = (
+    id: string,
+    guestId: string,
+    hostId: string,
+    minute: number,
+    boot: { method: 'direct' | 'pvh-grub'; kernelSha256?: string },
+    mode: 'pvh' | 'hvm' = 'pvh',
+  ) => envelope(id, 'GuestObserved', at(minute), 'agent', { guestId, hostId, mode, memoryMiB: 2048, boot });
   return [
     kernel('k-fixed', IMAGES.fixed, '6.1.0-fixed', 1 << 15, 1),
     kernel('k-old', IMAGES.old, '5.10.0-old', 0, 2),
     kernel('k-revoked', IMAGES.revoked, '6.1.0-revoked', 1 << 15, 3),
     envelope('k-revoked-r', 'KernelBuildRevoked', at(4), 'ci', { imageSha256: IMAGES.revoked, reason: 'broken' }),
-    envelope('reg-h1', 'HostRegistered', at(5), 'agent', { hostId: 'h1', hypervisor: { name: 'xen', version: '4.10.4' }, rsdpOverrideSupported: true, labels: { rack: 'r1' } }),
-    envelope('reg-h2', 'HostRegistered', at(6), 'agent', { hostId: 'h2', hypervisor: { name: 'xen', version: '4.17.3' }, rsdpOverrideSupported: false, labels: { rack: 'r2' } }),
+    envelope('reg-h1', 'HostRegistered', at(5), 'agent', {
+      hostId: 'h1',
+      hypervisor: { name: 'xen', version: '4.10.4' },
+      rsdpOverrideSupported: true,
+      labels: { rack: 'r1' },
+    }),
+    envelope('reg-h2', 'HostRegistered', at(6), 'agent', {
+      hostId: 'h2',
+      hypervisor: { name: 'xen', version: '4.17.3' },
+      rsdpOverrideSupported: false,
+      labels: { rack: 'r2' },
+    }),
     observed('obs-g1', 'g1', 'h1', 7, { method: 'direct', kernelSha256: IMAGES.fixed }),
     observed('obs-g2', 'g2', 'h1', 8, { method: 'direct', kernelSha256: IMAGES.old }),
     observed('obs-g3', 'g3', 'h2', 9, { method: 'direct' }, 'hvm'),
@@ -79,7 +106,13 @@ export function smallFleet(): FleetEvent[] {
     observed('obs-gm-h1', 'g-moving', 'h1', 12, { method: 'direct', kernelSha256: IMAGES.revoked }),
     observed('obs-gm-h2', 'g-moving', 'h2', 13, { method: 'direct', kernelSha256: IMAGES.revoked }),
     observed('obs-g5', 'g5', 'h3', 14, { method: 'direct', kernelSha256: IMAGES.unknown }),
-    envelope('plan-h1', 'HypervisorUpgradePlanned', at(15), 'orchestrator', { hostId: 'h1', fromVersion: '4.10.4', toVersion: '4.17.3', plannedRebootAt: '2026-12-01T02:00:00Z', waveId: 'w1' }),
+    envelope('plan-h1', 'HypervisorUpgradePlanned', at(15), 'orchestrator', {
+      hostId: 'h1',
+      fromVersion: '4.10.4',
+      toVersion: '4.17.3',
+      plannedRebootAt: '2026-12-01T02:00:00Z',
+      waveId: 'w1',
+    }),
   ];
 }
 
@@ -87,7 +120,11 @@ export function smallFleet(): FleetEvent[] {
 export async function smallFleetFixture(name: string): Promise<ReadFixture> {
   const f = await readFixture(name);
   await f.put(smallFleet());
-  const [{ decision_id }] = await f.ds.query(`SELECT decision_id FROM projection.guests WHERE guest_id = 'g1' AND host_id = 'h1'`);
-  await f.put([envelope('ack-g1', 'PlacementApplied', at(16), 'agent', { hostId: 'h1', guestId: 'g1', decisionId: decision_id })]);
+  const [{ decision_id }] = await f.ds.query(
+    `SELECT decision_id FROM projection.guests WHERE guest_id = 'g1' AND host_id = 'h1'`,
+  );
+  await f.put([
+    envelope('ack-g1', 'PlacementApplied', at(16), 'agent', { hostId: 'h1', guestId: 'g1', decisionId: decision_id }),
+  ]);
   return f;
 }

@@ -14,7 +14,13 @@ import { ConfigError, loadSettings, Settings } from '@fleetcompat/platform';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
 import { DatabaseModule, MetricsModule } from './database.module';
 import { countDeadLetters } from './instrumentation';
-import { createIngestServer, createTopicGate, ingestAuthenticator, ingestTopics, kafkaOptionsFrom } from './kafka-wiring';
+import {
+  createIngestServer,
+  createTopicGate,
+  ingestAuthenticator,
+  ingestTopics,
+  kafkaOptionsFrom,
+} from './kafka-wiring';
 import { createPinoLogger, loggerModule } from './logging';
 import { Metrics } from './metrics';
 import { Operability } from './operability';
@@ -55,7 +61,9 @@ class RootModule {}
  */
 function installLastResortHandlers(log: Logger, shutdown: () => GracefulShutdown | undefined): void {
   process.on('unhandledRejection', (reason) => {
-    log.error(`unhandled rejection (a bug; the process goes on): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+    log.error(
+      `unhandled rejection (a bug; the process goes on): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+    );
   });
   process.on('uncaughtException', (err) => {
     log.error(`uncaught exception (a bug): ${err?.stack ?? String(err)}; shutting down`);
@@ -66,7 +74,10 @@ function installLastResortHandlers(log: Logger, shutdown: () => GracefulShutdown
 }
 
 /** Starts a role; used by every apps/<role>/src/main.ts. A start that fails is logged in one line and exits 1. */
-export async function bootstrap(role: Role, argv: readonly string[] = process.argv.slice(2)): Promise<NestExpressApplication> {
+export async function bootstrap(
+  role: Role,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<NestExpressApplication> {
   try {
     return await start(role, argv);
   } catch (e) {
@@ -84,12 +95,17 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
     throw e;
   }
   const parts = composition(role, settings);
-  if ((parts.ingest || parts.relay) && !settings.KAFKA_BROKERS) fail(`configuration error: KAFKA_BROKERS is required for the ${role} role`);
-  if (role !== 'all-in-one' && !settings.DATABASE_URL) fail(`configuration error: DATABASE_URL is required for the ${role} role (only all-in-one starts embedded Postgres)`);
+  if ((parts.ingest || parts.relay) && !settings.KAFKA_BROKERS)
+    fail(`configuration error: KAFKA_BROKERS is required for the ${role} role`);
+  if (role !== 'all-in-one' && !settings.DATABASE_URL)
+    fail(
+      `configuration error: DATABASE_URL is required for the ${role} role (only all-in-one starts embedded Postgres)`,
+    );
   const loadSample = argv.includes('--sample-fleet');
   if (loadSample && !parts.httpApi) fail('--sample-fleet needs a role that stores events (all-in-one or api)');
   // The embedded default without a configured token: a fresh admin token for this run, shown once at start.
-  const generatedToken = role === 'all-in-one' && !settings.DATABASE_URL && !settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ? newSecret() : undefined;
+  const generatedToken =
+    role === 'all-in-one' && !settings.DATABASE_URL && !settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ? newSecret() : undefined;
 
   const pinoLogger = createPinoLogger(settings, role);
   // A start that hangs (a server that takes the connection and never answers, a lock never
@@ -110,7 +126,17 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
       TerminusModule.forRoot({ logger: false }),
       DatabaseModule.forRoot(settings),
       ...(parts.httpApi
-        ? [HttpApiModule.forRoot({ bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken, whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT, whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS, placementsCacheBytes: settings.PLACEMENTS_CACHE_MB * 1024 * 1024, maxFutureSkewMs: settings.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000, eventsRateLimit: settings.EVENTS_RATE_LIMIT, eventsRateWindowSeconds: settings.EVENTS_RATE_WINDOW_SECONDS })]
+        ? [
+            HttpApiModule.forRoot({
+              bootstrapToken: settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken,
+              whatIfRateLimit: settings.WHAT_IF_RATE_LIMIT,
+              whatIfRateWindowSeconds: settings.WHAT_IF_RATE_WINDOW_SECONDS,
+              placementsCacheBytes: settings.PLACEMENTS_CACHE_MB * 1024 * 1024,
+              maxFutureSkewMs: settings.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000,
+              eventsRateLimit: settings.EVENTS_RATE_LIMIT,
+              eventsRateWindowSeconds: settings.EVENTS_RATE_WINDOW_SECONDS,
+            }),
+          ]
         : []),
       ...(parts.projector ? [ProjectorModule] : []),
       ...(parts.relay ? [RelayModule] : []),
@@ -123,7 +149,11 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
   let app: NestExpressApplication;
   startup.at('initialising the modules');
   try {
-    app = await NestFactory.create<NestExpressApplication>(root, { bufferLogs: true, bodyParser: false, abortOnError: false });
+    app = await NestFactory.create<NestExpressApplication>(root, {
+      bufferLogs: true,
+      bodyParser: false,
+      abortOnError: false,
+    });
   } catch (e) {
     pinoLogger.fatal({ err: e }, `${role} failed to start: ${(e as Error).message}`);
     process.exit(1);
@@ -134,14 +164,27 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
   const dataSource = app.get(DataSource);
   const projector = parts.projector ? app.get(ProjectorService) : undefined;
   const relay = parts.relay ? app.get(RelayService) : undefined;
-  const kafka = (parts.ingest || parts.relay) && settings.KAFKA_BROKERS ? new KafkaProbe({ ...kafkaOptionsFrom(settings, 'probe') }, settings.HEALTH_CHECK_TIMEOUT_MS) : undefined;
+  const kafka =
+    (parts.ingest || parts.relay) && settings.KAFKA_BROKERS
+      ? new KafkaProbe({ ...kafkaOptionsFrom(settings, 'probe') }, settings.HEALTH_CHECK_TIMEOUT_MS)
+      : undefined;
   let ingest: KafkaIngestServer | undefined;
   if (parts.ingest) {
-    const auth = ingestAuthenticator(settings, new TokenStore(dataSource), settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken);
-    ingest = createIngestServer(settings, app.get<EventSink>(EVENT_SINK), (records) => countDeadLetters(metrics, records), auth);
+    const auth = ingestAuthenticator(
+      settings,
+      new TokenStore(dataSource),
+      settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken,
+    );
+    ingest = createIngestServer(
+      settings,
+      app.get<EventSink>(EVENT_SINK),
+      (records) => countDeadLetters(metrics, records),
+      auth,
+    );
   }
   // The ingest and the relay start once their topics exist (created here when allowed).
-  const topicGate: KafkaTopicGate | undefined = parts.ingest || parts.relay ? createTopicGate(settings, role, parts) : undefined;
+  const topicGate: KafkaTopicGate | undefined =
+    parts.ingest || parts.relay ? createTopicGate(settings, role, parts) : undefined;
   const ops = new Operability(
     app.get(HealthCheckService),
     app.get(HealthIndicatorService),
@@ -180,7 +223,11 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
             run: async (left: number) => {
               stopping = true;
               await topicGate.close();
-              await bounded(kafkaParts ?? Promise.resolve(), left / 4, 'the Kafka start in progress did not finish in time; going on');
+              await bounded(
+                kafkaParts ?? Promise.resolve(),
+                left / 4,
+                'the Kafka start in progress did not finish in time; going on',
+              );
             },
           },
         ]
@@ -189,10 +236,20 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
     // The consumer finishes and commits the chunk in hand, then leaves its group; a consumer that
     // cannot reach the broker gets half of the time left, after which the shutdown goes on (what
     // it had not committed is redelivered to the next member, and the store drops repeats).
-    ...(ingest ? [{ name: 'ingest', run: (left: number) => bounded(ingest.close(), left / 2, 'the Kafka consumer did not stop in time; going on') }] : []),
+    ...(ingest
+      ? [
+          {
+            name: 'ingest',
+            run: (left: number) =>
+              bounded(ingest.close(), left / 2, 'the Kafka consumer did not stop in time; going on'),
+          },
+        ]
+      : []),
     ...(projector ? [{ name: 'projector', run: () => projector.stop() }] : []),
     // The flush gets at most half of what is left (10 s at most), so the rest still closes in time.
-    ...(relay ? [{ name: 'relay', run: (left: number) => relay.drainAndStop(Math.max(0, Math.min(10000, left / 2))) }] : []),
+    ...(relay
+      ? [{ name: 'relay', run: (left: number) => relay.drainAndStop(Math.max(0, Math.min(10000, left / 2))) }]
+      : []),
     { name: 'probes', run: () => ops.close() },
     { name: 'application', run: () => app.close() },
   ];
@@ -216,8 +273,11 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
           return;
         } catch (e) {
           const delay = backoffDelay(attempt, 500, 10000);
-          log.warn(`the Kafka consumer did not start (attempt ${attempt}), retrying in ${delay} ms: ${(e as Error).message}`);
-          for (const until = Date.now() + delay; !stopping && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+          log.warn(
+            `the Kafka consumer did not start (attempt ${attempt}), retrying in ${delay} ms: ${(e as Error).message}`,
+          );
+          for (const until = Date.now() + delay; !stopping && Date.now() < until;)
+            await new Promise((r) => setTimeout(r, 100));
         }
       }
     })().catch((e) => log.error(`Kafka start: ${(e as Error)?.stack ?? e}`));
@@ -227,11 +287,16 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
     `${role} listening on ${url}` +
       (parts.httpApi ? ` (API docs: ${url}/docs, dashboard: ${url}/ui/${ui?.dir ? '' : ' not built'})` : '') +
       `; health ${url}/health/ready, metrics ${url}/metrics` +
-      `; parts: ${Object.entries(parts).filter(([, on]) => on).map(([k]) => k).join(', ')}` +
+      `; parts: ${Object.entries(parts)
+        .filter(([, on]) => on)
+        .map(([k]) => k)
+        .join(', ')}` +
       (settings.KAFKA_BROKERS ? `; Kafka ${settings.KAFKA_BROKERS}` : '; no KAFKA_BROKERS: HTTP only'),
   );
   if (generatedToken && parts.httpApi) {
-    log.log(`no FLEETCOMPAT_BOOTSTRAP_TOKEN set: admin token for this run: ${generatedToken} (lasting tokens: fleetcompat tokens create). Try: curl -H 'Authorization: Bearer ${generatedToken}' ${url}/v1/summary${ui?.dir ? `, or open ${url}/ui/ and paste the token` : ''}`);
+    log.log(
+      `no FLEETCOMPAT_BOOTSTRAP_TOKEN set: admin token for this run: ${generatedToken} (lasting tokens: fleetcompat tokens create). Try: curl -H 'Authorization: Bearer ${generatedToken}' ${url}/v1/summary${ui?.dir ? `, or open ${url}/ui/ and paste the token` : ''}`,
+    );
   }
   if (loadSample) {
     const events = sampleFleet();
@@ -240,7 +305,9 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
       .store(events.map((event) => ({ event, origin: { channel: 'http' as const } })))
       .then(
         (outcome) =>
-          log.log(`sample fleet: ${events.length} events (${outcome.stored} stored, ${outcome.duplicates} already there). Try ${url}/v1/summary and ${url}/v1/guests?status=blocked (with Authorization: Bearer <token>)`),
+          log.log(
+            `sample fleet: ${events.length} events (${outcome.stored} stored, ${outcome.duplicates} already there). Try ${url}/v1/summary and ${url}/v1/guests?status=blocked (with Authorization: Bearer <token>)`,
+          ),
         (e) => log.error(`sample fleet not loaded: ${(e as Error).message}`),
       );
     await sampleLoad;

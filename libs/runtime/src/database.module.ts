@@ -24,7 +24,9 @@ export class DatabaseConnection implements OnApplicationShutdown {
     let url = settings.DATABASE_URL;
     let embedded: EmbeddedPostgres | null = null;
     if (!url) {
-      DatabaseConnection.log.log(`no DATABASE_URL: starting embedded Postgres in ${settings.EMBEDDED_PG_DATA_DIR} on port ${settings.EMBEDDED_PG_PORT}`);
+      DatabaseConnection.log.log(
+        `no DATABASE_URL: starting embedded Postgres in ${settings.EMBEDDED_PG_DATA_DIR} on port ${settings.EMBEDDED_PG_PORT}`,
+      );
       startup.at('starting embedded Postgres');
       embedded = await startEmbeddedPostgres({
         dataDir: settings.EMBEDDED_PG_DATA_DIR,
@@ -38,7 +40,12 @@ export class DatabaseConnection implements OnApplicationShutdown {
       url = embedded.url;
     }
     try {
-      const dataSource = await openDatabase({ url, poolSize: settings.DATABASE_POOL_SIZE, migrate: true, onStep: (step) => startup.at(step) });
+      const dataSource = await openDatabase({
+        url,
+        poolSize: settings.DATABASE_POOL_SIZE,
+        migrate: true,
+        onStep: (step) => startup.at(step),
+      });
       return new DatabaseConnection(dataSource, embedded);
     } catch (e) {
       await embedded?.stop();
@@ -92,18 +99,40 @@ export class DatabaseModule {
         { provide: ProcessSignals, useValue: new ProcessSignals() },
         { provide: DatabaseConnection, useFactory: () => DatabaseConnection.open(settings) },
         { provide: DataSource, useFactory: (c: DatabaseConnection) => c.dataSource, inject: [DatabaseConnection] },
-        { provide: PostgresEventStore, useFactory: (ds: DataSource) => new PostgresEventStore(ds), inject: [DataSource] },
+        {
+          provide: PostgresEventStore,
+          useFactory: (ds: DataSource) => new PostgresEventStore(ds),
+          inject: [DataSource],
+        },
         {
           provide: EVENT_SINK,
           useFactory: (s: PostgresEventStore, sig: ProcessSignals, metrics: Metrics) =>
-            new InstrumentedSink(new SignallingSink(s, sig), metrics, settings.LOG_LEVEL === 'debug' || settings.LOG_LEVEL === 'verbose'),
+            new InstrumentedSink(
+              new SignallingSink(s, sig),
+              metrics,
+              settings.LOG_LEVEL === 'debug' || settings.LOG_LEVEL === 'verbose',
+            ),
           inject: [PostgresEventStore, ProcessSignals, Metrics],
         },
         { provide: PostgresOutbox, useFactory: (ds: DataSource) => new PostgresOutbox(ds), inject: [DataSource] },
         { provide: OUTBOX_STORE, useExisting: PostgresOutbox },
-        { provide: ProjectionQueries, useFactory: (ds: DataSource) => new ProjectionQueries(preparedQueryable(ds)), inject: [DataSource] },
+        {
+          provide: ProjectionQueries,
+          useFactory: (ds: DataSource) => new ProjectionQueries(preparedQueryable(ds)),
+          inject: [DataSource],
+        },
       ],
-      exports: [SETTINGS, ProcessSignals, DatabaseConnection, DataSource, PostgresEventStore, EVENT_SINK, PostgresOutbox, OUTBOX_STORE, ProjectionQueries],
+      exports: [
+        SETTINGS,
+        ProcessSignals,
+        DatabaseConnection,
+        DataSource,
+        PostgresEventStore,
+        EVENT_SINK,
+        PostgresOutbox,
+        OUTBOX_STORE,
+        ProjectionQueries,
+      ],
     };
   }
 }

@@ -74,13 +74,21 @@ export class InstrumentedSink implements EventSink {
 
     const first = events[0].origin;
     const last = events[events.length - 1].origin;
-    const from = first.topic !== undefined ? `${first.topic}[${first.partition}] offsets ${first.offset}..${last.offset}` : channel;
+    const from =
+      first.topic !== undefined
+        ? `${first.topic}[${first.partition}] offsets ${first.offset}..${last.offset}`
+        : channel;
     const byType = [...perType].map(([t, c]) => `${t} ${c.stored + c.duplicate}`).join(', ');
-    const single = events.length === 1 ? { eventId: events[0].event.eventId, type: events[0].event.type, ...ids(events[0].event.data) } : {};
+    const single =
+      events.length === 1
+        ? { eventId: events[0].event.eventId, type: events[0].event.type, ...ids(events[0].event.data) }
+        : {};
     this.log.log({
       msg: `stored ${events.length} event${events.length === 1 ? '' : 's'} from ${from}: ${outcome.stored} new, ${outcome.duplicates} duplicate (${byType}) in ${Date.now() - started} ms`,
       channel,
-      ...(first.topic !== undefined ? { topic: first.topic, partition: first.partition, fromOffset: first.offset, toOffset: last.offset } : {}),
+      ...(first.topic !== undefined
+        ? { topic: first.topic, partition: first.partition, fromOffset: first.offset, toOffset: last.offset }
+        : {}),
       events: events.length,
       stored: outcome.stored,
       duplicates: outcome.duplicates,
@@ -88,7 +96,13 @@ export class InstrumentedSink implements EventSink {
     });
     if (events.length > 1 && this.perEventDebug) {
       for (const e of events) {
-        this.log.debug({ msg: `event ${e.event.eventId} ${e.event.type}`, eventId: e.event.eventId, type: e.event.type, ...ids(e.event.data), channel });
+        this.log.debug({
+          msg: `event ${e.event.eventId} ${e.event.type}`,
+          eventId: e.event.eventId,
+          type: e.event.type,
+          ...ids(e.event.data),
+          channel,
+        });
       }
     }
     return outcome;
@@ -105,7 +119,8 @@ export function deadLetterType(record: DeadLetterRecord): string {
 
 /** Counts the dead letters of a chunk (fleetcompat_events_ingested_total, outcome dead-lettered). */
 export function countDeadLetters(metrics: Metrics, records: readonly DeadLetterRecord[]): void {
-  for (const r of records) metrics.eventsIngested.inc({ channel: 'kafka', type: deadLetterType(r), outcome: 'dead-lettered' });
+  for (const r of records)
+    metrics.eventsIngested.inc({ channel: 'kafka', type: deadLetterType(r), outcome: 'dead-lettered' });
 }
 
 /** The action of a published placement message: its `action`, or `withdrawn`. */
@@ -122,22 +137,22 @@ export function instrumentedOutbox(outbox: OutboxStore, metrics: Metrics): Outbo
   // Everything else of the outbox (e.g. its change notifications) is the outbox's own.
   const wrapped = Object.create(outbox) as OutboxStore;
   wrapped.publishBatch = (limit, publish) =>
-      outbox.publishBatch(limit, async (messages) => {
-        const started = Date.now();
-        await publish(messages);
-        const byAction = new Map<string, number>();
-        for (const m of messages) {
-          const action = decisionAction(m);
-          byAction.set(action, (byAction.get(action) ?? 0) + 1);
-        }
-        for (const [action, n] of byAction) metrics.decisionsPublished.inc({ action }, n);
-        const summary = [...byAction].map(([a, n]) => `${a} ${n}`).join(', ');
-        log.log({
-          msg: `published ${messages.length} decision${messages.length === 1 ? '' : 's'} (${summary}) in ${Date.now() - started} ms`,
-          published: messages.length,
-          outboxIds: `${messages[0]?.id}..${messages[messages.length - 1]?.id}`,
-          ...(messages.length === 1 ? { hostId: messages[0].key } : {}),
-        });
+    outbox.publishBatch(limit, async (messages) => {
+      const started = Date.now();
+      await publish(messages);
+      const byAction = new Map<string, number>();
+      for (const m of messages) {
+        const action = decisionAction(m);
+        byAction.set(action, (byAction.get(action) ?? 0) + 1);
+      }
+      for (const [action, n] of byAction) metrics.decisionsPublished.inc({ action }, n);
+      const summary = [...byAction].map(([a, n]) => `${a} ${n}`).join(', ');
+      log.log({
+        msg: `published ${messages.length} decision${messages.length === 1 ? '' : 's'} (${summary}) in ${Date.now() - started} ms`,
+        published: messages.length,
+        outboxIds: `${messages[0]?.id}..${messages[messages.length - 1]?.id}`,
+        ...(messages.length === 1 ? { hostId: messages[0].key } : {}),
       });
+    });
   return wrapped;
 }

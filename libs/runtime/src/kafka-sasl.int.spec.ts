@@ -29,7 +29,11 @@ const brokerEnv = {
 
 function script(name: 'start.sh' | 'stop.sh'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [path.join(ROOT, 'scripts/kafka', name)], { cwd: ROOT, env: { ...process.env, ...brokerEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [path.join(ROOT, 'scripts/kafka', name)], {
+      cwd: ROOT,
+      env: { ...process.env, ...brokerEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (out += c));
@@ -38,7 +42,12 @@ function script(name: 'start.sh' | 'stop.sh'): Promise<void> {
 }
 
 const settingsFor = (password: string) =>
-  loadSettings({ KAFKA_BROKERS: `127.0.0.1:${SASL_PORT}`, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: USER, KAFKA_SASL_PASSWORD: password });
+  loadSettings({
+    KAFKA_BROKERS: `127.0.0.1:${SASL_PORT}`,
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: USER,
+    KAFKA_SASL_PASSWORD: password,
+  });
 
 describe('Kafka over SASL/SCRAM-SHA-512 (own broker)', () => {
   beforeAll(async () => {
@@ -64,7 +73,9 @@ describe('Kafka over SASL/SCRAM-SHA-512 (own broker)', () => {
       const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
-      const got = await new Promise<string>((resolve) => void consumer.run({ eachMessage: async ({ message }) => resolve(message.value!.toString()) }));
+      const got = await new Promise<string>(
+        (resolve) => void consumer.run({ eachMessage: async ({ message }) => resolve(message.value!.toString()) }),
+      );
       await consumer.disconnect();
       expect(got).toBe('over scram');
       await admin.deleteTopics({ topics: [topic] });
@@ -74,14 +85,22 @@ describe('Kafka over SASL/SCRAM-SHA-512 (own broker)', () => {
   });
 
   it('fails to connect with a wrong password', async () => {
-    const kafka = createKafka({ ...kafkaOptionsFrom(settingsFor('not-the-password'), 'scram-test'), logLevel: 'nothing', retry: { retries: 0 } });
+    const kafka = createKafka({
+      ...kafkaOptionsFrom(settingsFor('not-the-password'), 'scram-test'),
+      logLevel: 'nothing',
+      retry: { retries: 0 },
+    });
     const admin = kafka.admin();
-    await expect(admin.connect()).rejects.toThrow(/SASL SCRAM SHA512 authentication failed|Authentication failed|SASL/i);
+    await expect(admin.connect()).rejects.toThrow(
+      /SASL SCRAM SHA512 authentication failed|Authentication failed|SASL/i,
+    );
     await admin.disconnect();
   });
 
   it('the settings need a username and a password with a SASL mechanism', () => {
-    expect(() => loadSettings({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: USER })).toThrow(ConfigError);
+    expect(() => loadSettings({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: USER })).toThrow(
+      ConfigError,
+    );
     expect(() => loadSettings({ KAFKA_SASL_MECHANISM: 'scram-sha-1' })).toThrow(/KAFKA_SASL_MECHANISM/);
   });
 });

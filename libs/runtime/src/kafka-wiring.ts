@@ -1,6 +1,14 @@
 import { InputTopics, OutboxStore, Topics } from '@fleetcompat/contract';
 import { KafkaKeyring, KafkaKeySource } from '@fleetcompat/auth';
-import { IngestAuthenticator, KafkaClientOptions, KafkaIngestServer, KafkaIngestServerOptions, KafkaTopicGate, parseBrokers, SignedMessageAuthenticator } from '@fleetcompat/kafka';
+import {
+  IngestAuthenticator,
+  KafkaClientOptions,
+  KafkaIngestServer,
+  KafkaIngestServerOptions,
+  KafkaTopicGate,
+  parseBrokers,
+  SignedMessageAuthenticator,
+} from '@fleetcompat/kafka';
 import { createsTopics, Settings, topicName } from '@fleetcompat/platform';
 import { EventSink } from '@fleetcompat/contract';
 
@@ -12,7 +20,11 @@ export function kafkaOptionsFrom(settings: Settings, role: string): KafkaClientO
     clientId: `${settings.KAFKA_CLIENT_ID}-${role}`,
     ssl: settings.KAFKA_SSL || undefined,
     sasl: settings.KAFKA_SASL_MECHANISM
-      ? ({ mechanism: settings.KAFKA_SASL_MECHANISM, username: settings.KAFKA_SASL_USERNAME!, password: settings.KAFKA_SASL_PASSWORD! })
+      ? {
+          mechanism: settings.KAFKA_SASL_MECHANISM,
+          username: settings.KAFKA_SASL_USERNAME!,
+          password: settings.KAFKA_SASL_PASSWORD!,
+        }
       : undefined,
   };
 }
@@ -23,13 +35,24 @@ export function ingestTopics(settings: Settings): string[] {
 }
 
 /** KAFKA_AUTH=signed: the signature check of the ingest over the tokens (cached KAFKA_AUTH_CACHE_SECONDS); none: undefined. */
-export function ingestAuthenticator(settings: Settings, tokens: KafkaKeySource, bootstrapToken: string | undefined): IngestAuthenticator | undefined {
+export function ingestAuthenticator(
+  settings: Settings,
+  tokens: KafkaKeySource,
+  bootstrapToken: string | undefined,
+): IngestAuthenticator | undefined {
   if (settings.KAFKA_AUTH === 'none') return undefined;
-  return new SignedMessageAuthenticator(new KafkaKeyring(tokens, { bootstrapToken, cacheMs: settings.KAFKA_AUTH_CACHE_SECONDS * 1000 }));
+  return new SignedMessageAuthenticator(
+    new KafkaKeyring(tokens, { bootstrapToken, cacheMs: settings.KAFKA_AUTH_CACHE_SECONDS * 1000 }),
+  );
 }
 
 /** The ingest transport on the (prefixed) input topics. */
-export function createIngestServer(settings: Settings, sink: EventSink, onDeadLettered?: KafkaIngestServerOptions['onDeadLettered'], auth?: IngestAuthenticator): KafkaIngestServer {
+export function createIngestServer(
+  settings: Settings,
+  sink: EventSink,
+  onDeadLettered?: KafkaIngestServerOptions['onDeadLettered'],
+  auth?: IngestAuthenticator,
+): KafkaIngestServer {
   return new KafkaIngestServer({
     kafka: kafkaOptionsFrom(settings, 'ingest'),
     groupId: settings.KAFKA_GROUP_ID,
@@ -39,7 +62,10 @@ export function createIngestServer(settings: Settings, sink: EventSink, onDeadLe
     maxBatch: settings.INGEST_BATCH_SIZE,
     topicPrefix: settings.FLEETCOMPAT_TOPIC_PREFIX,
     maxFutureSkewMs: settings.EVENT_MAX_FUTURE_SKEW_SECONDS * 1000,
-    consumer: { sessionTimeout: settings.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.max(1000, Math.floor(settings.KAFKA_SESSION_TIMEOUT_MS / 10)) },
+    consumer: {
+      sessionTimeout: settings.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.max(1000, Math.floor(settings.KAFKA_SESSION_TIMEOUT_MS / 10)),
+    },
     onDeadLettered,
     auth,
   });
@@ -49,7 +75,10 @@ export function createIngestServer(settings: Settings, sink: EventSink, onDeadLe
 export function prefixedOutbox(settings: Settings, outbox: OutboxStore): OutboxStore {
   if (!settings.FLEETCOMPAT_TOPIC_PREFIX) return outbox;
   return {
-    publishBatch: (limit, publish) => outbox.publishBatch(limit, (messages) => publish(messages.map((m) => ({ ...m, topic: topicName(settings, m.topic) })))),
+    publishBatch: (limit, publish) =>
+      outbox.publishBatch(limit, (messages) =>
+        publish(messages.map((m) => ({ ...m, topic: topicName(settings, m.topic) }))),
+      ),
   };
 }
 
@@ -62,7 +91,11 @@ export function neededTopics(settings: Settings, parts: { ingest: boolean; relay
 }
 
 /** The start-up topic check of a role (creating the missing topics when KAFKA_CREATE_TOPICS says so). */
-export function createTopicGate(settings: Settings, role: string, parts: { ingest: boolean; relay: boolean }): KafkaTopicGate {
+export function createTopicGate(
+  settings: Settings,
+  role: string,
+  parts: { ingest: boolean; relay: boolean },
+): KafkaTopicGate {
   const create = createsTopics(settings, role);
   return new KafkaTopicGate({
     kafka: kafkaOptionsFrom(settings, 'topics'),

@@ -31,7 +31,14 @@ export function createPinoLogger(settings: Pick<Settings, 'LOG_LEVEL' | 'LOG_FOR
   };
   const stream =
     settings.LOG_FORMAT === 'pretty'
-      ? PinoPretty({ destination: 1, sync: true, colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,role', messageKey: 'msg' })
+      ? PinoPretty({
+          destination: 1,
+          sync: true,
+          colorize: Boolean(process.stdout.isTTY),
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,role',
+          messageKey: 'msg',
+        })
       : pino.destination({ dest: 1, sync: true });
   return pino(options, stream);
 }
@@ -47,7 +54,11 @@ export function loggerModule(logger: pino.Logger): DynamicModule {
       autoLogging: { ignore: (req: IncomingMessage) => QUIET.test(req.url ?? '') },
       serializers: {
         // No headers: they may carry credentials.
-        req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id?: unknown; method?: string; url?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },
       quietReqLogger: true,

@@ -93,7 +93,10 @@ export class Metrics {
         try {
           await Promise.race([
             collect(),
-            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs))),
+            new Promise(
+              (_, reject) =>
+                (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)),
+            ),
           ]);
         } catch (e) {
           this.scrapeErrors.inc({ collector: name });

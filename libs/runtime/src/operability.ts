@@ -46,7 +46,8 @@ export class Operability {
     private readonly indicators: HealthIndicatorService,
     readonly metrics: Metrics,
     private readonly parts: OperabilityParts,
-    private readonly settings: Pick<Settings, 'PROJECTOR_STALL_SECONDS' | 'HEALTH_CHECK_TIMEOUT_MS'> & Partial<Pick<Settings, 'INGEST_STALL_SECONDS'>>,
+    private readonly settings: Pick<Settings, 'PROJECTOR_STALL_SECONDS' | 'HEALTH_CHECK_TIMEOUT_MS'> &
+      Partial<Pick<Settings, 'INGEST_STALL_SECONDS'>>,
   ) {
     if (parts.projector) {
       this.watch = new ProjectorWatch(parts.projector, settings.PROJECTOR_STALL_SECONDS);
@@ -71,13 +72,19 @@ export class Operability {
   }
 
   async liveness(): Promise<{ status: number; body: HealthCheckResult }> {
-    return this.run([async () => this.indicators.check('process').up({ pid: process.pid, uptimeSeconds: Math.round(process.uptime()) })]);
+    return this.run([
+      async () =>
+        this.indicators.check('process').up({ pid: process.pid, uptimeSeconds: Math.round(process.uptime()) }),
+    ]);
   }
 
   async readiness(): Promise<{ status: number; body: HealthCheckResult }> {
     const timeout = this.settings.HEALTH_CHECK_TIMEOUT_MS;
     const checks: Check[] = [
-      async () => (this.shuttingDown ? this.indicators.check('process').down({ message: 'shutting down' }) : this.indicators.check('process').up()),
+      async () =>
+        this.shuttingDown
+          ? this.indicators.check('process').down({ message: 'shutting down' })
+          : this.indicators.check('process').up(),
       async () =>
         this.indicators
           .check('postgres')
@@ -87,14 +94,23 @@ export class Operability {
           .withTimeout(timeout),
     ];
     const kafka = this.parts.kafka;
-    if (kafka) checks.push(async () => this.indicators.check('kafka').attempt(async () => ({ brokers: await kafka.ping() })).withTimeout(timeout));
+    if (kafka)
+      checks.push(async () =>
+        this.indicators
+          .check('kafka')
+          .attempt(async () => ({ brokers: await kafka.ping() }))
+          .withTimeout(timeout),
+      );
     const topics = this.parts.topics;
     if (topics) {
       checks.push(async () => {
         const s = topics.state;
         const session = this.indicators.check('topics');
         if (s.present) return session.up();
-        return session.down({ missing: [...s.missing], message: s.error ? `not checked: ${s.error}` : `missing: ${s.missing.join(', ')}` });
+        return session.down({
+          missing: [...s.missing],
+          message: s.error ? `not checked: ${s.error}` : `missing: ${s.missing.join(', ')}`,
+        });
       });
     }
     const ingest = this.parts.ingest;
@@ -115,8 +131,17 @@ export class Operability {
         const session = this.indicators.check('projector');
         try {
           const p = await watch.sample();
-          const data = { behind: p.behind, stalledForSeconds: Math.round(p.stalledForSeconds), setAsideEvents: this.parts.projector?.setAsideEvents ?? 0 };
-          return p.stalled ? session.down({ ...data, message: `stalled: ${p.behind} events wait and the checkpoint has not moved for ${data.stalledForSeconds} s` }) : session.up(data);
+          const data = {
+            behind: p.behind,
+            stalledForSeconds: Math.round(p.stalledForSeconds),
+            setAsideEvents: this.parts.projector?.setAsideEvents ?? 0,
+          };
+          return p.stalled
+            ? session.down({
+                ...data,
+                message: `stalled: ${p.behind} events wait and the checkpoint has not moved for ${data.stalledForSeconds} s`,
+              })
+            : session.up(data);
         } catch (e) {
           return session.down({ message: (e as Error).message });
         }
@@ -125,7 +150,9 @@ export class Operability {
     const result = await this.run(checks);
     const ready = result.status === 200;
     if (ready !== this.lastReady) {
-      const failing = Object.entries(result.body.error ?? {}).map(([k, v]) => `${k}${(v as { message?: string }).message ? ` (${(v as { message?: string }).message})` : ''}`);
+      const failing = Object.entries(result.body.error ?? {}).map(
+        ([k, v]) => `${k}${(v as { message?: string }).message ? ` (${(v as { message?: string }).message})` : ''}`,
+      );
       if (ready) this.log.log('ready');
       else this.log.warn({ msg: `not ready: ${failing.join(', ')}`, failing: Object.keys(result.body.error ?? {}) });
       this.lastReady = ready;
@@ -169,8 +196,12 @@ export class Operability {
       res.status(r.status).setHeader('cache-control', 'no-store');
       res.json(r.body);
     };
-    express.get('/health/live', (_req: Request, res: Response, next: NextFunction) => this.liveness().then((r) => send(res, r), next));
-    express.get('/health/ready', (_req: Request, res: Response, next: NextFunction) => this.readiness().then((r) => send(res, r), next));
+    express.get('/health/live', (_req: Request, res: Response, next: NextFunction) =>
+      this.liveness().then((r) => send(res, r), next),
+    );
+    express.get('/health/ready', (_req: Request, res: Response, next: NextFunction) =>
+      this.readiness().then((r) => send(res, r), next),
+    );
     express.get('/metrics', (_req: Request, res: Response, next: NextFunction) =>
       this.metrics.scrape(this.settings.HEALTH_CHECK_TIMEOUT_MS).then((text) => {
         res.status(200).setHeader('content-type', this.metrics.contentType);
@@ -184,16 +215,44 @@ export class Operability {
     const m = this.metrics;
     const { projector, relay, outbox, ingest, kafka, placementsCache } = this.parts;
     if (placementsCache) {
-      m.counterFrom('placements_cache_hits_total', 'GET /v1/hosts/{id}/placements answered from the cache (kept between projector batches).', () => placementsCache.hits);
-      m.counterFrom('placements_cache_misses_total', 'GET /v1/hosts/{id}/placements read from the projections.', () => placementsCache.misses);
+      m.counterFrom(
+        'placements_cache_hits_total',
+        'GET /v1/hosts/{id}/placements answered from the cache (kept between projector batches).',
+        () => placementsCache.hits,
+      );
+      m.counterFrom(
+        'placements_cache_misses_total',
+        'GET /v1/hosts/{id}/placements read from the projections.',
+        () => placementsCache.misses,
+      );
     }
     if (projector) {
-      const lag = m.gauge('projector_lag_events', 'Events committed to the store that the projector has not applied yet (lag behind the store head).');
-      const stalled = m.gauge('projector_stalled', '1 when events wait and the projector checkpoint has not moved for PROJECTOR_STALL_SECONDS, else 0.');
-      const failing = m.gauge('projector_failing', '1 while the last projector batch failed (it retries with backoff), else 0.');
-      const setAside = m.gauge('projector_set_aside_events', 'Stored events the projector could not apply and set aside (GET /v1/admin/set-aside lists them).');
-      m.counterFrom('projector_events_total', 'Events applied to the projections by this process.', () => projector.processedEvents);
-      m.counterFrom('projector_decisions_total', 'Decisions queued in the outbox by this process.', () => projector.publishedDecisions);
+      const lag = m.gauge(
+        'projector_lag_events',
+        'Events committed to the store that the projector has not applied yet (lag behind the store head).',
+      );
+      const stalled = m.gauge(
+        'projector_stalled',
+        '1 when events wait and the projector checkpoint has not moved for PROJECTOR_STALL_SECONDS, else 0.',
+      );
+      const failing = m.gauge(
+        'projector_failing',
+        '1 while the last projector batch failed (it retries with backoff), else 0.',
+      );
+      const setAside = m.gauge(
+        'projector_set_aside_events',
+        'Stored events the projector could not apply and set aside (GET /v1/admin/set-aside lists them).',
+      );
+      m.counterFrom(
+        'projector_events_total',
+        'Events applied to the projections by this process.',
+        () => projector.processedEvents,
+      );
+      m.counterFrom(
+        'projector_decisions_total',
+        'Decisions queued in the outbox by this process.',
+        () => projector.publishedDecisions,
+      );
       m.onScrape('projector', async () => {
         failing.set(projector.lastError ? 1 : 0);
         setAside.set(projector.setAsideEvents);
@@ -204,9 +263,16 @@ export class Operability {
     }
     if (relay && outbox) {
       const backlog = m.gauge('outbox_backlog', 'Decisions committed to the outbox and not yet published.');
-      const age = m.gauge('outbox_oldest_age_seconds', 'Age of the oldest unpublished outbox row in seconds (0 when empty).');
+      const age = m.gauge(
+        'outbox_oldest_age_seconds',
+        'Age of the oldest unpublished outbox row in seconds (0 when empty).',
+      );
       m.counterFrom('relay_batches_total', 'Outbox batches published by this process.', () => relay.stats.batches);
-      m.counterFrom('relay_failures_total', 'Failed outbox publish attempts (each retried after a backoff).', () => relay.stats.failures);
+      m.counterFrom(
+        'relay_failures_total',
+        'Failed outbox publish attempts (each retried after a backoff).',
+        () => relay.stats.failures,
+      );
       m.onScrape('outbox', async () => {
         const b = await outbox.backlog();
         backlog.set(b.count);
@@ -215,11 +281,27 @@ export class Operability {
     }
     if (ingest) {
       const server = ingest.server;
-      m.counterFrom('ingest_failures_total', 'Failed attempts to store a Kafka chunk or send its dead letters (each retried).', () => server.stats.failures);
-      m.counterFrom('kafka_consumer_crashes_total', 'Crashes of the Kafka consumer (each followed by a restart).', () => server.stats.crashes);
+      m.counterFrom(
+        'ingest_failures_total',
+        'Failed attempts to store a Kafka chunk or send its dead letters (each retried).',
+        () => server.stats.failures,
+      );
+      m.counterFrom(
+        'kafka_consumer_crashes_total',
+        'Crashes of the Kafka consumer (each followed by a restart).',
+        () => server.stats.crashes,
+      );
       if (kafka) {
-        const lag = m.gauge('kafka_consumer_lag', 'Messages on the partition not yet committed by the ingest consumer group.', ['topic', 'partition']);
-        const committed = m.gauge('kafka_consumer_committed_offset', 'Offset committed by the ingest consumer group (-1: none yet).', ['topic', 'partition']);
+        const lag = m.gauge(
+          'kafka_consumer_lag',
+          'Messages on the partition not yet committed by the ingest consumer group.',
+          ['topic', 'partition'],
+        );
+        const committed = m.gauge(
+          'kafka_consumer_committed_offset',
+          'Offset committed by the ingest consumer group (-1: none yet).',
+          ['topic', 'partition'],
+        );
         const end = m.gauge('kafka_partition_end_offset', 'High watermark of the partition.', ['topic', 'partition']);
         m.onScrape('consumer-lag', async () => {
           const lags = await kafka.consumerLag(ingest.groupId, ingest.topics);

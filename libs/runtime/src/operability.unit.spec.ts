@@ -6,12 +6,17 @@ import { ProjectorWatch } from './projector-watch';
 import { bounded, GracefulShutdown } from './shutdown';
 
 function event(eventId: string, type: string, data: Record<string, unknown> = { hostId: 'h1' }): IncomingEvent {
-  return { event: { eventId, type, data } as unknown as FleetEvent, origin: { channel: 'kafka', topic: 't', partition: 0, offset: eventId } };
+  return {
+    event: { eventId, type, data } as unknown as FleetEvent,
+    origin: { channel: 'kafka', topic: 't', partition: 0, offset: eventId },
+  };
 }
 
 async function value(metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> {
   const m = await metrics.registry.getSingleMetric(name)!.get();
-  return m.values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((a, v) => a + v.value, 0);
+  return m.values
+    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+    .reduce((a, v) => a + v.value, 0);
 }
 
 describe('InstrumentedSink: events ingested by type and outcome', () => {
@@ -34,7 +39,12 @@ describe('InstrumentedSink: events ingested by type and outcome', () => {
       },
       metrics,
     );
-    const batch = [event('a', 'HostRegistered'), event('b', 'GuestObserved'), event('c', 'GuestObserved'), event('c', 'GuestObserved')];
+    const batch = [
+      event('a', 'HostRegistered'),
+      event('b', 'GuestObserved'),
+      event('c', 'GuestObserved'),
+      event('c', 'GuestObserved'),
+    ];
     expect(await sink.store(batch)).toEqual({ stored: 3, duplicates: 1 });
     expect(await value(metrics, ingested, { type: 'GuestObserved', outcome: 'stored' })).toBe(2);
     expect(await value(metrics, ingested, { type: 'GuestObserved', outcome: 'duplicate' })).toBe(1);
@@ -48,7 +58,10 @@ describe('InstrumentedSink: events ingested by type and outcome', () => {
 
   it('splits a partly new batch of several types by the eventIds the store reports stored', async () => {
     const metrics = new Metrics('test');
-    const sink = new InstrumentedSink({ store: async () => ({ stored: 1, duplicates: 1, storedIds: ['new'] }) }, metrics);
+    const sink = new InstrumentedSink(
+      { store: async () => ({ stored: 1, duplicates: 1, storedIds: ['new'] }) },
+      metrics,
+    );
     await sink.store([event('old', 'HostRegistered'), event('new', 'GuestObserved')]);
     expect(await value(metrics, ingested, { type: 'GuestObserved', outcome: 'stored' })).toBe(1);
     expect(await value(metrics, ingested, { type: 'HostRegistered', outcome: 'duplicate' })).toBe(1);
@@ -63,8 +76,11 @@ describe('InstrumentedSink: events ingested by type and outcome', () => {
   });
 
   it('names the type of a dead letter when its value names a known one', () => {
-    const letter = (value: string | null, valueEncoding: 'utf8' | 'base64' = 'utf8') => ({ letter: { value, valueEncoding } }) as unknown as DeadLetterRecord;
-    expect(deadLetterType(letter('{"eventId":"e","type":"GuestObserved","data":{"mode":"xen"}}'))).toBe('GuestObserved');
+    const letter = (value: string | null, valueEncoding: 'utf8' | 'base64' = 'utf8') =>
+      ({ letter: { value, valueEncoding } }) as unknown as DeadLetterRecord;
+    expect(deadLetterType(letter('{"eventId":"e","type":"GuestObserved","data":{"mode":"xen"}}'))).toBe(
+      'GuestObserved',
+    );
     expect(deadLetterType(letter('{"type":"GuestTeleported"}'))).toBe('invalid');
     expect(deadLetterType(letter('not json'))).toBe('invalid');
     expect(deadLetterType(letter(null))).toBe('invalid');
@@ -73,14 +89,28 @@ describe('InstrumentedSink: events ingested by type and outcome', () => {
 });
 
 describe('instrumented outbox: decisions published by action', () => {
-  const msg = (id: string, value: object): OutboxMessage => ({ id, topic: 'd', key: 'h1', value: JSON.stringify(value) });
+  const msg = (id: string, value: object): OutboxMessage => ({
+    id,
+    topic: 'd',
+    key: 'h1',
+    value: JSON.stringify(value),
+  });
 
   it('counts what the broker acknowledged, by action, and nothing when the publish fails', async () => {
     const metrics = new Metrics('test');
-    const messages = [msg('1', { type: 'PlacementDecided', action: 'blocked' }), msg('2', { type: 'PlacementDecided', action: 'none' }), msg('3', { type: 'PlacementWithdrawn' })];
-    const outbox = instrumentedOutbox({ publishBatch: async (_limit, publish) => (await publish(messages), messages.length) }, metrics);
+    const messages = [
+      msg('1', { type: 'PlacementDecided', action: 'blocked' }),
+      msg('2', { type: 'PlacementDecided', action: 'none' }),
+      msg('3', { type: 'PlacementWithdrawn' }),
+    ];
+    const outbox = instrumentedOutbox(
+      { publishBatch: async (_limit, publish) => (await publish(messages), messages.length) },
+      metrics,
+    );
     await outbox.publishBatch(10, async () => undefined);
-    await expect(outbox.publishBatch(10, async () => Promise.reject(new Error('broker down')))).rejects.toThrow('broker down');
+    await expect(outbox.publishBatch(10, async () => Promise.reject(new Error('broker down')))).rejects.toThrow(
+      'broker down',
+    );
     const name = 'fleetcompat_decisions_published_total';
     expect(await value(metrics, name, { action: 'blocked' })).toBe(1);
     expect(await value(metrics, name, { action: 'none' })).toBe(1);
@@ -108,7 +138,8 @@ describe('Metrics', () => {
     expect(text).toMatch(/^fleetcompat_process_resident_memory_bytes\{role="test"\} \d+/m);
     expect(text).toMatch(/^fleetcompat_metrics_collect_errors_total\{collector="broken",role="test"\} 1$/m);
     expect(text).toMatch(/^fleetcompat_metrics_collect_errors_total\{collector="slow",role="test"\} 1$/m);
-    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line.startsWith('fleetcompat_')).toBe(true);
+    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#')))
+      expect(line.startsWith('fleetcompat_')).toBe(true);
   });
 });
 
@@ -162,7 +193,10 @@ describe('GracefulShutdown', () => {
   it('exits 1 when the steps outlast the timeout', async () => {
     const codes: number[] = [];
     let release!: () => void;
-    const shutdown = new GracefulShutdown([{ name: 'stuck', run: () => new Promise<void>((r) => (release = r)) }], { timeoutMs: 50, exit: (c) => codes.push(c) });
+    const shutdown = new GracefulShutdown([{ name: 'stuck', run: () => new Promise<void>((r) => (release = r)) }], {
+      timeoutMs: 50,
+      exit: (c) => codes.push(c),
+    });
     const running = shutdown.shutdown('test');
     await new Promise((r) => setTimeout(r, 120));
     expect(codes).toEqual([1]);

@@ -17,7 +17,8 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
       maxGuestsPerHost: settings.MAX_GUESTS_PER_HOST,
       onCommitted: (r) => {
         if (r.decisions > 0) signals.decisionsQueued();
-        const cp = (c?: { transactionId: string; globalPosition: string }) => (c ? `${c.transactionId}/${c.globalPosition}` : '');
+        const cp = (c?: { transactionId: string; globalPosition: string }) =>
+          c ? `${c.transactionId}/${c.globalPosition}` : '';
         // one line per committed batch; the fault suite reads it to check that batches never overlap
         this.log.log({
           msg: `batch committed: events=${r.events} decisions=${r.decisions} started=${r.startedAt} committing=${r.committingAt} committed=${r.committedAt} from=${cp(r.from)} checkpoint=${cp(r.checkpoint)}`,

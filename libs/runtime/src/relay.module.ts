@@ -51,7 +51,9 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
         target ??= this.relay.stats.published + left;
         if (left === 0 || this.relay.stats.published >= target) break;
         if (Date.now() >= until) {
-          this.log.warn(`outbox flush stopped after ${timeoutMs} ms with ${left} decisions left (published at the next start)`);
+          this.log.warn(
+            `outbox flush stopped after ${timeoutMs} ms with ${left} decisions left (published at the next start)`,
+          );
           break;
         }
         this.relay.notify();
@@ -70,10 +72,12 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
   onApplicationBootstrap(): void {
     // Woken by the projector's commits in any process (LISTEN on the outbox channel), not only
     // in this one; the relay polls regardless, so a lost notification costs latency only.
-    this.unwatch = this.postgresOutbox.watch(() => this.relay.notify()).catch((e) => {
-      this.log.warn(`outbox LISTEN failed, polling only: ${(e as Error).message}`);
-      return async () => undefined;
-    });
+    this.unwatch = this.postgresOutbox
+      .watch(() => this.relay.notify())
+      .catch((e) => {
+        this.log.warn(`outbox LISTEN failed, polling only: ${(e as Error).message}`);
+        return async () => undefined;
+      });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

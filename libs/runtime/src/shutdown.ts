@@ -68,7 +68,9 @@ export class GracefulShutdown {
     const began = Date.now();
     this.log.log(`${reason}: shutting down (at most ${this.options.timeoutMs} ms)`);
     const timer = setTimeout(() => {
-      this.log.error(`shutdown did not finish within ${this.options.timeoutMs} ms: exiting ${this.options.timeoutExitCode ?? 1}`);
+      this.log.error(
+        `shutdown did not finish within ${this.options.timeoutMs} ms: exiting ${this.options.timeoutExitCode ?? 1}`,
+      );
       this.exit(this.options.timeoutExitCode ?? 1);
     }, this.options.timeoutMs);
     timer.unref();

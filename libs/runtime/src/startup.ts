@@ -22,7 +22,10 @@ export class StartupWatch {
 
   arm(timeoutMs: number, onTimeout: (message: string) => void): void {
     if (timeoutMs <= 0) return;
-    this.timer = setTimeout(() => onTimeout(`the start did not finish within ${Math.round(timeoutMs / 1000)} s; it was ${this.describe()}`), timeoutMs);
+    this.timer = setTimeout(
+      () => onTimeout(`the start did not finish within ${Math.round(timeoutMs / 1000)} s; it was ${this.describe()}`),
+      timeoutMs,
+    );
     this.timer.unref();
   }
 

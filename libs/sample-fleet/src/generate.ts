@@ -38,8 +38,24 @@ function kernelKind(i: number): KernelKind {
 }
 
 const NOTES: Record<KernelKind, XenNotes | null> = {
-  'old-linux': { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true },
-  'new-linux': { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', supportedFeatures: 0x8801, phys32Entry: '0x1000850', pvh: true },
+  'old-linux': {
+    guestOs: 'linux',
+    guestVersion: '2.6',
+    xenVersion: 'xen-3.0',
+    loader: 'generic',
+    supportedFeatures: 0x801,
+    phys32Entry: '0x1000400',
+    pvh: true,
+  },
+  'new-linux': {
+    guestOs: 'linux',
+    guestVersion: '2.6',
+    xenVersion: 'xen-3.0',
+    loader: 'generic',
+    supportedFeatures: 0x8801,
+    phys32Entry: '0x1000850',
+    pvh: true,
+  },
   freebsd: { guestOs: 'FreeBSD', xenVersion: 'xen-3.0', phys32Entry: '0x200000', pvh: true },
   'not-pvh': { guestOs: 'linux', guestVersion: '2.6', supportedFeatures: 0x801, pvh: false },
 };
@@ -94,13 +110,17 @@ export function* generateFleet(size: FleetSize = DEFAULT_FLEET): Generator<Fleet
     const r = rand();
     const mode = r < 0.8 ? 'pvh' : r < 0.95 ? 'hvm' : 'pv';
     const unknown = rand() < 0.03;
-    const kernel = size.kernels > 0 && !unknown ? ids.kernelSha(Math.floor(rand() * size.kernels)) : ids.unknownSha(g % 97);
+    const kernel =
+      size.kernels > 0 && !unknown ? ids.kernelSha(Math.floor(rand() * size.kernels)) : ids.unknownSha(g % 97);
     yield envelope(eventId(), 'GuestObserved', at, 'agent/generated', {
       guestId: ids.guest(g),
       hostId: ids.host(g % size.hosts),
       mode,
       memoryMiB: [512, 1024, 2048, 4096, 16384][Math.floor(rand() * 5)],
-      boot: { method: mode === 'pvh' && rand() < 0.3 ? 'pvh-grub' : 'direct', ...(mode === 'hvm' ? {} : { kernelSha256: kernel }) },
+      boot: {
+        method: mode === 'pvh' && rand() < 0.3 ? 'pvh-grub' : 'direct',
+        ...(mode === 'hvm' ? {} : { kernelSha256: kernel }),
+      },
     });
   }
   const oldHosts = hostVersion.map((v, h) => (v === '4.10.4' ? h : -1)).filter((h) => h >= 0);

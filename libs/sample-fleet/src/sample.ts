@@ -6,20 +6,78 @@ export function fakeSha(name: string): string {
   return createHash('sha256').update(`fleetcompat-sample:${name}`).digest('hex');
 }
 
-export function envelope<T extends EventType>(eventId: string, type: T, occurredAt: string, source: string, data: EventDataOf<T>): FleetEvent {
+export function envelope<T extends EventType>(
+  eventId: string,
+  type: T,
+  occurredAt: string,
+  source: string,
+  data: EventDataOf<T>,
+): FleetEvent {
   return { eventId, type, schemaVersion: 1, occurredAt, source, data } as FleetEvent;
 }
 
 /** The kernels of the sample fleet. */
 export const SAMPLE_KERNELS = {
   /** Ubuntu 18.04's 4.15: PVH-capable Linux without XENFEAT_linux_rsdp_unrestricted (0x801). */
-  linux415: { sha: fakeSha('linux-4.15.0-213-generic'), release: '4.15.0-213-generic', distro: 'ubuntu-18.04', notes: { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', features: '!writable_page_tables|pae_pgdir_above_4gb', supportedFeatures: 0x801, phys32Entry: '0x1000400', pvh: true } },
+  linux415: {
+    sha: fakeSha('linux-4.15.0-213-generic'),
+    release: '4.15.0-213-generic',
+    distro: 'ubuntu-18.04',
+    notes: {
+      guestOs: 'linux',
+      guestVersion: '2.6',
+      xenVersion: 'xen-3.0',
+      loader: 'generic',
+      features: '!writable_page_tables|pae_pgdir_above_4gb',
+      supportedFeatures: 0x801,
+      phys32Entry: '0x1000400',
+      pvh: true,
+    },
+  },
   /** Debian 12's 6.1: sets the flag (0x8801). */
-  linux61: { sha: fakeSha('linux-6.1.0-47-cloud-amd64'), release: '6.1.0-47-cloud-amd64', distro: 'debian-12', notes: { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', features: '!writable_page_tables|pae_pgdir_above_4gb', supportedFeatures: 0x8801, phys32Entry: '0x1000850', pvh: true } },
+  linux61: {
+    sha: fakeSha('linux-6.1.0-47-cloud-amd64'),
+    release: '6.1.0-47-cloud-amd64',
+    distro: 'debian-12',
+    notes: {
+      guestOs: 'linux',
+      guestVersion: '2.6',
+      xenVersion: 'xen-3.0',
+      loader: 'generic',
+      features: '!writable_page_tables|pae_pgdir_above_4gb',
+      supportedFeatures: 0x8801,
+      phys32Entry: '0x1000850',
+      pvh: true,
+    },
+  },
   /** FreeBSD reads rsdp_paddr. */
-  freebsd13: { sha: fakeSha('freebsd-13.2-GENERIC'), release: '13.2-RELEASE', distro: 'freebsd-13', notes: { guestOs: 'FreeBSD', guestVersion: '13.2', xenVersion: 'xen-3.0', loader: 'generic', phys32Entry: '0x200000', pvh: true } },
+  freebsd13: {
+    sha: fakeSha('freebsd-13.2-GENERIC'),
+    release: '13.2-RELEASE',
+    distro: 'freebsd-13',
+    notes: {
+      guestOs: 'FreeBSD',
+      guestVersion: '13.2',
+      xenVersion: 'xen-3.0',
+      loader: 'generic',
+      phys32Entry: '0x200000',
+      pvh: true,
+    },
+  },
   /** An old Linux with Xen notes but no PHYS32_ENTRY: not PVH-capable. */
-  linux49: { sha: fakeSha('linux-4.9.0-19-amd64'), release: '4.9.0-19-amd64', distro: 'debian-9', notes: { guestOs: 'linux', guestVersion: '2.6', xenVersion: 'xen-3.0', loader: 'generic', supportedFeatures: 0x801, pvh: false } },
+  linux49: {
+    sha: fakeSha('linux-4.9.0-19-amd64'),
+    release: '4.9.0-19-amd64',
+    distro: 'debian-9',
+    notes: {
+      guestOs: 'linux',
+      guestVersion: '2.6',
+      xenVersion: 'xen-3.0',
+      loader: 'generic',
+      supportedFeatures: 0x801,
+      pvh: false,
+    },
+  },
   /** Booted by some guests but never announced by CI. */
   unannounced: { sha: fakeSha('custom-kernel-never-announced') },
 } as const;
@@ -70,7 +128,13 @@ export function sampleFleet(): FleetEvent[] {
   }
 
   // Each host runs the same mix of guests.
-  const mix: { name: string; mode: 'pvh' | 'hvm' | 'pv'; memoryMiB: number; method: 'direct' | 'pvh-grub'; kernel?: string }[] = [
+  const mix: {
+    name: string;
+    mode: 'pvh' | 'hvm' | 'pv';
+    memoryMiB: number;
+    method: 'direct' | 'pvh-grub';
+    kernel?: string;
+  }[] = [
     { name: 'web-old-direct', mode: 'pvh', memoryMiB: 2048, method: 'direct', kernel: K.linux415.sha },
     { name: 'db-old-grub', mode: 'pvh', memoryMiB: 8192, method: 'pvh-grub', kernel: K.linux415.sha },
     { name: 'api-new-direct', mode: 'pvh', memoryMiB: 4096, method: 'direct', kernel: K.linux61.sha },

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
 /** The server on which test databases are created (trust auth on 127.0.0.1 by default). */
-export const TEST_DATABASE_ADMIN_URL: string = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_DATABASE_ADMIN_URL: string =
+  process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestDatabase {
   /** Connection URL of the new, empty database. */
@@ -26,8 +27,14 @@ async function admin<T>(adminUrl: string, work: (client: Client) => Promise<T>):
  * Creates a fresh database `fc_<prefix>_<random>` on the server of `adminUrl`
  * (TEST_DATABASE_ADMIN_URL by default); `drop()` removes it (WITH (FORCE)).
  */
-export async function createTestDatabase(prefix: string, adminUrl: string = TEST_DATABASE_ADMIN_URL): Promise<TestDatabase> {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 40);
+export async function createTestDatabase(
+  prefix: string,
+  adminUrl: string = TEST_DATABASE_ADMIN_URL,
+): Promise<TestDatabase> {
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .slice(0, 40);
   const name = `fc_${clean}_${randomBytes(6).toString('hex')}`;
   await admin(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
   const url = new URL(adminUrl);

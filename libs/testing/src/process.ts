@@ -57,7 +57,8 @@ export class AppProcess<R extends string = Role> {
   async ready(timeoutMs = 60000, pattern: RegExp = /listening on http/): Promise<this> {
     const until = Date.now() + timeoutMs;
     while (!pattern.test(this.log())) {
-      if (this.exitInfo) throw new Error(`${this.role} exited (${JSON.stringify(this.exitInfo)}) before it was ready:\n${this.log()}`);
+      if (this.exitInfo)
+        throw new Error(`${this.role} exited (${JSON.stringify(this.exitInfo)}) before it was ready:\n${this.log()}`);
       if (Date.now() > until) throw new Error(`${this.role} not ready after ${timeoutMs} ms:\n${this.log()}`);
       await sleep(100);
     }
@@ -90,7 +91,11 @@ export interface SpawnAppOptions {
  * Spawns a built app with `env` added to this process's environment, LOG_LEVEL=log unless
  * given, and PORT (a free one unless given); its stdout and stderr are piped.
  */
-export async function spawnApp(role: Role, env: Record<string, string | undefined>, options: SpawnAppOptions = {}): Promise<{ port: number; child: ChildProcess }> {
+export async function spawnApp(
+  role: Role,
+  env: Record<string, string | undefined>,
+  options: SpawnAppOptions = {},
+): Promise<{ port: number; child: ChildProcess }> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), appEntry(role), ...(options.args ?? [])], {
     cwd: ROOT,
@@ -101,7 +106,11 @@ export async function spawnApp(role: Role, env: Record<string, string | undefine
 }
 
 /** Starts a built app (see spawnApp), `args` after its entry. */
-export async function startApp(role: Role, env: Record<string, string | undefined>, args: readonly string[] = []): Promise<AppProcess> {
+export async function startApp(
+  role: Role,
+  env: Record<string, string | undefined>,
+  args: readonly string[] = [],
+): Promise<AppProcess> {
   const { port, child } = await spawnApp(role, env, { args });
   return new AppProcess(role, port, child);
 }

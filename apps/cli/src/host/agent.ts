@@ -29,7 +29,12 @@ export interface HostAgentOptions {
   readonly url?: string;
   readonly token?: string;
   readonly waitSeconds: number;
-  readonly kafka?: { readonly connection: KafkaConnection; readonly topic: string; readonly acksTopic: string; readonly groupPrefix: string };
+  readonly kafka?: {
+    readonly connection: KafkaConnection;
+    readonly topic: string;
+    readonly acksTopic: string;
+    readonly groupPrefix: string;
+  };
   readonly ackVia: 'http' | 'kafka';
   readonly applyCommand: string;
   readonly applyTimeoutMs: number;
@@ -58,7 +63,11 @@ class HttpAckSender implements AckSender {
     try {
       res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
         body: JSON.stringify(envelopes),
         signal: AbortSignal.timeout(30000),
       });
@@ -108,10 +117,14 @@ export class HostAgent implements SourceSink {
       if (killed.length) this.log('warn', 'killed hooks an earlier agent left running', { pids: killed });
       const now = new Date();
       const saved = readState(this.o.stateDir);
-      if (saved && saved.hostId !== this.o.hostId) throw new Error(`the state folder ${this.o.stateDir} belongs to host ${saved.hostId}, not ${this.o.hostId}`);
+      if (saved && saved.hostId !== this.o.hostId)
+        throw new Error(`the state folder ${this.o.stateDir} belongs to host ${saved.hostId}, not ${this.o.hostId}`);
       this.state = saved ?? emptyState(this.o.hostId, this.o.mode, now);
       if (this.state.mode !== this.o.mode) {
-        this.log('warn', `source changed from ${this.state.mode} to ${this.o.mode}: the guests' sequences are kept, the position starts afresh`);
+        this.log(
+          'warn',
+          `source changed from ${this.state.mode} to ${this.o.mode}: the guests' sequences are kept, the position starts afresh`,
+        );
         this.state.mode = this.o.mode;
         this.state.lastSyncAt = null;
       }
@@ -129,7 +142,10 @@ export class HostAgent implements SourceSink {
         ...(this.o.mode === 'http' ? { url: this.o.url } : { topic: this.o.kafka?.topic }),
         ackVia: this.o.ackVia,
       });
-      this.acks = this.o.ackVia === 'http' ? new HttpAckSender(this.o.url!, this.o.token) : new KafkaAckSender(this.o.kafka!.connection, this.o.kafka!.acksTopic, this.o.token);
+      this.acks =
+        this.o.ackVia === 'http'
+          ? new HttpAckSender(this.o.url!, this.o.token)
+          : new KafkaAckSender(this.o.kafka!.connection, this.o.kafka!.acksTopic, this.o.token);
       this.lazyTimer = setInterval(() => void this.flushLazy(), 2000);
       this.sourceLoop = this.o.mode === 'http' ? this.runHttp() : this.runKafka();
       await this.work();
@@ -161,7 +177,15 @@ export class HostAgent implements SourceSink {
     const http = (this.state.source.http ??= { url: this.o.url!, etag: null });
     if (http.url !== this.o.url) Object.assign(http, { url: this.o.url!, etag: null });
     this.httpSource = new HttpSource(
-      { url: this.o.url!, hostId: this.o.hostId, token: this.o.token, waitSeconds: this.o.waitSeconds, etag: http.etag, retryInitialMs: this.o.retryInitialMs, retryMaxMs: this.o.retryMaxMs },
+      {
+        url: this.o.url!,
+        hostId: this.o.hostId,
+        token: this.o.token,
+        waitSeconds: this.o.waitSeconds,
+        etag: http.etag,
+        retryInitialMs: this.o.retryInitialMs,
+        retryMaxMs: this.o.retryMaxMs,
+      },
       this,
     );
     if (this.stopping) return;
@@ -176,7 +200,8 @@ export class HostAgent implements SourceSink {
     try {
       while (!this.stopping) {
         try {
-          const saved = this.state.source.kafka && this.state.source.kafka.topic === k.topic ? this.state.source.kafka : null;
+          const saved =
+            this.state.source.kafka && this.state.source.kafka.topic === k.topic ? this.state.source.kafka : null;
           const source = new KafkaSource(
             {
               connection: k.connection,
@@ -193,10 +218,20 @@ export class HostAgent implements SourceSink {
           this.kafkaSource = source;
           const at = await source.start();
           if (!saved || saved.partition !== at.partition || saved.partitions !== at.partitions) {
-            this.state.source.kafka = { topic: k.topic, partition: at.partition, partitions: at.partitions, nextOffset: null };
+            this.state.source.kafka = {
+              topic: k.topic,
+              partition: at.partition,
+              partitions: at.partitions,
+              nextOffset: null,
+            };
             await this.store.save();
           }
-          this.log('info', 'reading the host partition of the placement topic', { topic: k.topic, partition: at.partition, partitions: at.partitions, from: this.state.source.kafka?.nextOffset ?? 'beginning' });
+          this.log('info', 'reading the host partition of the placement topic', {
+            topic: k.topic,
+            partition: at.partition,
+            partitions: at.partitions,
+            from: this.state.source.kafka?.nextOffset ?? 'beginning',
+          });
           this.problem(null);
           return;
         } catch (e) {
@@ -219,7 +254,10 @@ export class HostAgent implements SourceSink {
     this.resyncing = true;
     try {
       const url = apiUrl(this.o.url, `/v1/hosts/${encodeURIComponent(this.o.hostId)}/placements`);
-      const res = await fetch(url, { headers: this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}, signal: AbortSignal.timeout(30000) });
+      const res = await fetch(url, {
+        headers: this.o.token ? { authorization: `Bearer ${this.o.token}` } : {},
+        signal: AbortSignal.timeout(30000),
+      });
       if (res.status !== 200) throw new Error(`HTTP ${res.status} ${await problemOf(res)}`);
       await this.messages(messagesOfPlacements(await res.json()), {});
       this.log('info', 'filled the gap from the API (current placements)', { url });
@@ -241,16 +279,20 @@ export class HostAgent implements SourceSink {
         changed = true;
         const g = this.state.guests[r.guestId];
         const m = g.message as Record<string, unknown>;
-        this.log(
-          'info',
-          r.type === 'PlacementDecided' ? 'decision received' : 'withdrawal received',
-          {
-            guestId: r.guestId,
-            sequence: r.sequence,
-            ...(r.type === 'PlacementDecided' ? { decisionId: g.decisionId, hypervisorVersion: m.hypervisorVersion, rsdp: m.rsdp, action: m.action, reason: m.reason } : {}),
-            ...(r.superseded ? { supersedes: r.superseded.sequence } : {}),
-          },
-        );
+        this.log('info', r.type === 'PlacementDecided' ? 'decision received' : 'withdrawal received', {
+          guestId: r.guestId,
+          sequence: r.sequence,
+          ...(r.type === 'PlacementDecided'
+            ? {
+                decisionId: g.decisionId,
+                hypervisorVersion: m.hypervisorVersion,
+                rsdp: m.rsdp,
+                action: m.action,
+                reason: m.reason,
+              }
+            : {}),
+          ...(r.superseded ? { supersedes: r.superseded.sequence } : {}),
+        });
       } else if (r.kind === 'invalid') {
         this.log('warn', 'message ignored', { reason: r.reason });
       }
@@ -285,7 +327,9 @@ export class HostAgent implements SourceSink {
   private async flushLazy(): Promise<void> {
     if (!this.lazyDirty || !this.store) return;
     this.lazyDirty = false;
-    await this.store.save().catch((e) => this.log('error', 'could not save the state', { error: (e as Error).message }));
+    await this.store
+      .save()
+      .catch((e) => this.log('error', 'could not save the state', { error: (e as Error).message }));
   }
 
   // ---------------------------------------------------------------- hook and acks
@@ -325,13 +369,23 @@ export class HostAgent implements SourceSink {
       FLEETCOMPAT_MESSAGE_TYPE: g.type,
       FLEETCOMPAT_ATTEMPT: String(g.attempts + 1),
       ...(g.type === 'PlacementDecided'
-        ? { FLEETCOMPAT_DECISION_ID: String(g.decisionId), FLEETCOMPAT_RSDP: String(m.rsdp), FLEETCOMPAT_ACTION: String(m.action), FLEETCOMPAT_HYPERVISOR_VERSION: String(m.hypervisorVersion) }
+        ? {
+            FLEETCOMPAT_DECISION_ID: String(g.decisionId),
+            FLEETCOMPAT_RSDP: String(m.rsdp),
+            FLEETCOMPAT_ACTION: String(m.action),
+            FLEETCOMPAT_HYPERVISOR_VERSION: String(m.hypervisorVersion),
+          }
         : {}),
     };
     const r = await runHook(this.o.applyCommand, JSON.stringify(g.message), env, this.o.applyTimeoutMs);
     const current = this.state.guests[g.message.guestId];
     if (current !== g) {
-      this.log('info', 'a newer message arrived while the hook ran: it is applied next', { guestId: g.message.guestId, sequence: g.sequence, newer: current?.sequence, hookOk: r.ok });
+      this.log('info', 'a newer message arrived while the hook ran: it is applied next', {
+        guestId: g.message.guestId,
+        sequence: g.sequence,
+        newer: current?.sequence,
+        hookOk: r.ok,
+      });
       return;
     }
     const now = new Date().toISOString();
@@ -343,7 +397,13 @@ export class HostAgent implements SourceSink {
       g.nextAttemptAt = null;
       this.state.counters.applied++;
       await this.store.save();
-      this.log('info', g.type === 'PlacementDecided' ? 'decision applied' : 'withdrawal applied', { guestId: g.message.guestId, sequence: g.sequence, decisionId: g.decisionId ?? undefined, attempts: g.attempts + 1, ms: r.durationMs });
+      this.log('info', g.type === 'PlacementDecided' ? 'decision applied' : 'withdrawal applied', {
+        guestId: g.message.guestId,
+        sequence: g.sequence,
+        decisionId: g.decisionId ?? undefined,
+        attempts: g.attempts + 1,
+        ms: r.durationMs,
+      });
     } else {
       g.attempts++;
       g.lastError = r.error;
@@ -351,7 +411,13 @@ export class HostAgent implements SourceSink {
       g.nextAttemptAt = new Date(Date.now() + delay).toISOString();
       this.state.counters.hookFailures++;
       await this.store.save();
-      this.log('warn', 'apply hook failed', { guestId: g.message.guestId, sequence: g.sequence, attempt: g.attempts, error: r.error, retryInMs: delay });
+      this.log('warn', 'apply hook failed', {
+        guestId: g.message.guestId,
+        sequence: g.sequence,
+        attempt: g.attempts,
+        error: r.error,
+        retryInMs: delay,
+      });
     }
   }
 
@@ -382,6 +448,12 @@ export class HostAgent implements SourceSink {
       done.push(g);
     }
     await this.store.save();
-    for (const g of done) this.log('info', 'decision acknowledged', { guestId: g.message.guestId, sequence: g.sequence, decisionId: g.decisionId, via: this.o.ackVia });
+    for (const g of done)
+      this.log('info', 'decision acknowledged', {
+        guestId: g.message.guestId,
+        sequence: g.sequence,
+        decisionId: g.decisionId,
+        via: this.o.ackVia,
+      });
   }
 }

@@ -21,13 +21,22 @@ const tail = (s: string, n = 400) => {
  * `env` added to the agent's environment. In a process group of its own, so that a timeout
  * (SIGTERM, then SIGKILL 5 s later) ends everything it started. Resolves, never rejects.
  */
-export function runHook(command: string, input: string, env: Record<string, string>, timeoutMs: number): Promise<HookResult> {
+export function runHook(
+  command: string,
+  input: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<HookResult> {
   const started = Date.now();
   return new Promise((resolve) => {
     let stderr = '';
     let timedOut = false;
     let settled = false;
-    const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    const child = spawn('/bin/sh', ['-c', command], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'ignore', 'pipe'],
+      detached: true,
+    });
     const killGroup = (signal: NodeJS.Signals) => {
       try {
         if (child.pid) process.kill(-child.pid, signal);
@@ -53,12 +62,23 @@ export function runHook(command: string, input: string, env: Record<string, stri
       if (stderr.length > 8192) stderr = stderr.slice(-4096);
     });
     child.stdin.on('error', () => undefined); // a hook that does not read its stdin
-    child.once('error', (e) => finish({ ok: false, error: `could not start /bin/sh: ${e.message}`, durationMs: Date.now() - started }));
+    child.once('error', (e) =>
+      finish({ ok: false, error: `could not start /bin/sh: ${e.message}`, durationMs: Date.now() - started }),
+    );
     child.once('close', (code, signal) => {
       const durationMs = Date.now() - started;
-      if (timedOut) return finish({ ok: false, error: `timed out after ${Math.round(timeoutMs / 1000)} s${stderr ? `: ${tail(stderr)}` : ''}`, durationMs });
+      if (timedOut)
+        return finish({
+          ok: false,
+          error: `timed out after ${Math.round(timeoutMs / 1000)} s${stderr ? `: ${tail(stderr)}` : ''}`,
+          durationMs,
+        });
       if (code === 0) return finish({ ok: true, error: null, durationMs });
-      finish({ ok: false, error: `${signal ? `killed by ${signal}` : `exit ${code}`}${stderr ? `: ${tail(stderr)}` : ''}`, durationMs });
+      finish({
+        ok: false,
+        error: `${signal ? `killed by ${signal}` : `exit ${code}`}${stderr ? `: ${tail(stderr)}` : ''}`,
+        durationMs,
+      });
     });
     child.stdin.end(input + '\n');
   });

@@ -5,7 +5,18 @@ import { Partitioners } from 'kafkajs';
 import { runHook } from './hook';
 import { partitionFor } from './kafka-source';
 import { judgeReadiness, ReadyInputs } from './ready';
-import { ackEnvelope, ackEventId, acksDue, AgentState, emptyState, mergeMessage, messagesOfPlacements, nextToApply, readState, StateStore } from './state';
+import {
+  ackEnvelope,
+  ackEventId,
+  acksDue,
+  AgentState,
+  emptyState,
+  mergeMessage,
+  messagesOfPlacements,
+  nextToApply,
+  readState,
+  StateStore,
+} from './state';
 
 const now = new Date('2026-11-24T10:00:00Z');
 const decided = (guestId: string, sequence: number, extra: Record<string, unknown> = {}) => ({
@@ -60,8 +71,21 @@ describe('host agent state: per guest the highest sequence', () => {
   });
 
   it('reads the placements answer as messages: decisions, and withdrawals with their sequence', () => {
-    const body = { hostId: 'h1', placements: [{ guestId: 'g1', decision: decided('g1', 2) }, { guestId: 'g2', decision: null }], withdrawn: [{ guestId: 'g3', sequence: 6 }, { guestId: 'bad', sequence: 0 }] };
-    expect(messagesOfPlacements(body)).toEqual([decided('g1', 2), { type: 'PlacementWithdrawn', hostId: 'h1', guestId: 'g3', sequence: 6 }]);
+    const body = {
+      hostId: 'h1',
+      placements: [
+        { guestId: 'g1', decision: decided('g1', 2) },
+        { guestId: 'g2', decision: null },
+      ],
+      withdrawn: [
+        { guestId: 'g3', sequence: 6 },
+        { guestId: 'bad', sequence: 0 },
+      ],
+    };
+    expect(messagesOfPlacements(body)).toEqual([
+      decided('g1', 2),
+      { type: 'PlacementWithdrawn', hostId: 'h1', guestId: 'g3', sequence: 6 },
+    ]);
     expect(messagesOfPlacements({})).toEqual([]);
   });
 
@@ -115,8 +139,16 @@ describe('partitionFor', () => {
     const relay = Partitioners.DefaultPartitioner();
     for (const n of [1, 3, 12]) {
       for (const host of ['h1', 'host-r1-01', 'bench-host-00017', 'ü-host']) {
-        const meta = Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
-        expect(partitionFor(host, n)).toBe(relay({ topic: 't', partitionMetadata: meta, message: { key: host, value: 'x' } }));
+        const meta = Array.from({ length: n }, (_, i) => ({
+          partitionId: i,
+          leader: 1,
+          replicas: [1],
+          isr: [1],
+          partitionErrorCode: 0,
+        }));
+        expect(partitionFor(host, n)).toBe(
+          relay({ topic: 't', partitionMetadata: meta, message: { key: host, value: 'x' } }),
+        );
       }
     }
   });
@@ -136,7 +168,10 @@ describe('runHook', () => {
 });
 
 describe('host ready: the verdict', () => {
-  const agentWith = (guests: Record<string, { sequence: number; applied: boolean; attempts?: number; lastError?: string }>, lastSyncAt = '2026-11-24T09:59:50Z'): AgentState => {
+  const agentWith = (
+    guests: Record<string, { sequence: number; applied: boolean; attempts?: number; lastError?: string }>,
+    lastSyncAt = '2026-11-24T09:59:50Z',
+  ): AgentState => {
     const s = emptyState('h1', 'http', now);
     for (const [g, v] of Object.entries(guests)) {
       mergeMessage(s, decided(g, v.sequence), now);
@@ -149,26 +184,56 @@ describe('host ready: the verdict', () => {
     host: { body: { hostId: 'h1', decisionsForVersion: '4.17.3', readiness: { pendingGuestIds: pending } } },
     placements: { body: { hostId: 'h1', hypervisorVersion: '4.17.3', placements, withdrawn: [] } },
   });
-  const p = (guestId: string, sequence: number, extra: { status?: string; acknowledged?: boolean; decision?: Record<string, unknown> | null; remedy?: string[] } = {}) => ({
+  const p = (
+    guestId: string,
+    sequence: number,
+    extra: {
+      status?: string;
+      acknowledged?: boolean;
+      decision?: Record<string, unknown> | null;
+      remedy?: string[];
+    } = {},
+  ) => ({
     guestId,
     status: extra.status ?? 'needs-low-rsdp',
     decision: extra.decision === null ? null : decided(guestId, sequence, extra.decision),
     acknowledged: extra.acknowledged ?? true,
     remedy: extra.remedy ?? [],
   });
-  const judge = (x: Partial<ReadyInputs>) => judgeReadiness({ hostId: 'h1', target: '4.17.3', now, maxAgeSeconds: 120, agent: null, ...service([]), ...x });
+  const judge = (x: Partial<ReadyInputs>) =>
+    judgeReadiness({ hostId: 'h1', target: '4.17.3', now, maxAgeSeconds: 120, agent: null, ...service([]), ...x });
 
   it('0 when every PVH guest is decided for the target, applied and acknowledged, none blocked (HVM guests do not count)', () => {
-    const v = judge({ agent: agentWith({ g1: { sequence: 2, applied: true } }), ...service([p('g1', 2), { guestId: 'hvm', status: 'not-applicable', decision: decided('hvm', 1, { rsdp: 'not-applicable' }), acknowledged: false }]) });
+    const v = judge({
+      agent: agentWith({ g1: { sequence: 2, applied: true } }),
+      ...service([
+        p('g1', 2),
+        {
+          guestId: 'hvm',
+          status: 'not-applicable',
+          decision: decided('hvm', 1, { rsdp: 'not-applicable' }),
+          acknowledged: false,
+        },
+      ]),
+    });
     expect(v).toMatchObject({ exitCode: 0, ready: true, pvhGuests: 1, holds: [], unknown: [] });
   });
 
   it('1 with the reason and the remedy of each guest that holds the reboot back', () => {
     const v = judge({
-      agent: agentWith({ ok: { sequence: 1, applied: true }, old: { sequence: 1, applied: true }, failing: { sequence: 3, applied: false, attempts: 2, lastError: 'exit 1' }, unacked: { sequence: 1, applied: true } }),
+      agent: agentWith({
+        ok: { sequence: 1, applied: true },
+        old: { sequence: 1, applied: true },
+        failing: { sequence: 3, applied: false, attempts: 2, lastError: 'exit 1' },
+        unacked: { sequence: 1, applied: true },
+      }),
       ...service(
         [
-          p('blocked', 4, { status: 'blocked', decision: { action: 'blocked', rsdp: 'high', reason: 'high-rsdp-without-override' }, remedy: ['boot a kernel with bit 15'] }),
+          p('blocked', 4, {
+            status: 'blocked',
+            decision: { action: 'blocked', rsdp: 'high', reason: 'high-rsdp-without-override' },
+            remedy: ['boot a kernel with bit 15'],
+          }),
           p('failing', 3),
           p('missing', 2),
           p('nodecision', 0, { decision: null, status: 'awaiting-host' }),
@@ -190,7 +255,10 @@ describe('host ready: the verdict', () => {
       ['otherversion', 'decision-for-other-version'],
       ['unacked', 'not-acknowledged'],
     ]);
-    expect(v.holds[0]).toMatchObject({ remedy: ['boot a kernel with bit 15'], decisionReason: 'high-rsdp-without-override' });
+    expect(v.holds[0]).toMatchObject({
+      remedy: ['boot a kernel with bit 15'],
+      decisionReason: 'high-rsdp-without-override',
+    });
   });
 
   it('not acknowledged when either of the service answers says so', () => {
@@ -201,10 +269,21 @@ describe('host ready: the verdict', () => {
   it('2 when it cannot tell: no agent state, a stale one, another host, the service unreachable or refusing', () => {
     expect(judge({ agent: null, ...service([p('g1', 2)]) }).exitCode).toBe(2);
     expect(judge({ agent: { error: 'broken' } }).exitCode).toBe(2);
-    expect(judge({ agent: agentWith({ g1: { sequence: 2, applied: true } }, '2026-11-24T09:50:00Z'), ...service([p('g1', 2)]) }).unknown).toEqual([expect.stringMatching(/stale: last in sync with its source 600 s ago/)]);
+    expect(
+      judge({
+        agent: agentWith({ g1: { sequence: 2, applied: true } }, '2026-11-24T09:50:00Z'),
+        ...service([p('g1', 2)]),
+      }).unknown,
+    ).toEqual([expect.stringMatching(/stale: last in sync with its source 600 s ago/)]);
     expect(judge({ agent: { ...agentWith({}), hostId: 'h2' } }).exitCode).toBe(2);
-    const down = judge({ agent: agentWith({ g1: { sequence: 2, applied: true } }), host: { error: 'unreachable: ECONNREFUSED' }, placements: { error: 'unreachable: ECONNREFUSED' } });
+    const down = judge({
+      agent: agentWith({ g1: { sequence: 2, applied: true } }),
+      host: { error: 'unreachable: ECONNREFUSED' },
+      placements: { error: 'unreachable: ECONNREFUSED' },
+    });
     expect(down).toMatchObject({ exitCode: 2, ready: false });
-    expect(judge({ agent: agentWith({}), host: { error: 'HTTP 403' }, placements: { error: 'HTTP 403' } }).exitCode).toBe(2);
+    expect(
+      judge({ agent: agentWith({}), host: { error: 'HTTP 403' }, placements: { error: 'HTTP 403' } }).exitCode,
+    ).toBe(2);
   });
 });

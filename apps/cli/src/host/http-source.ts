@@ -49,7 +49,8 @@ export async function problemOf(res: Response): Promise<string> {
 
 export function fetchError(e: unknown, what: string): HttpError {
   const err = e as Error & { cause?: { code?: string; message?: string } };
-  const why = err.name === 'TimeoutError' ? 'no answer in time' : (err.cause?.code ?? err.cause?.message ?? err.message);
+  const why =
+    err.name === 'TimeoutError' ? 'no answer in time' : (err.cause?.code ?? err.cause?.message ?? err.message);
   return new HttpError(null, `${what}: ${why}`);
 }
 
@@ -98,14 +99,24 @@ export class HttpSource {
   }
 
   private async pollOnce(): Promise<void> {
-    const url = apiUrl(this.o.url, `/v1/hosts/${encodeURIComponent(this.o.hostId)}/placements?wait=${this.o.waitSeconds}`);
+    const url = apiUrl(
+      this.o.url,
+      `/v1/hosts/${encodeURIComponent(this.o.hostId)}/placements?wait=${this.o.waitSeconds}`,
+    );
     this.controller = new AbortController();
-    const timeout = setTimeout(() => this.controller?.abort(new DOMException('timeout', 'TimeoutError')), (this.o.waitSeconds + 30) * 1000);
+    const timeout = setTimeout(
+      () => this.controller?.abort(new DOMException('timeout', 'TimeoutError')),
+      (this.o.waitSeconds + 30) * 1000,
+    );
     let res: Response;
     this.requests++;
     try {
       res = await fetch(url, {
-        headers: { accept: 'application/json', ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}), ...(this.etag ? { 'if-none-match': this.etag } : {}) },
+        headers: {
+          accept: 'application/json',
+          ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}),
+          ...(this.etag ? { 'if-none-match': this.etag } : {}),
+        },
         signal: this.controller.signal,
       });
     } catch (e) {

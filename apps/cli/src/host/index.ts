@@ -13,12 +13,17 @@ const HOST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function seconds(name: string, raw: string | undefined, min: number, max: number): number {
   const v = Number(raw);
-  if (raw === undefined || !Number.isFinite(v) || v < min || v > max) throw new CliError(ExitCode.usage, `--${name} must be a number of seconds from ${min} to ${max} (got ${raw})`);
+  if (raw === undefined || !Number.isFinite(v) || v < min || v > max)
+    throw new CliError(ExitCode.usage, `--${name} must be a number of seconds from ${min} to ${max} (got ${raw})`);
   return v;
 }
 
 function hostIdOf(raw: string | undefined): string {
-  if (!raw || !HOST_ID.test(raw)) throw new CliError(ExitCode.usage, `--host-id must be 1-128 characters of A-Z a-z 0-9 . _ : - (got ${JSON.stringify(raw ?? '')})`);
+  if (!raw || !HOST_ID.test(raw))
+    throw new CliError(
+      ExitCode.usage,
+      `--host-id must be 1-128 characters of A-Z a-z 0-9 . _ : - (got ${JSON.stringify(raw ?? '')})`,
+    );
   return raw;
 }
 
@@ -51,22 +56,46 @@ const DEFAULT_STATE_DIR = '/var/lib/fleetcompat-host';
 /** `fleetcompat host agent|ready|status`: the hosts' side (docs/hosts.md). */
 export async function hostGroup(args: string[], io: CliIo): Promise<number> {
   const result: { code: number } = { code: ExitCode.ok };
-  const root = groupProgram('host', "a host's side: the agent that puts its placements in place, and the pre-reboot gate", io);
+  const root = groupProgram(
+    'host',
+    "a host's side: the agent that puts its placements in place, and the pre-reboot gate",
+    io,
+  );
 
   root
     .command('agent')
-    .description('run the host agent: read the host placements (HTTP long-poll or its Kafka partition), run --apply-command for each new one, acknowledge it')
+    .description(
+      'run the host agent: read the host placements (HTTP long-poll or its Kafka partition), run --apply-command for each new one, acknowledge it',
+    )
     .requiredOption('--host-id <id>', 'this host')
     .option('--state-dir <dir>', 'state folder (one agent per folder)', DEFAULT_STATE_DIR)
-    .requiredOption('--apply-command <cmd>', 'run by /bin/sh -c for each new decision or withdrawal, the message as JSON on stdin; must be idempotent')
-    .option('--source <source>', 'http (long-poll GET /v1/hosts/{id}/placements) or kafka (the host partition of the placement topic); default: kafka with --brokers, else http')
+    .requiredOption(
+      '--apply-command <cmd>',
+      'run by /bin/sh -c for each new decision or withdrawal, the message as JSON on stdin; must be idempotent',
+    )
+    .option(
+      '--source <source>',
+      'http (long-poll GET /v1/hosts/{id}/placements) or kafka (the host partition of the placement topic); default: kafka with --brokers, else http',
+    )
     .option('--url <url>', 'base URL of the fleetcompat API (http source; acknowledgements over HTTP)')
-    .option('--token <token>', 'bearer token of role host:<id> (default: --token-file, else FLEETCOMPAT_TOKEN); also signs the acknowledgements sent over Kafka')
+    .option(
+      '--token <token>',
+      'bearer token of role host:<id> (default: --token-file, else FLEETCOMPAT_TOKEN); also signs the acknowledgements sent over Kafka',
+    )
     .option('--token-file <file>', 'read the token from this file')
-    .option('--brokers <list>', 'Kafka brokers, host:port,... (default: KAFKA_BROKERS); KAFKA_SSL and KAFKA_SASL_* as for the service')
+    .option(
+      '--brokers <list>',
+      'Kafka brokers, host:port,... (default: KAFKA_BROKERS); KAFKA_SSL and KAFKA_SASL_* as for the service',
+    )
     .option('--topic-prefix <prefix>', 'prefix of the topic names (default: FLEETCOMPAT_TOPIC_PREFIX)')
-    .option('--group-prefix <prefix>', 'Kafka consumer groups are <prefix>.<pid>-<random>, a fresh one per start, nothing committed to it (default fleetcompat-host-agent.<host-id>)')
-    .option('--ack-via <how>', 'http or kafka: how PlacementApplied is sent (default: http when --url is given, else kafka)')
+    .option(
+      '--group-prefix <prefix>',
+      'Kafka consumer groups are <prefix>.<pid>-<random>, a fresh one per start, nothing committed to it (default fleetcompat-host-agent.<host-id>)',
+    )
+    .option(
+      '--ack-via <how>',
+      'http or kafka: how PlacementApplied is sent (default: http when --url is given, else kafka)',
+    )
     .option('--wait <s>', 'long-poll: seconds the API may hold a request (1-60)', '30')
     .option('--apply-timeout <s>', 'seconds a hook run may take before it is killed', '60')
     .option('--retry-initial <s>', 'first retry delay of a failed hook or acknowledgement (doubles each time)', '1')
@@ -78,15 +107,29 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
       const url = urlOf(o.url);
       const brokersRaw = o.brokers ?? io.env.KAFKA_BROKERS;
       const mode = (o.source ?? (o.brokers ? 'kafka' : 'http')) as 'http' | 'kafka';
-      if (mode !== 'http' && mode !== 'kafka') throw new CliError(ExitCode.usage, `--source must be http or kafka (got ${o.source})`);
+      if (mode !== 'http' && mode !== 'kafka')
+        throw new CliError(ExitCode.usage, `--source must be http or kafka (got ${o.source})`);
       const ackVia = (o.ackVia ?? (url ? 'http' : 'kafka')) as 'http' | 'kafka';
-      if (ackVia !== 'http' && ackVia !== 'kafka') throw new CliError(ExitCode.usage, `--ack-via must be http or kafka (got ${o.ackVia})`);
-      if ((mode === 'http' || ackVia === 'http') && !url) throw new CliError(ExitCode.usage, `--url is needed (${mode === 'http' ? 'the http source' : 'acknowledgements over HTTP'})`);
-      const brokers = (brokersRaw ?? '').split(',').map((b) => b.trim()).filter(Boolean);
-      if ((mode === 'kafka' || ackVia === 'kafka') && !brokers.length) throw new CliError(ExitCode.usage, `--brokers (or KAFKA_BROKERS) is needed (${mode === 'kafka' ? 'the kafka source' : 'acknowledgements over Kafka'})`);
+      if (ackVia !== 'http' && ackVia !== 'kafka')
+        throw new CliError(ExitCode.usage, `--ack-via must be http or kafka (got ${o.ackVia})`);
+      if ((mode === 'http' || ackVia === 'http') && !url)
+        throw new CliError(
+          ExitCode.usage,
+          `--url is needed (${mode === 'http' ? 'the http source' : 'acknowledgements over HTTP'})`,
+        );
+      const brokers = (brokersRaw ?? '')
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean);
+      if ((mode === 'kafka' || ackVia === 'kafka') && !brokers.length)
+        throw new CliError(
+          ExitCode.usage,
+          `--brokers (or KAFKA_BROKERS) is needed (${mode === 'kafka' ? 'the kafka source' : 'acknowledgements over Kafka'})`,
+        );
       const token = tokenOf(o, io);
       const format = (o.logFormat ?? (process.stdout.isTTY ? 'text' : 'json')) as LogFormat;
-      if (format !== 'json' && format !== 'text') throw new CliError(ExitCode.usage, `--log-format must be json or text (got ${o.logFormat})`);
+      if (format !== 'json' && format !== 'text')
+        throw new CliError(ExitCode.usage, `--log-format must be json or text (got ${o.logFormat})`);
       const prefix = o.topicPrefix ?? io.env.FLEETCOMPAT_TOPIC_PREFIX ?? '';
       const agent = new HostAgent({
         hostId,
@@ -96,7 +139,12 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
         token,
         waitSeconds: seconds('wait', o.wait, 1, 60),
         kafka: brokers.length
-          ? { connection: kafkaConnectionFromEnv(brokers, `fleetcompat-host-agent-${hostId}`, io.env), topic: prefix + Topics.placementDecisions, acksTopic: prefix + Topics.placementAcks, groupPrefix: o.groupPrefix ?? `fleetcompat-host-agent.${hostId}` }
+          ? {
+              connection: kafkaConnectionFromEnv(brokers, `fleetcompat-host-agent-${hostId}`, io.env),
+              topic: prefix + Topics.placementDecisions,
+              acksTopic: prefix + Topics.placementAcks,
+              groupPrefix: o.groupPrefix ?? `fleetcompat-host-agent.${hostId}`,
+            }
           : undefined,
         ackVia,
         applyCommand: o.applyCommand!,
@@ -130,19 +178,24 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
 
   root
     .command('ready')
-    .description('the pre-reboot gate: exit 0 only when every PVH guest of the host has a decision for --target, applied by the agent and acknowledged by the service, none blocked; 1: not ready (per guest why, and the remedy); 2: cannot tell')
+    .description(
+      'the pre-reboot gate: exit 0 only when every PVH guest of the host has a decision for --target, applied by the agent and acknowledged by the service, none blocked; 1: not ready (per guest why, and the remedy); 2: cannot tell',
+    )
     .requiredOption('--host-id <id>', 'this host')
     .requiredOption('--target <version>', 'the Xen version the host is about to boot, e.g. 4.17.3')
     .option('--state-dir <dir>', "the agent's state folder", DEFAULT_STATE_DIR)
     .option('--url <url>', 'base URL of the fleetcompat API (default: FLEETCOMPAT_URL)')
-    .option('--token <token>', 'bearer token of role host:<id> (or planner, admin) (default: --token-file, else FLEETCOMPAT_TOKEN)')
+    .option(
+      '--token <token>',
+      'bearer token of role host:<id> (or planner, admin) (default: --token-file, else FLEETCOMPAT_TOKEN)',
+    )
     .option('--token-file <file>', 'read the token from this file')
     .option('--max-age <s>', "the agent's state must have been in sync with its source within this many seconds", '120')
     .option('--timeout <s>', 'seconds per request to the API', '10')
     .option('--json', 'print the verdict as JSON')
     .exitOverride()
     .action(async (o: Record<string, string | boolean | undefined>) => {
-      const s = (k: string) => (typeof o[k] === 'string' ? (o[k]) : undefined);
+      const s = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
       const hostId = hostIdOf(s('hostId'));
       const url = urlOf(s('url') ?? io.env.FLEETCOMPAT_URL);
       if (!url) throw new CliError(ExitCode.usage, '--url (or FLEETCOMPAT_URL) is needed');
@@ -161,7 +214,9 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
 
   root
     .command('status')
-    .description("the agent's state: per guest the sequence held, applied, acknowledged, the last error; its source position and last sync")
+    .description(
+      "the agent's state: per guest the sequence held, applied, acknowledged, the last error; its source position and last sync",
+    )
     .option('--state-dir <dir>', "the agent's state folder", DEFAULT_STATE_DIR)
     .option('--json', 'print the state as JSON')
     .exitOverride()
@@ -175,7 +230,9 @@ export async function hostGroup(args: string[], io: CliIo): Promise<number> {
       }
       if (!state) throw new CliError(ExitCode.badInput, `no agent state in ${dir}`);
       const pid = runningAgentPid(dir);
-      io.stdout(o.json ? JSON.stringify({ running: pid !== null, pid, ...state }, null, 2) + '\n' : formatStatus(state, pid));
+      io.stdout(
+        o.json ? JSON.stringify({ running: pid !== null, pid, ...state }, null, 2) + '\n' : formatStatus(state, pid),
+      );
     });
 
   return runGroup('host', root, args, io, result);
@@ -212,7 +269,14 @@ export function formatStatus(s: AgentState, pid: number | null, now = new Date()
       ]);
     }
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    for (const r of rows) lines.push('  ' + r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c]))).join('  ').trimEnd());
+    for (const r of rows)
+      lines.push(
+        '  ' +
+          r
+            .map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c])))
+            .join('  ')
+            .trimEnd(),
+      );
   }
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { Admin, AssignerProtocol, Consumer, Kafka, logLevel, PartitionAssigner, Partitioners, Producer, SASLOptions } from 'kafkajs';
+import {
+  Admin,
+  AssignerProtocol,
+  Consumer,
+  Kafka,
+  logLevel,
+  PartitionAssigner,
+  Partitioners,
+  Producer,
+  SASLOptions,
+} from 'kafkajs';
 import { KafkaSigner } from '@fleetcompat/auth';
 import { SourceSink } from './http-source';
 
@@ -11,7 +21,11 @@ export interface KafkaConnection {
 }
 
 /** kafkajs settings from the same variables as the service's (KAFKA_SSL, KAFKA_SASL_*). */
-export function kafkaConnectionFromEnv(brokers: string[], clientId: string, env: Readonly<Record<string, string | undefined>>): KafkaConnection {
+export function kafkaConnectionFromEnv(
+  brokers: string[],
+  clientId: string,
+  env: Readonly<Record<string, string | undefined>>,
+): KafkaConnection {
   const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
   const sasl =
     mechanism === 'plain' || mechanism === 'scram-sha-256' || mechanism === 'scram-sha-512'
@@ -21,7 +35,15 @@ export function kafkaConnectionFromEnv(brokers: string[], clientId: string, env:
 }
 
 export function kafkaClient(c: KafkaConnection): Kafka {
-  return new Kafka({ clientId: c.clientId, brokers: c.brokers, ssl: c.ssl, sasl: c.sasl, logLevel: logLevel.NOTHING, connectionTimeout: 5000, retry: { retries: 10, initialRetryTime: 300 } });
+  return new Kafka({
+    clientId: c.clientId,
+    brokers: c.brokers,
+    ssl: c.ssl,
+    sasl: c.sasl,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 5000,
+    retry: { retries: 10, initialRetryTime: 300 },
+  });
 }
 
 /**
@@ -32,7 +54,13 @@ export function kafkaClient(c: KafkaConnection): Kafka {
  */
 export function partitionFor(hostId: string, partitions: number): number {
   const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
+    partitionId: i,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+  }));
   return partitioner({ topic: 'placements', partitionMetadata, message: { key: hostId, value: null } });
 }
 
@@ -44,11 +72,18 @@ function onePartitionAssigner(topic: string, partition: number): PartitionAssign
     async assign({ members }) {
       return members.map(({ memberId }) => ({
         memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: { [topic]: [partition] }, userData: Buffer.alloc(0) }),
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 0,
+          assignment: { [topic]: [partition] },
+          userData: Buffer.alloc(0),
+        }),
       }));
     },
     protocol({ topics }) {
-      return { name: 'FleetcompatHostPartition', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+      return {
+        name: 'FleetcompatHostPartition',
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+      };
     },
   });
 }
@@ -109,9 +144,15 @@ export class KafkaSource {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
-    const resume = this.o.start && this.o.start.partition === this.partition && this.o.start.partitions === this.partitions ? this.o.start.nextOffset : null;
+    const resume =
+      this.o.start && this.o.start.partition === this.partition && this.o.start.partitions === this.partitions
+        ? this.o.start.nextOffset
+        : null;
     if (this.o.start && this.o.start.nextOffset !== null && resume === null) {
-      this.o.log('the topic has another number of partitions than when the agent stopped: reading the new partition from its beginning', { before: this.o.start, partitions: this.partitions, partition: this.partition });
+      this.o.log(
+        'the topic has another number of partitions than when the agent stopped: reading the new partition from its beginning',
+        { before: this.o.start, partitions: this.partitions, partition: this.partition },
+      );
     }
     this.nextOffset = resume;
     // never the group's committed offset (nothing is committed, but a group id may be reused): the saved position, else the beginning
@@ -138,7 +179,9 @@ export class KafkaSource {
         if (!payload.isRunning() || payload.isStale()) return; // a seek is pending: this batch is from before it
         const first = batch.messages[0].offset;
         if (this.nextOffset !== null && BigInt(first) > BigInt(this.nextOffset)) {
-          this.o.onGap(`partition ${this.partition}: the agent stopped at offset ${this.nextOffset}, the partition now starts at ${first} (messages deleted by retention while it was away)`);
+          this.o.onGap(
+            `partition ${this.partition}: the agent stopped at offset ${this.nextOffset}, the partition now starts at ${first} (messages deleted by retention while it was away)`,
+          );
         }
         const values: unknown[] = [];
         for (const m of batch.messages) {
@@ -216,12 +259,24 @@ export class KafkaAckSender {
 
   async send(hostId: string, envelopes: object[]): Promise<void> {
     if (!this.producer) {
-      const producer = kafkaClient(this.connection).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+      const producer = kafkaClient(this.connection).producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
       await producer.connect();
       this.producer = producer;
     }
     try {
-      await this.producer.send({ topic: this.topic, acks: -1, messages: this.signer.signAll(this.topic, envelopes.map((e) => ({ key: hostId, value: JSON.stringify(e) }))) });
+      await this.producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: this.signer.signAll(
+          this.topic,
+          envelopes.map((e) => ({ key: hostId, value: JSON.stringify(e) })),
+        ),
+      });
     } catch (e) {
       const p = this.producer;
       this.producer = undefined;

@@ -47,7 +47,8 @@ export function acquireLock(dir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const other = runningAgentPid(dir);
-      if (other !== null && other !== process.pid) throw new Error(`another host agent (pid ${other}) uses the state folder ${dir}`);
+      if (other !== null && other !== process.pid)
+        throw new Error(`another host agent (pid ${other}) uses the state folder ${dir}`);
       try {
         unlinkSync(file);
       } catch {

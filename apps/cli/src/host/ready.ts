@@ -30,7 +30,12 @@ export interface ReadyVerdict {
   /** PVH guests (status other than not-applicable) the service lists for the host. */
   readonly pvhGuests: number;
   readonly guests: number;
-  readonly agent: { readonly lastSyncAt: string | null; readonly ageSeconds: number | null; readonly mode: string | null; readonly lastError: string | null } | null;
+  readonly agent: {
+    readonly lastSyncAt: string | null;
+    readonly ageSeconds: number | null;
+    readonly mode: string | null;
+    readonly lastError: string | null;
+  } | null;
   readonly service: { readonly decisionsForVersion: string | null; readonly readiness: unknown } | null;
 }
 
@@ -84,72 +89,127 @@ const isError = (x: unknown): x is { error: string } => !!x && typeof (x as { er
 export function judgeReadiness(i: ReadyInputs): ReadyVerdict {
   const unknown: string[] = [];
   let agent: AgentState | null = null;
-  if (i.agent === null) unknown.push('agent state missing: no state.json in the state folder (is the host agent running with this --state-dir?)');
+  if (i.agent === null)
+    unknown.push(
+      'agent state missing: no state.json in the state folder (is the host agent running with this --state-dir?)',
+    );
   else if (isError(i.agent)) unknown.push(`agent state unreadable: ${i.agent.error}`);
   else if (i.agent.hostId !== i.hostId) unknown.push(`the agent state is for host ${i.agent.hostId}, not ${i.hostId}`);
   else agent = i.agent;
   let ageSeconds: number | null = null;
   if (agent) {
-    ageSeconds = agent.lastSyncAt ? Math.max(0, Math.round((i.now.getTime() - Date.parse(agent.lastSyncAt)) / 1000)) : null;
+    ageSeconds = agent.lastSyncAt
+      ? Math.max(0, Math.round((i.now.getTime() - Date.parse(agent.lastSyncAt)) / 1000))
+      : null;
     if (ageSeconds === null) unknown.push('agent state stale: the agent has never been in sync with its source');
-    else if (ageSeconds > i.maxAgeSeconds) unknown.push(`agent state stale: last in sync with its source ${ageSeconds} s ago (more than ${i.maxAgeSeconds} s)${agent.lastError ? `; its last error: ${agent.lastError}` : ''}`);
+    else if (ageSeconds > i.maxAgeSeconds)
+      unknown.push(
+        `agent state stale: last in sync with its source ${ageSeconds} s ago (more than ${i.maxAgeSeconds} s)${agent.lastError ? `; its last error: ${agent.lastError}` : ''}`,
+      );
   }
   if (isError(i.host)) unknown.push(`service: ${i.host.error}`);
   if (isError(i.placements)) unknown.push(`service: ${i.placements.error}`);
   const hostBody = (isError(i.host) ? null : i.host.body) as HostAnswer | null;
   const placementsBody = (isError(i.placements) ? null : i.placements.body) as { placements?: unknown } | null;
-  if (placementsBody && !Array.isArray(placementsBody.placements)) unknown.push('service: the placements answer has no placements list');
+  if (placementsBody && !Array.isArray(placementsBody.placements))
+    unknown.push('service: the placements answer has no placements list');
 
-  const list: (PlacementAnswer | null | undefined)[] = Array.isArray(placementsBody?.placements) ? (placementsBody.placements as PlacementAnswer[]) : [];
+  const list: (PlacementAnswer | null | undefined)[] = Array.isArray(placementsBody?.placements)
+    ? (placementsBody.placements as PlacementAnswer[])
+    : [];
   const pvh = list.filter((p) => p?.status !== 'not-applicable');
   const holds: GuestHold[] = [];
-  const pendingInService = new Set<string>(Array.isArray(hostBody?.readiness?.pendingGuestIds) ? (hostBody.readiness.pendingGuestIds as string[]) : []);
+  const pendingInService = new Set<string>(
+    Array.isArray(hostBody?.readiness?.pendingGuestIds) ? (hostBody.readiness.pendingGuestIds as string[]) : [],
+  );
   if (hostBody && placementsBody) {
     for (const p of pvh as PlacementAnswer[]) {
       const guestId = String(p.guestId);
       const d = p.decision;
       const remedy: string[] = Array.isArray(p.remedy) ? p.remedy.map((x) => String(x)) : [];
       if (!d) {
-        holds.push({ guestId, reason: 'no-decision', detail: `no decision yet (status ${String(p.status)})`, remedy: ['wait for the service to decide (the host must be registered, the guest observed)'] });
+        holds.push({
+          guestId,
+          reason: 'no-decision',
+          detail: `no decision yet (status ${String(p.status)})`,
+          remedy: ['wait for the service to decide (the host must be registered, the guest observed)'],
+        });
         continue;
       }
       const base = { guestId, decisionReason: d.reason, sequence: d.sequence };
       if (d.hypervisorVersion !== i.target) {
-        holds.push({ ...base, reason: 'decision-for-other-version', detail: `its decision is for Xen ${d.hypervisorVersion}, not ${i.target}`, remedy: [`plan the host's upgrade to ${i.target} (HypervisorUpgradePlanned) and wait for its decisions`] });
+        holds.push({
+          ...base,
+          reason: 'decision-for-other-version',
+          detail: `its decision is for Xen ${d.hypervisorVersion}, not ${i.target}`,
+          remedy: [`plan the host's upgrade to ${i.target} (HypervisorUpgradePlanned) and wait for its decisions`],
+        });
         continue;
       }
       if (d.action === 'blocked' || p.status === 'blocked') {
-        holds.push({ ...base, reason: 'blocked', detail: `blocked for Xen ${i.target}: ${d.reason} (rsdp ${d.rsdp})`, remedy: remedy.length ? remedy : ['see GET /v1/guests/{id} for the explanation'] });
+        holds.push({
+          ...base,
+          reason: 'blocked',
+          detail: `blocked for Xen ${i.target}: ${d.reason} (rsdp ${d.rsdp})`,
+          remedy: remedy.length ? remedy : ['see GET /v1/guests/{id} for the explanation'],
+        });
         continue;
       }
       if (!agent) continue; // exit 2 anyway
       const mine = agent.guests[guestId];
       if (mine && mine.sequence > d.sequence) {
-        holds.push({ ...base, reason: 'agent-ahead-of-service', detail: `the agent has sequence ${mine.sequence}, the service answered ${d.sequence}: the service's answer is behind`, remedy: ['ask again in a moment'] });
+        holds.push({
+          ...base,
+          reason: 'agent-ahead-of-service',
+          detail: `the agent has sequence ${mine.sequence}, the service answered ${d.sequence}: the service's answer is behind`,
+          remedy: ['ask again in a moment'],
+        });
         continue;
       }
       if (!mine || mine.sequence < d.sequence || mine.decisionId !== d.decisionId) {
-        holds.push({ ...base, reason: 'not-applied', detail: `the agent has not received decision ${d.decisionId} (sequence ${d.sequence}) yet${mine ? `; it has sequence ${mine.sequence}` : ''}`, remedy: ['wait for the host agent (fleetcompat host status)'] });
+        holds.push({
+          ...base,
+          reason: 'not-applied',
+          detail: `the agent has not received decision ${d.decisionId} (sequence ${d.sequence}) yet${mine ? `; it has sequence ${mine.sequence}` : ''}`,
+          remedy: ['wait for the host agent (fleetcompat host status)'],
+        });
         continue;
       }
       if (!mine.applied) {
         holds.push({
           ...base,
           reason: mine.attempts > 0 ? 'apply-failing' : 'not-applied',
-          detail: mine.attempts > 0 ? `the apply hook failed ${mine.attempts} time(s): ${mine.lastError}` : 'the agent has not run the apply hook for it yet',
-          remedy: mine.attempts > 0 ? ['fix the apply hook (--apply-command); the agent retries it'] : ['wait for the host agent (fleetcompat host status)'],
+          detail:
+            mine.attempts > 0
+              ? `the apply hook failed ${mine.attempts} time(s): ${mine.lastError}`
+              : 'the agent has not run the apply hook for it yet',
+          remedy:
+            mine.attempts > 0
+              ? ['fix the apply hook (--apply-command); the agent retries it']
+              : ['wait for the host agent (fleetcompat host status)'],
         });
         continue;
       }
       if (p.acknowledged !== true || pendingInService.has(guestId)) {
-        holds.push({ ...base, reason: 'not-acknowledged', detail: `applied by the agent${mine.acked ? ' and acknowledged' : ''}, but the service has not recorded the acknowledgement of ${d.decisionId} yet`, remedy: ['wait for the acknowledgement to reach the service (fleetcompat host status shows the agent side)'] });
+        holds.push({
+          ...base,
+          reason: 'not-acknowledged',
+          detail: `applied by the agent${mine.acked ? ' and acknowledged' : ''}, but the service has not recorded the acknowledgement of ${d.decisionId} yet`,
+          remedy: ['wait for the acknowledgement to reach the service (fleetcompat host status shows the agent side)'],
+        });
       }
     }
     if (hostBody.decisionsForVersion && hostBody.decisionsForVersion !== i.target && pvh.length === 0) {
-      unknown.push(`the service decides the host for Xen ${hostBody.decisionsForVersion}, not ${i.target}, and lists no PVH guest for it`);
+      unknown.push(
+        `the service decides the host for Xen ${hostBody.decisionsForVersion}, not ${i.target}, and lists no PVH guest for it`,
+      );
     }
   }
-  const exitCode: 0 | 1 | 2 = unknown.length ? ReadyExit.cannotTell : holds.length ? ReadyExit.notReady : ReadyExit.ready;
+  const exitCode: 0 | 1 | 2 = unknown.length
+    ? ReadyExit.cannotTell
+    : holds.length
+      ? ReadyExit.notReady
+      : ReadyExit.ready;
   return {
     hostId: i.hostId,
     target: i.target,
@@ -160,14 +220,23 @@ export function judgeReadiness(i: ReadyInputs): ReadyVerdict {
     pvhGuests: pvh.length,
     guests: list.length,
     agent: agent ? { lastSyncAt: agent.lastSyncAt, ageSeconds, mode: agent.mode, lastError: agent.lastError } : null,
-    service: hostBody ? { decisionsForVersion: hostBody.decisionsForVersion ?? null, readiness: hostBody.readiness ?? null } : null,
+    service: hostBody
+      ? { decisionsForVersion: hostBody.decisionsForVersion ?? null, readiness: hostBody.readiness ?? null }
+      : null,
   };
 }
 
-async function getJson(url: string, token: string | undefined, timeoutMs: number): Promise<{ body: unknown } | { error: string }> {
+async function getJson(
+  url: string,
+  token: string | undefined,
+  timeoutMs: number,
+): Promise<{ body: unknown } | { error: string }> {
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, {
+      headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (e) {
     return { error: `unreachable: ${fetchError(e, `GET ${url}`).message}` };
   }
@@ -180,7 +249,15 @@ async function getJson(url: string, token: string | undefined, timeoutMs: number
 }
 
 /** Reads the three inputs (agent state, then the service's answers) and judges. */
-export async function checkReadiness(o: { hostId: string; target: string; stateDir: string; url: string; token: string | undefined; maxAgeSeconds: number; timeoutMs: number }): Promise<ReadyVerdict> {
+export async function checkReadiness(o: {
+  hostId: string;
+  target: string;
+  stateDir: string;
+  url: string;
+  token: string | undefined;
+  maxAgeSeconds: number;
+  timeoutMs: number;
+}): Promise<ReadyVerdict> {
   let agent: ReadyInputs['agent'];
   try {
     agent = readState(o.stateDir);
@@ -191,19 +268,31 @@ export async function checkReadiness(o: { hostId: string; target: string; stateD
   // the host's readiness first, the placements after: an acknowledgement recorded in between only makes the second more complete
   const host = await getJson(base, o.token, o.timeoutMs);
   const placements = await getJson(`${base}/placements`, o.token, o.timeoutMs);
-  return judgeReadiness({ hostId: o.hostId, target: o.target, now: new Date(), maxAgeSeconds: o.maxAgeSeconds, agent, host, placements });
+  return judgeReadiness({
+    hostId: o.hostId,
+    target: o.target,
+    now: new Date(),
+    maxAgeSeconds: o.maxAgeSeconds,
+    agent,
+    host,
+    placements,
+  });
 }
 
 export function formatVerdict(v: ReadyVerdict): string {
   const lines: string[] = [];
   if (v.exitCode === 0) {
-    lines.push(`host ${v.hostId}: ready to reboot into Xen ${v.target}: ${v.pvhGuests} PVH guest(s) decided for ${v.target}, applied and acknowledged, none blocked`);
+    lines.push(
+      `host ${v.hostId}: ready to reboot into Xen ${v.target}: ${v.pvhGuests} PVH guest(s) decided for ${v.target}, applied and acknowledged, none blocked`,
+    );
   } else if (v.exitCode === 2) {
     lines.push(`host ${v.hostId}: cannot tell whether it may reboot into Xen ${v.target}:`);
     for (const u of v.unknown) lines.push(`  - ${u}`);
     if (v.holds.length) lines.push(`  (and ${v.holds.length} guest(s) hold it back anyway)`);
   } else {
-    lines.push(`host ${v.hostId}: NOT ready to reboot into Xen ${v.target}: ${v.holds.length} of ${v.pvhGuests} PVH guest(s) hold it back`);
+    lines.push(
+      `host ${v.hostId}: NOT ready to reboot into Xen ${v.target}: ${v.holds.length} of ${v.pvhGuests} PVH guest(s) hold it back`,
+    );
   }
   for (const h of v.holds) {
     lines.push(`  ${h.guestId}: ${h.reason}: ${h.detail}`);

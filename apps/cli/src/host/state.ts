@@ -66,7 +66,14 @@ export interface AgentState {
   };
   guests: Record<string, GuestState>;
   nextOrder: number;
-  counters: { received: number; dropped: number; otherHost: number; applied: number; hookFailures: number; acked: number };
+  counters: {
+    received: number;
+    dropped: number;
+    otherHost: number;
+    applied: number;
+    hookFailures: number;
+    acked: number;
+  };
   /** The last problem with the source or the acks (null once it works again). */
   lastError: string | null;
   agentPid: number | null;
@@ -100,7 +107,8 @@ export type MergeOutcome =
 export function asPlacementMessage(value: unknown): PlacementMessage | string {
   const m = value as Partial<PlacementMessage> | null;
   if (!m || typeof m !== 'object') return 'not an object';
-  if (m.type !== 'PlacementDecided' && m.type !== 'PlacementWithdrawn') return `type ${JSON.stringify(m.type)} is not PlacementDecided or PlacementWithdrawn`;
+  if (m.type !== 'PlacementDecided' && m.type !== 'PlacementWithdrawn')
+    return `type ${JSON.stringify(m.type)} is not PlacementDecided or PlacementWithdrawn`;
   if (typeof m.hostId !== 'string' || !m.hostId) return 'no hostId';
   if (typeof m.guestId !== 'string' || !m.guestId) return 'no guestId';
   if (!Number.isSafeInteger(m.sequence) || (m.sequence as number) < 1) return 'sequence is not a positive whole number';
@@ -145,7 +153,13 @@ export function mergeMessage(state: AgentState, value: unknown, now: Date): Merg
     ackAttempts: 0,
     nextAckAt: null,
   };
-  return { kind: 'new', guestId: m.guestId, sequence: m.sequence, type: m.type, superseded: current && !current.applied ? current : null };
+  return {
+    kind: 'new',
+    guestId: m.guestId,
+    sequence: m.sequence,
+    type: m.type,
+    superseded: current && !current.applied ? current : null,
+  };
 }
 
 /**
@@ -157,11 +171,21 @@ export function messagesOfPlacements(body: unknown): unknown[] {
   // A JSON answer: each field is tested before it is used.
   const b = body as { hostId?: unknown; placements?: unknown; withdrawn?: unknown } | null | undefined;
   const out: unknown[] = [];
-  const placements = (Array.isArray(b?.placements) ? b.placements : []) as ({ decision?: unknown } | null | undefined)[];
+  const placements = (Array.isArray(b?.placements) ? b.placements : []) as (
+    { decision?: unknown } | null | undefined
+  )[];
   for (const p of placements) if (p?.decision) out.push(p.decision);
-  const withdrawn = (Array.isArray(b?.withdrawn) ? b.withdrawn : []) as ({ guestId?: unknown; sequence?: unknown } | null | undefined)[];
+  const withdrawn = (Array.isArray(b?.withdrawn) ? b.withdrawn : []) as (
+    { guestId?: unknown; sequence?: unknown } | null | undefined
+  )[];
   for (const w of withdrawn) {
-    if (w && typeof w.guestId === 'string' && typeof w.sequence === 'number' && Number.isSafeInteger(w.sequence) && w.sequence > 0) {
+    if (
+      w &&
+      typeof w.guestId === 'string' &&
+      typeof w.sequence === 'number' &&
+      Number.isSafeInteger(w.sequence) &&
+      w.sequence > 0
+    ) {
       out.push({ type: 'PlacementWithdrawn', hostId: b?.hostId, guestId: w.guestId, sequence: w.sequence });
     }
   }
@@ -181,7 +205,13 @@ export function nextToApply(state: AgentState, now: Date): GuestState | undefine
 /** Decisions applied and not yet acknowledged whose time has come, oldest first. */
 export function acksDue(state: AgentState, now: Date, limit = 500): GuestState[] {
   return Object.values(state.guests)
-    .filter((g) => g.type === 'PlacementDecided' && g.applied && g.acked === false && (!g.nextAckAt || Date.parse(g.nextAckAt) <= now.getTime()))
+    .filter(
+      (g) =>
+        g.type === 'PlacementDecided' &&
+        g.applied &&
+        g.acked === false &&
+        (!g.nextAckAt || Date.parse(g.nextAckAt) <= now.getTime()),
+    )
     .sort((a, b) => a.order - b.order)
     .slice(0, limit);
 }

@@ -7,12 +7,18 @@ import { CliError, CliIo, ExitCode, groupProgram, runGroup } from '../io';
  * Kafka client (kcat, say) can produce what a service with KAFKA_AUTH=signed accepts. The value
  * is read as bytes (a file, else stdin) and must be produced exactly so.
  */
-export async function kafkaGroup(args: string[], io: CliIo, readStdin: () => Buffer = () => readFileSync(0)): Promise<number> {
+export async function kafkaGroup(
+  args: string[],
+  io: CliIo,
+  readStdin: () => Buffer = () => readFileSync(0),
+): Promise<number> {
   const result: { code: number } = { code: ExitCode.ok };
   const root = groupProgram('kafka', 'sign Kafka messages for a service with KAFKA_AUTH=signed', io);
   root
     .command('sign')
-    .description('print the fleetcompat-auth header value of one message (its topic, key and value), signed with a token: kcat -H "fleetcompat-auth=$(fleetcompat kafka sign ...)"')
+    .description(
+      'print the fleetcompat-auth header value of one message (its topic, key and value), signed with a token: kcat -H "fleetcompat-auth=$(fleetcompat kafka sign ...)"',
+    )
     .requiredOption('--topic <topic>', 'the topic the message is produced to, with any FLEETCOMPAT_TOPIC_PREFIX')
     .option('--key <key>', 'the message key (none: a null key)')
     .option('--value-file <file>', 'the message value (default: stdin), byte for byte as it is produced')

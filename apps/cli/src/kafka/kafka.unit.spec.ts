@@ -12,7 +12,9 @@ describe('fleetcompat kafka sign', () => {
   it('prints the header value of the topic, key and value bytes (stdin), with the token of FLEETCOMPAT_TOKEN', async () => {
     const t = io({ FLEETCOMPAT_TOKEN: 'fct_x' });
     expect(await kafkaGroup(['sign', '--topic', 'fleet.placement-acks.v1', '--key', 'h1'], t.io, () => value)).toBe(0);
-    expect(t.out.join('')).toBe(`${signKafkaMessage(kafkaSigningKey('fct_x'), 'fleet.placement-acks.v1', 'h1', value)}\n`);
+    expect(t.out.join('')).toBe(
+      `${signKafkaMessage(kafkaSigningKey('fct_x'), 'fleet.placement-acks.v1', 'h1', value)}\n`,
+    );
   });
   it('a null key without --key; --token wins', async () => {
     const t = io({ FLEETCOMPAT_TOKEN: 'fct_x' });

@@ -24,7 +24,13 @@ function rawValue(n: XenNote): string {
     case 'bitmap':
       return `0x${n.value.toString(16)} = ${n.features.join(', ') || '(none)'}`;
     case 'phys32-reloc':
-      return [`align=${fmt(n.align)}`, n.min !== undefined ? `min=${fmt(n.min)}` : '', n.max !== undefined ? `max=${fmt(n.max)}` : ''].filter(Boolean).join(' ');
+      return [
+        `align=${fmt(n.align)}`,
+        n.min !== undefined ? `min=${fmt(n.min)}` : '',
+        n.max !== undefined ? `max=${fmt(n.max)}` : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
     case 'raw':
       return `raw ${n.raw.length > 64 ? n.raw.slice(0, 64) + '...' : n.raw || '(empty)'}${n.error ? ` (${n.error})` : ''}`;
   }
@@ -37,10 +43,14 @@ function fmt(n: number | undefined): string {
 /** Why the libxl rule gave this placement (the placement itself comes from @fleetcompat/policy). */
 export function rsdpReason(r: KernelInspection): string {
   const x = r.xenNotes;
-  if (!x) return r.xenGuest ? 'the image has no Xen notes (only __xen_guest, which PVH ignores)' : 'the image has no Xen notes';
+  if (!x)
+    return r.xenGuest
+      ? 'the image has no Xen notes (only __xen_guest, which PVH ignores)'
+      : 'the image has no Xen notes';
   if (x.guestOs === undefined) return 'no GUEST_OS note';
   if (x.guestOs !== 'linux') return `GUEST_OS is "${printable(x.guestOs)}", not "linux"`;
-  if (r.rsdpPlacement === 'high') return 'SUPPORTED_FEATURES has bit 15 (linux_rsdp_unrestricted): the kernel reads rsdp_paddr';
+  if (r.rsdpPlacement === 'high')
+    return 'SUPPORTED_FEATURES has bit 15 (linux_rsdp_unrestricted): the kernel reads rsdp_paddr';
   return 'GUEST_OS "linux" without bit 15 (linux_rsdp_unrestricted): the kernel looks for the RSDP below 1 MiB';
 }
 
@@ -65,21 +75,39 @@ export function formatTable(path: string, r: KernelInspection): string {
   if (r.xenNotes) {
     rows.push(['Guest OS', r.xenNotes.guestOs !== undefined ? printable(r.xenNotes.guestOs) : '(no GUEST_OS note)']);
     const sf = r.xenNotes.supportedFeatures;
-    rows.push(['Supported', sf !== undefined ? `0x${sf.toString(16)} = ${r.supportedFeatureNames.join(', ') || '(none)'}` : '(no SUPPORTED_FEATURES note)']);
+    rows.push([
+      'Supported',
+      sf !== undefined
+        ? `0x${sf.toString(16)} = ${r.supportedFeatureNames.join(', ') || '(none)'}`
+        : '(no SUPPORTED_FEATURES note)',
+    ]);
   }
-  if (r.xenGuest) rows.push(['__xen_guest', `"${printable(r.xenGuest.raw)}" (legacy; libelf reads it for PV guests without notes, never for PVH)`]);
-  rows.push(['PVH-capable', r.pvhCapable ? `yes (PHYS32_ENTRY ${r.xenNotes?.phys32Entry ?? 'present'})` : 'no (no PHYS32_ENTRY note)']);
+  if (r.xenGuest)
+    rows.push([
+      '__xen_guest',
+      `"${printable(r.xenGuest.raw)}" (legacy; libelf reads it for PV guests without notes, never for PVH)`,
+    ]);
+  rows.push([
+    'PVH-capable',
+    r.pvhCapable ? `yes (PHYS32_ENTRY ${r.xenNotes?.phys32Entry ?? 'present'})` : 'no (no PHYS32_ENTRY note)',
+  ]);
   rows.push(['libxc as PVH', verdict(r.libelf.pvh)]);
   rows.push(['libxc as PV', verdict(r.libelf.pv)]);
-  if (r.libelf.broken) rows.push(['libelf', `marks the ELF broken: ${r.libelf.broken} (readnotes warns, the toolstack only logs it)`]);
+  if (r.libelf.broken)
+    rows.push(['libelf', `marks the ELF broken: ${r.libelf.broken} (readnotes warns, the toolstack only logs it)`]);
   rows.push(['RSDP (libxl)', `${r.rsdpPlacement}: ${rsdpReason(r)}`]);
-  if (r.bootloader) rows.push(['Bootloader', `${r.bootloader.name}, a ${r.bootloader.mode.toUpperCase()} bootloader (${r.bootloader.evidence})`]);
+  if (r.bootloader)
+    rows.push([
+      'Bootloader',
+      `${r.bootloader.name}, a ${r.bootloader.mode.toUpperCase()} bootloader (${r.bootloader.evidence})`,
+    ]);
   const width = Math.max(...rows.map(([k]) => k.length));
   let out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
   if (r.notes.length) {
     const nameW = Math.max(4, ...r.notes.map((n) => n.name.length));
     out += `\n  ${'TYPE'.padEnd(4)}  ${'NAME'.padEnd(nameW)}  VALUE\n`;
-    for (const n of r.notes) out += `  ${String(n.type).padEnd(4)}  ${n.name.padEnd(nameW)}  ${printable(noteValue(n))}\n`;
+    for (const n of r.notes)
+      out += `  ${String(n.type).padEnd(4)}  ${n.name.padEnd(nameW)}  ${printable(noteValue(n))}\n`;
   }
   if (r.bootloader) out += '\n' + bootloaderAdvice(path, r);
   return out;

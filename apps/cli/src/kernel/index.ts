@@ -5,9 +5,14 @@ import { buildKernelBuildCompleted, pipelineFromEnv, sendToHttp, sendToKafka } f
 import { maxDecompressed, readAndInspect } from './read-image';
 
 function program(io: CliIo, result: { code: number }): Command {
-  const root = groupProgram('kernel', 'Read the Xen ELF notes of a kernel image (vmlinux, compressed vmlinux, bzImage) and publish them', io);
+  const root = groupProgram(
+    'kernel',
+    'Read the Xen ELF notes of a kernel image (vmlinux, compressed vmlinux, bzImage) and publish them',
+    io,
+  );
 
-  const maxOpt = () => new Option('--max-decompressed-mib <mib>', 'refuse images that decompress to more than this (default 256)');
+  const maxOpt = () =>
+    new Option('--max-decompressed-mib <mib>', 'refuse images that decompress to more than this (default 256)');
 
   root
     .command('inspect')
@@ -29,7 +34,10 @@ function program(io: CliIo, result: { code: number }): Command {
     .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated (host:port,...)')
     .option('--topic <topic>', 'Kafka topic (default fleet.kernel-builds.v1)')
     .option('--url <url>', 'base URL of the fleetcompat HTTP API: POST {url}/v1/events')
-    .option('--token <token>', 'token (role ci): the bearer token for --url, the signature of the message for --brokers (default: FLEETCOMPAT_TOKEN)')
+    .option(
+      '--token <token>',
+      'token (role ci): the bearer token for --url, the signature of the message for --brokers (default: FLEETCOMPAT_TOKEN)',
+    )
     .option('--dry-run', 'print the event, send nothing')
     .option('--release <release>', 'kernel release (uname -r), when the image does not carry it')
     .option('--arch <arch>', 'architecture (default: from the ELF, e.g. x86_64)')
@@ -43,11 +51,13 @@ function program(io: CliIo, result: { code: number }): Command {
     .addOption(maxOpt())
     .exitOverride()
     .action(async (image: string, o: Record<string, string | boolean | undefined>) => {
-      const str = (k: string) => (typeof o[k] === 'string' ? (o[k]) : undefined);
+      const str = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
       const targets = [str('brokers') ? 1 : 0, str('url') ? 1 : 0, o.dryRun ? 1 : 0].reduce((a, b) => a + b, 0);
-      if (targets !== 1) throw new CliError(ExitCode.usage, 'publish needs exactly one of --brokers <list>, --url <url> or --dry-run');
+      if (targets !== 1)
+        throw new CliError(ExitCode.usage, 'publish needs exactly one of --brokers <list>, --url <url> or --dry-run');
       const timeout = Number(str('timeoutSeconds'));
-      if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError(ExitCode.usage, '--timeout-seconds must be a positive number');
+      if (!Number.isFinite(timeout) || timeout <= 0)
+        throw new CliError(ExitCode.usage, '--timeout-seconds must be a positive number');
       const r = readAndInspect(image, maxDecompressed(str('maxDecompressedMib')));
       const fromEnv = pipelineFromEnv(io.env);
       const event = buildKernelBuildCompleted(r, {
@@ -79,7 +89,9 @@ function program(io: CliIo, result: { code: number }): Command {
         io.stdout(
           `published KernelBuildCompleted ${event.eventId}\n` +
             `  image ${r.sha256} release ${event.data.release}\n` +
-            (r.bootloader ? `  a ${r.bootloader.name} ${r.bootloader.mode.toUpperCase()} bootloader build: guests booting through it name it in boot.bootloaderSha256\n` : '') +
+            (r.bootloader
+              ? `  a ${r.bootloader.name} ${r.bootloader.mode.toUpperCase()} bootloader build: guests booting through it name it in boot.bootloaderSha256\n`
+              : '') +
             `  RSDP ${r.rsdpPlacement} (${rsdpReason(r)}), PVH-capable ${r.pvhCapable ? 'yes' : 'no'}\n` +
             `  to ${sent.description}\n`,
         );

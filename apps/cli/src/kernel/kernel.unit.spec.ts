@@ -2,7 +2,19 @@ import { createHash, randomBytes } from 'crypto';
 import { join } from 'path';
 import { gunzipSync, gzipSync } from 'zlib';
 import { validateEvent } from '@fleetcompat/contract';
-import { buildBzImage, buildElf, buildRawElf, encodeNotesAligned, fixture, linux415, linux417, str, u32, u64, xen } from '../../../../libs/kernel-notes/src/test/synth';
+import {
+  buildBzImage,
+  buildElf,
+  buildRawElf,
+  encodeNotesAligned,
+  fixture,
+  linux415,
+  linux417,
+  str,
+  u32,
+  u64,
+  xen,
+} from '../../../../libs/kernel-notes/src/test/synth';
 import { cli, expectNoTrace, scratchFolder } from '../../test/cli';
 
 // `fleetcompat kernel inspect` and `kernel publish --dry-run`: no network (publishing over
@@ -25,7 +37,11 @@ describe('fleetcompat kernel inspect', () => {
 
   it('reads a bzImage with an xz payload: 4.17-like, high', async () => {
     const vmlinuxSize = Number(gunzipSync(fixture('vmlinux-4.17.gz')).length);
-    const c = await cli(['kernel', 'inspect', file('vmlinuz-xz', buildBzImage(fixture('vmlinux-4.17.xz'), vmlinuxSize))]);
+    const c = await cli([
+      'kernel',
+      'inspect',
+      file('vmlinuz-xz', buildBzImage(fixture('vmlinux-4.17.xz'), vmlinuxSize)),
+    ]);
     expect(c.code).toBe(0);
     expect(c.out).toMatch(/^Format\s+bzImage \(boot protocol 2\.15\), xz payload/m);
     expect(c.out).toMatch(/^RSDP \(libxl\)\s+high: SUPPORTED_FEATURES has bit 15/m);
@@ -52,7 +68,13 @@ describe('fleetcompat kernel inspect', () => {
     expect(j.supportedFeatureNames).toEqual(['writable_page_tables', 'dom0', 'linux_rsdp_unrestricted']);
     expect(j.rsdpPlacement).toBe('high');
     expect(j.pvhCapable).toBe(true);
-    expect(j.notes.find((n: { name: string }) => n.name === 'PHYS32_ENTRY')).toEqual({ type: 18, name: 'PHYS32_ENTRY', kind: 'numeric', value: '0x1000850', size: 8 });
+    expect(j.notes.find((n: { name: string }) => n.name === 'PHYS32_ENTRY')).toEqual({
+      type: 18,
+      name: 'PHYS32_ENTRY',
+      kind: 'numeric',
+      value: '0x1000850',
+      size: 8,
+    });
   });
 
   it('an image without Xen notes', async () => {
@@ -64,7 +86,11 @@ describe('fleetcompat kernel inspect', () => {
   });
 
   it('escapes control characters from the image instead of writing them to the terminal', async () => {
-    const c = await cli(['kernel', 'inspect', file('evil', buildElf([xen(6, str('linux\x1b[2J\x07')), xen(18, u32(1))]))]);
+    const c = await cli([
+      'kernel',
+      'inspect',
+      file('evil', buildElf([xen(6, str('linux\x1b[2J\x07')), xen(18, u32(1))])),
+    ]);
     expect(c.code).toBe(0);
     expect(c.out).not.toContain('\x1b');
     expect(c.out).toContain('linux\\x1b[2J\\x07');
@@ -84,14 +110,33 @@ describe('fleetcompat kernel inspect', () => {
     const pvhGrub = () =>
       buildRawElf({
         class: 32,
-        segments: [{ type: 1, blob: 0 }, { type: 4, blob: 2 }],
-        sections: [{ name: '.text', type: 1, blob: 0 }, { name: 'mods', type: 1, blob: 1 }, { name: '.xen', type: 1, blob: 2 }],
+        segments: [
+          { type: 1, blob: 0 },
+          { type: 4, blob: 2 },
+        ],
+        sections: [
+          { name: '.text', type: 1, blob: 0 },
+          { name: 'mods', type: 1, blob: 1 },
+          { name: '.xen', type: 1, blob: 2 },
+        ],
         blobs: [Buffer.alloc(64, 0x90), mods, encodeNotesAligned([xen(18, u32(0x100000))])],
       });
     const pvGrub = () =>
       buildRawElf({
-        segments: [{ type: 1, blob: 0 }, { type: 4, blob: 1, align: 8 }],
-        blobs: [Buffer.alloc(64, 0x90), encodeNotesAligned([xen(6, str('GRUB')), xen(8, str('generic')), xen(5, str('xen-3.0')), xen(1, u64(0n)), xen(3, u64(0n))])],
+        segments: [
+          { type: 1, blob: 0 },
+          { type: 4, blob: 1, align: 8 },
+        ],
+        blobs: [
+          Buffer.alloc(64, 0x90),
+          encodeNotesAligned([
+            xen(6, str('GRUB')),
+            xen(8, str('generic')),
+            xen(5, str('xen-3.0')),
+            xen(1, u64(0n)),
+            xen(3, u64(0n)),
+          ]),
+        ],
       });
 
     it('a PVH GRUB: says it is a PVH bootloader, that its kernel decides nothing, and how to publish it', async () => {
@@ -127,7 +172,11 @@ describe('fleetcompat kernel inspect', () => {
       expect(ok.code).toBe(0);
       const ev = JSON.parse(ok.out);
       expect(validateEvent(ev).ok).toBe(true);
-      expect(ev.data).toMatchObject({ release: 'grub-2.06-13+deb12u2', arch: 'i386', xenNotes: { phys32Entry: '0x100000', pvh: true } });
+      expect(ev.data).toMatchObject({
+        release: 'grub-2.06-13+deb12u2',
+        arch: 'i386',
+        xenNotes: { phys32Entry: '0x100000', pvh: true },
+      });
       expect(ev.data.xenNotes.guestOs).toBeUndefined();
     });
   });
@@ -137,9 +186,17 @@ describe('fleetcompat kernel inspect', () => {
       ['a missing file', () => join(dir(), 'does-not-exist'), /does-not-exist: cannot read: no such file/],
       ['a directory', () => dir(), /is a directory/],
       ['an empty file', () => file('empty', new Uint8Array(0)), /the file is empty \[empty\]/],
-      ['random bytes', () => file('random', randomBytes(4096)), /\[(unknown-format|unsupported|bad-bzimage|truncated)\]/],
+      [
+        'random bytes',
+        () => file('random', randomBytes(4096)),
+        /\[(unknown-format|unsupported|bad-bzimage|truncated)\]/,
+      ],
       ['a truncated ELF', () => file('trunc', linux417().subarray(0, 100)), /past the end .*\[truncated\]/],
-      ['a truncated gzip vmlinux', () => file('trunc.gz', gzipSync(linux417()).subarray(0, 200)), /gzip: .*\[truncated\]/],
+      [
+        'a truncated gzip vmlinux',
+        () => file('trunc.gz', gzipSync(linux417()).subarray(0, 200)),
+        /gzip: .*\[truncated\]/,
+      ],
       [
         'a bzImage whose payload offset lies',
         () => {
@@ -160,7 +217,13 @@ describe('fleetcompat kernel inspect', () => {
     });
 
     it('a decompression bomb stops at --max-decompressed-mib', async () => {
-      const c = await cli(['kernel', 'inspect', '--max-decompressed-mib', '1', file('bomb.gz', gzipSync(Buffer.alloc(8 * 1024 * 1024)))]);
+      const c = await cli([
+        'kernel',
+        'inspect',
+        '--max-decompressed-mib',
+        '1',
+        file('bomb.gz', gzipSync(Buffer.alloc(8 * 1024 * 1024))),
+      ]);
       expect(c.code).toBe(1);
       expect(c.err).toMatch(/exceeds the limit of 1048576 bytes \[too-large\]/);
     });
@@ -211,14 +274,22 @@ describe('fleetcompat kernel publish --dry-run', () => {
       GITHUB_RUN_ID: '99',
       GITHUB_SERVER_URL: 'https://github.example',
     });
-    expect(JSON.parse(gh.out).data.pipeline).toEqual({ name: 'org/kernel/build', runId: '99', url: 'https://github.example/org/kernel/actions/runs/99' });
+    expect(JSON.parse(gh.out).data.pipeline).toEqual({
+      name: 'org/kernel/build',
+      runId: '99',
+      url: 'https://github.example/org/kernel/actions/runs/99',
+    });
     const jk = await cli(['kernel', 'publish', '--dry-run', '--pipeline-run-id', 'override', img], {
       JENKINS_URL: 'https://jenkins.example/',
       JOB_NAME: 'kernel-build',
       BUILD_NUMBER: '7',
       BUILD_URL: 'https://jenkins.example/job/kernel-build/7/',
     });
-    expect(JSON.parse(jk.out).data.pipeline).toEqual({ name: 'kernel-build', runId: 'override', url: 'https://jenkins.example/job/kernel-build/7/' });
+    expect(JSON.parse(jk.out).data.pipeline).toEqual({
+      name: 'kernel-build',
+      runId: 'override',
+      url: 'https://jenkins.example/job/kernel-build/7/',
+    });
     expect(JSON.parse(jk.out).source).toBe('jenkins:kernel-build');
   });
 

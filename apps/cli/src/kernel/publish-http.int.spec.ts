@@ -38,7 +38,12 @@ describe('fleetcompat kernel publish', () => {
 
   it('POSTs the event to {url}/v1/events; a re-run sends the same eventId', async () => {
     const img = file('p417', linux417());
-    const env = { GITLAB_CI: 'true', CI_PROJECT_PATH: 'kernels/linux', CI_PIPELINE_ID: '4242', CI_PIPELINE_URL: 'https://gitlab.example/kernels/linux/-/pipelines/4242' };
+    const env = {
+      GITLAB_CI: 'true',
+      CI_PROJECT_PATH: 'kernels/linux',
+      CI_PIPELINE_ID: '4242',
+      CI_PIPELINE_URL: 'https://gitlab.example/kernels/linux/-/pipelines/4242',
+    };
     const first = await cli(['kernel', 'publish', '--url', url + '/', img], env);
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
@@ -53,13 +58,22 @@ describe('fleetcompat kernel publish', () => {
     expect(a.eventId).toBe(b.eventId);
     expect(validateEvent(a).ok).toBe(true);
     expect(a.source).toBe('gitlab-ci:kernels/linux');
-    expect(a.data.pipeline).toEqual({ name: 'kernels/linux', runId: '4242', url: 'https://gitlab.example/kernels/linux/-/pipelines/4242' });
+    expect(a.data.pipeline).toEqual({
+      name: 'kernels/linux',
+      runId: '4242',
+      url: 'https://gitlab.example/kernels/linux/-/pipelines/4242',
+    });
     expect(a.data.release).toBe('4.17.0-synthetic');
   });
 
   it('a rejection by the API: exit 3 with the problem details', async () => {
     status = 400;
-    responseBody = JSON.stringify({ type: 'about:blank', title: 'Invalid event', status: 400, detail: 'data.release: too long' });
+    responseBody = JSON.stringify({
+      type: 'about:blank',
+      title: 'Invalid event',
+      status: 400,
+      detail: 'data.release: too long',
+    });
     const c = await cli(['kernel', 'publish', '--url', url, file('p-rej', linux417())]);
     expect(c.code).toBe(3);
     expect(c.err).toMatch(/HTTP 400 Invalid event: data\.release: too long/);
@@ -72,7 +86,15 @@ describe('fleetcompat kernel publish', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const c = await cli(['kernel', 'publish', '--url', `http://127.0.0.1:${port}`, '--timeout-seconds', '5', file('p-unr', linux417())]);
+    const c = await cli([
+      'kernel',
+      'publish',
+      '--url',
+      `http://127.0.0.1:${port}`,
+      '--timeout-seconds',
+      '5',
+      file('p-unr', linux417()),
+    ]);
     expect(c.code).toBe(3);
     expect(c.err).toMatch(new RegExp(`POST http://127\\.0\\.0\\.1:${port}/v1/events: ECONNREFUSED`));
     expectNoTrace(c);
@@ -83,5 +105,4 @@ describe('fleetcompat kernel publish', () => {
     expect(c.code).toBe(1);
     expect(received).toHaveLength(0);
   });
-
 });

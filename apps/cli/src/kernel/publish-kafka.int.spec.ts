@@ -30,14 +30,28 @@ it('produces KernelBuildCompleted keyed by the image sha256; a re-run produces t
   expect(events[0].eventId).toBe(`kernel-build-completed-${sha}`);
   expect(events[1].eventId).toBe(events[0].eventId);
   expect(validateEvent(events[0]).ok).toBe(true);
-  expect(events[0].data).toMatchObject({ release: '4.15.0-synthetic', distro: 'synthetic', xenNotes: { guestOs: 'linux', supportedFeatures: 0x801, pvh: true } });
+  expect(events[0].data).toMatchObject({
+    release: '4.15.0-synthetic',
+    distro: 'synthetic',
+    xenNotes: { guestOs: 'linux', supportedFeatures: 0x801, pvh: true },
+  });
 }, 60000);
 
 it('signs the message with --token (the ci token) so that a service with KAFKA_AUTH=signed takes it; says so when unsigned', async () => {
   const topic = uniqueName('kernel-builds');
   await createTopics([topic], 1);
   const img = file('vmlinux-signed', linux415());
-  const signed = await cli(['kernel', 'publish', '--brokers', brokers().join(','), '--topic', topic, '--token', 'fct_ci-token-of-the-test', img]);
+  const signed = await cli([
+    'kernel',
+    'publish',
+    '--brokers',
+    brokers().join(','),
+    '--topic',
+    topic,
+    '--token',
+    'fct_ci-token-of-the-test',
+    img,
+  ]);
   expect(signed.code).toBe(0);
   expect(signed.out).toContain(', signed');
   const unsigned = await cli(['kernel', 'publish', '--brokers', brokers().join(','), '--topic', topic, img]);

@@ -9,7 +9,11 @@ export const MAX_IMAGE_BYTES = 512 * 1024 * 1024;
 export function maxDecompressed(value: string | undefined): number {
   if (value === undefined) return DEFAULT_MAX_OUTPUT;
   const mib = Number(value);
-  if (!Number.isFinite(mib) || mib <= 0 || mib > 4096) throw new CliError(ExitCode.usage, `--max-decompressed-mib must be a number of MiB between 1 and 4096, got "${value}"`);
+  if (!Number.isFinite(mib) || mib <= 0 || mib > 4096)
+    throw new CliError(
+      ExitCode.usage,
+      `--max-decompressed-mib must be a number of MiB between 1 and 4096, got "${value}"`,
+    );
   return Math.floor(mib * 1024 * 1024);
 }
 
@@ -19,7 +23,11 @@ export function readAndInspect(path: string, maxDecompressedBytes: number): Kern
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw new CliError(ExitCode.badInput, `${path}: is a directory, not a kernel image`);
-    if (st.size > MAX_IMAGE_BYTES) throw new CliError(ExitCode.badInput, `${path}: ${st.size} bytes is larger than any kernel image (limit ${MAX_IMAGE_BYTES})`);
+    if (st.size > MAX_IMAGE_BYTES)
+      throw new CliError(
+        ExitCode.badInput,
+        `${path}: ${st.size} bytes is larger than any kernel image (limit ${MAX_IMAGE_BYTES})`,
+      );
     bytes = readFileSync(path);
   } catch (e) {
     if (e instanceof CliError) throw e;

@@ -19,7 +19,9 @@ export async function projectionsGroup(args: string[], io: CliIo): Promise<numbe
     .action(async (o: { databaseUrl?: string; schema: string; verify?: boolean }) => {
       await withDatabase(o.databaseUrl, io, { migrate: false }, async (ds) => {
         const r = await rebuildProjections(ds, { schema: o.schema });
-        io.stdout(`rebuilt ${o.schema} from ${r.events} events in ${r.ms} ms (${Math.round((r.events / Math.max(r.ms, 1)) * 1000)} events/s)\n`);
+        io.stdout(
+          `rebuilt ${o.schema} from ${r.events} events in ${r.ms} ms (${Math.round((r.events / Math.max(r.ms, 1)) * 1000)} events/s)\n`,
+        );
         if (o.verify) {
           const diffs = await compareProjections(ds, LIVE_SCHEMA, o.schema);
           if (diffs.length) {

@@ -10,7 +10,9 @@ describe('fleetcompat projections rebuild --verify', () => {
     const db = await createTestDatabase('cli_rebuild');
     const ds = await openDatabase({ url: db.url });
     try {
-      await new PostgresEventStore(ds).store(sampleFleet().map((event) => ({ event, origin: { channel: 'http' as const } })));
+      await new PostgresEventStore(ds).store(
+        sampleFleet().map((event) => ({ event, origin: { channel: 'http' as const } })),
+      );
       await new Projector(ds).catchUp();
       const out: string[] = [];
       const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t), env: {} };

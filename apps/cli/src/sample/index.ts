@@ -4,15 +4,24 @@ import { CliError, CliIo, ExitCode, groupProgram, runGroup } from '../io';
 
 const CHUNK = 1000;
 
-async function post(url: string, events: FleetEvent[], token: string | undefined): Promise<{ stored: number; duplicates: number }> {
+async function post(
+  url: string,
+  events: FleetEvent[],
+  token: string | undefined,
+): Promise<{ stored: number; duplicates: number }> {
   let res: Response;
   try {
-    res = await fetch(`${url.replace(/\/+$/, '')}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(events) });
+    res = await fetch(`${url.replace(/\/+$/, '')}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(events),
+    });
   } catch (e) {
     throw new CliError(ExitCode.publishFailed, `POST ${url}/v1/events: ${(e as Error).message}`);
   }
   const body = (await res.json().catch(() => ({}))) as { detail?: string };
-  if (res.status !== 202) throw new CliError(ExitCode.publishFailed, `POST ${url}/v1/events: HTTP ${res.status} ${body.detail ?? ''}`);
+  if (res.status !== 202)
+    throw new CliError(ExitCode.publishFailed, `POST ${url}/v1/events: HTTP ${res.status} ${body.detail ?? ''}`);
   return body as { stored: number; duplicates: number };
 }
 
@@ -22,7 +31,9 @@ export async function sampleGroup(args: string[], io: CliIo): Promise<number> {
   const root = groupProgram('sample', 'load a fleet into a running service over HTTP', io);
   root
     .command('load')
-    .description('POST the sample fleet (default) or a generated one to {url}/v1/events; loading twice has no second effect')
+    .description(
+      'POST the sample fleet (default) or a generated one to {url}/v1/events; loading twice has no second effect',
+    )
     .option('--url <url>', 'base URL of the API', 'http://127.0.0.1:3000')
     .option('--token <token>', 'bearer token of an admin (default: FLEETCOMPAT_TOKEN)')
     .option('--generated', 'a generated fleet instead of the small sample')
@@ -39,7 +50,13 @@ export async function sampleGroup(args: string[], io: CliIo): Promise<number> {
         return v;
       };
       const events = o.generated
-        ? generateFleet({ hosts: Math.max(1, num('hosts')), guests: num('guests'), kernels: num('kernels'), waves: num('waves'), seed: num('seed') })
+        ? generateFleet({
+            hosts: Math.max(1, num('hosts')),
+            guests: num('guests'),
+            kernels: num('kernels'),
+            waves: num('waves'),
+            seed: num('seed'),
+          })
         : sampleFleet()[Symbol.iterator]();
       let stored = 0;
       let duplicates = 0;

@@ -22,10 +22,14 @@ export async function tokensGroup(args: string[], io: CliIo): Promise<number> {
     .option('--json', 'print { token, id, name, role, createdAt } as JSON')
     .exitOverride()
     .action(async (o: { role: string; name?: string; databaseUrl?: string; json?: boolean }) => {
-      if (!parseRole(o.role)) throw new CliError(ExitCode.usage, `--role must be planner, ci, admin or host:<hostId>, got "${o.role}"`);
+      if (!parseRole(o.role))
+        throw new CliError(ExitCode.usage, `--role must be planner, ci, admin or host:<hostId>, got "${o.role}"`);
       const { token, info } = await withStore(o.databaseUrl, io, (s) => s.create(o.role, o.name ?? null));
       if (o.json) io.stdout(JSON.stringify({ token, ...info }, null, 2) + '\n');
-      else io.stdout(`created token ${info.id} (role ${info.role}${info.name ? `, name ${info.name}` : ''})\n${token}\nKeep it now: it is stored as a sha256 and cannot be shown again.\n`);
+      else
+        io.stdout(
+          `created token ${info.id} (role ${info.role}${info.name ? `, name ${info.name}` : ''})\n${token}\nKeep it now: it is stored as a sha256 and cannot be shown again.\n`,
+        );
     });
   root
     .command('revoke')
@@ -55,7 +59,10 @@ export async function tokensGroup(args: string[], io: CliIo): Promise<number> {
         io.stdout('no tokens\n');
         return;
       }
-      for (const t of tokens) io.stdout(`${t.id}  ${t.role.padEnd(12)}  ${t.createdAt}${t.revokedAt ? `  revoked ${t.revokedAt}` : ''}  ${t.name ?? ''}\n`);
+      for (const t of tokens)
+        io.stdout(
+          `${t.id}  ${t.role.padEnd(12)}  ${t.createdAt}${t.revokedAt ? `  revoked ${t.revokedAt}` : ''}  ${t.name ?? ''}\n`,
+        );
     });
   return runGroup('tokens', root, args, io, result);
 }

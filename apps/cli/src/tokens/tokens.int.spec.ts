@@ -6,7 +6,11 @@ import { run } from '../main';
 describe('fleetcompat tokens', () => {
   let db: TestDatabase;
   const out: string[] = [];
-  const io = (env: Record<string, string> = {}) => ({ stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t), env });
+  const io = (env: Record<string, string> = {}) => ({
+    stdout: (t: string) => void out.push(t),
+    stderr: (t: string) => void out.push(t),
+    env,
+  });
   const cli = async (args: string[], env?: Record<string, string>) => {
     out.length = 0;
     const code = await run(['tokens', ...args], io(env));

@@ -10,7 +10,13 @@ const KINDS = ['blocked', 'override', 'unknown-kernel'] as const;
 
 export function AttentionPage({ route }: { route: Route }) {
   const p = route.params;
-  const filter = { kind: p.get('kind') ?? '', reason: p.get('reason') ?? '', wave: p.get('wave') ?? '', host: p.get('host') ?? '', labels: p.get('labels') ?? '' };
+  const filter = {
+    kind: p.get('kind') ?? '',
+    reason: p.get('reason') ?? '',
+    wave: p.get('wave') ?? '',
+    host: p.get('host') ?? '',
+    labels: p.get('labels') ?? '',
+  };
   const [form, setForm] = useState(filter);
   const [formError, setFormError] = useState<string | null>(null);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -47,7 +53,10 @@ export function AttentionPage({ route }: { route: Route }) {
   return (
     <div data-testid="attention-page">
       <h1>Attention</h1>
-      <p class="lead">Guests that will not boot as things stand (blocked), that need their host to force the RSDP low (override), or whose kernel CI never announced (unknown kernel).</p>
+      <p class="lead">
+        Guests that will not boot as things stand (blocked), that need their host to force the RSDP low (override), or
+        whose kernel CI never announced (unknown kernel).
+      </p>
       <form class="card filters" onSubmit={apply} aria-label="Filter the guests" data-testid="attention-filters">
         <div class="field">
           <label for="f-kind">Kind</label>
@@ -81,7 +90,9 @@ export function AttentionPage({ route }: { route: Route }) {
                 {w.waveId}
               </option>
             ))}
-            {form.wave && !(waves.data?.items ?? []).some((w) => w.waveId === form.wave) && <option value={form.wave}>{form.wave}</option>}
+            {form.wave && !(waves.data?.items ?? []).some((w) => w.waveId === form.wave) && (
+              <option value={form.wave}>{form.wave}</option>
+            )}
           </select>
         </div>
         <div class="field">
@@ -113,7 +124,11 @@ export function AttentionPage({ route }: { route: Route }) {
             <Num value={counts.total} testId="count-total" /> need attention
           </span>
           {KINDS.map((k) => (
-            <a class={`chip kind-${k} ${filter.kind === k ? 'on' : ''}`} key={k} href={href('attention', null, { ...filter, kind: filter.kind === k ? '' : k })}>
+            <a
+              class={`chip kind-${k} ${filter.kind === k ? 'on' : ''}`}
+              key={k}
+              href={href('attention', null, { ...filter, kind: filter.kind === k ? '' : k })}
+            >
               <Num value={counts.kinds[k]} testId={`count-${k}`} /> {KIND_LABEL[k].toLowerCase()}
             </a>
           ))}
@@ -131,7 +146,13 @@ export function AttentionPage({ route }: { route: Route }) {
         <>
           <ol class="attention-list" data-testid="attention-list">
             {page.data.items.map((g) => (
-              <li key={`${g.guestId}|${g.hostId}`} class="card attention-item" data-testid="attention-item" data-guest={g.guestId} data-host={g.hostId}>
+              <li
+                key={`${g.guestId}|${g.hostId}`}
+                class="card attention-item"
+                data-testid="attention-item"
+                data-guest={g.guestId}
+                data-host={g.hostId}
+              >
                 <div class="item-head">
                   <h2 class="h3">
                     <GuestLink guestId={g.guestId} hostId={g.hostId} />
@@ -157,8 +178,15 @@ export function AttentionPage({ route }: { route: Route }) {
                   <strong>Why:</strong> {REASON_TEXT[g.reason] ?? g.reason}
                 </p>
                 <p class="reason small">
-                  <strong>Kernel:</strong> {g.kernel.release ? `${g.kernel.release}${g.kernel.distro ? ` (${g.kernel.distro})` : ''}` : g.kernel.sha256 ? `not announced (${g.kernel.sha256.slice(0, 12)}…)` : 'none reported'}
-                  {g.reason !== 'kernel-not-pvh-capable' && g.needReason && NEED_TEXT[g.needReason] ? ` · ${NEED_TEXT[g.needReason]}` : ''}
+                  <strong>Kernel:</strong>{' '}
+                  {g.kernel.release
+                    ? `${g.kernel.release}${g.kernel.distro ? ` (${g.kernel.distro})` : ''}`
+                    : g.kernel.sha256
+                      ? `not announced (${g.kernel.sha256.slice(0, 12)}…)`
+                      : 'none reported'}
+                  {g.reason !== 'kernel-not-pvh-capable' && g.needReason && NEED_TEXT[g.needReason]
+                    ? ` · ${NEED_TEXT[g.needReason]}`
+                    : ''}
                 </p>
                 {g.remedy.length > 0 && (
                   <div class="remedy">

@@ -12,7 +12,10 @@ let rendered = false;
 /** Statuses present in any of the counts, in the usual order. */
 function statusesIn(...counts: Record<string, number>[]): string[] {
   const seen = new Set(counts.flatMap((c) => Object.keys(c)));
-  return [...STATUSES.filter((s) => seen.has(s)), ...[...seen].filter((s) => !(STATUSES as readonly string[]).includes(s)).sort()];
+  return [
+    ...STATUSES.filter((s) => seen.has(s)),
+    ...[...seen].filter((s) => !(STATUSES as readonly string[]).includes(s)).sort(),
+  ];
 }
 
 export function FleetPage() {
@@ -28,17 +31,38 @@ export function FleetPage() {
 
   const charts = useMemo(() => {
     if (!data) return null;
-    const statuses = statusesIn(data.byStatus, ...data.byHypervisorVersion.map((v) => v.byStatus), ...data.byWave.map((w) => w.byStatus));
+    const statuses = statusesIn(
+      data.byStatus,
+      ...data.byHypervisorVersion.map((v) => v.byStatus),
+      ...data.byWave.map((w) => w.byStatus),
+    );
     const byStatus: ChartConfiguration = {
       type: 'bar',
       data: {
         labels: statuses.map((s) => STATUS_LABEL[s] ?? s),
-        datasets: [{ label: 'guests', data: statuses.map((s) => data.byStatus[s] ?? 0), backgroundColor: statuses.map((s) => STATUS_COLOR[s] ?? '#57606a'), borderWidth: 0 }],
+        datasets: [
+          {
+            label: 'guests',
+            data: statuses.map((s) => data.byStatus[s] ?? 0),
+            backgroundColor: statuses.map((s) => STATUS_COLOR[s] ?? '#57606a'),
+            borderWidth: 0,
+          },
+        ],
       },
-      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+      options: {
+        indexAxis: 'y',
+        plugins: { legend: { display: false } },
+        scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
+      },
     };
-    const series = (rows: { byStatus: Record<string, number> }[]) => statuses.map((s) => ({ label: STATUS_LABEL[s] ?? s, color: STATUS_COLOR[s] ?? '#57606a', values: rows.map((r) => r.byStatus[s] ?? 0) }));
-    const versionLabel = (v: Summary['byHypervisorVersion'][number]) => `${v.version ?? 'unregistered'}${v.targetVersion ? ` → ${v.targetVersion}` : ' (no upgrade)'}`;
+    const series = (rows: { byStatus: Record<string, number> }[]) =>
+      statuses.map((s) => ({
+        label: STATUS_LABEL[s] ?? s,
+        color: STATUS_COLOR[s] ?? '#57606a',
+        values: rows.map((r) => r.byStatus[s] ?? 0),
+      }));
+    const versionLabel = (v: Summary['byHypervisorVersion'][number]) =>
+      `${v.version ?? 'unregistered'}${v.targetVersion ? ` → ${v.targetVersion}` : ' (no upgrade)'}`;
     return {
       statuses,
       byStatus,
@@ -74,7 +98,12 @@ export function FleetPage() {
 
       <div class="grid">
         <Section title="Guests by status" id="by-status">
-          <ChartView label={`Guests by status: ${c.statuses.map((st) => `${STATUS_LABEL[st] ?? st} ${n(s[st] ?? 0)}`).join(', ')}`} config={c.byStatus} height={220} testId="chart-by-status" />
+          <ChartView
+            label={`Guests by status: ${c.statuses.map((st) => `${STATUS_LABEL[st] ?? st} ${n(s[st] ?? 0)}`).join(', ')}`}
+            config={c.byStatus}
+            height={220}
+            testId="chart-by-status"
+          />
           <table data-testid="table-by-status">
             <caption class="visually-hidden">Guests by status</caption>
             <thead>
@@ -102,7 +131,11 @@ export function FleetPage() {
         </Section>
 
         <Section title="By hypervisor version and target" id="by-version">
-          <ChartView label="Guests by hypervisor version and upgrade target, stacked by status" config={c.byVersion} testId="chart-by-version" />
+          <ChartView
+            label="Guests by hypervisor version and upgrade target, stacked by status"
+            config={c.byVersion}
+            testId="chart-by-version"
+          />
           <table data-testid="table-by-version">
             <caption class="visually-hidden">Guests by hypervisor version and target</caption>
             <thead>
@@ -121,7 +154,12 @@ export function FleetPage() {
             </thead>
             <tbody>
               {data.byHypervisorVersion.map((v) => (
-                <tr key={`${v.version}|${v.targetVersion}`} data-testid="version-row" data-version={v.version ?? ''} data-target={v.targetVersion ?? ''}>
+                <tr
+                  key={`${v.version}|${v.targetVersion}`}
+                  data-testid="version-row"
+                  data-version={v.version ?? ''}
+                  data-target={v.targetVersion ?? ''}
+                >
                   <th scope="row">{c.versionLabel(v)}</th>
                   <td class="num">
                     <Num value={v.hosts} testId="version-hosts" />

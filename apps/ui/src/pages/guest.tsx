@@ -16,12 +16,21 @@ const FACT_LABEL: Record<string, string> = {
 };
 
 export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string | null }) {
-  const guest = useData<Guest>(`guest|${guestId}|${hostId ?? ''}`, (signal) => api(`/v1/guests/${encodeURIComponent(guestId)}${q({ hostId })}`, { signal }));
-  const history = useData<{ items: HistoryItem[] }>(`history|${guestId}`, (signal) => api(`/v1/guests/${encodeURIComponent(guestId)}/history`, { signal }));
+  const guest = useData<Guest>(`guest|${guestId}|${hostId ?? ''}`, (signal) =>
+    api(`/v1/guests/${encodeURIComponent(guestId)}${q({ hostId })}`, { signal }),
+  );
+  const history = useData<{ items: HistoryItem[] }>(`history|${guestId}`, (signal) =>
+    api(`/v1/guests/${encodeURIComponent(guestId)}/history`, { signal }),
+  );
   if (!guest.data) return guest.error ? <ErrorBox error={guest.error} /> : <Loading what="the guest" />;
   const g = guest.data;
   const d = g.decision;
-  const facts = (d?.facts ?? {}) as { need?: string; needReason?: string; toolstackBehaviour?: string; toolstackPlacement?: string };
+  const facts = (d?.facts ?? {}) as {
+    need?: string;
+    needReason?: string;
+    toolstackBehaviour?: string;
+    toolstackPlacement?: string;
+  };
   const items = (history.data?.items ?? []).filter((h) => !hostId || h.hostId === hostId);
   return (
     <div data-testid="guest-page">
@@ -63,7 +72,9 @@ export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string
                   <code class="small">{d.decisionId}</code> (sequence {d.sequence}), {when(d.decidedAt)}
                 </dd>
                 <dt>acknowledged</dt>
-                <dd data-testid="decision-acknowledged">{g.acknowledged ? `yes, applied ${when(g.acknowledged.appliedAt)}` : 'not yet'}</dd>
+                <dd data-testid="decision-acknowledged">
+                  {g.acknowledged ? `yes, applied ${when(g.acknowledged.appliedAt)}` : 'not yet'}
+                </dd>
                 <dt>costs</dt>
                 <dd>{d.costs.length ? d.costs.map((c) => c.detail).join('; ') : 'none'}</dd>
               </dl>
@@ -99,25 +110,38 @@ export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string
             <dd>{g.boot.method ?? '–'}</dd>
             <dt>kernel</dt>
             <dd>
-              {g.kernel?.release ?? (g.boot.kernelSha256 ? 'not announced' : 'none reported')} {g.kernel?.distro ? `(${g.kernel.distro})` : ''} <code class="small">{shortSha(g.boot.kernelSha256)}</code>
+              {g.kernel?.release ?? (g.boot.kernelSha256 ? 'not announced' : 'none reported')}{' '}
+              {g.kernel?.distro ? `(${g.kernel.distro})` : ''}{' '}
+              <code class="small">{shortSha(g.boot.kernelSha256)}</code>
               {g.kernel?.revoked ? ' (revoked)' : ''}
             </dd>
             {g.boot.bootloaderSha256 && (
               <>
                 <dt>bootloader</dt>
                 <dd>
-                  {g.bootloader?.release ?? 'not announced'} <code class="small">{shortSha(g.boot.bootloaderSha256)}</code>
+                  {g.bootloader?.release ?? 'not announced'}{' '}
+                  <code class="small">{shortSha(g.boot.bootloaderSha256)}</code>
                 </dd>
               </>
             )}
             <dt>needs</dt>
             <dd>{facts.need ? `${facts.need} RSDP: ${NEED_TEXT[facts.needReason ?? ''] ?? facts.needReason}` : '–'}</dd>
             <dt>toolstack</dt>
-            <dd>{facts.toolstackBehaviour ? `${facts.toolstackBehaviour}, would place ${facts.toolstackPlacement ?? '–'}` : '–'}</dd>
+            <dd>
+              {facts.toolstackBehaviour
+                ? `${facts.toolstackBehaviour}, would place ${facts.toolstackPlacement ?? '–'}`
+                : '–'}
+            </dd>
             <dt>host override</dt>
-            <dd>{g.host ? (g.host.rsdpOverrideSupported ? 'can force low placement' : 'cannot force low placement') : '–'}</dd>
+            <dd>
+              {g.host ? (g.host.rsdpOverrideSupported ? 'can force low placement' : 'cannot force low placement') : '–'}
+            </dd>
             <dt>host upgrade</dt>
-            <dd>{g.host?.plannedUpgrade ? `to ${g.host.plannedUpgrade.toVersion}, wave ${g.host.plannedUpgrade.waveId ?? '–'}, reboot ${when(g.host.plannedUpgrade.plannedRebootAt)}` : 'none planned'}</dd>
+            <dd>
+              {g.host?.plannedUpgrade
+                ? `to ${g.host.plannedUpgrade.toVersion}, wave ${g.host.plannedUpgrade.waveId ?? '–'}, reboot ${when(g.host.plannedUpgrade.plannedRebootAt)}`
+                : 'none planned'}
+            </dd>
           </dl>
         </Section>
       </div>
@@ -131,18 +155,26 @@ export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string
               .slice()
               .reverse()
               .map((h, i) => (
-                <li key={h.decisionId} class={`tl-item ${h.kind}`} data-testid="history-item" data-sequence={h.sequence}>
+                <li
+                  key={h.decisionId}
+                  class={`tl-item ${h.kind}`}
+                  data-testid="history-item"
+                  data-sequence={h.sequence}
+                >
                   <div class="tl-time">{when(h.decidedAt)}</div>
                   <div class="tl-body">
                     <div>
                       <strong>
-                        #{h.sequence} {h.kind === 'withdrawn' ? 'withdrawn' : `${h.message.action} · RSDP ${h.message.rsdp}`}
+                        #{h.sequence}{' '}
+                        {h.kind === 'withdrawn' ? 'withdrawn' : `${h.message.action} · RSDP ${h.message.rsdp}`}
                       </strong>{' '}
-                      {h.rule && <StatusBadge status={h.rule.status} />} for Xen {h.message.hypervisorVersion ?? '–'} on {h.hostId}
+                      {h.rule && <StatusBadge status={h.rule.status} />} for Xen {h.message.hypervisorVersion ?? '–'} on{' '}
+                      {h.hostId}
                     </div>
                     {h.rule && <div>{REASON_TEXT[h.rule.reason] ?? h.rule.reason}</div>}
                     <div class="small">
-                      after <strong>{h.causedBy?.type}</strong> <code>{h.causedBy?.eventId}</code> ({when(h.causedBy?.occurredAt)})
+                      after <strong>{h.causedBy?.type}</strong> <code>{h.causedBy?.eventId}</code> (
+                      {when(h.causedBy?.occurredAt)})
                     </div>
                     {h.restedOn.length > 0 && (
                       <details open={i === 0}>
@@ -150,7 +182,8 @@ export function GuestPage({ guestId, hostId }: { guestId: string; hostId: string
                         <ul class="small">
                           {h.restedOn.map((e) => (
                             <li key={`${e.fact}|${e.eventId}`}>
-                              {FACT_LABEL[e.fact ?? ''] ?? e.fact}: {e.type} <code>{e.eventId}</code> ({when(e.occurredAt)})
+                              {FACT_LABEL[e.fact ?? ''] ?? e.fact}: {e.type} <code>{e.eventId}</code> (
+                              {when(e.occurredAt)})
                             </li>
                           ))}
                         </ul>

@@ -44,12 +44,18 @@ function eventText(e: TimelineItem): string {
 export function HostPage({ hostId, me }: { hostId: string; me: Me }) {
   const planner = me.may.hosts === 'all';
   const host = useData<Host>(`host|${hostId}`, (signal) => api(`/v1/hosts/${encodeURIComponent(hostId)}`, { signal }));
-  const placements = useData<Placements>(`placements|${hostId}`, (signal) => api(`/v1/hosts/${encodeURIComponent(hostId)}/placements`, { signal }));
+  const placements = useData<Placements>(`placements|${hostId}`, (signal) =>
+    api(`/v1/hosts/${encodeURIComponent(hostId)}/placements`, { signal }),
+  );
   const [guestPage, setGuestPage] = useState(0);
   const [afters, setAfters] = useState<(number | null)[]>([null]);
   const after = afters[afters.length - 1];
-  const timeline = useData<{ items: TimelineItem[]; nextAfter: number | null }>(me.may.hostTimeline ? `timeline|${hostId}|${after ?? ''}` : null, (signal) =>
-    api(`/v1/hosts/${encodeURIComponent(hostId)}/timeline${q({ after: after ?? undefined, limit: TIMELINE_PAGE })}`, { signal }),
+  const timeline = useData<{ items: TimelineItem[]; nextAfter: number | null }>(
+    me.may.hostTimeline ? `timeline|${hostId}|${after ?? ''}` : null,
+    (signal) =>
+      api(`/v1/hosts/${encodeURIComponent(hostId)}/timeline${q({ after: after ?? undefined, limit: TIMELINE_PAGE })}`, {
+        signal,
+      }),
   );
 
   if (!host.data) return host.error ? <ErrorBox error={host.error} /> : <Loading what="the host" />;
@@ -73,12 +79,24 @@ export function HostPage({ hostId, me }: { hostId: string; me: Me }) {
             </dd>
             <dt>upgrade</dt>
             <dd data-testid="host-upgrade">
-              {h.plannedUpgrade ? `to ${h.plannedUpgrade.toVersion}${h.plannedUpgrade.toBuild ? ` (${h.plannedUpgrade.toBuild})` : ''}, ${h.plannedUpgrade.state}` : 'none planned'}
+              {h.plannedUpgrade
+                ? `to ${h.plannedUpgrade.toVersion}${h.plannedUpgrade.toBuild ? ` (${h.plannedUpgrade.toBuild})` : ''}, ${h.plannedUpgrade.state}`
+                : 'none planned'}
             </dd>
             {h.plannedUpgrade && (
               <>
                 <dt>wave</dt>
-                <dd>{h.plannedUpgrade.waveId ? planner ? <a href={href('waves', null, { wave: h.plannedUpgrade.waveId })}>{h.plannedUpgrade.waveId}</a> : h.plannedUpgrade.waveId : '–'}</dd>
+                <dd>
+                  {h.plannedUpgrade.waveId ? (
+                    planner ? (
+                      <a href={href('waves', null, { wave: h.plannedUpgrade.waveId })}>{h.plannedUpgrade.waveId}</a>
+                    ) : (
+                      h.plannedUpgrade.waveId
+                    )
+                  ) : (
+                    '–'
+                  )}
+                </dd>
                 <dt>planned reboot</dt>
                 <dd>{when(h.plannedUpgrade.plannedRebootAt)}</dd>
               </>
@@ -116,7 +134,11 @@ export function HostPage({ hostId, me }: { hostId: string; me: Me }) {
               <div class="stat-label">blocked</div>
             </div>
           </div>
-          <p data-testid="readiness-verdict">{r.ready ? 'Go: every guest is decided and acknowledged, none is blocked; the host may reboot.' : `No-go: ${why.join('; ')}.`}</p>
+          <p data-testid="readiness-verdict">
+            {r.ready
+              ? 'Go: every guest is decided and acknowledged, none is blocked; the host may reboot.'
+              : `No-go: ${why.join('; ')}.`}
+          </p>
         </Section>
 
         {me.may.hostTimeline && (
@@ -184,7 +206,7 @@ export function HostPage({ hostId, me }: { hostId: string; me: Me }) {
                     </td>
                     <td>{p.decision?.rsdp ?? '–'}</td>
                     <td>{p.decision?.action ?? '–'}</td>
-                    <td>{p.decision ? REASON_SHORT[p.decision.reason] ?? p.decision.reason : '–'}</td>
+                    <td>{p.decision ? (REASON_SHORT[p.decision.reason] ?? p.decision.reason) : '–'}</td>
                     <td>{p.decision ? (p.acknowledged ? 'yes' : 'no') : '–'}</td>
                   </tr>
                 ))}

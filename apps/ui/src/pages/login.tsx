@@ -16,7 +16,7 @@ export function Login({ onSignedIn, notice }: { onSignedIn: (token: string, me: 
       onSignedIn(t, me);
     } catch (err) {
       const a = err as ApiError;
-      setError(a.status === 401 ? 'This token is unknown or revoked.' : a.detail ?? String(err));
+      setError(a.status === 401 ? 'This token is unknown or revoked.' : (a.detail ?? String(err)));
     } finally {
       setBusy(false);
     }
@@ -24,7 +24,10 @@ export function Login({ onSignedIn, notice }: { onSignedIn: (token: string, me: 
   return (
     <main id="main" class="login">
       <h1>fleetcompat dashboard</h1>
-      <p>RSDP placement decisions for the Xen PVH guests of the fleet: totals, upgrade waves, the guests that need attention, and what a different target would do.</p>
+      <p>
+        RSDP placement decisions for the Xen PVH guests of the fleet: totals, upgrade waves, the guests that need
+        attention, and what a different target would do.
+      </p>
       {notice && (
         <p class="notice" role="status">
           {notice}
@@ -33,10 +36,20 @@ export function Login({ onSignedIn, notice }: { onSignedIn: (token: string, me: 
       <form onSubmit={(e) => void submit(e)} class="card" data-testid="login-form">
         <h2>Sign in</h2>
         <label for="token">API token</label>
-        <input id="token" name="token" type="password" autocomplete="off" spellcheck={false} value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} required />
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autocomplete="off"
+          spellcheck={false}
+          value={token}
+          onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+          required
+        />
         <p class="hint">
-          A bearer token of this service (<code>fleetcompat tokens create --role planner</code>, or the admin token <code>npm start</code> prints). It is kept in this tab only
-          (session storage) and sent to this service's API, nothing else.
+          A bearer token of this service (<code>fleetcompat tokens create --role planner</code>, or the admin token{' '}
+          <code>npm start</code> prints). It is kept in this tab only (session storage) and sent to this service's API,
+          nothing else.
         </p>
         <button type="submit" disabled={busy}>
           {busy ? 'Checking…' : 'Sign in'}

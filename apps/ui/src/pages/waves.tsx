@@ -29,28 +29,56 @@ function timeline(waves: Wave[]): ChartConfiguration {
   const first = Math.min(...times);
   const last = Math.max(...times);
   // whole hours, days or weeks per tick, at most 8 ticks, the points away from the edges
-  const step = [1, 2, 3, 6, 12, 24, 48, 168, 336, 720].map((h) => h * HOUR).find((s) => (last - first + 2 * s) / s <= 8) ?? 720 * HOUR;
+  const step =
+    [1, 2, 3, 6, 12, 24, 48, 168, 336, 720].map((h) => h * HOUR).find((s) => (last - first + 2 * s) / s <= 8) ??
+    720 * HOUR;
   const min = Math.floor(first / step) * step - step;
   const max = Math.ceil(last / step) * step + step;
-  const radius = (ctx: { raw?: unknown }) => Math.min(22, 5 + 2.2 * Math.sqrt((ctx.raw as RebootPoint | undefined)?.hosts ?? 1));
+  const radius = (ctx: { raw?: unknown }) =>
+    Math.min(22, 5 + 2.2 * Math.sqrt((ctx.raw as RebootPoint | undefined)?.hosts ?? 1));
   return {
     type: 'scatter',
     data: {
       datasets: [
-        { label: 'all hosts go', data: points(true) as unknown as { x: number; y: number }[], backgroundColor: '#1a7f37', pointRadius: radius, pointHoverRadius: radius },
-        { label: 'some hosts no-go', data: points(false) as unknown as { x: number; y: number }[], backgroundColor: '#cf222e', pointRadius: radius, pointHoverRadius: radius },
+        {
+          label: 'all hosts go',
+          data: points(true) as unknown as { x: number; y: number }[],
+          backgroundColor: '#1a7f37',
+          pointRadius: radius,
+          pointHoverRadius: radius,
+        },
+        {
+          label: 'some hosts no-go',
+          data: points(false) as unknown as { x: number; y: number }[],
+          backgroundColor: '#cf222e',
+          pointRadius: radius,
+          pointHoverRadius: radius,
+        },
       ],
     },
     options: {
       plugins: {
         legend: { position: 'bottom' },
-        tooltip: { callbacks: { label: (ctx: { raw: unknown }) => {
+        tooltip: {
+          callbacks: {
+            label: (ctx: { raw: unknown }) => {
               const p = ctx.raw as RebootPoint;
               return `${p.y} at ${when(new Date(p.x).toISOString())}: ${p.hosts} hosts, ${p.hostsReady} go`;
-            }, } },
+            },
+          },
+        },
       },
       scales: {
-        x: { type: 'linear', min, max, ticks: { stepSize: step, callback: (v: string | number) => when(new Date(Number(v)).toISOString()).replace(' UTC', '') }, title: { display: true, text: 'planned reboot (UTC)' } },
+        x: {
+          type: 'linear',
+          min,
+          max,
+          ticks: {
+            stepSize: step,
+            callback: (v: string | number) => when(new Date(Number(v)).toISOString()).replace(' UTC', ''),
+          },
+          title: { display: true, text: 'planned reboot (UTC)' },
+        },
         y: { type: 'category', labels: waves.map((w) => w.waveId), offset: true },
       },
     },
@@ -88,7 +116,13 @@ export function WavesPage({ route }: { route: Route }) {
       {waves.error && <ErrorBox error={waves.error} />}
       <div class="wave-cards">
         {list.map((w) => (
-          <section class={`card wave ${w.waveId === selected ? 'selected' : ''}`} key={w.waveId} data-testid="wave-card" data-wave={w.waveId} aria-labelledby={`wave-${w.waveId}`}>
+          <section
+            class={`card wave ${w.waveId === selected ? 'selected' : ''}`}
+            key={w.waveId}
+            data-testid="wave-card"
+            data-wave={w.waveId}
+            aria-labelledby={`wave-${w.waveId}`}
+          >
             <div class="card-head">
               <h2 id={`wave-${w.waveId}`}>{w.waveId}</h2>
               <GoBadge go={w.go} testId="wave-go" />
@@ -117,9 +151,18 @@ export function WavesPage({ route }: { route: Route }) {
               <dt>target</dt>
               <dd>{w.targets.map((t) => `${t.version} (${n(t.hosts)})`).join(', ')}</dd>
               <dt>reboots</dt>
-              <dd>{w.firstRebootAt === w.lastRebootAt ? when(w.firstRebootAt) : `${when(w.firstRebootAt)} to ${when(w.lastRebootAt)}`}</dd>
+              <dd>
+                {w.firstRebootAt === w.lastRebootAt
+                  ? when(w.firstRebootAt)
+                  : `${when(w.firstRebootAt)} to ${when(w.lastRebootAt)}`}
+              </dd>
             </dl>
-            <button type="button" onClick={() => choose(w.waveId)} aria-pressed={w.waveId === selected} data-testid="wave-select">
+            <button
+              type="button"
+              onClick={() => choose(w.waveId)}
+              aria-pressed={w.waveId === selected}
+              data-testid="wave-select"
+            >
               Show its hosts
             </button>
           </section>
@@ -128,7 +171,12 @@ export function WavesPage({ route }: { route: Route }) {
 
       {chart && (
         <Section title="Planned reboots" id="reboots">
-          <ChartView label={`Planned reboot times of the waves: ${list.map((w) => `${w.waveId} ${when(w.firstRebootAt)}`).join('; ')}`} config={chart} height={Math.max(160, 70 + 45 * list.length)} testId="chart-reboots" />
+          <ChartView
+            label={`Planned reboot times of the waves: ${list.map((w) => `${w.waveId} ${when(w.firstRebootAt)}`).join('; ')}`}
+            config={chart}
+            height={Math.max(160, 70 + 45 * list.length)}
+            testId="chart-reboots"
+          />
           <table data-testid="table-reboots">
             <caption class="visually-hidden">Planned reboot times</caption>
             <thead>
@@ -166,7 +214,11 @@ export function WavesPage({ route }: { route: Route }) {
           actions={
             <label class="inline">
               Show{' '}
-              <select value={readiness} onChange={(e) => choose(current.waveId, (e.target as HTMLSelectElement).value)} data-testid="readiness-filter">
+              <select
+                value={readiness}
+                onChange={(e) => choose(current.waveId, (e.target as HTMLSelectElement).value)}
+                data-testid="readiness-filter"
+              >
                 <option value="">all hosts</option>
                 <option value="no-go">no-go hosts</option>
                 <option value="go">go hosts</option>

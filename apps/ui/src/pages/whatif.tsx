@@ -38,7 +38,9 @@ export function WhatIfPage() {
   const [error, setError] = useState<ApiError | null>(null);
   const [selector, setSelector] = useState<Selector | null>(null);
   // the current plan of the same hosts: live (a projector batch moves it), and cheap
-  const plan = useData<PlanResult>(selector ? `plan|${JSON.stringify(selector)}` : null, (signal) => api('/v1/plan', { method: 'POST', body: { hosts: selector }, signal }));
+  const plan = useData<PlanResult>(selector ? `plan|${JSON.stringify(selector)}` : null, (signal) =>
+    api('/v1/plan', { method: 'POST', body: { hosts: selector }, signal }),
+  );
 
   const versions = useMemo(() => {
     const set = new Set<string>();
@@ -60,10 +62,16 @@ export function WhatIfPage() {
     }
     const idList = ids.split(/[\s,]+/).filter(Boolean);
     if (idList.length) sel.ids = idList;
-    if (!sel.waveId && !sel.labels && !sel.ids) return setFormError('Choose the hosts: a wave, labels or host ids (all that are given must match).');
+    if (!sel.waveId && !sel.labels && !sel.ids)
+      return setFormError('Choose the hosts: a wave, labels or host ids (all that are given must match).');
     if (!version.trim()) return setFormError('Give the target version, such as 4.17.3.');
     setFormError(null);
-    const request = { hosts: sel, target: { version: version.trim(), ...(build.trim() ? { build: build.trim() } : {}) }, guests: 'attention', maxGuests: LISTED };
+    const request = {
+      hosts: sel,
+      target: { version: version.trim(), ...(build.trim() ? { build: build.trim() } : {}) },
+      guests: 'attention',
+      maxGuests: LISTED,
+    };
     setRunning(true);
     setError(null);
     try {
@@ -80,8 +88,19 @@ export function WhatIfPage() {
   const chart = useMemo(() => {
     if (!result) return null;
     const keys = ROWS.slice(0, 6);
-    const series = [{ label: `what-if: Xen ${result.whatIf.target.version}`, color: '#0550ae', values: keys.map((k) => result.whatIf.totals[k.key] as number) }];
-    if (plan.data) series.unshift({ label: 'current plan', color: '#8c959f', values: keys.map((k) => (plan.data!.totals[k.key] as number) ?? 0) });
+    const series = [
+      {
+        label: `what-if: Xen ${result.whatIf.target.version}`,
+        color: '#0550ae',
+        values: keys.map((k) => result.whatIf.totals[k.key] as number),
+      },
+    ];
+    if (plan.data)
+      series.unshift({
+        label: 'current plan',
+        color: '#8c959f',
+        values: keys.map((k) => (plan.data!.totals[k.key] as number) ?? 0),
+      });
     return groupedBars(
       keys.map((k) => k.label),
       series,
@@ -92,7 +111,10 @@ export function WhatIfPage() {
   return (
     <div data-testid="whatif-page">
       <h1>What-if</h1>
-      <p class="lead">What a hypervisor upgrade would do to the guests of some hosts, before it is planned (nothing is changed), beside what is decided now.</p>
+      <p class="lead">
+        What a hypervisor upgrade would do to the guests of some hosts, before it is planned (nothing is changed),
+        beside what is decided now.
+      </p>
       <form class="card filters" onSubmit={(e) => void submit(e)} aria-label="What-if" data-testid="whatif-form">
         <div class="field">
           <label for="w-wave">Wave</label>
@@ -107,15 +129,33 @@ export function WhatIfPage() {
         </div>
         <div class="field">
           <label for="w-labels">Host labels</label>
-          <input id="w-labels" value={labels} onInput={(e) => setLabels((e.target as HTMLInputElement).value)} placeholder="rack=r1, pool=general" />
+          <input
+            id="w-labels"
+            value={labels}
+            onInput={(e) => setLabels((e.target as HTMLInputElement).value)}
+            placeholder="rack=r1, pool=general"
+          />
         </div>
         <div class="field wide">
           <label for="w-ids">Host ids</label>
-          <textarea id="w-ids" rows={2} value={ids} onInput={(e) => setIds((e.target as HTMLTextAreaElement).value)} placeholder="host-r1-01 host-r1-02" />
+          <textarea
+            id="w-ids"
+            rows={2}
+            value={ids}
+            onInput={(e) => setIds((e.target as HTMLTextAreaElement).value)}
+            placeholder="host-r1-01 host-r1-02"
+          />
         </div>
         <div class="field">
           <label for="w-version">Target Xen version</label>
-          <input id="w-version" list="w-versions" value={version} onInput={(e) => setVersion((e.target as HTMLInputElement).value)} placeholder="e.g. 4.17.3" required />
+          <input
+            id="w-version"
+            list="w-versions"
+            value={version}
+            onInput={(e) => setVersion((e.target as HTMLInputElement).value)}
+            placeholder="e.g. 4.17.3"
+            required
+          />
           <datalist id="w-versions">
             {versions.map((v) => (
               <option value={v} key={v} />
@@ -136,15 +176,29 @@ export function WhatIfPage() {
             {formError}
           </p>
         )}
-        <p class="hint wide">All choices that are given must match (a wave and labels: the hosts of the wave with those labels). What-if calls are rate limited per token.</p>
+        <p class="hint wide">
+          All choices that are given must match (a wave and labels: the hosts of the wave with those labels). What-if
+          calls are rate limited per token.
+        </p>
       </form>
       {error && <ErrorBox error={error} />}
       {result && (
         <div data-testid="whatif-result">
           <div class="grid">
-            <Section title={`Outcome for Xen ${result.whatIf.target.version}${result.whatIf.target.build ? ` (${result.whatIf.target.build})` : ''}`} id="outcome">
-              <p class="muted small">Computed {when(result.at.toISOString())}; the current plan follows the projections live.</p>
-              {chart && <ChartView label="Guests by outcome: the current plan beside the what-if" config={chart} testId="chart-whatif" />}
+            <Section
+              title={`Outcome for Xen ${result.whatIf.target.version}${result.whatIf.target.build ? ` (${result.whatIf.target.build})` : ''}`}
+              id="outcome"
+            >
+              <p class="muted small">
+                Computed {when(result.at.toISOString())}; the current plan follows the projections live.
+              </p>
+              {chart && (
+                <ChartView
+                  label="Guests by outcome: the current plan beside the what-if"
+                  config={chart}
+                  testId="chart-whatif"
+                />
+              )}
               <table data-testid="whatif-totals">
                 <thead>
                   <tr>
@@ -179,13 +233,18 @@ export function WhatIfPage() {
               </table>
               {plan.data && (
                 <p class="small">
-                  Now decided for: {plan.data.decidedFor.map((v) => `Xen ${v.version ?? '?'} (${n(v.hosts)} hosts)`).join(', ') || '–'}
+                  Now decided for:{' '}
+                  {plan.data.decidedFor.map((v) => `Xen ${v.version ?? '?'} (${n(v.hosts)} hosts)`).join(', ') || '–'}
                   {plan.data.totals.undecided ? `; ${n(plan.data.totals.undecided)} guests not decided yet` : ''}.
                 </p>
               )}
               {plan.error && <ErrorBox error={plan.error} />}
-              {result.whatIf.unknownHostIds.length > 0 && <p class="notice">No such hosts: {result.whatIf.unknownHostIds.join(', ')}</p>}
-              {result.whatIf.unregisteredHostIds.length > 0 && <p class="notice">Not registered yet: {result.whatIf.unregisteredHostIds.join(', ')}</p>}
+              {result.whatIf.unknownHostIds.length > 0 && (
+                <p class="notice">No such hosts: {result.whatIf.unknownHostIds.join(', ')}</p>
+              )}
+              {result.whatIf.unregisteredHostIds.length > 0 && (
+                <p class="notice">Not registered yet: {result.whatIf.unregisteredHostIds.join(', ')}</p>
+              )}
               {result.whatIf.flags.length > 0 && <p class="notice">Flags: {result.whatIf.flags.join(', ')}</p>}
             </Section>
             <Section title="By reason" id="by-reason">
@@ -202,15 +261,22 @@ export function WhatIfPage() {
                   </tr>
                 </thead>
                 <tbody>
-                  {[...new Set([...Object.keys(result.whatIf.totals.byReason), ...Object.keys(plan.data?.totals.byReason ?? {})])].sort().map((r) => (
-                    <tr key={r}>
-                      <th scope="row">{REASON_SHORT[r] ?? r}</th>
-                      <td class="num">{plan.data ? n(plan.data.totals.byReason[r] ?? 0) : '…'}</td>
-                      <td class="num">
-                        <Num value={result.whatIf.totals.byReason[r] ?? 0} testId={`whatif-reason-${r}`} />
-                      </td>
-                    </tr>
-                  ))}
+                  {[
+                    ...new Set([
+                      ...Object.keys(result.whatIf.totals.byReason),
+                      ...Object.keys(plan.data?.totals.byReason ?? {}),
+                    ]),
+                  ]
+                    .sort()
+                    .map((r) => (
+                      <tr key={r}>
+                        <th scope="row">{REASON_SHORT[r] ?? r}</th>
+                        <td class="num">{plan.data ? n(plan.data.totals.byReason[r] ?? 0) : '…'}</td>
+                        <td class="num">
+                          <Num value={result.whatIf.totals.byReason[r] ?? 0} testId={`whatif-reason-${r}`} />
+                        </td>
+                      </tr>
+                    ))}
                 </tbody>
               </table>
             </Section>
@@ -220,7 +286,11 @@ export function WhatIfPage() {
               <p>None: every guest would be fine or not applicable, at no cost.</p>
             ) : (
               <>
-                {result.whatIf.truncated && <p class="notice">The first {n(result.whatIf.guestsListed)} are listed; the totals count every guest.</p>}
+                {result.whatIf.truncated && (
+                  <p class="notice">
+                    The first {n(result.whatIf.guestsListed)} are listed; the totals count every guest.
+                  </p>
+                )}
                 <table data-testid="whatif-list">
                   <thead>
                     <tr>
@@ -233,7 +303,12 @@ export function WhatIfPage() {
                   </thead>
                   <tbody>
                     {listed.map((g) => (
-                      <tr key={`${g.guestId}|${g.hostId}`} data-testid="whatif-row" data-guest={g.guestId} data-outcome={g.outcome}>
+                      <tr
+                        key={`${g.guestId}|${g.hostId}`}
+                        data-testid="whatif-row"
+                        data-guest={g.guestId}
+                        data-outcome={g.outcome}
+                      >
                         <th scope="row">
                           <GuestLink guestId={g.guestId} hostId={g.hostId} />
                         </th>
@@ -245,7 +320,13 @@ export function WhatIfPage() {
                           {g.lostFirstGiBSuperpage ? <div class="small">loses the first-GiB superpage</div> : null}
                         </td>
                         <td>{REASON_SHORT[g.reason] ?? g.reason}</td>
-                        <td>{g.fixes?.length ? g.fixes.map((f) => `${f.release} (${f.distro})`).join(', ') : g.outcome === 'blocked' ? 'none announced' : ''}</td>
+                        <td>
+                          {g.fixes?.length
+                            ? g.fixes.map((f) => `${f.release} (${f.distro})`).join(', ')
+                            : g.outcome === 'blocked'
+                              ? 'none announced'
+                              : ''}
+                        </td>
                       </tr>
                     ))}
                   </tbody>

@@ -8,7 +8,9 @@ export class KafkaKeyIds1764000200001 implements MigrationInterface {
   readonly name = 'KafkaKeyIds1764000200001';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE UNIQUE INDEX IF NOT EXISTS access_tokens_kafka_key_id ON access_tokens ((encode(sha256(decode(token_sha256, 'hex')), 'hex')))`);
+    await q.query(
+      `CREATE UNIQUE INDEX IF NOT EXISTS access_tokens_kafka_key_id ON access_tokens ((encode(sha256(decode(token_sha256, 'hex')), 'hex')))`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

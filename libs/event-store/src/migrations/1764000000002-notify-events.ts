@@ -16,7 +16,9 @@ export class NotifyEvents1764000000002 implements MigrationInterface {
         RETURN NULL;
       END
       $$`);
-    await q.query(`CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION fc_events_notify()`);
+    await q.query(
+      `CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION fc_events_notify()`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

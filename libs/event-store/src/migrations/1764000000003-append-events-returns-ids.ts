@@ -1,6 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-const SIGNATURE = 'fc_append_events(text[], text[], text[], integer[], timestamptz[], text[], text[], text[], text, bigint)';
+const SIGNATURE =
+  'fc_append_events(text[], text[], text[], integer[], timestamptz[], text[], text[], text[], text, bigint)';
 
 /**
  * `fc_append_events` also returns the eventIds it stored (`stored_ids`), so that a caller

@@ -3,7 +3,17 @@ import { AppendEventsFunction1764000000001 } from './1764000000001-append-events
 import { NotifyEvents1764000000002 } from './1764000000002-notify-events';
 import { AppendEventsReturnsIds1764000000003 } from './1764000000003-append-events-returns-ids';
 
-export { CreateEventStore1764000000000, AppendEventsFunction1764000000001, NotifyEvents1764000000002, AppendEventsReturnsIds1764000000003 };
+export {
+  CreateEventStore1764000000000,
+  AppendEventsFunction1764000000001,
+  NotifyEvents1764000000002,
+  AppendEventsReturnsIds1764000000003,
+};
 
 /** The event store's migrations, in order; add them to the application's DataSource. */
-export const eventStoreMigrations = [CreateEventStore1764000000000, AppendEventsFunction1764000000001, NotifyEvents1764000000002, AppendEventsReturnsIds1764000000003];
+export const eventStoreMigrations = [
+  CreateEventStore1764000000000,
+  AppendEventsFunction1764000000001,
+  NotifyEvents1764000000002,
+  AppendEventsReturnsIds1764000000003,
+];

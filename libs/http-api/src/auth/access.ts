@@ -24,7 +24,11 @@ export function Access(rule: Omit<AccessRule, 'public'>) {
     SetMetadata(ACCESS_RULE, rule),
     ApiBearerAuth(),
     ApiResponse({ status: 401, description: 'no token, or an unknown or revoked one', ...problem }),
-    ApiResponse({ status: 403, description: `the token's role may not do this (allowed: admin${rule.roles?.length ? ', ' + rule.roles.join(', ') : ''})`, ...problem }),
+    ApiResponse({
+      status: 403,
+      description: `the token's role may not do this (allowed: admin${rule.roles?.length ? ', ' + rule.roles.join(', ') : ''})`,
+      ...problem,
+    }),
   );
 }
 

@@ -13,8 +13,16 @@ export interface AuthenticatedRequest extends Request {
 }
 
 const unauthorized = (detail: string) =>
-  new ProblemException(401, 'unauthorized', 'Unauthorized', detail, {}, { 'WWW-Authenticate': 'Bearer realm="fleetcompat"' });
-const forbidden = (detail: string, extensions: Record<string, unknown> = {}) => new ProblemException(403, 'forbidden', 'Forbidden', detail, extensions);
+  new ProblemException(
+    401,
+    'unauthorized',
+    'Unauthorized',
+    detail,
+    {},
+    { 'WWW-Authenticate': 'Bearer realm="fleetcompat"' },
+  );
+const forbidden = (detail: string, extensions: Record<string, unknown> = {}) =>
+  new ProblemException(403, 'forbidden', 'Forbidden', detail, extensions);
 
 /**
  * Every route needs `Authorization: Bearer <token>` unless it is public (@Public(), or a
@@ -31,7 +39,10 @@ export class AuthGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (ctx.getType() !== 'http') return true;
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
-    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [ctx.getHandler(), ctx.getClass()]);
+    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
     if (rule?.public || (!rule && OPEN_PATHS.test(req.path))) return true;
 
     const header = req.headers.authorization;
@@ -47,12 +58,17 @@ export class AuthGuard implements CanActivate {
     if (!rule?.roles?.includes(kind)) throw forbidden(`role ${principal.role} may not ${req.method} ${req.path}`);
     if (kind === 'host' && rule.ownHostParam) {
       const asked = req.params?.[rule.ownHostParam];
-      if (asked !== hostOf(principal.role)) throw forbidden(`role ${principal.role} may read its own host only, not ${String(asked)}`);
+      if (asked !== hostOf(principal.role))
+        throw forbidden(`role ${principal.role} may read its own host only, not ${String(asked)}`);
     }
     if (rule.events) {
       const items = Array.isArray(req.body) ? req.body : [req.body];
       const refusals = refusedEvents(principal.role, items);
-      if (refusals.length) throw forbidden(`role ${principal.role} may not write ${refusals.length} of the ${items.length} events; none was stored`, { refusals });
+      if (refusals.length)
+        throw forbidden(
+          `role ${principal.role} may not write ${refusals.length} of the ${items.length} events; none was stored`,
+          { refusals },
+        );
     }
     return true;
   }

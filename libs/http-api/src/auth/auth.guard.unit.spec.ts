@@ -6,19 +6,42 @@ import { ACCESS_RULE, AccessRule } from './access';
 import { AuthGuard } from './auth.guard';
 
 const TOKENS: Record<string, Role> = { p: 'planner', c: 'ci', h: 'host:h1', a: 'admin' };
-const authenticator = { authenticate: async (t: string): Promise<Principal | null> => (TOKENS[t] ? { tokenId: t, name: null, role: TOKENS[t] } : null) } as unknown as Authenticator;
+const authenticator = {
+  authenticate: async (t: string): Promise<Principal | null> =>
+    TOKENS[t] ? { tokenId: t, name: null, role: TOKENS[t] } : null,
+} as unknown as Authenticator;
 
-function context(rule: AccessRule | undefined, req: { path?: string; method?: string; token?: string; header?: string; params?: Record<string, string>; body?: unknown }) {
+function context(
+  rule: AccessRule | undefined,
+  req: {
+    path?: string;
+    method?: string;
+    token?: string;
+    header?: string;
+    params?: Record<string, string>;
+    body?: unknown;
+  },
+) {
   const handler = () => undefined;
   if (rule) Reflect.defineMetadata(ACCESS_RULE, rule, handler);
   const request: any = {
     path: req.path ?? '/v1/x',
     method: req.method ?? 'GET',
-    headers: req.header !== undefined ? { authorization: req.header } : req.token ? { authorization: `Bearer ${req.token}` } : {},
+    headers:
+      req.header !== undefined
+        ? { authorization: req.header }
+        : req.token
+          ? { authorization: `Bearer ${req.token}` }
+          : {},
     params: req.params ?? {},
     body: req.body,
   };
-  const ctx = { getType: () => 'http', getHandler: () => handler, getClass: () => class {}, switchToHttp: () => ({ getRequest: () => request }) } as unknown as ExecutionContext;
+  const ctx = {
+    getType: () => 'http',
+    getHandler: () => handler,
+    getClass: () => class {},
+    switchToHttp: () => ({ getRequest: () => request }),
+  } as unknown as ExecutionContext;
   return { ctx, request };
 }
 

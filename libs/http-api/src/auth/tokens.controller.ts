@@ -23,14 +23,24 @@ export class TokensController {
 
   @Post()
   @ApiOperation({ summary: 'Create a token; its secret is in this answer only (stored as a sha256); admin only' })
-  @ApiBody({ schema: { type: 'object', required: ['role'], properties: { role: { type: 'string', description: 'planner, ci, admin or host:<hostId>' }, name: { type: 'string' } } } })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['role'],
+      properties: {
+        role: { type: 'string', description: 'planner, ci, admin or host:<hostId>' },
+        name: { type: 'string' },
+      },
+    },
+  })
   @ApiResponse({ status: 201, description: '{ token, id, name, role, createdAt }' })
   @ApiResponse({ status: 400, ...problem })
   async create(@Body() body: { role?: unknown; name?: unknown } | null | undefined) {
     const role = typeof body?.role === 'string' ? parseRole(body.role) : null;
     if (!role) throw badRequest('invalid-role', 'role must be planner, ci, admin or host:<hostId>');
-    if (body?.name !== undefined && (typeof body?.name !== 'string' || body.name.length > 200)) throw badRequest('invalid-name', 'name must be a string of at most 200 characters');
-    const { token, info } = await this.tokens.create(role, (body?.name) ?? null);
+    if (body?.name !== undefined && (typeof body?.name !== 'string' || body.name.length > 200))
+      throw badRequest('invalid-name', 'name must be a string of at most 200 characters');
+    const { token, info } = await this.tokens.create(role, body?.name ?? null);
     return { token, ...info };
   }
 

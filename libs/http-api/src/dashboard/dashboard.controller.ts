@@ -24,7 +24,8 @@ export function labelsParam(raw: unknown): Record<string, string> | undefined {
   for (const item of list) {
     const text = String(item);
     const eq = text.indexOf('=');
-    if (typeof item !== 'string' || eq < 1 || eq > 128 || text.length - eq - 1 > 256) throw badRequest('invalid-label', 'label must be key=value (key 1-128, value up to 256 characters)');
+    if (typeof item !== 'string' || eq < 1 || eq > 128 || text.length - eq - 1 > 256)
+      throw badRequest('invalid-label', 'label must be key=value (key 1-128, value up to 256 characters)');
     labels[text.slice(0, eq)] = text.slice(eq + 1);
   }
   return Object.keys(labels).length ? labels : undefined;
@@ -32,7 +33,8 @@ export function labelsParam(raw: unknown): Record<string, string> | undefined {
 
 function idParam(name: string, raw: unknown): string | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (typeof raw !== 'string' || raw.length > 128) throw badRequest(`invalid-${name}`, `${name} must be one id of at most 128 characters`);
+  if (typeof raw !== 'string' || raw.length > 128)
+    throw badRequest(`invalid-${name}`, `${name} must be one id of at most 128 characters`);
   return raw;
 }
 
@@ -50,8 +52,13 @@ export class DashboardController {
 
   @Get('me')
   @Access({ roles: ['planner', 'ci', 'host'] })
-  @ApiOperation({ summary: "Who the token is and what its role may read (the dashboard shows what the role may see and nothing else)" })
-  @ApiResponse({ status: 200, description: '{ tokenId, name, role, kind, hostId, may: { fleet, whatIf, hosts, hostTimeline, guests, live } }' })
+  @ApiOperation({
+    summary: 'Who the token is and what its role may read (the dashboard shows what the role may see and nothing else)',
+  })
+  @ApiResponse({
+    status: 200,
+    description: '{ tokenId, name, role, kind, hostId, may: { fleet, whatIf, hosts, hostTimeline, guests, live } }',
+  })
   me(@Req() req: AuthenticatedRequest) {
     const p = req.principal!;
     const kind = roleKind(p.role);
@@ -62,17 +69,30 @@ export class DashboardController {
       role: p.role,
       kind,
       hostId: hostOf(p.role),
-      may: { fleet: reader, whatIf: reader, hosts: reader ? 'all' : kind === 'host' ? 'own' : 'none', hostTimeline: reader, guests: reader, live: kind !== 'ci' },
+      may: {
+        fleet: reader,
+        whatIf: reader,
+        hosts: reader ? 'all' : kind === 'host' ? 'own' : 'none',
+        hostTimeline: reader,
+        guests: reader,
+        live: kind !== 'ci',
+      },
     };
   }
 
   @Get('waves')
   @Access({ roles: ['planner'] })
   @ApiOperation({
-    summary: 'Upgrade waves: per wave its hosts, their readiness (decided, acknowledged, blocked), go / no-go, target versions and planned reboot times',
-    description: 'A host is go when every present guest has a decision that the host acknowledged and none is blocked (as GET /v1/hosts/{id} readiness); a wave is go when all its hosts are.',
+    summary:
+      'Upgrade waves: per wave its hosts, their readiness (decided, acknowledged, blocked), go / no-go, target versions and planned reboot times',
+    description:
+      'A host is go when every present guest has a decision that the host acknowledged and none is blocked (as GET /v1/hosts/{id} readiness); a wave is go when all its hosts are.',
   })
-  @ApiResponse({ status: 200, description: '{ items: [{ waveId, hosts, hostsReady, hostsBlocked, hostsStarted, guests, decided, acknowledged, blocked, go, targets, reboots: [{ at, hosts, hostsReady }], firstRebootAt, lastRebootAt }] }' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{ items: [{ waveId, hosts, hostsReady, hostsBlocked, hostsStarted, guests, decided, acknowledged, blocked, go, targets, reboots: [{ at, hosts, hostsReady }], firstRebootAt, lastRebootAt }] }',
+  })
   async waves() {
     return { items: await this.memo.get('waves', () => this.queries.waves()) };
   }
@@ -80,19 +100,28 @@ export class DashboardController {
   @Get('attention')
   @Access({ roles: ['planner'] })
   @ApiOperation({
-    summary: 'Guests that need attention (blocked, override needed, unknown kernel), filtered by wave, host, labels and reason; paginated',
+    summary:
+      'Guests that need attention (blocked, override needed, unknown kernel), filtered by wave, host, labels and reason; paginated',
     description:
       'Each with its reason (code, and the explanation in words), the remedy (what would unblock a blocked guest) and, for blocked guests, ' +
       'the announced kernels of its distro line that would (as POST /v1/what-if lists them). `counts` are under the wave, host and label filters.',
   })
   @ApiQuery({ name: 'kind', required: false, enum: ATTENTION_KINDS })
-  @ApiQuery({ name: 'reason', required: false, description: 'the decision reason code (e.g. high-rsdp-without-override)' })
+  @ApiQuery({
+    name: 'reason',
+    required: false,
+    description: 'the decision reason code (e.g. high-rsdp-without-override)',
+  })
   @ApiQuery({ name: 'waveId', required: false })
   @ApiQuery({ name: 'hostId', required: false })
   @ApiQuery({ name: 'label', required: false, description: 'key=value; repeat for several (a host must have all)' })
   @ApiQuery({ name: 'limit', required: false, description: 'page size, 1-1000 (default 50)' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 200, description: '{ items: [{ guestId, hostId, status, kinds, action, reason, needReason, explanation, remedy, fixes, kernel, waveId, labels }], nextCursor, counts: { total, kinds, reasons } }' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{ items: [{ guestId, hostId, status, kinds, action, reason, needReason, explanation, remedy, fixes, kernel, waveId, labels }], nextCursor, counts: { total, kinds, reasons } }',
+  })
   @ApiResponse({ status: 400, ...problem })
   async attention(
     @Query('kind') kind?: string,
@@ -103,7 +132,8 @@ export class DashboardController {
     @Query('limit') limit?: string,
     @Query('cursor') cursor?: string,
   ) {
-    if (kind !== undefined && kind !== '' && !(ATTENTION_KINDS as readonly string[]).includes(kind)) throw badRequest('invalid-kind', `kind must be one of ${ATTENTION_KINDS.join(', ')}`);
+    if (kind !== undefined && kind !== '' && !(ATTENTION_KINDS as readonly string[]).includes(kind))
+      throw badRequest('invalid-kind', `kind must be one of ${ATTENTION_KINDS.join(', ')}`);
     const filter = {
       kind: (kind || undefined) as AttentionKind | undefined,
       reason: idParam('reason', reason),
@@ -112,15 +142,30 @@ export class DashboardController {
       labels: labelsParam(label),
     };
     const [page, counts] = await Promise.all([
-      this.queries.attention({ ...filter, after: typeof cursor === 'string' && cursor ? cursor : undefined, limit: pageSize(limit, 50) }),
-      this.memo.get(`attention-counts:${JSON.stringify([filter.waveId, filter.hostId, filter.labels])}`, () => this.queries.attentionFacets(filter)),
+      this.queries.attention({
+        ...filter,
+        after: typeof cursor === 'string' && cursor ? cursor : undefined,
+        limit: pageSize(limit, 50),
+      }),
+      this.memo.get(`attention-counts:${JSON.stringify([filter.waveId, filter.hostId, filter.labels])}`, () =>
+        this.queries.attentionFacets(filter),
+      ),
     ]);
-    const blockedDistros = [...new Set(page.items.filter((i) => i.status === 'blocked' && i.kernel.distro).map((i) => i.kernel.distro!))];
-    const fixes: Map<string, FixSuggestion[]> = blockedDistros.length ? await this.whatIf.fixCandidates(this.dataSource, blockedDistros) : new Map<string, FixSuggestion[]>();
+    const blockedDistros = [
+      ...new Set(page.items.filter((i) => i.status === 'blocked' && i.kernel.distro).map((i) => i.kernel.distro!)),
+    ];
+    const fixes: Map<string, FixSuggestion[]> = blockedDistros.length
+      ? await this.whatIf.fixCandidates(this.dataSource, blockedDistros)
+      : new Map<string, FixSuggestion[]>();
     return {
       items: page.items.map((i) => ({
         ...i,
-        fixes: i.status === 'blocked' && i.kernel.distro ? (fixes.get(i.kernel.distro) ?? []).filter((f: { imageSha256: string }) => f.imageSha256 !== i.kernel.sha256) : [],
+        fixes:
+          i.status === 'blocked' && i.kernel.distro
+            ? (fixes.get(i.kernel.distro) ?? []).filter(
+                (f: { imageSha256: string }) => f.imageSha256 !== i.kernel.sha256,
+              )
+            : [],
       })),
       nextCursor: page.nextCursor,
       counts,
@@ -131,18 +176,28 @@ export class DashboardController {
   @HttpCode(200)
   @Access({ roles: ['planner'] })
   @ApiOperation({
-    summary: 'The current plan of some hosts: their guests\' current decisions, counted as POST /v1/what-if counts its outcomes',
-    description: 'Hosts are named as in POST /v1/what-if (ids, labels and/or waveId; all given must match). What-if shows this beside its outcome.',
+    summary:
+      "The current plan of some hosts: their guests' current decisions, counted as POST /v1/what-if counts its outcomes",
+    description:
+      'Hosts are named as in POST /v1/what-if (ids, labels and/or waveId; all given must match). What-if shows this beside its outcome.',
   })
   @ApiBody({ schema: z.toJSONSchema(planRequestSchema, { io: 'input' }) as SchemaObject })
-  @ApiResponse({ status: 200, description: '{ totals: { hosts, guests, fine, overrideLow, blocked, notApplicable, undecided, lostFirstGiBSuperpage, unknownKernel, byReason, byStatus }, decidedFor: [{ version, hosts }], unknownHostIds, unregisteredHostIds }' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{ totals: { hosts, guests, fine, overrideLow, blocked, notApplicable, undecided, lostFirstGiBSuperpage, unknownKernel, byReason, byStatus }, decidedFor: [{ version, hosts }], unknownHostIds, unregisteredHostIds }',
+  })
   @ApiResponse({ status: 400, ...problem })
   async plan(@Body() body: unknown) {
     const parsed = planRequestSchema.safeParse(body);
     if (!parsed.success) {
-      throw badRequest('invalid-plan', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), {
-        errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      });
+      throw badRequest(
+        'invalid-plan',
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+        {
+          errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        },
+      );
     }
     return this.queries.plan(parsed.data.hosts);
   }
@@ -155,20 +210,34 @@ export class HostListController {
 
   @Get()
   @Access({ roles: ['planner'] })
-  @ApiOperation({ summary: 'Hosts (id order) with their planned upgrade and readiness, filtered by wave, labels and go / no-go; paginated' })
+  @ApiOperation({
+    summary:
+      'Hosts (id order) with their planned upgrade and readiness, filtered by wave, labels and go / no-go; paginated',
+  })
   @ApiQuery({ name: 'waveId', required: false })
   @ApiQuery({ name: 'label', required: false, description: 'key=value; repeat for several (a host must have all)' })
   @ApiQuery({ name: 'readiness', required: false, enum: ['go', 'no-go'] })
   @ApiQuery({ name: 'limit', required: false, description: 'page size, 1-1000 (default 50)' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiResponse({ status: 200, description: '{ items: [{ hostId, registered, hypervisor, labels, plannedUpgrade, readiness: { guests, decided, acknowledged, blocked, ready }, go, noGoReasons }], nextCursor, total }' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{ items: [{ hostId, registered, hypervisor, labels, plannedUpgrade, readiness: { guests, decided, acknowledged, blocked, ready }, go, noGoReasons }], nextCursor, total }',
+  })
   @ApiResponse({ status: 400, ...problem })
-  async list(@Query('waveId') waveId?: string, @Query('label') label?: unknown, @Query('readiness') readiness?: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
-    if (readiness !== undefined && readiness !== '' && readiness !== 'go' && readiness !== 'no-go') throw badRequest('invalid-readiness', 'readiness must be go or no-go');
+  async list(
+    @Query('waveId') waveId?: string,
+    @Query('label') label?: unknown,
+    @Query('readiness') readiness?: string,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ) {
+    if (readiness !== undefined && readiness !== '' && readiness !== 'go' && readiness !== 'no-go')
+      throw badRequest('invalid-readiness', 'readiness must be go or no-go');
     return this.queries.hosts({
       waveId: idParam('waveId', waveId),
       labels: labelsParam(label),
-      readiness: (readiness || undefined),
+      readiness: readiness || undefined,
       after: typeof cursor === 'string' && cursor ? cursor : undefined,
       limit: pageSize(limit, 50),
     });

@@ -29,7 +29,13 @@ export interface HostListItem {
   hypervisor: { version: string | null; build: string | null };
   rsdpOverrideSupported: boolean;
   labels: Record<string, string>;
-  plannedUpgrade: { toVersion: string; toBuild: string | null; plannedRebootAt: string; waveId: string | null; state: string } | null;
+  plannedUpgrade: {
+    toVersion: string;
+    toBuild: string | null;
+    plannedRebootAt: string;
+    waveId: string | null;
+    state: string;
+  } | null;
   readiness: ReadinessCounts;
   /** go when ready; otherwise no-go and why, in words. */
   go: boolean;
@@ -124,7 +130,13 @@ interface HostListRow {
   hypervisor_build: string | null;
   rsdp_override_supported: boolean;
   labels: Record<string, string> | null;
-  upgrade: { toVersion: string; toBuild?: string | null; plannedRebootAt: string; waveId?: string | null; state: string } | null;
+  upgrade: {
+    toVersion: string;
+    toBuild?: string | null;
+    plannedRebootAt: string;
+    waveId?: string | null;
+    state: string;
+  } | null;
   guests: Count;
   decided: Count;
   acknowledged: Count;
@@ -160,7 +172,8 @@ interface PlanRow {
 }
 
 const int = (v: unknown) => Number(v ?? 0);
-const iso = (v: string | Date | null | undefined): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString());
+const iso = (v: string | Date | null | undefined): string | null =>
+  v === null || v === undefined ? null : new Date(String(v)).toISOString();
 
 /** A keyset cursor, opaque to clients. */
 export function encodeKey(parts: readonly string[]): string {
@@ -202,7 +215,8 @@ function readinessSql(s: string, hostsFrom: string): string {
            GROUP BY sel.host_id`;
 }
 
-const readyOf = (r: { guests: number; acknowledged: number; blocked: number }) => r.guests > 0 && r.acknowledged === r.guests && r.blocked === 0;
+const readyOf = (r: { guests: number; acknowledged: number; blocked: number }) =>
+  r.guests > 0 && r.acknowledged === r.guests && r.blocked === 0;
 
 /**
  * The dashboard's reads over the projections: per wave (readiness and planned reboots),
@@ -255,7 +269,22 @@ export class DashboardQueries {
     for (const r of rows) {
       let w = waves.get(r.wave_id);
       if (!w) {
-        w = { waveId: r.wave_id, hosts: 0, hostsReady: 0, hostsBlocked: 0, hostsStarted: 0, guests: 0, decided: 0, acknowledged: 0, blocked: 0, go: false, targets: [], reboots: [], firstRebootAt: null, lastRebootAt: null };
+        w = {
+          waveId: r.wave_id,
+          hosts: 0,
+          hostsReady: 0,
+          hostsBlocked: 0,
+          hostsStarted: 0,
+          guests: 0,
+          decided: 0,
+          acknowledged: 0,
+          blocked: 0,
+          go: false,
+          targets: [],
+          reboots: [],
+          firstRebootAt: null,
+          lastRebootAt: null,
+        };
         waves.set(r.wave_id, w);
       }
       w.hosts += int(r.hosts);
@@ -293,11 +322,13 @@ export class DashboardQueries {
    * it (the readiness of every selected host is then counted, in Postgres); without it only
    * the page's hosts are counted.
    */
-  async hosts(filter: HostSelector & { readiness?: 'go' | 'no-go'; after?: string; limit: number }): Promise<{ items: HostListItem[]; nextCursor: string | null; total: number }> {
+  async hosts(
+    filter: HostSelector & { readiness?: 'go' | 'no-go'; after?: string; limit: number },
+  ): Promise<{ items: HostListItem[]; nextCursor: string | null; total: number }> {
     const s = this.s;
     const params: unknown[] = [];
     const where = this.selector(filter, params);
-    const after = filter.after ? decodeKey(filter.after, 1)?.[0] ?? filter.after : null;
+    const after = filter.after ? (decodeKey(filter.after, 1)?.[0] ?? filter.after) : null;
     const countParams = [...params];
     let pageWhere = where;
     if (after !== null) {
@@ -323,9 +354,18 @@ export class DashboardQueries {
       ? `WITH sel AS (SELECT h.host_id FROM ${s}.hosts h WHERE ${where}), r AS (${readinessSql(s, 'sel')})
          SELECT count(*)::int AS n FROM r WHERE ${filter.readiness === 'go' ? ready : `NOT (${ready})`}`
       : `SELECT count(*)::int AS n FROM ${s}.hosts h WHERE ${where}`;
-    const [rows, total] = await Promise.all([this.db.query<HostListRow[]>(sql, params), this.db.query<{ n: Count }[]>(totalSql, countParams)]);
+    const [rows, total] = await Promise.all([
+      this.db.query<HostListRow[]>(sql, params),
+      this.db.query<{ n: Count }[]>(totalSql, countParams),
+    ]);
     const items = rows.slice(0, filter.limit).map((r): HostListItem => {
-      const readiness = { guests: int(r.guests), decided: int(r.decided), acknowledged: int(r.acknowledged), blocked: int(r.blocked), ready: false };
+      const readiness = {
+        guests: int(r.guests),
+        decided: int(r.decided),
+        acknowledged: int(r.acknowledged),
+        blocked: int(r.blocked),
+        ready: false,
+      };
       readiness.ready = readyOf(readiness);
       const u = r.upgrade;
       return {
@@ -334,19 +374,34 @@ export class DashboardQueries {
         hypervisor: { version: r.hypervisor_version, build: r.hypervisor_build },
         rsdpOverrideSupported: r.rsdp_override_supported,
         labels: r.labels ?? {},
-        plannedUpgrade: u ? { toVersion: u.toVersion, toBuild: u.toBuild ?? null, plannedRebootAt: u.plannedRebootAt, waveId: u.waveId ?? null, state: u.state } : null,
+        plannedUpgrade: u
+          ? {
+              toVersion: u.toVersion,
+              toBuild: u.toBuild ?? null,
+              plannedRebootAt: u.plannedRebootAt,
+              waveId: u.waveId ?? null,
+              state: u.state,
+            }
+          : null,
         readiness,
         go: readiness.ready,
         noGoReasons: readiness.ready ? [] : noGoReasons(readiness, r.registered),
       };
     });
     const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > filter.limit && last ? encodeKey([last.hostId]) : null, total: int(total[0]?.n) };
+    return {
+      items,
+      nextCursor: rows.length > filter.limit && last ? encodeKey([last.hostId]) : null,
+      total: int(total[0]?.n),
+    };
   }
 
   /** SQL of the attention rows over g (guests), d (decisions), h (hosts). */
   private attentionWhere(filter: AttentionFilter, params: unknown[], withKindAndReason: boolean): string {
-    const where = ['g.present', this.selector({ hostId: filter.hostId, labels: filter.labels, waveId: filter.waveId }, params)];
+    const where = [
+      'g.present',
+      this.selector({ hostId: filter.hostId, labels: filter.labels, waveId: filter.waveId }, params),
+    ];
     const override = `(g.status IN ('needs-low-rsdp', 'unknown-kernel') AND d.message->>'action' = 'override-low')`;
     if (withKindAndReason && filter.kind === 'blocked') where.push(`g.status = 'blocked'`);
     else if (withKindAndReason && filter.kind === 'unknown-kernel') where.push(`g.status = 'unknown-kernel'`);
@@ -360,7 +415,9 @@ export class DashboardQueries {
   }
 
   /** A page of guests that need attention (guest, host order), newest decision each, with reason and remedy. */
-  async attention(filter: AttentionFilter & { after?: string; limit: number }): Promise<{ items: AttentionItem[]; nextCursor: string | null }> {
+  async attention(
+    filter: AttentionFilter & { after?: string; limit: number },
+  ): Promise<{ items: AttentionItem[]; nextCursor: string | null }> {
     const s = this.s;
     const params: unknown[] = [];
     let where = this.attentionWhere(filter, params, true);
@@ -417,7 +474,9 @@ export class DashboardQueries {
    * Counts of the guests that need attention under the wave, host and label filters: per
    * kind (a guest may be of two: unknown kernel and override), per reason, and in all.
    */
-  async attentionFacets(filter: AttentionFilter): Promise<{ total: number; kinds: Record<AttentionKind, number>; reasons: Record<string, number> }> {
+  async attentionFacets(
+    filter: AttentionFilter,
+  ): Promise<{ total: number; kinds: Record<AttentionKind, number>; reasons: Record<string, number> }> {
     const s = this.s;
     const params: unknown[] = [];
     const where = this.attentionWhere(filter, params, false);
@@ -450,12 +509,20 @@ export class DashboardQueries {
    * superpage lost, unknown kernels, by reason and by status), plus the versions the hosts
    * are decided for. Ids that match no host come back in `unknownHostIds`.
    */
-  async plan(sel: HostSelector): Promise<{ totals: PlanTotals; decidedFor: { version: string | null; hosts: number }[]; unknownHostIds: string[]; unregisteredHostIds: string[] }> {
+  async plan(sel: HostSelector): Promise<{
+    totals: PlanTotals;
+    decidedFor: { version: string | null; hosts: number }[];
+    unknownHostIds: string[];
+    unregisteredHostIds: string[];
+  }> {
     const s = this.s;
     const params: unknown[] = [];
     const where = this.selector(sel, params);
     const [hostRows, rows] = await Promise.all([
-      this.db.query<{ host_id: string; registered: boolean; version: string | null }[]>(`SELECT h.host_id, h.registered, coalesce(h.upgrade->>'toVersion', h.hypervisor_version) AS version FROM ${s}.hosts h WHERE ${where}`, params),
+      this.db.query<{ host_id: string; registered: boolean; version: string | null }[]>(
+        `SELECT h.host_id, h.registered, coalesce(h.upgrade->>'toVersion', h.hypervisor_version) AS version FROM ${s}.hosts h WHERE ${where}`,
+        params,
+      ),
       this.db.query<PlanRow[]>(
         `SELECT g.status, d.message->>'action' AS action, d.message->>'rsdp' AS rsdp, d.message->>'reason' AS reason,
                 coalesce((d.message->'costs')::jsonb @> '[{"code":"first-gib-superpage-lost"}]', false) AS lost,
@@ -469,7 +536,19 @@ export class DashboardQueries {
       ),
     ]);
     const registered = hostRows.filter((h) => h.registered);
-    const totals: PlanTotals = { hosts: registered.length, guests: 0, fine: 0, overrideLow: 0, blocked: 0, notApplicable: 0, undecided: 0, lostFirstGiBSuperpage: 0, unknownKernel: 0, byReason: {}, byStatus: {} };
+    const totals: PlanTotals = {
+      hosts: registered.length,
+      guests: 0,
+      fine: 0,
+      overrideLow: 0,
+      blocked: 0,
+      notApplicable: 0,
+      undecided: 0,
+      lostFirstGiBSuperpage: 0,
+      unknownKernel: 0,
+      byReason: {},
+      byStatus: {},
+    };
     for (const r of rows) {
       const n = int(r.n);
       totals.guests += n;
@@ -491,7 +570,9 @@ export class DashboardQueries {
     const found = new Set(hostRows.map((h) => h.host_id));
     return {
       totals,
-      decidedFor: [...versions].map(([version, hosts]) => ({ version, hosts })).sort((a, b) => String(a.version).localeCompare(String(b.version), undefined, { numeric: true })),
+      decidedFor: [...versions]
+        .map(([version, hosts]) => ({ version, hosts }))
+        .sort((a, b) => String(a.version).localeCompare(String(b.version), undefined, { numeric: true })),
       unknownHostIds: (sel.ids ?? []).filter((id) => !found.has(id)),
       unregisteredHostIds: hostRows.filter((h) => !h.registered).map((h) => h.host_id),
     };

@@ -95,7 +95,11 @@ export class LiveHub implements OnModuleDestroy {
   }
 
   private state(principal?: Principal) {
-    return { generation: this.cache.generation, listening: this.cache.isListening, ...(principal ? { role: principal.role } : {}) };
+    return {
+      generation: this.cache.generation,
+      listening: this.cache.isListening,
+      ...(principal ? { role: principal.role } : {}),
+    };
   }
 
   private schedule(s: Stream): void {

@@ -67,7 +67,10 @@ export class LiveTickets {
       principal = { tokenId: 'bootstrap', name: 'FLEETCOMPAT_BOOTSTRAP_TOKEN', role: 'admin' };
     } else {
       if (!UUID.test(tokenId)) return null;
-      const rows: { id: string; name: string | null; role: string; token_sha256: string }[] = await this.db.query(`SELECT id, name, role, token_sha256 FROM access_tokens WHERE id = $1 AND revoked_at IS NULL`, [tokenId]);
+      const rows: { id: string; name: string | null; role: string; token_sha256: string }[] = await this.db.query(
+        `SELECT id, name, role, token_sha256 FROM access_tokens WHERE id = $1 AND revoked_at IS NULL`,
+        [tokenId],
+      );
       const role = rows[0] ? parseRole(rows[0].role) : null;
       if (!role || !/^[0-9a-f]{64}$/.test(rows[0].token_sha256)) return null;
       hash = Buffer.from(rows[0].token_sha256, 'hex');

@@ -37,7 +37,9 @@ describe('LiveTickets', () => {
   });
 
   it('refuses forged, malformed, and revoked tokens’ tickets; another process of the deployment accepts a good one', async () => {
-    const rows: Record<string, { role: string; token: string; revoked?: boolean }> = { [ID]: { role: 'host:h1', token: 'fct_host' } };
+    const rows: Record<string, { role: string; token: string; revoked?: boolean }> = {
+      [ID]: { role: 'host:h1', token: 'fct_host' },
+    };
     const a = new LiveTickets(store(rows), null, 60_000, now);
     const b = new LiveTickets(store(rows), null, 60_000, now);
     const good = a.issue({ tokenId: ID, name: null, role: 'host:h1' }, 'fct_host').ticket;
@@ -45,7 +47,15 @@ describe('LiveTickets', () => {
     expect(await a.redeem(wrongToken)).toBeNull();
     const [p, id, exp, mac] = good.split('.');
     expect(await a.redeem([p, id, String(Number(exp) + 1), mac].join('.'))).toBeNull();
-    for (const bad of ['', 'lt1', 'lt1.a.b.c', `lt1.not-a-uuid.${exp}.${mac}`, `lt2.${id}.${exp}.${mac}`, 'x'.repeat(300)]) expect(await a.redeem(bad)).toBeNull();
+    for (const bad of [
+      '',
+      'lt1',
+      'lt1.a.b.c',
+      `lt1.not-a-uuid.${exp}.${mac}`,
+      `lt2.${id}.${exp}.${mac}`,
+      'x'.repeat(300),
+    ])
+      expect(await a.redeem(bad)).toBeNull();
     expect(await b.redeem(good)).toMatchObject({ role: 'host:h1' });
     rows[ID].revoked = true;
     expect(await a.redeem(a.issue({ tokenId: ID, name: null, role: 'host:h1' }, 'fct_host').ticket)).toBeNull();
@@ -54,7 +64,10 @@ describe('LiveTickets', () => {
   it('the bootstrap token has tickets too, checked without the store', async () => {
     const db = store({});
     const tickets = new LiveTickets(db, 'bootstrap-secret-0123456789', 60_000, now);
-    const t = tickets.issue({ tokenId: 'bootstrap', name: 'FLEETCOMPAT_BOOTSTRAP_TOKEN', role: 'admin' }, 'bootstrap-secret-0123456789').ticket;
+    const t = tickets.issue(
+      { tokenId: 'bootstrap', name: 'FLEETCOMPAT_BOOTSTRAP_TOKEN', role: 'admin' },
+      'bootstrap-secret-0123456789',
+    ).ticket;
     expect(await tickets.redeem(t)).toMatchObject({ tokenId: 'bootstrap', role: 'admin' });
     expect(db.asked).toBe(0);
     expect(await new LiveTickets(db, null, 60_000, now).redeem(t)).toBeNull();
@@ -86,13 +99,15 @@ describe('LiveHub', () => {
     const res = response();
     const projections = () => res.chunks.filter((c) => c.startsWith('event: projection'));
     const until = async (f: () => boolean) => {
-      for (const end = Date.now() + 5000; !f(); ) {
+      for (const end = Date.now() + 5000; !f();) {
         if (Date.now() > end) throw new Error(`not yet: ${JSON.stringify(res.chunks)}`);
         await new Promise((r) => setTimeout(r, 10));
       }
     };
     hub.attach(res, { tokenId: 't', name: null, role: 'planner' });
-    expect(res.chunks[0]).toMatch(/^retry: 5000\nevent: ready\ndata: \{"generation":\d+,"listening":true,"role":"planner"\}\n\n$/);
+    expect(res.chunks[0]).toMatch(
+      /^retry: 5000\nevent: ready\ndata: \{"generation":\d+,"listening":true,"role":"planner"\}\n\n$/,
+    );
     await new Promise((r) => setTimeout(r, 1050));
     cache.invalidate();
     cache.invalidate();

@@ -35,7 +35,8 @@ interface Asset {
  * the same origin. No inline script, nothing from elsewhere (the token is kept in the tab's
  * session storage, so a script injected into the page is what must never run).
  */
-export const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const UI_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 function loadAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
@@ -103,7 +104,10 @@ interface RouteTable {
   get(path: string, handler: (req: Request, res: Response, next: NextFunction) => unknown): unknown;
 }
 
-export function serveUi(express: RouteTable, dir: string | undefined = uiDirCandidates().find((d) => existsSync(path.join(d, 'index.html')))): { dir: string | null } {
+export function serveUi(
+  express: RouteTable,
+  dir: string | undefined = uiDirCandidates().find((d) => existsSync(path.join(d, 'index.html'))),
+): { dir: string | null } {
   const assets = dir ? loadAssets(dir) : new Map<string, Asset>();
   const index = assets.get('index.html');
   const pageHeaders = (res: Response) => {
@@ -121,7 +125,10 @@ export function serveUi(express: RouteTable, dir: string | undefined = uiDirCand
     if (!req.originalUrl.split('?')[0].endsWith('/')) return res.redirect(301, '/ui/');
     pageHeaders(res);
     if (!index) {
-      res.status(503).type('text/plain; charset=utf-8').end('The dashboard was not built: run `npm run build` (it bundles apps/ui into dist/ui).\n');
+      res
+        .status(503)
+        .type('text/plain; charset=utf-8')
+        .end('The dashboard was not built: run `npm run build` (it bundles apps/ui into dist/ui).\n');
       return;
     }
     send(req, res, index);

@@ -1,6 +1,15 @@
 import { DataSource } from 'typeorm';
 import { hostStreamId } from '@fleetcompat/event-store';
-import { DecisionWithCause, EventRef, readContext, readDecisionHistory, readEventRefs, readStreamPage, RestedOn, StreamEvent } from '@fleetcompat/projections';
+import {
+  DecisionWithCause,
+  EventRef,
+  readContext,
+  readDecisionHistory,
+  readEventRefs,
+  readStreamPage,
+  RestedOn,
+  StreamEvent,
+} from '@fleetcompat/projections';
 
 export type { EventRef };
 
@@ -23,7 +32,9 @@ export interface GuestHistoryItem {
 
 /** The events a decision rested on, as the projector recorded them when it decided: [fact, eventId]. */
 function restedOnIds(d: DecisionWithCause): [keyof RestedOn, string][] {
-  return (Object.entries(d.detail?.restedOn ?? {}) as [keyof RestedOn, string | null][]).filter((x): x is [keyof RestedOn, string] => typeof x[1] === 'string');
+  return (Object.entries(d.detail?.restedOn ?? {}) as [keyof RestedOn, string | null][]).filter(
+    (x): x is [keyof RestedOn, string] => typeof x[1] === 'string',
+  );
 }
 
 /**
@@ -43,7 +54,9 @@ export class HistoryService {
   async guestHistory(guestId: string): Promise<GuestHistoryItem[]> {
     const decisions = await readDecisionHistory(readContext(this.dataSource), guestId);
     if (!decisions.length) return [];
-    const byId = await readEventRefs(this.dataSource, [...new Set(decisions.flatMap((d) => restedOnIds(d).map(([, id]) => id)))]);
+    const byId = await readEventRefs(this.dataSource, [
+      ...new Set(decisions.flatMap((d) => restedOnIds(d).map(([, id]) => id))),
+    ]);
     return decisions.map((d) => ({
       decisionId: d.decisionId,
       hostId: d.hostId,
@@ -51,7 +64,15 @@ export class HistoryService {
       kind: d.kind,
       decidedAt: d.decidedAt,
       message: d.message,
-      rule: d.detail && d.message.type === 'PlacementDecided' ? { reason: d.message.reason, status: d.detail.status, explanation: d.detail.explanation, flags: d.detail.flags } : null,
+      rule:
+        d.detail && d.message.type === 'PlacementDecided'
+          ? {
+              reason: d.message.reason,
+              status: d.detail.status,
+              explanation: d.detail.explanation,
+              flags: d.detail.flags,
+            }
+          : null,
       causedBy: d.cause ? { ...d.causedBy, ...d.cause } : d.causedBy,
       restedOn: restedOnIds(d).flatMap(([fact, id]) => {
         const e = byId.get(id);

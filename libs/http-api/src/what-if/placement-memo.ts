@@ -1,4 +1,12 @@
-import { decidePlacement, GuestFacts, HostFacts, KernelFacts, PlacementDecision, PlacementInput, RsdpNotes } from '@fleetcompat/policy';
+import {
+  decidePlacement,
+  GuestFacts,
+  HostFacts,
+  KernelFacts,
+  PlacementDecision,
+  PlacementInput,
+  RsdpNotes,
+} from '@fleetcompat/policy';
 
 type Scalar = string | number | boolean | null | undefined;
 
@@ -22,8 +30,18 @@ const notes = keyer<RsdpNotes>({ guestOs: (v) => v, supportedFeatures: (v) => v,
 const notesKey = (n: RsdpNotes | null | undefined): Scalar => (n ? `(${notes(n)})` : n);
 const boot = keyer<GuestFacts['boot']>({ method: (v) => v, kernelSha256: (v) => v, bootloaderSha256: (v) => v });
 /** The ids are left out: no id enters a decision. */
-const guestKey = keyer<GuestFacts>({ guestId: () => '', mode: (v) => v, memoryMiB: (v) => v, boot: (b) => `(${boot(b)})` });
-const hostKey = keyer<HostFacts>({ hostId: () => '', hypervisorVersion: (v) => v, hypervisorBuild: (v) => v, rsdpOverrideSupported: (v) => v });
+const guestKey = keyer<GuestFacts>({
+  guestId: () => '',
+  mode: (v) => v,
+  memoryMiB: (v) => v,
+  boot: (b) => `(${boot(b)})`,
+});
+const hostKey = keyer<HostFacts>({
+  hostId: () => '',
+  hypervisorVersion: (v) => v,
+  hypervisorBuild: (v) => v,
+  rsdpOverrideSupported: (v) => v,
+});
 const kernelKey = keyer<KernelFacts>({ imageSha256: (v) => v, xenNotes: notesKey });
 
 /**

@@ -1,11 +1,38 @@
-import { decidePlacement, DEFAULT_BEHAVIOUR_RULES, DEFAULT_GUEST_OS_RULES, PlacementDecision, PlacementInput } from '@fleetcompat/policy';
+import {
+  decidePlacement,
+  DEFAULT_BEHAVIOUR_RULES,
+  DEFAULT_GUEST_OS_RULES,
+  PlacementDecision,
+  PlacementInput,
+} from '@fleetcompat/policy';
 import { behaviourTable, guestOsTable, policyInputFor, PolicyGuest, PolicyTables } from '@fleetcompat/projections';
 import { KeyParts, PlacementMemo } from './placement-memo';
 
-const tables = (): PolicyTables => ({ behaviours: behaviourTable([], DEFAULT_BEHAVIOUR_RULES), guestOses: guestOsTable([], DEFAULT_GUEST_OS_RULES) });
+const tables = (): PolicyTables => ({
+  behaviours: behaviourTable([], DEFAULT_BEHAVIOUR_RULES),
+  guestOses: guestOsTable([], DEFAULT_GUEST_OS_RULES),
+});
 const sha = 'b'.repeat(64);
-const kernels = new Map([[sha, { imageSha256: sha, xenNotes: { guestOs: 'linux', supportedFeatures: 1 << 15, pvh: true }, revoked: false, announcedAt: '2026-11-01T00:00:00.000Z' }]]);
-const guest = (over: Partial<PolicyGuest> = {}): PolicyGuest => ({ guestId: 'g1', mode: 'pvh', memoryMiB: 2048, bootMethod: 'direct', kernelSha256: sha, bootloaderSha256: null, ...over });
+const kernels = new Map([
+  [
+    sha,
+    {
+      imageSha256: sha,
+      xenNotes: { guestOs: 'linux', supportedFeatures: 1 << 15, pvh: true },
+      revoked: false,
+      announcedAt: '2026-11-01T00:00:00.000Z',
+    },
+  ],
+]);
+const guest = (over: Partial<PolicyGuest> = {}): PolicyGuest => ({
+  guestId: 'g1',
+  mode: 'pvh',
+  memoryMiB: 2048,
+  bootMethod: 'direct',
+  kernelSha256: sha,
+  bootloaderSha256: null,
+  ...over,
+});
 const target = { version: '4.17.3', build: null };
 
 describe('PlacementMemo', () => {
@@ -14,7 +41,8 @@ describe('PlacementMemo', () => {
     const memo = new PlacementMemo((input) => (calls.push(input), decidePlacement(input)));
     return { memo, calls };
   };
-  const input = (g: PolicyGuest, t: PolicyTables, host = { hostId: 'h1', rsdpOverrideSupported: true }) => policyInputFor(g, host, target, (s) => kernels.get(s), t);
+  const input = (g: PolicyGuest, t: PolicyTables, host = { hostId: 'h1', rsdpOverrideSupported: true }) =>
+    policyInputFor(g, host, target, (s) => kernels.get(s), t);
 
   it('gives what the policy decides, and decides once for guests alike on other hosts', () => {
     const { memo, calls } = counting();
@@ -35,7 +63,15 @@ describe('PlacementMemo', () => {
     memo.decisionFor(input(guest({ bootMethod: 'pvh-grub' }), t));
     memo.decisionFor(input(guest({ kernelSha256: null }), t));
     memo.decisionFor(input(guest(), t, { hostId: 'h1', rsdpOverrideSupported: false }));
-    memo.decisionFor(policyInputFor(guest(), { hostId: 'h1', rsdpOverrideSupported: true }, { version: '4.10.4', build: null }, (s) => kernels.get(s), t));
+    memo.decisionFor(
+      policyInputFor(
+        guest(),
+        { hostId: 'h1', rsdpOverrideSupported: true },
+        { version: '4.10.4', build: null },
+        (s) => kernels.get(s),
+        t,
+      ),
+    );
     memo.decisionFor(input(guest(), tables()));
     expect(calls).toHaveLength(8);
   });
@@ -43,10 +79,14 @@ describe('PlacementMemo', () => {
   it('its key is the whole input less the two ids; the compiler holds every field of the input to a part of the key', () => {
     const memo = new PlacementMemo();
     const i = input(guest(), tables());
-    expect(memo.keyOf({ ...i, guest: { ...i.guest, guestId: 'other' }, host: { ...i.host, hostId: 'other' } })).toBe(memo.keyOf(i));
+    expect(memo.keyOf({ ...i, guest: { ...i.guest, guestId: 'other' }, host: { ...i.host, hostId: 'other' } })).toBe(
+      memo.keyOf(i),
+    );
     expect(memo.keyOf({ ...i, bootloaderNotes: { pvh: true } })).not.toBe(memo.keyOf(i));
     expect(memo.keyOf({ ...i, host: { ...i.host, hypervisorBuild: 'b2' } })).not.toBe(memo.keyOf(i));
-    expect(memo.keyOf({ ...i, kernel: { ...i.kernel!, xenNotes: { ...i.kernel!.xenNotes, supportedFeatures: 0 } } })).not.toBe(memo.keyOf(i));
+    expect(
+      memo.keyOf({ ...i, kernel: { ...i.kernel!, xenNotes: { ...i.kernel!.xenNotes, supportedFeatures: 0 } } }),
+    ).not.toBe(memo.keyOf(i));
     // (checked by the typecheck: a type with a field the key leaves out does not compile)
     // @ts-expect-error b has no part
     const missing: KeyParts<{ a: number; b?: string }> = { a: (v: number) => v };

@@ -60,7 +60,17 @@ export interface WhatIfResult {
 }
 
 function emptyTotals(): Totals {
-  return { guests: 0, fine: 0, overrideLow: 0, blocked: 0, notApplicable: 0, lostFirstGiBSuperpage: 0, unknownKernel: 0, byReason: {}, byStatus: {} };
+  return {
+    guests: 0,
+    fine: 0,
+    overrideLow: 0,
+    blocked: 0,
+    notApplicable: 0,
+    lostFirstGiBSuperpage: 0,
+    unknownKernel: 0,
+    byReason: {},
+    byStatus: {},
+  };
 }
 
 function outcomeOf(d: PlacementDecision): Outcome {
@@ -82,11 +92,19 @@ function count(t: Totals, o: Outcome, d: PlacementDecision): void {
 }
 
 function add(into: Totals, t: Totals): void {
-  for (const k of ['guests', 'fine', 'overrideLow', 'blocked', 'notApplicable', 'lostFirstGiBSuperpage', 'unknownKernel'] as const) into[k] += t[k];
+  for (const k of [
+    'guests',
+    'fine',
+    'overrideLow',
+    'blocked',
+    'notApplicable',
+    'lostFirstGiBSuperpage',
+    'unknownKernel',
+  ] as const)
+    into[k] += t[k];
   for (const [k, n] of Object.entries(t.byReason)) into.byReason[k] = (into.byReason[k] ?? 0) + n;
   for (const [k, n] of Object.entries(t.byStatus)) into.byStatus[k] = (into.byStatus[k] ?? 0) + n;
 }
-
 
 /** What the tally needs of the request (what-if.service.ts WhatIfRequest). */
 export interface ListingRequest {
@@ -138,7 +156,8 @@ export class WhatIfTally {
     const outcome = outcomeOf(d);
     count(host.totals, outcome, d);
     for (const f of d.flags) this.flags.add(f);
-    const attention = outcome === 'blocked' || outcome === 'override-low' || d.status === 'unknown-kernel' || d.costs.length > 0;
+    const attention =
+      outcome === 'blocked' || outcome === 'override-low' || d.status === 'unknown-kernel' || d.costs.length > 0;
     if (this.req.guests === 'none' || (this.req.guests === 'attention' && !attention)) return;
     if (this.listed >= this.req.maxGuests) {
       this.truncated = true;
@@ -158,7 +177,13 @@ export class WhatIfTally {
       kernelSha256: g.kernelSha256,
       explanation: d.explanation,
       flags: d.flags,
-      ...(outcome === 'blocked' ? { fixes: kernel?.distro ? (this.fixes.get(kernel.distro) ?? []).filter((f) => f.imageSha256 !== g.kernelSha256) : [] } : {}),
+      ...(outcome === 'blocked'
+        ? {
+            fixes: kernel?.distro
+              ? (this.fixes.get(kernel.distro) ?? []).filter((f) => f.imageSha256 !== g.kernelSha256)
+              : [],
+          }
+        : {}),
     });
   }
 

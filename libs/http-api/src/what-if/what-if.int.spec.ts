@@ -10,7 +10,13 @@ import { WhatIfRequest, WhatIfService } from './what-if.service';
 
 const at = (n: number) => new Date(Date.parse('2026-11-21T00:00:00Z') + n * 1000).toISOString();
 const kernel = (id: string, name: string, distro: string, supportedFeatures: number, pvh = true) =>
-  envelope(id, 'KernelBuildCompleted', at(1), 'ci', { imageSha256: fakeSha(name), release: name, arch: 'x86_64', distro, xenNotes: { guestOs: 'linux', supportedFeatures, pvh } });
+  envelope(id, 'KernelBuildCompleted', at(1), 'ci', {
+    imageSha256: fakeSha(name),
+    release: name,
+    arch: 'x86_64',
+    distro,
+    xenNotes: { guestOs: 'linux', supportedFeatures, pvh },
+  });
 
 describe('what-if on the projections (the policy the projector runs)', () => {
   let db: TestDatabase;
@@ -24,7 +30,10 @@ describe('what-if on the projections (the policy the projector runs)', () => {
     for (let tries = 0; ; tries++) {
       await projector.catchUp();
       const { checkpoint } = await projector.position();
-      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)`, [checkpoint.transactionId, checkpoint.globalPosition]);
+      const [{ n }] = await ds.query(
+        `SELECT count(*)::int AS n FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)`,
+        [checkpoint.transactionId, checkpoint.globalPosition],
+      );
       if (n === 0) return;
       if (tries > 600) throw new Error(`${n} events still not projected`);
       await new Promise((r) => setTimeout(r, 50));
@@ -47,16 +56,28 @@ describe('what-if on the projections (the policy the projector runs)', () => {
   });
 
   it('predicts, guest by guest, the decisions the projector makes once the upgrade is planned for real', async () => {
-    const before = await ds.query(`SELECT (SELECT count(*) FROM projection.decisions) AS d, (SELECT count(*) FROM outbox) AS o, (SELECT count(*) FROM events) AS e`);
+    const before = await ds.query(
+      `SELECT (SELECT count(*) FROM projection.decisions) AS d, (SELECT count(*) FROM outbox) AS o, (SELECT count(*) FROM events) AS e`,
+    );
     const predicted = await ask({ hosts: { labels: { rack: 'r1' } }, target: { version: '4.17.3' } });
-    expect(await ds.query(`SELECT (SELECT count(*) FROM projection.decisions) AS d, (SELECT count(*) FROM outbox) AS o, (SELECT count(*) FROM events) AS e`)).toEqual(before);
+    expect(
+      await ds.query(
+        `SELECT (SELECT count(*) FROM projection.decisions) AS d, (SELECT count(*) FROM outbox) AS o, (SELECT count(*) FROM events) AS e`,
+      ),
+    ).toEqual(before);
     expect(predicted.hosts.map((h) => h.hostId)).toEqual(['host-r1-01', 'host-r1-02']);
     expect(predicted.totals).toMatchObject({ hosts: 2, guests: 18 });
     expect(predicted.guestsListed).toBe(18);
 
     await put(
       ['host-r1-01', 'host-r1-02'].map((hostId, i) =>
-        envelope(`plan-${i}`, 'HypervisorUpgradePlanned', at(10), 'orchestrator', { hostId, fromVersion: '4.10.4', toVersion: '4.17.3', plannedRebootAt: '2026-12-01T02:00:00Z', waveId: 'w1' }),
+        envelope(`plan-${i}`, 'HypervisorUpgradePlanned', at(10), 'orchestrator', {
+          hostId,
+          fromVersion: '4.10.4',
+          toVersion: '4.17.3',
+          plannedRebootAt: '2026-12-01T02:00:00Z',
+          waveId: 'w1',
+        }),
       ),
     );
     const queries = new ProjectionQueries(ds);
@@ -66,7 +87,14 @@ describe('what-if on the projections (the policy the projector runs)', () => {
       expect(actual.map((p) => p.guestId)).toEqual(host.guests.map((g) => g.guestId));
       for (const g of host.guests) {
         const real = actual.find((p) => p.guestId === g.guestId)!;
-        expect({ guestId: g.guestId, status: g.status, rsdp: g.rsdp, action: g.action, reason: g.reason, lost: g.lostFirstGiBSuperpage }).toEqual({
+        expect({
+          guestId: g.guestId,
+          status: g.status,
+          rsdp: g.rsdp,
+          action: g.action,
+          reason: g.reason,
+          lost: g.lostFirstGiBSuperpage,
+        }).toEqual({
           guestId: real.guestId,
           status: real.status,
           rsdp: real.decision!.rsdp,
@@ -82,7 +110,10 @@ describe('what-if on the projections (the policy the projector runs)', () => {
   });
 
   it('counts per host and in total, and says why a guest is blocked', async () => {
-    const r = await ask({ hosts: { ids: ['host-r2-01', 'host-r2-02', 'no-such-host'] }, target: { version: '4.17.3' } });
+    const r = await ask({
+      hosts: { ids: ['host-r2-01', 'host-r2-02', 'no-such-host'] },
+      target: { version: '4.17.3' },
+    });
     expect(r.unknownHostIds).toEqual(['no-such-host']);
     const [r201, r202] = r.hosts;
     // host-r2-01 cannot force low placement: its old Linux behind pvh-grub is blocked; host-r2-02 can.
@@ -90,10 +121,19 @@ describe('what-if on the projections (the policy the projector runs)', () => {
     expect(r202.totals).toMatchObject({ guests: 9, blocked: 1, overrideLow: 1, notApplicable: 2 });
     expect(r.totals).toMatchObject({ hosts: 2, guests: 18, blocked: 3, overrideLow: 1 });
     const blocked = r201.guests.find((g) => g.guestId === 'host-r2-01.db-old-grub')!;
-    expect(blocked).toMatchObject({ outcome: 'blocked', reason: 'high-rsdp-without-override', rsdp: 'high', fixes: [] });
+    expect(blocked).toMatchObject({
+      outcome: 'blocked',
+      reason: 'high-rsdp-without-override',
+      rsdp: 'high',
+      fixes: [],
+    });
     expect(blocked.explanation.join(' ')).toMatch(/bootloader|GRUB/i);
     expect(r201.guests.find((g) => g.guestId === 'host-r2-01.batch-custom')).toMatchObject({ unknownKernel: true });
-    expect(r201.guests.find((g) => g.guestId === 'host-r2-01.web-old-direct')).toMatchObject({ outcome: 'fine', rsdp: 'low', lostFirstGiBSuperpage: true });
+    expect(r201.guests.find((g) => g.guestId === 'host-r2-01.web-old-direct')).toMatchObject({
+      outcome: 'fine',
+      rsdp: 'low',
+      lostFirstGiBSuperpage: true,
+    });
     expect(r201.totals.lostFirstGiBSuperpage).toBeGreaterThan(0);
     // The same fleet on 4.10 (always low): nothing blocked but the kernel that cannot boot as PVH.
     const old = await ask({ hosts: { ids: ['host-r2-01'] }, target: { version: '4.10.4' } });
@@ -106,7 +146,10 @@ describe('what-if on the projections (the policy the projector runs)', () => {
       kernel('fix-1', 'linux-5.4.0-150-generic', 'ubuntu-18.04', 0x8801),
       kernel('fix-2', 'linux-5.4.0-200-generic', 'ubuntu-18.04', 0x8801),
       kernel('fix-revoked', 'linux-5.4.0-201-generic', 'ubuntu-18.04', 0x8801),
-      envelope('fix-revoke', 'KernelBuildRevoked', at(2), 'ci', { imageSha256: fakeSha('linux-5.4.0-201-generic'), reason: 'broken' }),
+      envelope('fix-revoke', 'KernelBuildRevoked', at(2), 'ci', {
+        imageSha256: fakeSha('linux-5.4.0-201-generic'),
+        reason: 'broken',
+      }),
       kernel('no-fix-old', 'linux-4.15.0-214-generic', 'ubuntu-18.04', 0x801),
       kernel('no-fix-other-distro', 'linux-6.1.0-48-cloud-amd64', 'debian-12', 0x8801),
       kernel('no-fix-not-pvh', 'linux-5.4.0-202-generic', 'ubuntu-18.04', 0x8801, false),
@@ -135,8 +178,18 @@ describe('what-if on the projections (the policy the projector runs)', () => {
     const items = await new HistoryService(ds).guestHistory('host-r1-01.db-old-grub');
     expect(items.length).toBeGreaterThanOrEqual(2);
     const last = items[items.length - 1];
-    expect(last.causedBy).toMatchObject({ eventId: 'plan-0', type: 'HypervisorUpgradePlanned', occurredAt: at(10), recordedAt: expect.any(String), streamId: 'host-host-r1-01' });
-    expect(last.rule).toMatchObject({ reason: (last.message as PlacementDecided).reason, status: 'blocked', explanation: expect.any(Array) });
+    expect(last.causedBy).toMatchObject({
+      eventId: 'plan-0',
+      type: 'HypervisorUpgradePlanned',
+      occurredAt: at(10),
+      recordedAt: expect.any(String),
+      streamId: 'host-host-r1-01',
+    });
+    expect(last.rule).toMatchObject({
+      reason: (last.message as PlacementDecided).reason,
+      status: 'blocked',
+      explanation: expect.any(Array),
+    });
     const facts = Object.fromEntries(last.restedOn.map((f: any) => [f.fact, f]));
     expect(facts.guest).toMatchObject({ type: 'GuestObserved', streamId: 'guest-host-r1-01.db-old-grub' });
     expect(facts.host).toMatchObject({ type: 'HostRegistered' });
@@ -151,7 +204,9 @@ describe('what-if on the projections (the policy the projector runs)', () => {
   it('gives the timeline of a host from its stream, paginated', async () => {
     const h = new HistoryService(ds);
     const page = await h.hostTimeline('host-r1-01', 0, 1);
-    expect(page.items).toEqual([expect.objectContaining({ position: 1, type: 'HostRegistered', eventId: 'sample-0005' })]);
+    expect(page.items).toEqual([
+      expect.objectContaining({ position: 1, type: 'HostRegistered', eventId: 'sample-0005' }),
+    ]);
     const rest = await h.hostTimeline('host-r1-01', page.next!, 100);
     expect(rest.items.map((i) => i.type)).toEqual(['HypervisorUpgradePlanned']);
     expect(rest.next).toBeNull();

@@ -33,7 +33,10 @@ export const whatIfRequestSchema = z
         waveId: z.string().min(1).max(128).optional(),
       })
       .strict()
-      .refine((h) => Boolean(h.ids?.length || (h.labels && Object.keys(h.labels).length) || h.waveId), 'name the hosts by ids, labels or waveId'),
+      .refine(
+        (h) => Boolean(h.ids?.length || (h.labels && Object.keys(h.labels).length) || h.waveId),
+        'name the hosts by ids, labels or waveId',
+      ),
     target: z
       .object({
         version: z
@@ -83,10 +86,19 @@ export class WhatIfService {
       const tables = await readPolicyTables(ctx, this.defaults, this.guestOsDefaults);
       const fixes = await readFixCandidates(ctx, distrosOf(kernels), FIX_LIMIT);
       const target = { version: req.target.version, build: req.target.build ?? null };
-      const tally = new WhatIfTally(req, selected.filter((h) => h.registered), kernels, fixes);
+      const tally = new WhatIfTally(
+        req,
+        selected.filter((h) => h.registered),
+        kernels,
+        fixes,
+      );
       const memo = new PlacementMemo();
       for await (const chunk of readGuestsOfHosts(ctx, sel, this.chunkSize)) {
-        for (const g of chunk) tally.add(g, memo.decisionFor(policyInputFor(g, tally.host(g.hostId), target, (sha) => kernels.get(sha), tables)));
+        for (const g of chunk)
+          tally.add(
+            g,
+            memo.decisionFor(policyInputFor(g, tally.host(g.hostId), target, (sha) => kernels.get(sha), tables)),
+          );
       }
       const found = new Set(selected.map((h) => h.hostId));
       return tally.result(

@@ -5,7 +5,8 @@ import { BoundedOutput } from './output';
 
 /** bzip2 through seek-bzip (pure JS), with input reads bounds-checked and output capped. */
 export function decompressBzip2(input: Uint8Array, maxOutput: number): Uint8Array {
-  if (input.length < 4 || input[0] !== 0x42 || input[1] !== 0x5a || input[2] !== 0x68) fail('corrupt-data', 'bzip2: bad magic');
+  if (input.length < 4 || input[0] !== 0x42 || input[1] !== 0x5a || input[2] !== 0x68)
+    fail('corrupt-data', 'bzip2: bad magic');
   const out = new BoundedOutput(maxOutput, 'bzip2', 1 << 20);
   let pos = 0;
   const inStream = {

@@ -59,9 +59,12 @@ export function decompressGzip(input: Uint8Array, maxOutput: number): Uint8Array
   }
   // The member trailer (CRC32, ISIZE) follows the deflate data.
   if (typeof used !== 'number' || used + 8 > deflated.length) fail('truncated', 'gzip: member trailer is truncated');
-  const crc = (deflated[used] | (deflated[used + 1] << 8) | (deflated[used + 2] << 16) | (deflated[used + 3] << 24)) >>> 0;
-  const isize = (deflated[used + 4] | (deflated[used + 5] << 8) | (deflated[used + 6] << 16) | (deflated[used + 7] << 24)) >>> 0;
-  if (isize !== out.length >>> 0) fail('corrupt-data', `gzip: size mismatch (trailer says ${isize}, got ${out.length})`);
+  const crc =
+    (deflated[used] | (deflated[used + 1] << 8) | (deflated[used + 2] << 16) | (deflated[used + 3] << 24)) >>> 0;
+  const isize =
+    (deflated[used + 4] | (deflated[used + 5] << 8) | (deflated[used + 6] << 16) | (deflated[used + 7] << 24)) >>> 0;
+  if (isize !== out.length >>> 0)
+    fail('corrupt-data', `gzip: size mismatch (trailer says ${isize}, got ${out.length})`);
   if (crc32(out) !== crc) fail('corrupt-data', 'gzip: CRC32 mismatch');
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }

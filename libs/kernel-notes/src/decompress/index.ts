@@ -41,7 +41,12 @@ export function detectCompression(b: Uint8Array): Compression | null {
  * Decompresses `input` as `kind`, failing with 'too-large' past `maxOutput` bytes. `sizeHint`
  * (a bzImage's size trailer) only sizes the first output buffer, never past the cap.
  */
-export function decompress(kind: Compression, input: Uint8Array, maxOutput = DEFAULT_MAX_OUTPUT, sizeHint?: number): Uint8Array {
+export function decompress(
+  kind: Compression,
+  input: Uint8Array,
+  maxOutput = DEFAULT_MAX_OUTPUT,
+  sizeHint?: number,
+): Uint8Array {
   switch (kind) {
     case 'gzip':
       return decompressGzip(input, maxOutput);

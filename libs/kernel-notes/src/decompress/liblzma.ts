@@ -27,7 +27,12 @@ const CODES: Record<string, [KernelImageError['code'], string]> = {
   LZMA_UNSUPPORTED_CHECK: ['unsupported', 'unsupported integrity check'],
 };
 
-export function liblzmaDecode(kind: 'xz' | 'lzma', input: Uint8Array, maxOutput: number, sizeHint?: number): Uint8Array {
+export function liblzmaDecode(
+  kind: 'xz' | 'lzma',
+  input: Uint8Array,
+  maxOutput: number,
+  sizeHint?: number,
+): Uint8Array {
   const out = new BoundedOutput(maxOutput, kind, sizeHint && sizeHint > 0 ? sizeHint : 1 << 20);
   const stream = new Stream();
   let ended = false;

@@ -37,7 +37,8 @@ export function decompressLz4Legacy(input: Uint8Array, maxOutput: number, sizeHi
     if (size === 0 || size > COMPRESS_BOUND) fail('corrupt-data', `lz4: bad block size ${size}`);
     if (pos + size > input.length) fail('truncated', `lz4: block of ${size} bytes runs past the end of the data`);
     if (out.pos >= maxOutput) out.tooLarge();
-    if (scratch.length < size + 4) scratch = Buffer.allocUnsafe(Math.max(size + 4, Math.min(COMPRESS_BOUND + 4, scratch.length * 2)));
+    if (scratch.length < size + 4)
+      scratch = Buffer.allocUnsafe(Math.max(size + 4, Math.min(COMPRESS_BOUND + 4, scratch.length * 2)));
     // lz4_flex's size-prepended block: the prefix is the output capacity
     scratch.writeUInt32LE(Math.min(BLOCK_MAX, maxOutput - out.pos + 1), 0);
     scratch.set(input.subarray(pos, pos + size), 4);

@@ -19,7 +19,11 @@ declare module 'lzma-native' {
     code(chunk: Uint8Array | null, async: boolean): void;
     setBufsize(n: number): number;
     resetUnderlying(): void;
-    bufferHandler: (buf: Buffer | null | undefined, processedChunks: number | undefined, err: LzmaError | null | undefined) => void;
+    bufferHandler: (
+      buf: Buffer | null | undefined,
+      processedChunks: number | undefined,
+      err: LzmaError | null | undefined,
+    ) => void;
   }
   function versionString(): string;
 }

@@ -14,6 +14,7 @@ export function decompressLzma(input: Uint8Array, maxOutput: number, sizeHint?: 
     if (input[5 + i] !== 0xff) unknown = false;
     size = size * 256 + input[5 + i];
   }
-  if (!unknown && size > maxOutput) fail('too-large', `lzma: declared size ${size} exceeds the limit of ${maxOutput} bytes`);
+  if (!unknown && size > maxOutput)
+    fail('too-large', `lzma: declared size ${size} exceeds the limit of ${maxOutput} bytes`);
   return liblzmaDecode('lzma', input, maxOutput, sizeHint ?? (unknown ? undefined : size));
 }

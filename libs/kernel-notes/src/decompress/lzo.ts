@@ -107,7 +107,14 @@ export function decompressLzop(input: Uint8Array, maxOutput: number): Uint8Array
  * LZO1X decompression of input[ip0, ipEnd) into out[op0, opEnd). Returns the bytes written.
  * Matches may not reach before op0 (lzop blocks are independent).
  */
-export function lzo1xDecompress(input: Uint8Array, ip0: number, ipEnd: number, out: Uint8Array, op0: number, opEnd: number): number {
+export function lzo1xDecompress(
+  input: Uint8Array,
+  ip0: number,
+  ipEnd: number,
+  out: Uint8Array,
+  op0: number,
+  opEnd: number,
+): number {
   let ip = ip0;
   let op = op0;
   let t = 0;

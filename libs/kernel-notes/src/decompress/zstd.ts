@@ -41,7 +41,8 @@ function frameEnd(b: Uint8Array, start: number, maxOutput: number): number {
   pos += fcsBytes;
   if (dictFlag !== 0) fail('unsupported', 'zstd: frames that need a dictionary are not supported');
   if (singleSegment) window = fcs;
-  if (fcsBytes > 0 && fcs > maxOutput) fail('too-large', `zstd: declared size ${fcs} exceeds the limit of ${maxOutput} bytes`);
+  if (fcsBytes > 0 && fcs > maxOutput)
+    fail('too-large', `zstd: declared size ${fcs} exceeds the limit of ${maxOutput} bytes`);
   if (window > maxOutput) fail('too-large', `zstd: window of ${window} bytes exceeds the limit of ${maxOutput} bytes`);
   for (;;) {
     if (pos + 3 > b.length) fail('truncated', 'zstd: block header is truncated');

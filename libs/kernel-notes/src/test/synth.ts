@@ -201,7 +201,11 @@ export const freebsd = (opts: ElfOptions = {}) =>
   );
 
 /** Wraps a compressed payload in a bzImage (boot protocol 2.15) with Linux's size trailer. */
-export function buildBzImage(compressed: Uint8Array, decompressedSize: number, opts: { setupSects?: number; version?: string } = {}): Buffer {
+export function buildBzImage(
+  compressed: Uint8Array,
+  decompressedSize: number,
+  opts: { setupSects?: number; version?: string } = {},
+): Buffer {
   const setupSects = opts.setupSects ?? 4;
   const realSects = setupSects === 0 ? 4 : setupSects;
   const setup = Buffer.alloc((realSects + 1) * 512);
@@ -222,10 +226,22 @@ export function buildBzImage(compressed: Uint8Array, decompressedSize: number, o
 
 export const FIXTURES = join(__dirname, 'fixtures');
 export const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
-export const FIXTURE_EXT = { gzip: 'gz', xz: 'xz', lzma: 'lzma', bzip2: 'bz2', lz4: 'lz4', lzo: 'lzo', zstd: 'zst' } as const;
+export const FIXTURE_EXT = {
+  gzip: 'gz',
+  xz: 'xz',
+  lzma: 'lzma',
+  bzip2: 'bz2',
+  lz4: 'lz4',
+  lzo: 'lzo',
+  zstd: 'zst',
+} as const;
 
 /** Notes laid out by hand: name and payload each padded to `align` bytes (4 is what libelf reads). */
-export function encodeNotesAligned(notes: readonly (SynthNote & { namesz?: number; descsz?: number })[], align = 4, bigEndian = false): Buffer {
+export function encodeNotesAligned(
+  notes: readonly (SynthNote & { namesz?: number; descsz?: number })[],
+  align = 4,
+  bigEndian = false,
+): Buffer {
   const parts: Buffer[] = [];
   const pad = (n: number) => (align - (n % align)) % align;
   for (const n of notes) {
@@ -305,8 +321,10 @@ export function buildRawElf(opts: {
   const b = Buffer.alloc(total);
   const w16 = (v: number, o: number) => (be ? b.writeUInt16BE(v, o) : b.writeUInt16LE(v, o));
   const w32 = (v: number, o: number) => (be ? b.writeUInt32BE(v >>> 0, o) : b.writeUInt32LE(v >>> 0, o));
-  const w64 = (v: number | bigint, o: number) => (be ? b.writeBigUInt64BE(BigInt(v), o) : b.writeBigUInt64LE(BigInt(v), o));
-  const wW = (v: number | bigint, o32: number, o64: number, base: number) => (is64 ? w64(v, base + o64) : w32(Number(v), base + o32));
+  const w64 = (v: number | bigint, o: number) =>
+    be ? b.writeBigUInt64BE(BigInt(v), o) : b.writeBigUInt64LE(BigInt(v), o);
+  const wW = (v: number | bigint, o32: number, o64: number, base: number) =>
+    is64 ? w64(v, base + o64) : w32(Number(v), base + o32);
   b.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, opts.data ?? (be ? 2 : 1), 1, 0]);
   w16(2, 16);
   w16(opts.machine ?? (is64 ? 62 : 3), 18);

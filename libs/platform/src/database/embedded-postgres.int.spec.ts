@@ -73,38 +73,47 @@ describe('startEmbeddedPostgres', () => {
   });
 
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  (asRoot ? it : it.skip)('as root, in a folder the postgres user cannot enter (0700): the data goes where it can, and stays', async () => {
-    const home = await mkdtemp(path.join(tmpdir(), 'fleetcompat-0700-')); // mkdtemp: mode 0700, owner root
-    const runtimeDir = await mkdtemp(path.join(tmpdir(), 'fleetcompat-runtime-'));
-    try {
-      expect((await stat(home)).mode & 0o777).toBe(0o700);
-      const requested = path.join(home, 'checkout', '.data', 'postgres');
-      const port = await freePort();
-      const notices: string[] = [];
-      const first = await startEmbeddedPostgres({ dataDir: requested, port, runtimeDir, fast: true, onNotice: (m) => notices.push(m) });
+  (asRoot ? it : it.skip)(
+    'as root, in a folder the postgres user cannot enter (0700): the data goes where it can, and stays',
+    async () => {
+      const home = await mkdtemp(path.join(tmpdir(), 'fleetcompat-0700-')); // mkdtemp: mode 0700, owner root
+      const runtimeDir = await mkdtemp(path.join(tmpdir(), 'fleetcompat-runtime-'));
       try {
-        expect(first.dataDir.startsWith(path.join(runtimeDir, 'data') + path.sep)).toBe(true);
-        expect((await lstat(requested)).isSymbolicLink()).toBe(true);
-        expect(await readlink(requested)).toBe(first.dataDir);
-        expect(notices.join('\n')).toContain(`its data is kept in ${first.dataDir}`);
-        await query(first.url, 'create table kept (v text); insert into kept values ($$across restarts$$)');
+        expect((await stat(home)).mode & 0o777).toBe(0o700);
+        const requested = path.join(home, 'checkout', '.data', 'postgres');
+        const port = await freePort();
+        const notices: string[] = [];
+        const first = await startEmbeddedPostgres({
+          dataDir: requested,
+          port,
+          runtimeDir,
+          fast: true,
+          onNotice: (m) => notices.push(m),
+        });
+        try {
+          expect(first.dataDir.startsWith(path.join(runtimeDir, 'data') + path.sep)).toBe(true);
+          expect((await lstat(requested)).isSymbolicLink()).toBe(true);
+          expect(await readlink(requested)).toBe(first.dataDir);
+          expect(notices.join('\n')).toContain(`its data is kept in ${first.dataDir}`);
+          await query(first.url, 'create table kept (v text); insert into kept values ($$across restarts$$)');
+        } finally {
+          await first.stop();
+        }
+        const second = await startEmbeddedPostgres({ dataDir: requested, port, runtimeDir, fast: true });
+        try {
+          expect(second.dataDir).toBe(first.dataDir);
+          expect(await query<{ v: string }>(second.url, 'select v from kept')).toEqual([{ v: 'across restarts' }]);
+        } finally {
+          await second.stop();
+        }
+        expect(existsSync(path.join(first.dataDir, 'PG_VERSION'))).toBe(true);
+        expect((await stat(home)).mode & 0o777).toBe(0o700); // nothing was opened up
       } finally {
-        await first.stop();
+        await rm(home, { recursive: true, force: true });
+        await rm(runtimeDir, { recursive: true, force: true });
       }
-      const second = await startEmbeddedPostgres({ dataDir: requested, port, runtimeDir, fast: true });
-      try {
-        expect(second.dataDir).toBe(first.dataDir);
-        expect(await query<{ v: string }>(second.url, 'select v from kept')).toEqual([{ v: 'across restarts' }]);
-      } finally {
-        await second.stop();
-      }
-      expect(existsSync(path.join(first.dataDir, 'PG_VERSION'))).toBe(true);
-      expect((await stat(home)).mode & 0o777).toBe(0o700); // nothing was opened up
-    } finally {
-      await rm(home, { recursive: true, force: true });
-      await rm(runtimeDir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
   if (!asRoot) {
     it('as root only: the 0700-folder case (this run is not root; CI runs as root)', () => {
       if (process.env.CI) throw new Error('CI must run as root for the 0700-folder test of the embedded Postgres');

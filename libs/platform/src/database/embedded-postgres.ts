@@ -76,10 +76,13 @@ function platformPackage(): { native: string; id: string } {
   try {
     entry = fromPkg.resolve(name);
   } catch {
-    throw new Error(`embedded Postgres: ${name} is not installed (no server binaries for this platform; set DATABASE_URL)`);
+    throw new Error(
+      `embedded Postgres: ${name} is not installed (no server binaries for this platform; set DATABASE_URL)`,
+    );
   }
   const root = path.resolve(path.dirname(entry), '..');
-  const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  const version =
+    (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
   return { native: path.join(root, 'native'), id: `${process.platform}-${process.arch}-${version}` };
 }
 
@@ -96,7 +99,9 @@ async function ensureBinaries(native: string): Promise<void> {
     for (const { source, target } of links) {
       const targetPath = path.join(pkgRoot, target);
       if (existsSync(targetPath)) continue;
-      await fs.symlink(path.relative(path.dirname(targetPath), path.join(pkgRoot, source)), targetPath).catch(() => undefined);
+      await fs
+        .symlink(path.relative(path.dirname(targetPath), path.join(pkgRoot, source)), targetPath)
+        .catch(() => undefined);
     }
   }
   const bin = path.join(native, 'bin');
@@ -118,7 +123,9 @@ interface RunAs {
 
 function run(cmd: string, args: string[], opts: { uid?: number; gid?: number; cwd?: string } = {}): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(cmd, args, opts, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr || err.message).trim()}`)) : resolve(stdout))),
+    execFile(cmd, args, opts, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr || err.message).trim()}`)) : resolve(stdout),
+    ),
   );
 }
 
@@ -137,13 +144,24 @@ async function ensurePostgresUser(): Promise<RunAs> {
   const have = await postgresIds();
   if (have) return have;
   await run('groupadd', ['--system', 'postgres']).catch(() => undefined);
-  await run('useradd', ['--system', '-g', 'postgres', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'postgres']).catch(
-    (e: Error) => {
-      throw new Error(`embedded Postgres: as root the server must run as the system user "postgres", which could not be created: ${e.message}`);
-    },
-  );
+  await run('useradd', [
+    '--system',
+    '-g',
+    'postgres',
+    '--no-create-home',
+    '--home-dir',
+    '/nonexistent',
+    '--shell',
+    '/usr/sbin/nologin',
+    'postgres',
+  ]).catch((e: Error) => {
+    throw new Error(
+      `embedded Postgres: as root the server must run as the system user "postgres", which could not be created: ${e.message}`,
+    );
+  });
   const made = await postgresIds();
-  if (!made) throw new Error('embedded Postgres: the system user "postgres" was created but `id postgres` does not find it');
+  if (!made)
+    throw new Error('embedded Postgres: the system user "postgres" was created but `id postgres` does not find it');
   return made;
 }
 
@@ -178,7 +196,13 @@ async function runtimeBase(requested: string | undefined): Promise<string> {
  * The binaries where `who` can run them: node_modules when it can reach them, else a copy in
  * <base>/postgres-<platform>-<version> (made once, atomically: a temporary copy renamed into place).
  */
-async function reachableBinaries(native: string, id: string, who: RunAs, base: () => Promise<string>, notice: (m: string) => void): Promise<string> {
+async function reachableBinaries(
+  native: string,
+  id: string,
+  who: RunAs,
+  base: () => Promise<string>,
+  notice: (m: string) => void,
+): Promise<string> {
   if (await canReach(who, path.join(native, 'bin', 'postgres'))) return native;
   const dest = path.join(await base(), `postgres-${id}`);
   if (!existsSync(path.join(dest, 'bin', 'postgres'))) {
@@ -192,7 +216,9 @@ async function reachableBinaries(native: string, id: string, who: RunAs, base: (
     } finally {
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     }
-    notice(`embedded Postgres: the system user "postgres" cannot reach ${native}: the server binaries were copied to ${dest}`);
+    notice(
+      `embedded Postgres: the system user "postgres" cannot reach ${native}: the server binaries were copied to ${dest}`,
+    );
   }
   if (!(await canReach(who, path.join(dest, 'bin', 'postgres')))) {
     throw new Error(`embedded Postgres: the system user "postgres" cannot reach the server binaries in ${dest} either`);
@@ -205,7 +231,12 @@ async function reachableBinaries(native: string, id: string, who: RunAs, base: (
  * <base>/data/<hash of the requested path>, with the requested path made a symlink to it (an
  * initialised folder already there is moved over first, so no data is left behind).
  */
-async function reachableDataDir(requested: string, who: RunAs, base: () => Promise<string>, notice: (m: string) => void): Promise<string> {
+async function reachableDataDir(
+  requested: string,
+  who: RunAs,
+  base: () => Promise<string>,
+  notice: (m: string) => void,
+): Promise<string> {
   const parent = path.dirname(requested);
   await fs.mkdir(parent, { recursive: true });
   let link: string | undefined;
@@ -232,7 +263,8 @@ async function reachableDataDir(requested: string, who: RunAs, base: () => Promi
       if (!existsSync(path.join(requested, 'PG_VERSION'))) {
         throw new Error(`embedded Postgres: ${requested} exists, is not empty and is not a Postgres data folder`);
       }
-      if (existsSync(target)) throw new Error(`embedded Postgres: ${requested} and ${target} both hold data; remove one`);
+      if (existsSync(target))
+        throw new Error(`embedded Postgres: ${requested} and ${target} both hold data; remove one`);
       await fs.rename(requested, target).catch(async () => {
         await fs.cp(requested, target, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
         await fs.rm(requested, { recursive: true, force: true });
@@ -320,7 +352,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     else if (verbose) process.stderr.write(`[embedded-postgres] ${message}`);
   };
   const notice = options.onNotice ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const describe = (msg: string): Error => new Error(`${msg}\n--- last server output ---\n${recent.join('').slice(-4000)}`);
+  const describe = (msg: string): Error =>
+    new Error(`${msg}\n--- last server output ---\n${recent.join('').slice(-4000)}`);
 
   const { native, id } = platformPackage();
   await ensureBinaries(native);
@@ -357,13 +390,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await new Promise<void>((resolve, reject) => {
         const child = spawn(
           path.join(binDir, 'bin', 'initdb'),
-          [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${user}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--lc-messages=C'],
+          [
+            `--pgdata=${dataDir}`,
+            '--auth=scram-sha-256',
+            `--username=${user}`,
+            `--pwfile=${pwFile}`,
+            '--encoding=UTF8',
+            '--lc-messages=C',
+          ],
           { ...ids, cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
         );
         child.stdout.on('data', (c: Buffer) => onLog(c.toString('utf8')));
         child.stderr.on('data', (c: Buffer) => onLog(`[STDERR] ${c.toString('utf8')}`));
         child.once('error', reject);
-        child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`initdb exited ${code ?? signal}`))));
+        child.once('close', (code, signal) =>
+          code === 0 ? resolve() : reject(new Error(`initdb exited ${code ?? signal}`)),
+        );
       });
     } catch (e) {
       throw describe(`embedded Postgres: initdb in ${dataDir} failed: ${(e as Error)?.message ?? e}`);
@@ -377,9 +419,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   await stopLeftover(dataDir, binDir, who);
 
-  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'lc_messages=C', ...(options.postgresFlags ?? [])];
+  const flags = [
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'lc_messages=C',
+    ...(options.postgresFlags ?? []),
+  ];
   if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const child = spawn(path.join(binDir, 'bin', 'postgres'), ['-D', dataDir, '-p', String(port), ...flags], { ...ids, cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(path.join(binDir, 'bin', 'postgres'), ['-D', dataDir, '-p', String(port), ...flags], {
+    ...ids,
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let exited = false;
   const exit = new Promise<void>((resolve) => {
     child.once('exit', () => {
@@ -436,7 +491,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     });
   } catch (e) {
     await stopServer().catch(() => undefined);
-    throw describe(`embedded Postgres: the server on 127.0.0.1:${port} (data ${dataDir}) did not start: ${(e as Error).message ?? e}`);
+    throw describe(
+      `embedded Postgres: the server on 127.0.0.1:${port} (data ${dataDir}) did not start: ${(e as Error).message ?? e}`,
+    );
   }
 
   const enc = encodeURIComponent;

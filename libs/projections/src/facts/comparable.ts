@@ -10,7 +10,8 @@ import { FactEvent } from './events';
  * final decision through other intermediate ones).
  */
 export function comparable(ws: WorkingSet) {
-  const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v] as const);
+  const sorted = <T>(m: Map<string, T>) =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v] as const);
   const decisions = new Map<string, string>();
   for (const r of ws.records) decisions.set(r.decisionId, JSON.stringify(r.message));
   return {

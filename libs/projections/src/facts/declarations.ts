@@ -9,7 +9,10 @@ export function behaviourRuleKey(d: { readonly version?: string; readonly build?
 }
 
 /** An operator's hypervisor behaviour rule: per version or build, the latest declaration. */
-export function onHypervisorBehaviourDeclared(state: FactsReader, e: FactEventOf<'HypervisorBehaviourDeclared'>): readonly FactChange[] {
+export function onHypervisorBehaviourDeclared(
+  state: FactsReader,
+  e: FactEventOf<'HypervisorBehaviourDeclared'>,
+): readonly FactChange[] {
   const d = e.data;
   const key = behaviourRuleKey(d);
   if (!supersedes(e.occurredAt, state.behaviourRule(key)?.declaredAt)) return NO_CHANGE;
@@ -25,7 +28,11 @@ export function onHypervisorBehaviourDeclared(state: FactsReader, e: FactEventOf
 export function onGuestOsDeclared(state: FactsReader, e: FactEventOf<'GuestOsDeclared'>): readonly FactChange[] {
   const d = e.data;
   if (!supersedes(e.occurredAt, state.guestOsRule(d.guestOs)?.declaredAt)) return NO_CHANGE;
-  const rule: GuestOsRule = { guestOs: d.guestOs, copesWithHighRsdp: d.copesWithHighRsdp, ...(d.note !== undefined ? { note: d.note } : {}) };
+  const rule: GuestOsRule = {
+    guestOs: d.guestOs,
+    copesWithHighRsdp: d.copesWithHighRsdp,
+    ...(d.note !== undefined ? { note: d.note } : {}),
+  };
   return [{ kind: 'guest-os-rule', row: { guestOs: d.guestOs, rule, eventId: e.eventId, declaredAt: e.occurredAt } }];
 }
 
@@ -33,5 +40,16 @@ export function onGuestOsDeclared(state: FactsReader, e: FactEventOf<'GuestOsDec
 export function onPlacementApplied(state: FactsReader, e: FactEventOf<'PlacementApplied'>): readonly FactChange[] {
   const d = e.data;
   if (!supersedes(e.occurredAt, state.ack(d.hostId, d.guestId)?.appliedAt)) return NO_CHANGE;
-  return [{ kind: 'ack', row: { hostId: d.hostId, guestId: d.guestId, decisionId: d.decisionId, appliedAt: e.occurredAt, eventId: e.eventId } }];
+  return [
+    {
+      kind: 'ack',
+      row: {
+        hostId: d.hostId,
+        guestId: d.guestId,
+        decisionId: d.decisionId,
+        appliedAt: e.occurredAt,
+        eventId: e.eventId,
+      },
+    },
+  ];
 }

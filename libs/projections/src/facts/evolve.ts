@@ -1,7 +1,13 @@
 import { FactEvent } from './events';
 import { onGuestOsDeclared, onHypervisorBehaviourDeclared, onPlacementApplied } from './declarations';
 import { onGuestObserved, onGuestRemoved } from './guests';
-import { onHostRegistered, onHypervisorUpgradeCancelled, onHypervisorUpgradeCompleted, onHypervisorUpgradePlanned, onHypervisorUpgradeStarted } from './hosts';
+import {
+  onHostRegistered,
+  onHypervisorUpgradeCancelled,
+  onHypervisorUpgradeCompleted,
+  onHypervisorUpgradePlanned,
+  onHypervisorUpgradeStarted,
+} from './hosts';
 import { onKernelBuildCompleted, onKernelBuildRevoked } from './kernels';
 import { FactChange, FactsReader } from './state';
 

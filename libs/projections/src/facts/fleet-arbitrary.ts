@@ -38,19 +38,75 @@ const image = fc.constantFrom(...IMAGES);
 const version = fc.constantFrom(...VERSIONS);
 
 const event: fc.Arbitrary<(id: string) => FactEvent> = fc.oneof(
-  fc.record({ at: time, hostId: host, version, override: fc.boolean(), rack: fc.constantFrom('r1', 'r2'), build: fc.option(fc.constantFrom('b-dev', 'b-rel'), { nil: undefined }) }).map(
-    (r) => (id: string) =>
-      ev('HostRegistered', r.at, { hostId: r.hostId, hypervisor: { name: 'xen', version: r.version, ...(r.build ? { build: r.build } : {}) }, rsdpOverrideSupported: r.override, labels: { rack: r.rack } }, id),
-  ),
-  fc.record({ at: time, hostId: host, to: version, build: fc.option(fc.constantFrom('b-dev', 'b-rel'), { nil: undefined }), wave: fc.constantFrom('w1', 'w2') }).map(
-    (r) => (id: string) =>
-      ev('HypervisorUpgradePlanned', r.at, { hostId: r.hostId, fromVersion: '4.10.4', toVersion: r.to, plannedRebootAt: '2026-12-24T00:00:00Z', waveId: r.wave, ...(r.build ? { toBuild: r.build } : {}) }, id),
-  ),
-  fc.record({ at: time, hostId: host }).map((r) => (id: string) => ev('HypervisorUpgradeStarted', r.at, { hostId: r.hostId }, id)),
-  fc.record({ at: time, hostId: host, version, build: fc.option(fc.constantFrom('b-dev', 'b-rel'), { nil: undefined }) }).map(
-    (r) => (id: string) => ev('HypervisorUpgradeCompleted', r.at, { hostId: r.hostId, version: r.version, ...(r.build ? { build: r.build } : {}) }, id),
-  ),
-  fc.record({ at: time, hostId: host }).map((r) => (id: string) => ev('HypervisorUpgradeCancelled', r.at, { hostId: r.hostId }, id)),
+  fc
+    .record({
+      at: time,
+      hostId: host,
+      version,
+      override: fc.boolean(),
+      rack: fc.constantFrom('r1', 'r2'),
+      build: fc.option(fc.constantFrom('b-dev', 'b-rel'), { nil: undefined }),
+    })
+    .map(
+      (r) => (id: string) =>
+        ev(
+          'HostRegistered',
+          r.at,
+          {
+            hostId: r.hostId,
+            hypervisor: { name: 'xen', version: r.version, ...(r.build ? { build: r.build } : {}) },
+            rsdpOverrideSupported: r.override,
+            labels: { rack: r.rack },
+          },
+          id,
+        ),
+    ),
+  fc
+    .record({
+      at: time,
+      hostId: host,
+      to: version,
+      build: fc.option(fc.constantFrom('b-dev', 'b-rel'), { nil: undefined }),
+      wave: fc.constantFrom('w1', 'w2'),
+    })
+    .map(
+      (r) => (id: string) =>
+        ev(
+          'HypervisorUpgradePlanned',
+          r.at,
+          {
+            hostId: r.hostId,
+            fromVersion: '4.10.4',
+            toVersion: r.to,
+            plannedRebootAt: '2026-12-24T00:00:00Z',
+            waveId: r.wave,
+            ...(r.build ? { toBuild: r.build } : {}),
+          },
+          id,
+        ),
+    ),
+  fc
+    .record({ at: time, hostId: host })
+    .map((r) => (id: string) => ev('HypervisorUpgradeStarted', r.at, { hostId: r.hostId }, id)),
+  fc
+    .record({
+      at: time,
+      hostId: host,
+      version,
+      build: fc.option(fc.constantFrom('b-dev', 'b-rel'), { nil: undefined }),
+    })
+    .map(
+      (r) => (id: string) =>
+        ev(
+          'HypervisorUpgradeCompleted',
+          r.at,
+          { hostId: r.hostId, version: r.version, ...(r.build ? { build: r.build } : {}) },
+          id,
+        ),
+    ),
+  fc
+    .record({ at: time, hostId: host })
+    .map((r) => (id: string) => ev('HypervisorUpgradeCancelled', r.at, { hostId: r.hostId }, id)),
   fc
     .record({
       at: time,
@@ -72,26 +128,57 @@ const event: fc.Arbitrary<(id: string) => FactEvent> = fc.oneof(
             hostId: r.hostId,
             mode: r.mode,
             memoryMiB: r.memory,
-            boot: { method: r.method, ...(r.kernel ? { kernelSha256: r.kernel } : {}), ...(r.bootloader ? { bootloaderSha256: r.bootloader } : {}) },
+            boot: {
+              method: r.method,
+              ...(r.kernel ? { kernelSha256: r.kernel } : {}),
+              ...(r.bootloader ? { bootloaderSha256: r.bootloader } : {}),
+            },
           },
           id,
         ),
     ),
-  fc.record({ at: time, guestId: guest, hostId: host }).map((r) => (id: string) => ev('GuestRemoved', r.at, { guestId: r.guestId, hostId: r.hostId }, id)),
-  fc.record({ at: time, image, notes: fc.constantFrom(...NOTES), release: fc.constantFrom('4.15.0', '6.1.0') }).map(
-    (r) => (id: string) => ev('KernelBuildCompleted', r.at, { imageSha256: r.image, release: r.release, arch: 'x86_64', distro: 'debian', xenNotes: r.notes }, id),
-  ),
-  fc.record({ at: time, image }).map((r) => (id: string) => ev('KernelBuildRevoked', r.at, { imageSha256: r.image, reason: 'revoked' }, id)),
-  fc.record({ at: time, guestId: guest, hostId: host, n: fc.integer({ min: 1, max: 5 }) }).map(
-    (r) => (id: string) => ev('PlacementApplied', r.at, { hostId: r.hostId, guestId: r.guestId, decisionId: `${r.guestId}#${r.n}` }, id),
-  ),
-  fc.record({ at: time, version, behaviour: fc.constantFrom('always-low', 'by-notes', 'always-high'), byBuild: fc.boolean() }).map(
-    (r) => (id: string) =>
-      ev('HypervisorBehaviourDeclared', r.at, { ...(r.byBuild ? { build: 'b-dev' } : { version: r.version }), behaviour: r.behaviour }, id),
-  ),
-  fc.record({ at: time, guestOs: fc.constantFrom('Linux', 'Mini-OS', 'FreeBSD'), copes: fc.boolean() }).map(
-    (r) => (id: string) => ev('GuestOsDeclared', r.at, { guestOs: r.guestOs, copesWithHighRsdp: r.copes }, id),
-  ),
+  fc
+    .record({ at: time, guestId: guest, hostId: host })
+    .map((r) => (id: string) => ev('GuestRemoved', r.at, { guestId: r.guestId, hostId: r.hostId }, id)),
+  fc
+    .record({ at: time, image, notes: fc.constantFrom(...NOTES), release: fc.constantFrom('4.15.0', '6.1.0') })
+    .map(
+      (r) => (id: string) =>
+        ev(
+          'KernelBuildCompleted',
+          r.at,
+          { imageSha256: r.image, release: r.release, arch: 'x86_64', distro: 'debian', xenNotes: r.notes },
+          id,
+        ),
+    ),
+  fc
+    .record({ at: time, image })
+    .map((r) => (id: string) => ev('KernelBuildRevoked', r.at, { imageSha256: r.image, reason: 'revoked' }, id)),
+  fc
+    .record({ at: time, guestId: guest, hostId: host, n: fc.integer({ min: 1, max: 5 }) })
+    .map(
+      (r) => (id: string) =>
+        ev('PlacementApplied', r.at, { hostId: r.hostId, guestId: r.guestId, decisionId: `${r.guestId}#${r.n}` }, id),
+    ),
+  fc
+    .record({
+      at: time,
+      version,
+      behaviour: fc.constantFrom('always-low', 'by-notes', 'always-high'),
+      byBuild: fc.boolean(),
+    })
+    .map(
+      (r) => (id: string) =>
+        ev(
+          'HypervisorBehaviourDeclared',
+          r.at,
+          { ...(r.byBuild ? { build: 'b-dev' } : { version: r.version }), behaviour: r.behaviour },
+          id,
+        ),
+    ),
+  fc
+    .record({ at: time, guestOs: fc.constantFrom('Linux', 'Mini-OS', 'FreeBSD'), copes: fc.boolean() })
+    .map((r) => (id: string) => ev('GuestOsDeclared', r.at, { guestOs: r.guestOs, copesWithHighRsdp: r.copes }, id)),
 );
 
 /** A fleet's events, each with its own eventId, in the order they were generated. */
@@ -101,5 +188,7 @@ export const fleetEvents = (maxLength = 60): fc.Arbitrary<FactEvent[]> =>
 /** A fleet's events and a permutation of them (the order they are stored in). */
 export const fleetInAnyOrder = (maxLength = 60): fc.Arbitrary<{ events: FactEvent[]; stored: FactEvent[] }> =>
   fleetEvents(maxLength).chain((events) =>
-    fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }).map((stored) => ({ events, stored })),
+    fc
+      .shuffledSubarray(events, { minLength: events.length, maxLength: events.length })
+      .map((stored) => ({ events, stored })),
   );

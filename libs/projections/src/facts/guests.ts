@@ -17,7 +17,9 @@ export function onGuestObserved(state: FactsReader, e: FactEventOf<'GuestObserve
   const row: GuestReport = {
     guestId: d.guestId,
     hostId: d.hostId,
-    ...(presence || !view ? { present: true, presenceAt: e.occurredAt, lastEventId: e.eventId } : { present: view.present, presenceAt: view.presenceAt, lastEventId: view.lastEventId }),
+    ...(presence || !view
+      ? { present: true, presenceAt: e.occurredAt, lastEventId: e.eventId }
+      : { present: view.present, presenceAt: view.presenceAt, lastEventId: view.lastEventId }),
     ...(observation || !view
       ? {
           mode: d.mode,

@@ -3,7 +3,13 @@ import { FactEventOf } from './events';
 import { FactChange, FactsReader, NO_CHANGE } from './state';
 import { instant, supersedes } from './time';
 
-export const NO_HOST_FACTS: HostFacts = { running: null, registration: null, upgrade: null, startedAt: null, plannedBuilds: [] };
+export const NO_HOST_FACTS: HostFacts = {
+  running: null,
+  registration: null,
+  upgrade: null,
+  startedAt: null,
+  plannedBuilds: [],
+};
 
 /**
  * The build a completion without one installed: that of the latest plan for its version
@@ -40,7 +46,8 @@ export function deriveHost(hostId: string, facts: HostFacts): HostRow {
     plan && facts.upgrade
       ? {
           ...plan,
-          state: facts.startedAt !== null && instant(facts.startedAt) >= instant(facts.upgrade.at) ? 'started' : 'planned',
+          state:
+            facts.startedAt !== null && instant(facts.startedAt) >= instant(facts.upgrade.at) ? 'started' : 'planned',
           plannedEventId: facts.upgrade.eventId,
         }
       : null;
@@ -48,7 +55,10 @@ export function deriveHost(hostId: string, facts: HostFacts): HostRow {
     hostId,
     registered: facts.registration !== null,
     hypervisorVersion: running?.version ?? null,
-    hypervisorBuild: running ? (running.build ?? (running.by === 'HypervisorUpgradeCompleted' ? plannedBuild(facts, running.version, running.at) : null)) : null,
+    hypervisorBuild: running
+      ? (running.build ??
+        (running.by === 'HypervisorUpgradeCompleted' ? plannedBuild(facts, running.version, running.at) : null))
+      : null,
     rsdpOverrideSupported: facts.registration?.rsdpOverrideSupported ?? false,
     labels: facts.registration?.labels ?? {},
     upgrade,
@@ -74,20 +84,45 @@ export function onHostRegistered(state: FactsReader, e: FactEventOf<'HostRegiste
   if (!running && !registration) return NO_CHANGE;
   return changed(d.hostId, {
     ...facts,
-    ...(running ? { running: { version: d.hypervisor.version, build: d.hypervisor.build ?? null, by: 'HostRegistered' as const, at: e.occurredAt, eventId: e.eventId } } : {}),
-    ...(registration ? { registration: { rsdpOverrideSupported: d.rsdpOverrideSupported, labels: d.labels ?? {}, at: e.occurredAt, eventId: e.eventId } } : {}),
+    ...(running
+      ? {
+          running: {
+            version: d.hypervisor.version,
+            build: d.hypervisor.build ?? null,
+            by: 'HostRegistered' as const,
+            at: e.occurredAt,
+            eventId: e.eventId,
+          },
+        }
+      : {}),
+    ...(registration
+      ? {
+          registration: {
+            rsdpOverrideSupported: d.rsdpOverrideSupported,
+            labels: d.labels ?? {},
+            at: e.occurredAt,
+            eventId: e.eventId,
+          },
+        }
+      : {}),
   });
 }
 
 /** Sets the plan, where newer than the last plan, completion or cancellation. */
-export function onHypervisorUpgradePlanned(state: FactsReader, e: FactEventOf<'HypervisorUpgradePlanned'>): readonly FactChange[] {
+export function onHypervisorUpgradePlanned(
+  state: FactsReader,
+  e: FactEventOf<'HypervisorUpgradePlanned'>,
+): readonly FactChange[] {
   const d = e.data;
   const facts = factsOf(state, d.hostId);
   // kept in time order (then by version and build), so that the facts are the same whatever order the plans came in
   const plannedBuilds =
     d.toBuild !== undefined
       ? [...facts.plannedBuilds, { at: e.occurredAt, toVersion: d.toVersion, toBuild: d.toBuild }].sort(
-          (a, b) => instant(a.at) - instant(b.at) || a.toVersion.localeCompare(b.toVersion) || a.toBuild.localeCompare(b.toBuild),
+          (a, b) =>
+            instant(a.at) - instant(b.at) ||
+            a.toVersion.localeCompare(b.toVersion) ||
+            a.toBuild.localeCompare(b.toBuild),
         )
       : facts.plannedBuilds;
   const inForce = supersedes(e.occurredAt, facts.upgrade?.at);
@@ -98,7 +133,13 @@ export function onHypervisorUpgradePlanned(state: FactsReader, e: FactEventOf<'H
     ...(inForce
       ? {
           upgrade: {
-            plan: { fromVersion: d.fromVersion, toVersion: d.toVersion, toBuild: d.toBuild ?? null, plannedRebootAt: d.plannedRebootAt, waveId: d.waveId ?? null },
+            plan: {
+              fromVersion: d.fromVersion,
+              toVersion: d.toVersion,
+              toBuild: d.toBuild ?? null,
+              plannedRebootAt: d.plannedRebootAt,
+              waveId: d.waveId ?? null,
+            },
             at: e.occurredAt,
             eventId: e.eventId,
           },
@@ -108,14 +149,20 @@ export function onHypervisorUpgradePlanned(state: FactsReader, e: FactEventOf<'H
 }
 
 /** Records when the latest upgrade started. */
-export function onHypervisorUpgradeStarted(state: FactsReader, e: FactEventOf<'HypervisorUpgradeStarted'>): readonly FactChange[] {
+export function onHypervisorUpgradeStarted(
+  state: FactsReader,
+  e: FactEventOf<'HypervisorUpgradeStarted'>,
+): readonly FactChange[] {
   const facts = factsOf(state, e.data.hostId);
   if (!supersedes(e.occurredAt, facts.startedAt)) return NO_CHANGE;
   return changed(e.data.hostId, { ...facts, startedAt: e.occurredAt });
 }
 
 /** Sets the running version (where newest) and ends a plan older than the completion. */
-export function onHypervisorUpgradeCompleted(state: FactsReader, e: FactEventOf<'HypervisorUpgradeCompleted'>): readonly FactChange[] {
+export function onHypervisorUpgradeCompleted(
+  state: FactsReader,
+  e: FactEventOf<'HypervisorUpgradeCompleted'>,
+): readonly FactChange[] {
   const d = e.data;
   const facts = factsOf(state, d.hostId);
   const running = supersedes(e.occurredAt, facts.running?.at);
@@ -123,13 +170,26 @@ export function onHypervisorUpgradeCompleted(state: FactsReader, e: FactEventOf<
   if (!running && !ends) return NO_CHANGE;
   return changed(d.hostId, {
     ...facts,
-    ...(running ? { running: { version: d.version, build: d.build ?? null, by: 'HypervisorUpgradeCompleted' as const, at: e.occurredAt, eventId: e.eventId } } : {}),
+    ...(running
+      ? {
+          running: {
+            version: d.version,
+            build: d.build ?? null,
+            by: 'HypervisorUpgradeCompleted' as const,
+            at: e.occurredAt,
+            eventId: e.eventId,
+          },
+        }
+      : {}),
     ...(ends ? { upgrade: { plan: null, at: e.occurredAt, eventId: e.eventId } } : {}),
   });
 }
 
 /** Ends a plan older than the cancellation. */
-export function onHypervisorUpgradeCancelled(state: FactsReader, e: FactEventOf<'HypervisorUpgradeCancelled'>): readonly FactChange[] {
+export function onHypervisorUpgradeCancelled(
+  state: FactsReader,
+  e: FactEventOf<'HypervisorUpgradeCancelled'>,
+): readonly FactChange[] {
   const facts = factsOf(state, e.data.hostId);
   if (!supersedes(e.occurredAt, facts.upgrade?.at)) return NO_CHANGE;
   return changed(e.data.hostId, { ...facts, upgrade: { plan: null, at: e.occurredAt, eventId: e.eventId } });

@@ -20,7 +20,10 @@ function neverAnnounced(imageSha256: string, at: string, eventId: string): Kerne
 }
 
 /** Sets the build's notes (when newest) and its revoked fact to "not revoked" (when newest). */
-export function onKernelBuildCompleted(state: FactsReader, e: FactEventOf<'KernelBuildCompleted'>): readonly FactChange[] {
+export function onKernelBuildCompleted(
+  state: FactsReader,
+  e: FactEventOf<'KernelBuildCompleted'>,
+): readonly FactChange[] {
   const d = e.data;
   const row = state.kernel(d.imageSha256) ?? neverAnnounced(d.imageSha256, e.occurredAt, e.eventId);
   const build = supersedes(e.occurredAt, row.announcedAt);
@@ -29,7 +32,14 @@ export function onKernelBuildCompleted(state: FactsReader, e: FactEventOf<'Kerne
   const next: KernelRow = {
     ...row,
     ...(build
-      ? { release: d.release, arch: d.arch, distro: d.distro ?? null, xenNotes: d.xenNotes ?? null, pipeline: d.pipeline ?? null, announcedAt: e.occurredAt }
+      ? {
+          release: d.release,
+          arch: d.arch,
+          distro: d.distro ?? null,
+          xenNotes: d.xenNotes ?? null,
+          pipeline: d.pipeline ?? null,
+          announcedAt: e.occurredAt,
+        }
       : {}),
     ...(status ? { revoked: false, revokedReason: null, statusAt: e.occurredAt, lastEventId: e.eventId } : {}),
   };
@@ -42,5 +52,10 @@ export function onKernelBuildRevoked(state: FactsReader, e: FactEventOf<'KernelB
   const row = state.kernel(d.imageSha256);
   if (row && !supersedes(e.occurredAt, row.statusAt)) return NO_CHANGE;
   const base = row ?? neverAnnounced(d.imageSha256, e.occurredAt, e.eventId);
-  return [{ kind: 'kernel', row: { ...base, revoked: true, revokedReason: d.reason, statusAt: e.occurredAt, lastEventId: e.eventId } }];
+  return [
+    {
+      kind: 'kernel',
+      row: { ...base, revoked: true, revokedReason: d.reason, statusAt: e.occurredAt, lastEventId: e.eventId },
+    },
+  ];
 }

@@ -35,7 +35,8 @@ describe('facts arrive in any order, over the real store', () => {
                 projection.acks, projection.behaviour_rules, projection.guest_os_rules`,
     );
     const store = new PostgresEventStore(ds);
-    for (const e of events) await store.store([{ event: { ...e, schemaVersion: 1, source: 'property' }, origin: { channel: 'http' } }]);
+    for (const e of events)
+      await store.store([{ event: { ...e, schemaVersion: 1, source: 'property' }, origin: { channel: 'http' } }]);
     await new Projector(ds).catchUp();
     const table = (sql: string) => ds.query(sql).then((rows: { r: unknown }[]) => rows.map((x) => x.r));
     return {

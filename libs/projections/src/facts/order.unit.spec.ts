@@ -35,7 +35,19 @@ describe('facts arrive in any order', () => {
           const m = r.message as PlacementDecided;
           const f = m.facts ?? {};
           // what the contract calls the decision, and the facts a host acts on
-          const what = JSON.stringify([m.rsdp, m.action, m.reason, m.hypervisorVersion, m.kernelSha256, m.costs.map((c) => c.code), f.kernelKnown, f.hypervisorBuild, f.bootMethod, f.rsdpOverrideSupported, f.toolstackBehaviour]);
+          const what = JSON.stringify([
+            m.rsdp,
+            m.action,
+            m.reason,
+            m.hypervisorVersion,
+            m.kernelSha256,
+            m.costs.map((c) => c.code),
+            f.kernelKnown,
+            f.hypervisorBuild,
+            f.bootMethod,
+            f.rsdpOverrideSupported,
+            f.toolstackBehaviour,
+          ]);
           expect(last.get(key)).not.toBe(what);
           last.set(key, what);
         }

@@ -8,7 +8,12 @@ import { FactEvent } from './events';
 let n = 0;
 
 /** An event of `type` at `occurredAt` (an ISO time, or minutes after 2026-11-01T00:00Z). */
-export function ev<T extends EventType>(type: T, at: string | number, data: EventDataOf<T>, eventId = `e${++n}`): FactEvent {
+export function ev<T extends EventType>(
+  type: T,
+  at: string | number,
+  data: EventDataOf<T>,
+  eventId = `e${++n}`,
+): FactEvent {
   const occurredAt = typeof at === 'number' ? new Date(Date.UTC(2026, 10, 1) + at * 60_000).toISOString() : at;
   return { type, eventId, occurredAt, data } as FactEvent;
 }
@@ -26,6 +31,18 @@ export function project(events: readonly FactEvent[]): WorkingSet {
   return ws;
 }
 
-export const OLD_LINUX = { guestOs: 'linux', guestVersion: '2.6', supportedFeatures: 0x801, phys32Entry: '0x1000000', pvh: true } as const;
-export const NEW_LINUX = { guestOs: 'linux', guestVersion: '2.6', supportedFeatures: 0x8801, phys32Entry: '0x1000000', pvh: true } as const;
+export const OLD_LINUX = {
+  guestOs: 'linux',
+  guestVersion: '2.6',
+  supportedFeatures: 0x801,
+  phys32Entry: '0x1000000',
+  pvh: true,
+} as const;
+export const NEW_LINUX = {
+  guestOs: 'linux',
+  guestVersion: '2.6',
+  supportedFeatures: 0x8801,
+  phys32Entry: '0x1000000',
+  pvh: true,
+} as const;
 export const sha = (c: string): string => c.repeat(64).slice(0, 64);

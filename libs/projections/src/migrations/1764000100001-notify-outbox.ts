@@ -15,7 +15,9 @@ export class NotifyOutbox1764000100001 implements MigrationInterface {
         RETURN NULL;
       END
       $$`);
-    await q.query(`CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION fc_outbox_notify()`);
+    await q.query(
+      `CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION fc_outbox_notify()`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -10,7 +10,9 @@ export class GuestDecisionId1764000100002 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE projection.guests ADD COLUMN decision_id text`);
-    await q.query(`UPDATE projection.guests SET decision_id = decision->'message'->>'decisionId' WHERE decision IS NOT NULL`);
+    await q.query(
+      `UPDATE projection.guests SET decision_id = decision->'message'->>'decisionId' WHERE decision IS NOT NULL`,
+    );
     await q.query(`ALTER TABLE projection.guests DROP COLUMN decision`);
   }
 

@@ -17,11 +17,15 @@ export class DecisionsAsJson1764000100003 implements MigrationInterface {
          ALTER COLUMN caused_by TYPE json USING caused_by::json,
          ALTER COLUMN detail TYPE json USING detail::json`,
     );
-    await q.query(`ALTER TABLE outbox ALTER COLUMN value TYPE json USING value::json, ALTER COLUMN headers TYPE json USING headers::json`);
+    await q.query(
+      `ALTER TABLE outbox ALTER COLUMN value TYPE json USING value::json, ALTER COLUMN headers TYPE json USING headers::json`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE outbox ALTER COLUMN value TYPE jsonb USING value::jsonb, ALTER COLUMN headers TYPE jsonb USING headers::jsonb`);
+    await q.query(
+      `ALTER TABLE outbox ALTER COLUMN value TYPE jsonb USING value::jsonb, ALTER COLUMN headers TYPE jsonb USING headers::jsonb`,
+    );
     await q.query(
       `ALTER TABLE projection.decisions
          ALTER COLUMN message TYPE jsonb USING message::jsonb,

@@ -16,10 +16,14 @@ export class FactsInAnyOrder1764000100005 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE TABLE projection.meta (key text PRIMARY KEY, value text NOT NULL)`);
-    await q.query(`TRUNCATE projection.kernels, projection.hosts, projection.guests, projection.acks, projection.behaviour_rules`);
+    await q.query(
+      `TRUNCATE projection.kernels, projection.hosts, projection.guests, projection.acks, projection.behaviour_rules`,
+    );
 
     await q.query(`ALTER TABLE projection.kernels ALTER COLUMN release DROP NOT NULL, ALTER COLUMN arch DROP NOT NULL`);
-    await q.query(`ALTER TABLE projection.kernels ADD COLUMN announced_at timestamptz, ADD COLUMN status_at timestamptz NOT NULL`);
+    await q.query(
+      `ALTER TABLE projection.kernels ADD COLUMN announced_at timestamptz, ADD COLUMN status_at timestamptz NOT NULL`,
+    );
     await q.query(`ALTER TABLE projection.hosts ADD COLUMN facts jsonb NOT NULL`);
     await q.query(`ALTER TABLE projection.guests DROP CONSTRAINT guests_pkey, ADD PRIMARY KEY (guest_id, host_id)`);
     await q.query(
@@ -39,6 +43,8 @@ export class FactsInAnyOrder1764000100005 implements MigrationInterface {
   }
 
   async down(): Promise<void> {
-    throw new Error('FactsInAnyOrder1764000100005 cannot be undone: rebuild the projections of the older release from the store instead');
+    throw new Error(
+      'FactsInAnyOrder1764000100005 cannot be undone: rebuild the projections of the older release from the store instead',
+    );
   }
 }

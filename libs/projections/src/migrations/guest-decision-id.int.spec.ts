@@ -25,7 +25,21 @@ describe('migration GuestDecisionId: guests point at their decision by id', () =
 
   it('keeps each guest its current decision, and the read side shows it', async () => {
     const v1 = await open([...eventStoreMigrations, CreateProjections1764000100000, NotifyOutbox1764000100001]);
-    const message = { type: 'PlacementDecided', decisionId: 'g1#2', hostId: 'h1', guestId: 'g1', sequence: 2, hypervisorVersion: '4.17.3', rsdp: 'low', action: 'none', reason: 'toolstack-places-low', costs: [], policyVersion: 1, decidedAt: '2026-11-25T00:00:00.000Z', facts: {} };
+    const message = {
+      type: 'PlacementDecided',
+      decisionId: 'g1#2',
+      hostId: 'h1',
+      guestId: 'g1',
+      sequence: 2,
+      hypervisorVersion: '4.17.3',
+      rsdp: 'low',
+      action: 'none',
+      reason: 'toolstack-places-low',
+      costs: [],
+      policyVersion: 1,
+      decidedAt: '2026-11-25T00:00:00.000Z',
+      facts: {},
+    };
     const causedBy = { eventId: 'e2', type: 'HostRegistered', globalPosition: '2' };
     await v1.query(
       `INSERT INTO projection.decisions (decision_id, guest_id, host_id, sequence, kind, message, caused_by, detail, decided_at) VALUES
@@ -49,7 +63,11 @@ describe('migration GuestDecisionId: guests point at their decision by id', () =
         { guest_id: 'g1', decision_id: 'g1#2' },
         { guest_id: 'g2', decision_id: null },
       ]);
-      const columns = (await current.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'projection' AND table_name = 'guests'`)).map((r: any) => r.column_name);
+      const columns = (
+        await current.query(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = 'projection' AND table_name = 'guests'`,
+        )
+      ).map((r: any) => r.column_name);
       expect(columns).not.toContain('decision');
       // what the read side of that release joined: the guest's current decision, by id
       const joined = await current.query(

@@ -10,6 +10,30 @@ import { DecisionKey1764000100008 } from './1764000100008-decision-key';
 import { SuperpageLost1764000100009 } from './1764000100009-superpage-lost';
 import { ProjectionNotifyHosts1764000100010 } from './1764000100010-projection-notify-hosts';
 
-export { CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003, NotifyProjection1764000100004, FactsInAnyOrder1764000100005, SetAside1764000100006, ObservedEventId1764000100007, DecisionKey1764000100008, SuperpageLost1764000100009, ProjectionNotifyHosts1764000100010 };
+export {
+  CreateProjections1764000100000,
+  NotifyOutbox1764000100001,
+  GuestDecisionId1764000100002,
+  DecisionsAsJson1764000100003,
+  NotifyProjection1764000100004,
+  FactsInAnyOrder1764000100005,
+  SetAside1764000100006,
+  ObservedEventId1764000100007,
+  DecisionKey1764000100008,
+  SuperpageLost1764000100009,
+  ProjectionNotifyHosts1764000100010,
+};
 
-export const projectionMigrations = [CreateProjections1764000100000, NotifyOutbox1764000100001, GuestDecisionId1764000100002, DecisionsAsJson1764000100003, NotifyProjection1764000100004, FactsInAnyOrder1764000100005, SetAside1764000100006, ObservedEventId1764000100007, DecisionKey1764000100008, SuperpageLost1764000100009, ProjectionNotifyHosts1764000100010];
+export const projectionMigrations = [
+  CreateProjections1764000100000,
+  NotifyOutbox1764000100001,
+  GuestDecisionId1764000100002,
+  DecisionsAsJson1764000100003,
+  NotifyProjection1764000100004,
+  FactsInAnyOrder1764000100005,
+  SetAside1764000100006,
+  ObservedEventId1764000100007,
+  DecisionKey1764000100008,
+  SuperpageLost1764000100009,
+  ProjectionNotifyHosts1764000100010,
+];

@@ -20,8 +20,16 @@ export interface EventRefDbRow {
   global_position: string;
 }
 
-export const EVENT_REF_COLUMNS = 'event_id, type, stream_id, occurred_at, recorded_at, global_position::text AS global_position';
+export const EVENT_REF_COLUMNS =
+  'event_id, type, stream_id, occurred_at, recorded_at, global_position::text AS global_position';
 
 export function eventRefFromDb(r: EventRefDbRow): EventRef {
-  return { eventId: r.event_id, type: r.type, streamId: r.stream_id, occurredAt: isoOf(r.occurred_at), recordedAt: isoOf(r.recorded_at), globalPosition: r.global_position };
+  return {
+    eventId: r.event_id,
+    type: r.type,
+    streamId: r.stream_id,
+    occurredAt: isoOf(r.occurred_at),
+    recordedAt: isoOf(r.recorded_at),
+    globalPosition: r.global_position,
+  };
 }

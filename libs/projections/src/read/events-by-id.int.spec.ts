@@ -17,7 +17,11 @@ describe('readEventRefs (real Postgres, the small fleet stored)', () => {
       recordedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       globalPosition: expect.stringMatching(/^\d+$/),
     });
-    expect(refs.get('reg-h1')).toMatchObject({ type: 'HostRegistered', streamId: 'host-h1', occurredAt: '2026-11-01T00:05:00.000Z' });
+    expect(refs.get('reg-h1')).toMatchObject({
+      type: 'HostRegistered',
+      streamId: 'host-h1',
+      occurredAt: '2026-11-01T00:05:00.000Z',
+    });
     expect(Number(refs.get('reg-h1')!.globalPosition)).toBeLessThan(Number(refs.get('obs-g1')!.globalPosition));
     expect(await readEventRefs(f.ds, [])).toEqual(new Map());
   });

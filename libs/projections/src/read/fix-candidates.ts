@@ -14,10 +14,19 @@ export interface FixSuggestion {
  * (bit 15) and can boot as PVH, the latest announced first, at most `perDistro` each.
  * (The fixes what-if suggests and the remedy the dashboard's attention list shows.)
  */
-export async function readFixCandidates({ db, s }: ReadContext, distros: readonly string[], perDistro: number): Promise<Map<string, FixSuggestion[]>> {
+export async function readFixCandidates(
+  { db, s }: ReadContext,
+  distros: readonly string[],
+  perDistro: number,
+): Promise<Map<string, FixSuggestion[]>> {
   const out = new Map<string, FixSuggestion[]>();
   if (!distros.length) return out;
-  const rows = await select<{ image_sha256: string; release: string; distro: string; xen_notes: KernelRow['xenNotes'] }>(
+  const rows = await select<{
+    image_sha256: string;
+    release: string;
+    distro: string;
+    xen_notes: KernelRow['xenNotes'];
+  }>(
     db,
     `SELECT k.image_sha256, k.release, k.distro, k.xen_notes
        FROM ${s}.kernels k

@@ -32,10 +32,17 @@ export async function readGuest({ db, s }: ReadContext, guestId: string, hostId?
   const guest = guestViewFromDb(rows[0]);
   const images = [guest.kernelSha256, guest.bootloaderSha256].filter((x): x is string => Boolean(x));
   const [reporters, hosts, kernels, acks] = await Promise.all([
-    select<{ host_id: string }>(db, `SELECT host_id FROM ${s}.guests WHERE guest_id = $1 AND present ORDER BY host_id`, [guestId]),
+    select<{ host_id: string }>(
+      db,
+      `SELECT host_id FROM ${s}.guests WHERE guest_id = $1 AND present ORDER BY host_id`,
+      [guestId],
+    ),
     select<Record<string, unknown>>(db, `SELECT * FROM ${s}.hosts WHERE host_id = $1`, [guest.hostId]),
     select<Record<string, unknown>>(db, `SELECT * FROM ${s}.kernels WHERE image_sha256 = ANY($1::text[])`, [images]),
-    select<Record<string, unknown>>(db, `SELECT * FROM ${s}.acks WHERE host_id = $1 AND guest_id = $2`, [guest.hostId, guestId]),
+    select<Record<string, unknown>>(db, `SELECT * FROM ${s}.acks WHERE host_id = $1 AND guest_id = $2`, [
+      guest.hostId,
+      guestId,
+    ]),
   ]);
   const k = kernels.map(kernelFromDb);
   return {

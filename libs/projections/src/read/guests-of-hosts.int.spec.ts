@@ -22,10 +22,22 @@ describe('readGuestsOfHosts (real Postgres, the small fleet projected)', () => {
     }
   }
 
-  it("streams the present guests of the registered hosts selected in (host, guest) order, in chunks, with the columns the policy reads", async () => {
+  it('streams the present guests of the registered hosts selected in (host, guest) order, in chunks, with the columns the policy reads', async () => {
     const got = await chunks({ ids: ['h1', 'h2', 'h3'] }, 2);
-    expect(got.map((c) => c.map((g) => `${g.hostId}/${g.guestId}`))).toEqual([['h1/g-moving', 'h1/g1'], ['h1/g2', 'h2/g-moving'], ['h2/g3']]);
-    expect(got[0][1]).toEqual({ guestId: 'g1', hostId: 'h1', mode: 'pvh', memoryMiB: 2048, bootMethod: 'direct', kernelSha256: IMAGES.fixed, bootloaderSha256: null });
+    expect(got.map((c) => c.map((g) => `${g.hostId}/${g.guestId}`))).toEqual([
+      ['h1/g-moving', 'h1/g1'],
+      ['h1/g2', 'h2/g-moving'],
+      ['h2/g3'],
+    ]);
+    expect(got[0][1]).toEqual({
+      guestId: 'g1',
+      hostId: 'h1',
+      mode: 'pvh',
+      memoryMiB: 2048,
+      bootMethod: 'direct',
+      kernelSha256: IMAGES.fixed,
+      bootloaderSha256: null,
+    });
   });
 
   it('a selection of nothing gives no chunk; a chunk as large as the rest ends the stream', async () => {

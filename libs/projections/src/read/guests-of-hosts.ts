@@ -23,7 +23,11 @@ interface GuestDbRow {
  * them all. Must run inside a transaction (the cursor lives until it ends); one at a time
  * per connection.
  */
-export async function* readGuestsOfHosts({ db, s }: ReadContext, sel: HostSelection, chunkSize: number): AsyncGenerator<GuestOfHost[]> {
+export async function* readGuestsOfHosts(
+  { db, s }: ReadContext,
+  sel: HostSelection,
+  chunkSize: number,
+): AsyncGenerator<GuestOfHost[]> {
   await db.query(
     `DECLARE what_if_guests NO SCROLL CURSOR FOR
        SELECT guest_id, host_id, mode, memory_mib, boot_method, kernel_sha256, bootloader_sha256

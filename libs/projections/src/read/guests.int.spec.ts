@@ -11,14 +11,23 @@ describe('listGuests (real Postgres, the small fleet projected)', () => {
     const page = await listGuests(f.ctx, { limit: 100 });
     expect(ids(page.items)).toEqual(['g-moving@h1', 'g-moving@h2', 'g1@h1', 'g2@h1', 'g3@h2', 'g5@h3']);
     expect(page.next).toBeNull();
-    expect(page.items.find((g) => g.guestId === 'g1')!.decision!.message.decisionId).toBe(page.items.find((g) => g.guestId === 'g1')!.decisionId);
+    expect(page.items.find((g) => g.guestId === 'g1')!.decision!.message.decisionId).toBe(
+      page.items.find((g) => g.guestId === 'g1')!.decisionId,
+    );
     expect(page.items.find((g) => g.guestId === 'g5')!.decision).toBeNull();
   });
 
   it('filters by status, host and wave', async () => {
-    expect(ids((await listGuests(f.ctx, { status: 'unknown-kernel', limit: 100 })).items)).toEqual(['g-moving@h1', 'g-moving@h2']);
+    expect(ids((await listGuests(f.ctx, { status: 'unknown-kernel', limit: 100 })).items)).toEqual([
+      'g-moving@h1',
+      'g-moving@h2',
+    ]);
     expect(ids((await listGuests(f.ctx, { hostId: 'h2', limit: 100 })).items)).toEqual(['g-moving@h2', 'g3@h2']);
-    expect(ids((await listGuests(f.ctx, { waveId: 'w1', limit: 100 })).items)).toEqual(['g-moving@h1', 'g1@h1', 'g2@h1']);
+    expect(ids((await listGuests(f.ctx, { waveId: 'w1', limit: 100 })).items)).toEqual([
+      'g-moving@h1',
+      'g1@h1',
+      'g2@h1',
+    ]);
     expect((await listGuests(f.ctx, { waveId: 'w-none', limit: 100 })).items).toEqual([]);
   });
 

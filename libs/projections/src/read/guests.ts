@@ -31,7 +31,10 @@ export function decodeCursor(cursor: string): [string, string] {
 }
 
 /** One page of the present guest views matching the filter, in (guest id, host id) order, and the cursor of the next. */
-export async function listGuests({ db, s }: ReadContext, filter: GuestListFilter): Promise<{ items: GuestView[]; next: string | null }> {
+export async function listGuests(
+  { db, s }: ReadContext,
+  filter: GuestListFilter,
+): Promise<{ items: GuestView[]; next: string | null }> {
   const where: string[] = ['g.present'];
   const params: unknown[] = [];
   if (filter.status) {
@@ -52,7 +55,11 @@ export async function listGuests({ db, s }: ReadContext, filter: GuestListFilter
     where.push(`(g.guest_id, g.host_id) > ($${params.length - 1}, $${params.length})`);
   }
   params.push(filter.limit + 1);
-  const rows = await select<GuestViewDbRow>(db, `${guestViewSql(s)} WHERE ${where.join(' AND ')} ORDER BY g.guest_id, g.host_id LIMIT $${params.length}`, params);
+  const rows = await select<GuestViewDbRow>(
+    db,
+    `${guestViewSql(s)} WHERE ${where.join(' AND ')} ORDER BY g.guest_id, g.host_id LIMIT $${params.length}`,
+    params,
+  );
   const items = rows.slice(0, filter.limit).map(guestViewFromDb);
   const last = items[items.length - 1];
   return { items, next: rows.length > filter.limit ? encodeCursor(last.guestId, last.hostId) : null };

@@ -13,9 +13,20 @@ describe('readHost (real Postgres, the small fleet projected)', () => {
       hypervisorVersion: '4.10.4',
       rsdpOverrideSupported: true,
       labels: { rack: 'r1' },
-      upgrade: { fromVersion: '4.10.4', toVersion: '4.17.3', waveId: 'w1', state: 'planned', plannedEventId: 'plan-h1' },
+      upgrade: {
+        fromVersion: '4.10.4',
+        toVersion: '4.17.3',
+        waveId: 'w1',
+        state: 'planned',
+        plannedEventId: 'plan-h1',
+      },
     });
-    expect(await readHost(f.ctx, 'h2')).toMatchObject({ hostId: 'h2', hypervisorVersion: '4.17.3', rsdpOverrideSupported: false, upgrade: null });
+    expect(await readHost(f.ctx, 'h2')).toMatchObject({
+      hostId: 'h2',
+      hypervisorVersion: '4.17.3',
+      rsdpOverrideSupported: false,
+      upgrade: null,
+    });
   });
 
   it('gives null for a host no event registered', async () => {

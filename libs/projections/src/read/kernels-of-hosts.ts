@@ -15,7 +15,10 @@ interface KernelDbRow {
 }
 
 /** The kernel and bootloader images that the present guests of the registered hosts selected boot, by image sha256. */
-export async function readKernelsOfHosts({ db, s }: ReadContext, sel: HostSelection): Promise<Map<string, KernelOfHosts>> {
+export async function readKernelsOfHosts(
+  { db, s }: ReadContext,
+  sel: HostSelection,
+): Promise<Map<string, KernelOfHosts>> {
   const selected = registeredSelectedSql(s);
   const rows = await select<KernelDbRow>(
     db,
@@ -27,7 +30,13 @@ export async function readKernelsOfHosts({ db, s }: ReadContext, sel: HostSelect
   return new Map(
     rows.map((k) => [
       k.image_sha256,
-      { imageSha256: k.image_sha256, xenNotes: k.xen_notes, revoked: k.revoked, announcedAt: k.announced_at === null ? null : isoOf(k.announced_at), distro: k.distro },
+      {
+        imageSha256: k.image_sha256,
+        xenNotes: k.xen_notes,
+        revoked: k.revoked,
+        announcedAt: k.announced_at === null ? null : isoOf(k.announced_at),
+        distro: k.distro,
+      },
     ]),
   );
 }

@@ -15,10 +15,19 @@ describe('readPlacements (real Postgres, the small fleet projected)', () => {
       ['g2', 'needs-low-rsdp'],
     ]);
     expect(rows.every((r) => r.decision?.hostId === 'h1' && r.decision.hypervisorVersion === '4.17.3')).toBe(true);
-    expect(rows.find((r) => r.guestId === 'g1')!.acknowledgedDecisionId).toBe(rows.find((r) => r.guestId === 'g1')!.decision!.decisionId);
+    expect(rows.find((r) => r.guestId === 'g1')!.acknowledgedDecisionId).toBe(
+      rows.find((r) => r.guestId === 'g1')!.decision!.decisionId,
+    );
     expect(rows.filter((r) => r.acknowledgedDecisionId !== null).map((r) => r.guestId)).toEqual(['g1']);
     // what the readiness of the host is made of
-    expect(readinessOf(rows)).toEqual({ guests: 3, decided: 3, acknowledged: 1, blocked: 0, ready: false, pendingGuestIds: ['g-moving', 'g2'] });
+    expect(readinessOf(rows)).toEqual({
+      guests: 3,
+      decided: 3,
+      acknowledged: 1,
+      blocked: 0,
+      ready: false,
+      pendingGuestIds: ['g-moving', 'g2'],
+    });
   });
 
   it('leaves out removed guests; an unknown host has none', async () => {

@@ -30,5 +30,10 @@ export async function readPlacements({ db, s }: ReadContext, hostId: string): Pr
       ORDER BY g.guest_id`,
     [hostId],
   );
-  return rows.map((r) => ({ guestId: r.guest_id, status: r.status, decision: r.decision ?? null, acknowledgedDecisionId: r.ack_decision_id ?? null }));
+  return rows.map((r) => ({
+    guestId: r.guest_id,
+    status: r.status,
+    decision: r.decision ?? null,
+    acknowledgedDecisionId: r.ack_decision_id ?? null,
+  }));
 }

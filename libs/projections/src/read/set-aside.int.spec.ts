@@ -15,7 +15,13 @@ describe('readSetAside (real Postgres)', () => {
        VALUES ('bad-1', 'raw-1', 1, 'GuestTeleported', 1, '2026-11-01T00:00:00Z', 'raw', '{}', '{}'),
               ('bad-2', 'raw-2', 1, 'GuestObserved', 1, '2026-11-01T00:01:00Z', 'raw', '{"guestId":"g"}', '{}')`,
     );
-    await f.put([envelope('reg-h1', 'HostRegistered', '2026-11-01T00:02:00Z', 'agent', { hostId: 'h1', hypervisor: { name: 'xen', version: '4.17.3' }, rsdpOverrideSupported: true })]);
+    await f.put([
+      envelope('reg-h1', 'HostRegistered', '2026-11-01T00:02:00Z', 'agent', {
+        hostId: 'h1',
+        hypervisor: { name: 'xen', version: '4.17.3' },
+        rsdpOverrideSupported: true,
+      }),
+    ]);
     const aside = await readSetAside(f.ctx);
     expect(aside.map((a) => [a.eventId, a.type])).toEqual([
       ['bad-1', 'GuestTeleported'],

@@ -16,5 +16,11 @@ export async function readSetAside({ db, s }: ReadContext, limit = 1000): Promis
     `SELECT event_id, type, global_position::text AS global_position, reason, recorded_at FROM ${s}.set_aside ORDER BY global_position LIMIT $1`,
     [limit],
   );
-  return rows.map((r) => ({ eventId: r.event_id, type: r.type, globalPosition: r.global_position, reason: r.reason, recordedAt: isoOf(r.recorded_at) }));
+  return rows.map((r) => ({
+    eventId: r.event_id,
+    type: r.type,
+    globalPosition: r.global_position,
+    reason: r.reason,
+    recordedAt: isoOf(r.recorded_at),
+  }));
 }

@@ -13,7 +13,12 @@ describe('readStreamPage (real Postgres, the small fleet stored)', () => {
       [1, 'reg-h1', 'HostRegistered'],
       [2, 'plan-h1', 'HypervisorUpgradePlanned'],
     ]);
-    expect(first.items[0]).toMatchObject({ streamId: 'host-h1', source: 'agent', data: { hostId: 'h1', labels: { rack: 'r1' } }, occurredAt: '2026-11-01T00:05:00.000Z' });
+    expect(first.items[0]).toMatchObject({
+      streamId: 'host-h1',
+      source: 'agent',
+      data: { hostId: 'h1', labels: { rack: 'r1' } },
+      occurredAt: '2026-11-01T00:05:00.000Z',
+    });
     expect(first.next).toBe(2);
     const rest = await readStreamPage(f.ds, hostStreamId('h1'), first.next!, 10);
     expect(rest.items.map((e) => [e.position, e.eventId, e.type])).toEqual([[3, 'ack-g1', 'PlacementApplied']]);

@@ -11,8 +11,20 @@ describe('readSummary (real Postgres, the small fleet projected)', () => {
       guests: 6,
       byStatus: { 'awaiting-host': 1, 'needs-low-rsdp': 1, 'not-applicable': 1, ok: 1, 'unknown-kernel': 2 },
       byHypervisorVersion: [
-        { version: '4.10.4', targetVersion: '4.17.3', hosts: 1, guests: 3, byStatus: { 'needs-low-rsdp': 1, ok: 1, 'unknown-kernel': 1 } },
-        { version: '4.17.3', targetVersion: null, hosts: 1, guests: 2, byStatus: { 'not-applicable': 1, 'unknown-kernel': 1 } },
+        {
+          version: '4.10.4',
+          targetVersion: '4.17.3',
+          hosts: 1,
+          guests: 3,
+          byStatus: { 'needs-low-rsdp': 1, ok: 1, 'unknown-kernel': 1 },
+        },
+        {
+          version: '4.17.3',
+          targetVersion: null,
+          hosts: 1,
+          guests: 2,
+          byStatus: { 'not-applicable': 1, 'unknown-kernel': 1 },
+        },
       ],
       byWave: [{ waveId: 'w1', hosts: 1, guests: 3, byStatus: { 'needs-low-rsdp': 1, ok: 1, 'unknown-kernel': 1 } }],
       lostFirstGiBSuperpage: 3,
