@@ -128,3 +128,45 @@ export async function smallFleetFixture(name: string): Promise<ReadFixture> {
   ]);
   return f;
 }
+
+/**
+ * The small fleet with what a planner's dashboard shows: on h1 g6 booting the old kernel
+ * through pvh-grub (the toolstack cannot read it: overridden low), on h2 g7 likewise (h2
+ * cannot override: blocked); h4 (4.17.3, rack r1, an upgrade to 4.19.1 planned in wave w2)
+ * with g8 (the fixed kernel), acknowledged: the one host that is go.
+ */
+export async function dashboardFleetFixture(name: string): Promise<ReadFixture> {
+  const f = await smallFleetFixture(name);
+  const observed = (
+    id: string,
+    guestId: string,
+    hostId: string,
+    minute: number,
+    boot: { method: 'direct' | 'pvh-grub'; kernelSha256?: string },
+  ) => envelope(id, 'GuestObserved', at(minute), 'agent', { guestId, hostId, mode: 'pvh', memoryMiB: 2048, boot });
+  await f.put([
+    observed('obs-g6', 'g6', 'h1', 20, { method: 'pvh-grub', kernelSha256: IMAGES.old }),
+    observed('obs-g7', 'g7', 'h2', 21, { method: 'pvh-grub', kernelSha256: IMAGES.old }),
+    envelope('reg-h4', 'HostRegistered', at(22), 'agent', {
+      hostId: 'h4',
+      hypervisor: { name: 'xen', version: '4.17.3' },
+      rsdpOverrideSupported: true,
+      labels: { rack: 'r1' },
+    }),
+    observed('obs-g8', 'g8', 'h4', 23, { method: 'direct', kernelSha256: IMAGES.fixed }),
+    envelope('plan-h4', 'HypervisorUpgradePlanned', at(24), 'orchestrator', {
+      hostId: 'h4',
+      fromVersion: '4.17.3',
+      toVersion: '4.19.1',
+      plannedRebootAt: '2026-12-02T03:00:00Z',
+      waveId: 'w2',
+    }),
+  ]);
+  const [{ decision_id }] = await f.ds.query(
+    `SELECT decision_id FROM projection.guests WHERE guest_id = 'g8' AND host_id = 'h4'`,
+  );
+  await f.put([
+    envelope('ack-g8', 'PlacementApplied', at(25), 'agent', { hostId: 'h4', guestId: 'g8', decisionId: decision_id }),
+  ]);
+  return f;
+}

@@ -1,5 +1,6 @@
 import { GuestView } from '../model';
 import { ReadContext, select } from './context';
+import { decodeKey, encodeKey } from './cursor';
 import { GuestViewDbRow, guestViewFromDb, guestViewSql } from './guest-view';
 
 export interface GuestListFilter {
@@ -17,17 +18,13 @@ export interface GuestListFilter {
  * after every view of that guest.
  */
 export function encodeCursor(guestId: string, hostId: string): string {
-  return Buffer.from(JSON.stringify([guestId, hostId]), 'utf8').toString('base64url');
+  return encodeKey([guestId, hostId]);
 }
 
 export function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return [v[0], v[1]];
-  } catch {
-    // not a cursor of ours: a guest id
-  }
-  return [cursor, '\u{10FFFF}'];
+  const key = decodeKey(cursor, 2);
+  // not a cursor of ours: a guest id
+  return key ? [key[0], key[1]] : [cursor, '\u{10FFFF}'];
 }
 
 /** One page of the present guest views matching the filter, in (guest id, host id) order, and the cursor of the next. */

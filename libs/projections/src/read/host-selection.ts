@@ -21,3 +21,29 @@ export function selectionParams(sel: HostSelection): [readonly string[] | null, 
 export function registeredSelectedSql(s: string): string {
   return `SELECT host_id FROM ${s}.hosts WHERE registered AND ${HOST_SELECTION_SQL}`;
 }
+
+/**
+ * The condition on the hosts `h` of a selection (and, for the dashboard's attention list, one
+ * host id), built with only the parts given, their values appended to `params`: the
+ * dashboard's paged reads, where each filter keeps its own plan. Unset parts match every host.
+ */
+export function hostSelectorSql(sel: HostSelection & { readonly hostId?: string }, params: unknown[]): string {
+  const where: string[] = [];
+  if (sel.ids?.length) {
+    params.push(sel.ids);
+    where.push(`h.host_id IN (SELECT unnest($${params.length}::text[]))`);
+  }
+  if (sel.hostId) {
+    params.push(sel.hostId);
+    where.push(`h.host_id = $${params.length}`);
+  }
+  if (sel.labels && Object.keys(sel.labels).length) {
+    params.push(JSON.stringify(sel.labels));
+    where.push(`h.labels @> $${params.length}::jsonb`);
+  }
+  if (sel.waveId) {
+    params.push(sel.waveId);
+    where.push(`h.wave_id = $${params.length}`);
+  }
+  return where.length ? where.join(' AND ') : 'true';
+}

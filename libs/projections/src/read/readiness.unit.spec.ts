@@ -1,6 +1,6 @@
 import { PlacementDecided } from '@fleetcompat/contract';
 import { HostPlacement } from './placements';
-import { readinessOf } from './readiness';
+import { isReady, noGoReasons, readinessOf } from './readiness';
 
 const decided = (guestId: string): PlacementDecided => ({
   type: 'PlacementDecided',
@@ -56,5 +56,34 @@ describe('readinessOf', () => {
     expect(readinessOf(Array.from({ length: 1200 }, (_, i) => row(`g${i}`, 'ok', false))).pendingGuestIds).toHaveLength(
       1000,
     );
+  });
+});
+
+describe('isReady and noGoReasons', () => {
+  it('go needs guests, every one acknowledged, none blocked; readinessOf decides by it', () => {
+    expect(isReady({ guests: 2, acknowledged: 2, blocked: 0 })).toBe(true);
+    expect(isReady({ guests: 0, acknowledged: 0, blocked: 0 })).toBe(false);
+    expect(isReady({ guests: 2, acknowledged: 1, blocked: 0 })).toBe(false);
+    expect(isReady({ guests: 2, acknowledged: 2, blocked: 1 })).toBe(false);
+    const r = readinessOf([row('a', 'ok', true), row('b', 'blocked', true)]);
+    expect(r.ready).toBe(isReady(r));
+  });
+
+  it('says in words why a host is no-go, and nothing when it is go', () => {
+    expect(noGoReasons({ guests: 3, decided: 3, acknowledged: 3, blocked: 0, ready: true }, true)).toEqual([]);
+    expect(noGoReasons({ guests: 0, decided: 0, acknowledged: 0, blocked: 0, ready: false }, false)).toEqual([
+      'the host has not registered',
+      'no guests reported',
+    ]);
+    expect(noGoReasons({ guests: 5, decided: 4, acknowledged: 1, blocked: 1, ready: false }, true)).toEqual([
+      '1 guest blocked',
+      '1 guest not decided',
+      '3 decisions not acknowledged by the host',
+    ]);
+    expect(noGoReasons({ guests: 4, decided: 2, acknowledged: 1, blocked: 2, ready: false }, true)).toEqual([
+      '2 guests blocked',
+      '2 guests not decided',
+      '1 decision not acknowledged by the host',
+    ]);
   });
 });
