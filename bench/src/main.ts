@@ -13,7 +13,6 @@ import {
   createTopics,
   deleteTopics,
   IngestRun,
-  LatencyResult,
   measureLatency,
   measurePipeline,
   Pipeline,
@@ -22,7 +21,7 @@ import {
   startTrickle,
   trickleTemplates,
 } from './pipeline';
-import { HostAgentsResult, measureHostAgents } from './hosts';
+import { measureHostAgents } from './hosts';
 import {
   QueriesRun,
   RebuildRun,
@@ -32,7 +31,7 @@ import {
   measureRebuild,
   startApi,
 } from './readside';
-import { renderMarkdown } from './report';
+import { QueryStat, renderMarkdown, Report } from './report';
 import {
   dropAllDatabases,
   dropDatabase,
@@ -41,80 +40,9 @@ import {
   peakRssMiB,
   ROOT,
   stat,
-  Stat,
   stopAllApps,
   uniqueName,
 } from './support';
-
-export interface Report {
-  version: 1;
-  label: string;
-  startedAt: string;
-  finishedAt: string;
-  durationSec: number;
-  commit: string;
-  machine: ReturnType<typeof machine> & { loadavgEnd: number[] };
-  options: {
-    fleet: BenchOptions['fleet'];
-    runs: number;
-    latencyHosts: number;
-    guestsPerLatencyHost: number;
-    latencySamples?: number;
-    trickle?: number;
-    appendEvents: number;
-    appendBatch: number;
-    queryDuration: number;
-    queryConnections: number;
-  };
-  ingest?: {
-    events: number;
-    decisions: number;
-    pipelineEventsPerSec: Stat;
-    bareConsumerEventsPerSec: Stat;
-    ratio: Stat;
-    stageSeconds: { stored: Stat; projected: Stat; published: Stat };
-    /** bare `COPY` of the same events (point 2's baseline) when the append point ran too: the issue's ratio */
-    ratioToCopy?: Stat;
-    /** the relay's baseline: a bare kafkajs producer (same producer settings, acks and batch size) sending the same decisions */
-    relay?: {
-      batch: number;
-      bareProducerMessagesPerSec: Stat;
-      pipelineDecisionsPerSec: Stat;
-      lagAfterProjectorSec: Stat;
-    };
-    /** CPU milliseconds per 1,000 events of each process over the run (median over runs) */
-    cpuPer1000?: Record<string, Stat>;
-  };
-  append?: {
-    events: number;
-    batch: number;
-    fleetcompat: Stat;
-    copy: Stat;
-    emmett: Stat;
-    ratioToCopy: Stat;
-    ratioToEmmett: Stat;
-    oneStream: { fleetcompat: Stat; emmett: Stat; ratioToEmmett: Stat };
-  };
-  latency?: LatencyResult;
-  rebuild?: { events: number; eventsPerSec: Stat; readEventsPerSec: Stat; ratioToRead: Stat };
-  queries?: {
-    seconds: number;
-    connections: number;
-    waveHosts?: number;
-    placements: QueryStat;
-    wave?: QueryStat;
-    blocked: QueryStat;
-    bare: QueryStat;
-    trickle?: number;
-    projectorCommitsPerSec?: Stat;
-  };
-  hostAgents?: HostAgentsResult;
-  peakRssMiB: Record<string, Stat>;
-  before?: { label: string; file: string; report: Report };
-  notes: string[];
-}
-
-type QueryStat = { reqPerSec: Stat; p50: Stat; p99: Stat; errors: number; non2xx: number; cacheHitPct?: Stat };
 
 /** The relay's batch size (RELAY_BATCH_SIZE's default, which the pipeline's relay runs with). */
 const RELAY_BATCH = 500;

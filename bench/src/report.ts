@@ -1,5 +1,78 @@
-import type { Report } from './main';
-import type { Stat } from './support';
+import type { HostAgentsResult } from './hosts';
+import type { BenchOptions } from './options';
+import type { LatencyResult } from './pipeline';
+import type { machine, Stat } from './support';
+
+/** What a bench run measured: written as JSON and rendered as markdown (renderMarkdown). */
+export interface Report {
+  version: 1;
+  label: string;
+  startedAt: string;
+  finishedAt: string;
+  durationSec: number;
+  commit: string;
+  machine: ReturnType<typeof machine> & { loadavgEnd: number[] };
+  options: {
+    fleet: BenchOptions['fleet'];
+    runs: number;
+    latencyHosts: number;
+    guestsPerLatencyHost: number;
+    latencySamples?: number;
+    trickle?: number;
+    appendEvents: number;
+    appendBatch: number;
+    queryDuration: number;
+    queryConnections: number;
+  };
+  ingest?: {
+    events: number;
+    decisions: number;
+    pipelineEventsPerSec: Stat;
+    bareConsumerEventsPerSec: Stat;
+    ratio: Stat;
+    stageSeconds: { stored: Stat; projected: Stat; published: Stat };
+    /** bare `COPY` of the same events (point 2's baseline) when the append point ran too: the issue's ratio */
+    ratioToCopy?: Stat;
+    /** the relay's baseline: a bare kafkajs producer (same producer settings, acks and batch size) sending the same decisions */
+    relay?: {
+      batch: number;
+      bareProducerMessagesPerSec: Stat;
+      pipelineDecisionsPerSec: Stat;
+      lagAfterProjectorSec: Stat;
+    };
+    /** CPU milliseconds per 1,000 events of each process over the run (median over runs) */
+    cpuPer1000?: Record<string, Stat>;
+  };
+  append?: {
+    events: number;
+    batch: number;
+    fleetcompat: Stat;
+    copy: Stat;
+    emmett: Stat;
+    ratioToCopy: Stat;
+    ratioToEmmett: Stat;
+    oneStream: { fleetcompat: Stat; emmett: Stat; ratioToEmmett: Stat };
+  };
+  latency?: LatencyResult;
+  rebuild?: { events: number; eventsPerSec: Stat; readEventsPerSec: Stat; ratioToRead: Stat };
+  queries?: {
+    seconds: number;
+    connections: number;
+    waveHosts?: number;
+    placements: QueryStat;
+    wave?: QueryStat;
+    blocked: QueryStat;
+    bare: QueryStat;
+    trickle?: number;
+    projectorCommitsPerSec?: Stat;
+  };
+  hostAgents?: HostAgentsResult;
+  peakRssMiB: Record<string, Stat>;
+  before?: { label: string; file: string; report: Report };
+  notes: string[];
+}
+
+export type QueryStat = { reqPerSec: Stat; p50: Stat; p99: Stat; errors: number; non2xx: number; cacheHitPct?: Stat };
 
 const n = (x: number | undefined) =>
   x === undefined || !Number.isFinite(x)

@@ -14,7 +14,14 @@ import {
 import { badRequest, ProblemException } from './problem';
 import { Access } from './auth/access';
 import type { AuthenticatedRequest } from './auth/auth.guard';
-import { EVENTS_INGEST_OPTIONS, type EventsIngestOptions } from './http-api.module';
+import type { EventsRateLimiter } from './events-rate';
+
+/** The HTTP ingest's settings (provided by HttpApiModule). */
+export const EVENTS_INGEST_OPTIONS = Symbol('EVENTS_INGEST_OPTIONS');
+export interface EventsIngestOptions {
+  readonly maxFutureSkewMs?: number;
+  readonly rate: EventsRateLimiter;
+}
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 

@@ -13,7 +13,7 @@ import { GenerationMemo } from './dashboard/generation-memo';
 import { LiveController } from './dashboard/live.controller';
 import { LiveHub } from './dashboard/live-hub';
 import { LiveTickets } from './dashboard/live-tickets';
-import { EventsController } from './events.controller';
+import { EVENTS_INGEST_OPTIONS, EventsController, type EventsIngestOptions } from './events.controller';
 import { EventsRateLimiter } from './events-rate';
 import { GuestsController } from './guests.controller';
 import { HistoryService } from './history/history.service';
@@ -40,13 +40,6 @@ export interface HttpApiOptions {
   /** Events per token per window over POST /v1/events (default 100000 per 60 s). */
   readonly eventsRateLimit?: number;
   readonly eventsRateWindowSeconds?: number;
-}
-
-/** The HTTP ingest's settings (EventsController). */
-export const EVENTS_INGEST_OPTIONS = Symbol('EVENTS_INGEST_OPTIONS');
-export interface EventsIngestOptions {
-  readonly maxFutureSkewMs?: number;
-  readonly rate: EventsRateLimiter;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { KafkaKeyring, parseKafkaAuthHeader, Principal, verifyKafkaMac } from '@fleetcompat/auth';
 import { Rejection } from '@fleetcompat/contract';
-import type { RawMessage } from './ingest-batch-handler';
+import type { RawMessage } from './raw-message';
 
 export type MessageAuthentication = { ok: true; principal: Principal } | { ok: false; rejection: Rejection };
 

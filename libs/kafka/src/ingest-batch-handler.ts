@@ -1,15 +1,9 @@
 import { Principal, refusedEvents } from '@fleetcompat/auth';
 import { DeadLetter, EventRouting, IncomingEvent, parseEvent, Rejection } from '@fleetcompat/contract';
 import type { IngestAuthenticator } from './ingest-auth';
+import type { RawMessage } from './raw-message';
 
-/** A consumed Kafka message, as far as ingest cares (kafkajs' `KafkaMessage` fits). */
-export interface RawMessage {
-  readonly offset: string;
-  readonly key?: Buffer | string | null;
-  readonly value: Buffer | string | null;
-  /** The message headers (kafkajs' IHeaders): `fleetcompat-auth` carries the signature. */
-  readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
-}
+export type { RawMessage } from './raw-message';
 
 /** A dead letter as written by the Kafka transport: the contract's fields plus how `value` is encoded. */
 export interface KafkaDeadLetter extends DeadLetter {
