@@ -38,12 +38,13 @@ export function dedupeByEventId<T extends { readonly eventId: string }>(rows: re
 export const WRONG_EXPECTED_VERSION_SQLSTATE = 'FC409';
 
 /**
- * Appends `rows` with one call of `fc_append_events` (one round trip, one INSERT; see the
- * migration for the steps): eventIds already stored are skipped, stream positions are
- * gapless, streams are locked in sorted order. Runs in the caller's transaction when `q` is
- * one, else on its own (autocommit). Throws ConcurrencyError on a wrong expected version;
- * other failures (deadlock, serialization_failure when an eventId was stored concurrently
- * under another stream) are retriable: see `retrying`.
+ * Appends `rows` with one call of `fc_append_events` (one round trip, one statement; see
+ * migration AppendEventsOneStatement1764000000004 for the steps): eventIds already stored are
+ * skipped, stream positions are gapless, streams are locked in sorted order. Runs in the
+ * caller's transaction when `q` is one, else on its own (autocommit). Throws
+ * ConcurrencyError on a wrong expected version; other failures (deadlock,
+ * serialization_failure when an eventId of the call was stored by a transaction that
+ * committed meanwhile, under any stream) are retriable: see `retrying`.
  *
  * `rows` must be deduplicated by eventId (dedupeByEventId).
  */
