@@ -44,7 +44,10 @@ import {
   uniqueName,
 } from './support';
 
-/** The relay's batch size (RELAY_BATCH_SIZE's default, which the pipeline's relay runs with). */
+/**
+ * The bare producer's batch size: RELAY_BATCH_SIZE's default, the relay's batch while it keeps up
+ * (with a backlog its batches grow to RELAY_MAX_BATCH_SIZE, 4,000, in requests of at most 900 KB).
+ */
 const RELAY_BATCH = 500;
 
 function gitCommit(): string {

@@ -11,8 +11,14 @@ export interface OutboxRelayOptions {
   readonly kafka: KafkaClientOptions;
   /** The transactional outbox (committed rows only). */
   readonly outbox: OutboxStore;
-  /** Most messages per `publishBatch` call, i.e. per producer request. Default 500. */
+  /** Messages of the first `publishBatch` call (one transaction), and of every one while the outbox keeps up. Default 500. */
   readonly batchSize?: number;
+  /**
+   * Most messages per `publishBatch` call when there is a backlog: each full batch doubles the
+   * next one, up to this; a batch that is not full goes back to `batchSize`. Default 4000
+   * (never below `batchSize`).
+   */
+  readonly maxBatchSize?: number;
   /** How long to wait after an empty batch before polling again, ms. Default 100; `notify()` wakes it early. */
   readonly pollIntervalMs?: number;
   /** Backoff after a failure: first delay in ms (default 100). */
@@ -32,6 +38,41 @@ export interface RelayStats {
 }
 
 /**
+ * Most bytes (keys, values and headers) per producer request. A request holds one record
+ * batch per partition, and the broker refuses a record batch over its `message.max.bytes`
+ * (1,048,588 by default): with requests under that, no partition's batch can exceed it,
+ * whatever the number of partitions. A message larger than this goes alone in its request.
+ */
+export const MAX_REQUEST_BYTES = 900_000;
+
+/**
+ * Splits `messages` into consecutive requests of at most `maxMessages` messages and about
+ * `maxBytes` bytes each, keeping their order (a message over `maxBytes` is a request of its own).
+ */
+export function splitRequests(
+  messages: readonly OutboxMessage[],
+  maxMessages: number,
+  maxBytes = MAX_REQUEST_BYTES,
+): OutboxMessage[][] {
+  const out: OutboxMessage[][] = [];
+  let current: OutboxMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    let size = m.key.length + m.value.length + m.topic.length + 32; // UTF-16 length: a lower bound of UTF-8 bytes for non-ASCII text, exact for ASCII JSON
+    if (m.headers) for (const [k, v] of Object.entries(m.headers)) size += k.length + v.length + 8;
+    if (current.length && (current.length >= maxMessages || bytes + size > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+/**
  * Publishes the transactional outbox to Kafka. A loop calls `outbox.publishBatch(limit,
  * publish)`; `publish` sends the batch with an idempotent producer (`idempotent: true`, one
  * request in flight, `acks: -1`) in one `sendBatch` call, which keeps the order of messages
@@ -46,6 +87,9 @@ export interface RelayStats {
 export class OutboxRelay {
   private readonly log = new Logger(OutboxRelay.name);
   private readonly batchSize: number;
+  private readonly maxBatchSize: number;
+  /** Messages the next batch may take: `batchSize`, doubled after each full batch up to `maxBatchSize`. */
+  private limit: number;
   private readonly pollIntervalMs: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
@@ -57,12 +101,18 @@ export class OutboxRelay {
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = Math.max(1, options.batchSize ?? 500);
+    this.maxBatchSize = Math.max(this.batchSize, options.maxBatchSize ?? 4000);
+    this.limit = this.batchSize;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.retryInitialMs = options.retryInitialMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5000;
     this.loop = new WorkLoop({
       step: async () => {
-        const n = await this.options.outbox.publishBatch(this.batchSize, (messages) => this.publish(messages));
+        const limit = this.limit;
+        const n = await this.options.outbox.publishBatch(limit, (messages) => this.publish(messages));
+        // A full batch: there is a backlog, and the next batch takes more (each batch costs a
+        // transaction: begin, lock, select, delete, commit); otherwise back to the small one.
+        this.limit = n >= limit ? Math.min(this.maxBatchSize, limit * 2) : this.batchSize;
         if (n === 0) return { waitMs: this.pollIntervalMs, wakeOnNotify: true };
         this.counters.published += n;
         this.counters.batches++;
@@ -73,6 +123,7 @@ export class OutboxRelay {
       backoffMaxMs: this.retryMaxMs,
       onFailure: async (e, attempt, delay) => {
         this.counters.failures++;
+        this.limit = this.batchSize;
         this.log.warn(`outbox publish failed (attempt ${attempt}), retrying in ${delay} ms: ${errorMessage(e)}`);
         await this.producers.reset();
       },
@@ -92,7 +143,9 @@ export class OutboxRelay {
     if (this.loop.isRunning) return;
     this.kafka ??= createKafka(this.options.kafka);
     this.loop.start();
-    this.log.log(`relaying the outbox (batches of ${this.batchSize}, polling every ${this.pollIntervalMs} ms)`);
+    this.log.log(
+      `relaying the outbox (batches of ${this.batchSize}, up to ${this.maxBatchSize} with a backlog, polling every ${this.pollIntervalMs} ms)`,
+    );
   }
 
   /** New rows were committed: poll now instead of at the end of the interval. */
@@ -108,17 +161,25 @@ export class OutboxRelay {
     this.log.log('outbox relay stopped');
   }
 
-  /** Sends one batch in a single request and waits for the broker's acknowledgement. */
+  /**
+   * Sends one batch in consecutive requests (at most `maxBatchSize` messages and
+   * {@link MAX_REQUEST_BYTES} each), one at a time, each awaited before the next: the order
+   * per partition is the batch's. Resolves once the broker acknowledged every request; a
+   * failure of any rejects the whole batch (nothing is marked; the requests already
+   * acknowledged go out again with the retry, before anything newer).
+   */
   private async publish(messages: readonly OutboxMessage[]): Promise<void> {
     if (!messages.length) return;
     const producer = await this.producers.get();
-    // Group by topic, keeping the order within each topic (hence within each partition).
-    const byTopic = new Map<string, TopicMessages>();
-    for (const m of messages) {
-      let group = byTopic.get(m.topic);
-      if (!group) byTopic.set(m.topic, (group = { topic: m.topic, messages: [] }));
-      group.messages.push({ key: m.key, value: m.value, headers: m.headers ? { ...m.headers } : undefined });
+    for (const request of splitRequests(messages, this.maxBatchSize)) {
+      // Group by topic, keeping the order within each topic (hence within each partition).
+      const byTopic = new Map<string, TopicMessages>();
+      for (const m of request) {
+        let group = byTopic.get(m.topic);
+        if (!group) byTopic.set(m.topic, (group = { topic: m.topic, messages: [] }));
+        group.messages.push({ key: m.key, value: m.value, headers: m.headers ? { ...m.headers } : undefined });
+      }
+      await producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
     }
-    await producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
   }
 }

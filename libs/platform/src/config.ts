@@ -56,6 +56,7 @@ const schema = z.object({
     .default(''),
   PROJECTOR_BATCH_SIZE: int(1, 100000).default(2000),
   RELAY_BATCH_SIZE: int(1, 10000).default(500),
+  RELAY_MAX_BATCH_SIZE: int(1, 100000).default(4000),
   INGEST_BATCH_SIZE: int(1, 10000).default(500),
   /** ms without a heartbeat before the broker drops an ingest member (a crashed one holds its partitions this long). */
   KAFKA_SESSION_TIMEOUT_MS: int(6000, 300000).default(30000),

@@ -11,6 +11,12 @@ export const OUTBOX_CHANNEL = 'fleetcompat_outbox';
  * the oldest rows and deletes them in the same transaction once the broker has acked them.
  * A crash between the ack and the commit publishes those rows again (at least once); the
  * per-guest sequence lets hosts drop the repeat.
+ *
+ * The commit stays synchronous although a lost delete is only a repeat: `deletedThrough`
+ * (below) lets the next select and delete skip what this instance deleted, so a delete lost
+ * to a Postgres crash that this process did not see (its pool reconnects quietly) would leave
+ * those rows below it, never read nor deleted again. With large batches the commit is a small
+ * share of a batch (docs/benchmarks.md, session 4b).
  */
 export class PostgresOutbox implements OutboxStore {
   /**
@@ -56,7 +62,11 @@ export class PostgresOutbox implements OutboxStore {
         })),
       );
       const last = rows[rows.length - 1].id;
-      await qr.query(`DELETE FROM outbox WHERE id <= $1::bigint`, [last]);
+      // A range from where this instance last deleted: `id <= last` alone walked the index
+      // from its start over every entry deleted but not yet vacuumed, batch after batch. Rows
+      // at or below `deletedThrough` are gone: this instance's commit that deleted them was
+      // synchronous (see the class comment on why it stays so), and ids follow commit order.
+      await qr.query(`DELETE FROM outbox WHERE id > $1::bigint AND id <= $2::bigint`, [this.deletedThrough, last]);
       await qr.commitTransaction();
       this.deletedThrough = last;
       return rows.length;

@@ -27,6 +27,7 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
       kafka: kafkaOptionsFrom(settings, 'relay'),
       outbox: instrumentedOutbox(prefixedOutbox(settings, outbox), metrics),
       batchSize: settings.RELAY_BATCH_SIZE,
+      maxBatchSize: settings.RELAY_MAX_BATCH_SIZE,
     });
     signals.onDecisionsQueued(() => this.relay.notify());
   }
