@@ -11,7 +11,6 @@ export * from './auth/auth.guard';
 export * from './what-if/what-if.service';
 export * from './history/history.service';
 export * from './placements-cache';
-export * from './placements-query';
 export * from './placements-watch';
 export * from './dashboard/dashboard.queries';
 export * from './dashboard/live-hub';

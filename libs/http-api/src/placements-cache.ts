@@ -1,8 +1,7 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { listen } from '@fleetcompat/event-store';
-import { notifiedHosts, PROJECTION_CHANNEL } from '@fleetcompat/projections';
-import { PlacementsAnswer, PlacementsSource } from './placements-query';
+import { notifiedHosts, PlacementsAnswer, PlacementsSource, PROJECTION_CHANNEL } from '@fleetcompat/projections';
 
 /**
  * Answers of `GET /v1/hosts/{id}/placements` (JSON text and entity tag), kept until the

@@ -7,7 +7,6 @@ import { GuestDetail, readGuest } from './read/guest';
 import { GuestListFilter, listGuests } from './read/guests';
 import { readHost } from './read/host';
 import { HostPlacement, readPlacements } from './read/placements';
-import { readPlacementsJson } from './read/placements-json';
 import { Readiness, readinessOf } from './read/readiness';
 import { readSetAside } from './read/set-aside';
 import { FleetSummary, readSummary } from './read/summary';
@@ -34,10 +33,6 @@ export class ProjectionQueries {
 
   placements(hostId: string): Promise<HostPlacement[]> {
     return readPlacements(this.ctx, hostId);
-  }
-
-  placementsJson(hostId: string): Promise<string | null> {
-    return readPlacementsJson(this.ctx, hostId);
   }
 
   async readiness(hostId: string): Promise<Readiness> {

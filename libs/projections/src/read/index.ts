@@ -7,7 +7,7 @@ export * from './guests';
 export * from './host';
 export * from './placements';
 export * from './readiness';
-export * from './placements-json';
+export * from './placements-answer';
 export * from './set-aside';
 export * from './summary';
 export * from './event-ref';

@@ -1,5 +1,5 @@
 import { Queryable } from '@fleetcompat/event-store';
-import { assertSchemaName, LIVE_SCHEMA } from '@fleetcompat/projections';
+import { assertSchemaName, LIVE_SCHEMA } from '../schema';
 
 /** A placements answer: the JSON text of `GET /v1/hosts/{id}/placements` and its entity tag. */
 export interface PlacementsAnswer {
@@ -17,11 +17,14 @@ export interface PlacementsSource {
 }
 
 /**
- * The SQL of the placements answers. The body is the one ProjectionQueries.placementsJson
- * builds, with two additions: each placement's `remedy` (the policy's remedy of a blocked
- * decision, from the decision history's detail; [] otherwise), and `withdrawn`: every guest
- * the host reported and then removed, with the sequence of its withdrawal, so that a host
- * reading only this answer (the long-poll agent) can tell a withdrawal from an older answer.
+ * The SQL of the placements answers (`GET /v1/hosts/{id}/placements`, built by Postgres as JSON
+ * text in one statement: the hot path of hosts about to reboot, so no row passes through
+ * JSON.parse and JSON.stringify): the host, its present guests (as readPlacements lists them)
+ * with each one's current decision, whether it is acknowledged and its `remedy` (the policy's
+ * remedy of a blocked decision, from the decision history's detail; [] otherwise), and
+ * `withdrawn`: every guest the host reported and then removed, with the sequence of its
+ * withdrawal, so that a host reading only this answer (the long-poll agent) can tell a
+ * withdrawal from an older answer.
  *
  * The tag is an md5 over what the body is made of, without building it: the version the
  * decisions are for and, over the host's guest rows (present or not), their number, the sum of
