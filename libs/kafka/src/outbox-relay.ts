@@ -58,8 +58,11 @@ export function splitRequests(
   let current: OutboxMessage[] = [];
   let bytes = 0;
   for (const m of messages) {
-    let size = m.key.length + m.value.length + m.topic.length + 32; // UTF-16 length: a lower bound of UTF-8 bytes for non-ASCII text, exact for ASCII JSON
-    if (m.headers) for (const [k, v] of Object.entries(m.headers)) size += k.length + v.length + 8;
+    // UTF-8 bytes, as sent (a string's length undercounts non-ASCII text up to three times, and a
+    // request over the broker's limit is retried forever)
+    let size = Buffer.byteLength(m.key) + Buffer.byteLength(m.value) + Buffer.byteLength(m.topic) + 32;
+    if (m.headers)
+      for (const [k, v] of Object.entries(m.headers)) size += Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
     if (current.length && (current.length >= maxMessages || bytes + size > maxBytes)) {
       out.push(current);
       current = [];
