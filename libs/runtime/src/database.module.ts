@@ -46,6 +46,7 @@ export class DatabaseConnection implements OnApplicationShutdown {
         migrate: true,
         onStep: (step) => startup.at(step),
       });
+      startup.at('initialising the modules');
       return new DatabaseConnection(dataSource, embedded);
     } catch (e) {
       await embedded?.stop();
