@@ -1,5 +1,6 @@
 export * from './roles';
 export * from './tokens';
+export * from './token-cache';
 export * from './kafka-signature';
 export * from './kafka-keys';
 export * from './migrations';

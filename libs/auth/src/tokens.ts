@@ -127,12 +127,12 @@ export interface KafkaKeyEntry {
   readonly key: Buffer;
 }
 
-/** Checks a bearer token: the bootstrap token (an admin, from the environment), else the store. */
+/** Checks a bearer token: the bootstrap token (an admin, from the environment), else the store (or a TokenCache over it). */
 export class Authenticator {
   private readonly bootstrapHash: Buffer | null;
 
   constructor(
-    private readonly store: TokenStore,
+    private readonly store: Pick<TokenStore, 'verify'>,
     bootstrapToken?: string | null,
   ) {
     this.bootstrapHash = bootstrapToken ? createHash('sha256').update(bootstrapToken).digest() : null;

@@ -2,10 +2,11 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
-import { Authenticator, TokenStore } from '@fleetcompat/auth';
+import { Authenticator, TokenCache, TokenStore } from '@fleetcompat/auth';
 import { preparedQueryable } from '@fleetcompat/event-store';
 import { PlacementsReader } from '@fleetcompat/projections';
 import { AuthGuard, AUTHENTICATOR } from './auth/auth.guard';
+import { TokenNotifications } from './auth/token-notifications';
 import { TokensController } from './auth/tokens.controller';
 import { AdminController } from './admin.controller';
 import { DashboardController, HostListController } from './dashboard/dashboard.controller';
@@ -80,10 +81,17 @@ export class HttpApiModule {
           useFactory: (ds: DataSource) => new TokenStore(preparedQueryable(ds)),
           inject: [DataSource],
         },
+        // verified tokens kept while every change of access_tokens is heard (TokenCache)
+        { provide: TokenCache, useFactory: (store: TokenStore) => new TokenCache(store), inject: [TokenStore] },
+        {
+          provide: TokenNotifications,
+          useFactory: (cache: TokenCache, ds: DataSource) => new TokenNotifications(cache, ds),
+          inject: [TokenCache, DataSource],
+        },
         {
           provide: AUTHENTICATOR,
-          useFactory: (store: TokenStore) => new Authenticator(store, options.bootstrapToken ?? null),
-          inject: [TokenStore],
+          useFactory: (cache: TokenCache) => new Authenticator(cache, options.bootstrapToken ?? null),
+          inject: [TokenCache],
         },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: WhatIfService, useFactory: (ds: DataSource) => new WhatIfService(ds), inject: [DataSource] },

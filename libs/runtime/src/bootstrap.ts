@@ -7,7 +7,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
 import { HttpApiModule, jsonBodyWithProblems, serveOpenApi, serveUi, PlacementsCache } from '@fleetcompat/http-api';
-import { newSecret, TokenStore } from '@fleetcompat/auth';
+import { newSecret, TokenCache, TokenStore } from '@fleetcompat/auth';
 import { backoffDelay, KafkaIngestServer, KafkaProbe, KafkaTopicGate } from '@fleetcompat/kafka';
 import { PostgresOutbox } from '@fleetcompat/projections';
 import { ConfigError, loadSettings, Settings } from '@fleetcompat/platform';
@@ -195,6 +195,7 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
       relay: relay?.relay,
       outbox: relay ? app.get(PostgresOutbox) : undefined,
       placementsCache: parts.httpApi ? app.get(PlacementsCache) : undefined,
+      tokenCache: parts.httpApi ? app.get(TokenCache) : undefined,
       ingest: ingest ? { server: ingest, groupId: settings.KAFKA_GROUP_ID, topics: ingestTopics(settings) } : undefined,
       kafka,
       topics: topicGate,

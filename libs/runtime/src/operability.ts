@@ -3,6 +3,7 @@ import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthInd
 import type { NextFunction, Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { PlacementsCache } from '@fleetcompat/http-api';
+import type { TokenCache } from '@fleetcompat/auth';
 import { KafkaIngestServer, KafkaProbe, OutboxRelay, TopicGateState } from '@fleetcompat/kafka';
 import { PostgresOutbox, Projector } from '@fleetcompat/projections';
 import { Settings } from '@fleetcompat/platform';
@@ -17,6 +18,7 @@ export interface OperabilityParts {
   readonly outbox?: PostgresOutbox;
   /** Present when the process serves the HTTP API. */
   readonly placementsCache?: Pick<PlacementsCache, 'hits' | 'misses'>;
+  readonly tokenCache?: Pick<TokenCache, 'hits' | 'misses'>;
   readonly ingest?: { server: KafkaIngestServer; groupId: string; topics: readonly string[] };
   /** Present when the process talks to Kafka (ingest or relay). */
   readonly kafka?: KafkaProbe;
@@ -213,7 +215,19 @@ export class Operability {
 
   private registerMetrics(): void {
     const m = this.metrics;
-    const { projector, relay, outbox, ingest, kafka, placementsCache } = this.parts;
+    const { projector, relay, outbox, ingest, kafka, placementsCache, tokenCache } = this.parts;
+    if (tokenCache) {
+      m.counterFrom(
+        'token_cache_hits_total',
+        'Bearer tokens of HTTP requests verified from the cache (kept while every change of access_tokens is heard).',
+        () => tokenCache.hits,
+      );
+      m.counterFrom(
+        'token_cache_misses_total',
+        'Bearer tokens of HTTP requests looked up in access_tokens.',
+        () => tokenCache.misses,
+      );
+    }
     if (placementsCache) {
       m.counterFrom(
         'placements_cache_hits_total',

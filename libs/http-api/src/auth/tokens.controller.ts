@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { problemJsonSchema } from '@fleetcompat/contract';
-import { parseRole, TokenStore } from '@fleetcompat/auth';
+import { parseRole, TokenCache, TokenStore } from '@fleetcompat/auth';
 import { Access } from './access';
 import { badRequest, notFound } from '../problem';
 
@@ -12,7 +12,10 @@ const problem = { content: { 'application/problem+json': { schema: problemJsonSc
 @Controller('v1/tokens')
 @Access({ roles: [] })
 export class TokensController {
-  constructor(@Inject(TokenStore) private readonly tokens: TokenStore) {}
+  constructor(
+    @Inject(TokenStore) private readonly tokens: TokenStore,
+    @Inject(TokenCache) private readonly cache: TokenCache,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Tokens (never their secrets); admin only' })
@@ -50,5 +53,7 @@ export class TokensController {
   @ApiResponse({ status: 404, ...problem })
   async revoke(@Param('id') id: string) {
     if (!(await this.tokens.revoke(id))) throw notFound('Token', id);
+    // this process at once; the others when the commit's notification reaches them (TokenCache)
+    this.cache.invalidate();
   }
 }
