@@ -60,6 +60,12 @@ describe('npm run bench (harness smoke run at a tiny size)', () => {
     for (const k of ['fleetcompat', 'copy', 'emmett'] as const) expect(report.append![k].median).toBeGreaterThan(0);
     expect(report.latency).toMatchObject({ hosts: 1, guestsPerHost: 200, count: 4 }); // planned, cancelled, planned, cancelled
     expect(report.latency!.ms.p95).toBeGreaterThan(0);
+    // where the time went: each stage of every sample was seen, and they add up to the sample (one clock)
+    const st = report.latency!.stages!;
+    const all = [st.stored, st.projected, st.relayed, st.delivered];
+    for (const stage of all) expect(Number.isFinite(stage.p50)).toBe(true);
+    expect(st.projected.max).toBeGreaterThan(0);
+    expect(all.reduce((sum, x) => sum + x.max, 0)).toBeGreaterThanOrEqual(report.latency!.ms.min);
     expect(report.ingest!.relay!.bareProducerMessagesPerSec.median).toBeGreaterThan(0);
     expect(Object.keys(report.ingest!.cpuPer1000!)).toEqual(
       expect.arrayContaining(['ingest', 'projector', 'relay', 'postgres']),

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { KafkaSigner } from '@fleetcompat/auth';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
+import { notifiedHosts, PROJECTION_CHANNEL } from '@fleetcompat/projections';
 import { envelope, FleetSize, generateFleet } from '@fleetcompat/sample-fleet';
 import { Client } from 'pg';
 import { Partitioners } from 'kafkajs';
@@ -435,6 +436,19 @@ export interface LatencyResult {
   trickle: { perSecond: number; sent: number };
   ms: { p50: number; p95: number; p99: number; max: number; min: number; mean: number };
   samples: number[];
+  /**
+   * Where each sample's time went (ms, percentiles over the samples): `stored`, from the send
+   * to the store's recordedAt of the event (the start of the ingest's append transaction);
+   * `projected`, from there to the harness's LISTEN getting the projector's commit
+   * notification naming the host (the projector's wake and batch); `relayed`, from there to
+   * the placement topic's timestamp of the last decision (the relay's wake, read and send);
+   * `delivered`, from there to the harness reading it (the broker's ack and the harness's
+   * fetch). Same machine, same clock.
+   */
+  stages?: Record<
+    'stored' | 'projected' | 'relayed' | 'delivered',
+    { p50: number; p95: number; p99: number; max: number }
+  >;
 }
 
 /**
@@ -470,7 +484,28 @@ export async function measureLatency(
   await produceEvents(prefix, events);
   await waitSettled(p.db, alreadyStored + events.length, 1_800_000);
 
-  const wanted = new Map<string, { need: number; version: string; got: Set<string>; done: (t: number) => void }>();
+  const wanted = new Map<
+    string,
+    {
+      need: number;
+      version: string;
+      got: Set<string>;
+      lastSentAt: number;
+      committedAt: number;
+      done: (t: number) => void;
+    }
+  >();
+  // the projector's commits, as hosts waiting for a decision would hear of them
+  const listener = new Client({ connectionString: p.dbUrl });
+  await listener.connect();
+  listener.on('notification', (msg) => {
+    if (msg.channel !== PROJECTION_CHANNEL) return;
+    const now = Date.now();
+    const hosts = notifiedHosts(msg.payload);
+    for (const [hostId, w] of wanted)
+      if (!w.committedAt && (hosts === null || hosts.includes(hostId))) w.committedAt = now;
+  });
+  await listener.query(`LISTEN ${PROJECTION_CHANNEL}`);
   const consumer = kafka('fleetcompat-bench-latency').consumer({
     groupId: uniqueName('bench-latency'),
     maxWaitTimeInMs: 20,
@@ -481,6 +516,12 @@ export async function measureLatency(
   await producer.connect();
   const signer = new KafkaSigner(PIPELINE_TOKEN);
   const taken: number[] = [];
+  const stages = {
+    stored: [] as number[],
+    projected: [] as number[],
+    relayed: [] as number[],
+    delivered: [] as number[],
+  };
   let background: { stop: () => Promise<number> } | undefined;
   let sent = 0;
   try {
@@ -496,7 +537,10 @@ export async function measureLatency(
           const w = wanted.get(key);
           if (!w || !m.value) continue;
           const v = JSON.parse(m.value.toString()) as { type?: string; hypervisorVersion?: string; guestId?: string };
-          if (v.type === 'PlacementDecided' && v.hypervisorVersion === w.version) w.got.add(v.guestId!);
+          if (v.type === 'PlacementDecided' && v.hypervisorVersion === w.version) {
+            w.got.add(v.guestId!);
+            w.lastSentAt = Math.max(w.lastSentAt, Number(m.timestamp));
+          }
           if (w.got.size >= w.need) w.done(now);
         }
       },
@@ -532,7 +576,14 @@ export async function measureLatency(
             );
         const version = plan ? '4.17.3' : '4.10.4';
         const arrived = new Promise<number>((resolve) =>
-          wanted.set(hostId, { need: guestsPerHost, version, got: new Set(), done: resolve }),
+          wanted.set(hostId, {
+            need: guestsPerHost,
+            version,
+            got: new Set(),
+            lastSentAt: 0,
+            committedAt: 0,
+            done: resolve,
+          }),
         );
         const topic = prefix + EventRouting[event.type].topic;
         const t0 = Date.now();
@@ -549,6 +600,18 @@ export async function measureLatency(
             `host ${hostId}, ${event.type}: only ${wanted.get(hostId)!.got.size} of ${guestsPerHost} decisions within 60 s`,
           );
         taken.push(t1 - t0);
+        const { rows } = await p.db.query<{ at: string }>(
+          `SELECT (extract(epoch FROM recorded_at) * 1000)::float8::text AS at FROM events WHERE event_id = $1`,
+          [event.eventId],
+        );
+        const storedAt = Number(rows[0]?.at);
+        const { lastSentAt: sentAt, committedAt } = wanted.get(hostId)!;
+        if (Number.isFinite(storedAt) && sentAt > 0 && committedAt > 0) {
+          stages.stored.push(storedAt - t0);
+          stages.projected.push(committedAt - storedAt);
+          stages.relayed.push(sentAt - committedAt);
+          stages.delivered.push(t1 - sentAt);
+        }
         wanted.delete(hostId);
         await sleep(50);
       }
@@ -557,6 +620,7 @@ export async function measureLatency(
     if (background) sent = await background.stop();
     await consumer.disconnect().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
+    await listener.end().catch(() => undefined);
   }
   const sorted = [...taken].sort((a, b) => a - b);
   return {
@@ -573,5 +637,23 @@ export async function measureLatency(
       mean: Math.round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
     },
     samples: taken,
+    stages: {
+      stored: spread(stages.stored),
+      projected: spread(stages.projected),
+      relayed: spread(stages.relayed),
+      delivered: spread(stages.delivered),
+    },
+  };
+}
+
+/** p50, p95, p99 and max of some ms figures, rounded to 0.1 ms. */
+function spread(values: readonly number[]): { p50: number; p95: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return {
+    p50: r(percentile(sorted, 50)),
+    p95: r(percentile(sorted, 95)),
+    p99: r(percentile(sorted, 99)),
+    max: r(sorted[sorted.length - 1] ?? NaN),
   };
 }

@@ -161,6 +161,20 @@ export function renderMarkdown(r: Report): string {
       b?.latency &&
         `p50 ${n(b.latency.ms.p50)} ms, p99 ${n(b.latency.ms.p99)} ms, max ${n(b.latency.ms.max)} ms (${n(b.latency.count ?? b.latency.samples.length)} samples)`,
     );
+    const st = r.latency.stages;
+    if (st) {
+      const f = (x: { p50: number; p95: number; p99: number; max: number }) =>
+        `p50 ${x.p50}, p95 ${x.p95}, p99 ${x.p99}, max ${x.max} ms`;
+      row(
+        "   … where it went: stored (send → the event's recordedAt) / projected (→ the projector's commit notification naming the host) / relayed (→ the relay's send of the last decision) / delivered (→ read by the harness)",
+        `${f(st.stored)} / ${f(st.projected)} / ${f(st.relayed)} / ${f(st.delivered)}`,
+        '–',
+        '–',
+        '–',
+        b?.latency?.stages &&
+          `p99 ${b.latency.stages.stored.p99} / ${b.latency.stages.projected.p99} / ${b.latency.stages.relayed.p99} / ${b.latency.stages.delivered.p99} ms`,
+      );
+    }
   }
   if (r.rebuild) {
     row(
