@@ -1,5 +1,13 @@
 // The API of this service, with the token the user pasted once (kept in this tab's sessionStorage).
 
+import type {
+  AttentionItem as AttentionRead,
+  FleetSummary,
+  HostListItem,
+  WaveReadiness,
+} from '../../../libs/projections/src/read/answers';
+import type { ReadinessCounts } from '../../../libs/projections/src/read/go-no-go';
+
 const TOKEN_KEY = 'fleetcompat.token';
 
 export function storedToken(): string | null {
@@ -94,6 +102,16 @@ export const q = (params: Record<string, string | number | undefined | null | re
 
 // ---- shapes of the answers the pages use ---------------------------------------------------
 
+// The dashboard reads' answers are the API's own types (libs/projections/src/read/answers.ts,
+// dependency-free, imported above): one definition, checked by the compiler on both sides.
+export type { HostListItem };
+export type Summary = FleetSummary;
+export type Wave = WaveReadiness;
+/** A host's readiness (GET /v1/hosts/{id} adds the guests still waiting for an acknowledgement). */
+export type Readiness = ReadinessCounts & { pendingGuestIds?: string[] };
+/** GET /v1/attention adds the announced builds that would unblock a blocked guest. */
+export type AttentionItem = AttentionRead & { fixes: Fix[] };
+
 export interface Me {
   tokenId: string;
   name: string | null;
@@ -112,46 +130,6 @@ export interface Me {
 
 export type Counts = Record<string, number>;
 
-export interface Summary {
-  guests: number;
-  byStatus: Counts;
-  byHypervisorVersion: {
-    version: string | null;
-    targetVersion: string | null;
-    hosts: number;
-    guests: number;
-    byStatus: Counts;
-  }[];
-  byWave: { waveId: string; hosts: number; guests: number; byStatus: Counts }[];
-  lostFirstGiBSuperpage: number;
-}
-
-export interface Wave {
-  waveId: string;
-  hosts: number;
-  hostsReady: number;
-  hostsBlocked: number;
-  hostsStarted: number;
-  guests: number;
-  decided: number;
-  acknowledged: number;
-  blocked: number;
-  go: boolean;
-  targets: { version: string; hosts: number }[];
-  reboots: { at: string; hosts: number; hostsReady: number }[];
-  firstRebootAt: string | null;
-  lastRebootAt: string | null;
-}
-
-export interface Readiness {
-  guests: number;
-  decided: number;
-  acknowledged: number;
-  blocked: number;
-  ready: boolean;
-  pendingGuestIds?: string[];
-}
-
 export interface PlannedUpgrade {
   fromVersion?: string;
   toVersion: string;
@@ -161,41 +139,10 @@ export interface PlannedUpgrade {
   state: string;
 }
 
-export interface HostListItem {
-  hostId: string;
-  registered: boolean;
-  hypervisor: { version: string | null; build: string | null };
-  rsdpOverrideSupported: boolean;
-  labels: Record<string, string>;
-  plannedUpgrade: PlannedUpgrade | null;
-  readiness: Readiness;
-  go: boolean;
-  noGoReasons: string[];
-}
-
 export interface Fix {
   imageSha256: string;
   release: string;
   distro: string;
-}
-
-export interface AttentionItem {
-  guestId: string;
-  hostId: string;
-  status: string;
-  kinds: ('blocked' | 'override' | 'unknown-kernel')[];
-  action: string;
-  reason: string;
-  needReason: string | null;
-  rsdp: string;
-  hypervisorVersion: string;
-  explanation: string[];
-  remedy: string[];
-  flags: string[];
-  kernel: { sha256: string | null; release: string | null; distro: string | null };
-  waveId: string | null;
-  labels: Record<string, string>;
-  fixes: Fix[];
 }
 
 export interface AttentionPage {

@@ -4,7 +4,7 @@ import { ErrorBox, GoBadge, GuestLink, Loading, Num, Pager, Section, StatusBadge
 import { useData } from '../data';
 import { labelsText, n, REASON_SHORT, when } from '../format';
 import { href } from '../router';
-import { noGoReasons } from '../readiness';
+import { noGoReasons } from '../../../../libs/projections/src/read/go-no-go';
 
 const GUESTS_PAGE = 50;
 const TIMELINE_PAGE = 50;

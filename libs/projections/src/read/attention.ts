@@ -1,26 +1,8 @@
+import type { AttentionItem } from './answers';
+export type { AttentionItem } from './answers';
 import { ReadContext, select } from './context';
 import { decodeKey, encodeKey } from './cursor';
-import { AttentionFilter, AttentionKind, attentionKinds, attentionWhereSql } from './attention-filter';
-
-/** A guest that needs attention (GET /v1/attention), with its current decision's reason and remedy. */
-export interface AttentionItem {
-  guestId: string;
-  hostId: string;
-  status: string;
-  kinds: AttentionKind[];
-  action: string;
-  reason: string;
-  needReason: string | null;
-  rsdp: string;
-  hypervisorVersion: string;
-  explanation: string[];
-  remedy: string[];
-  flags: string[];
-  kernel: { sha256: string | null; release: string | null; distro: string | null };
-  waveId: string | null;
-  labels: Record<string, string>;
-  decisionId: string;
-}
+import { AttentionFilter, attentionKinds, attentionWhereSql } from './attention-filter';
 
 export interface AttentionPageFilter extends AttentionFilter {
   /** The cursor after which the page starts (`nextCursor` of the previous page); one not of ours starts at the first. */

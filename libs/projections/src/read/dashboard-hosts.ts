@@ -1,27 +1,9 @@
+import type { HostListItem } from './answers';
+export type { HostListItem } from './answers';
 import { ReadContext, select } from './context';
 import { decodeKey, encodeKey } from './cursor';
 import { HostSelection, hostSelectorSql } from './host-selection';
 import { isReady, noGoReasons, ReadinessCounts, readinessCountsSql, readySql } from './readiness';
-
-/** A host of the dashboard's host list (GET /v1/hosts): its planned upgrade and readiness. */
-export interface HostListItem {
-  hostId: string;
-  registered: boolean;
-  hypervisor: { version: string | null; build: string | null };
-  rsdpOverrideSupported: boolean;
-  labels: Record<string, string>;
-  plannedUpgrade: {
-    toVersion: string;
-    toBuild: string | null;
-    plannedRebootAt: string;
-    waveId: string | null;
-    state: string;
-  } | null;
-  readiness: ReadinessCounts;
-  /** go when ready; otherwise no-go and why, in words. */
-  go: boolean;
-  noGoReasons: string[];
-}
 
 export interface HostListFilter extends HostSelection {
   /** Only the hosts that are go, or no-go (isReady). */

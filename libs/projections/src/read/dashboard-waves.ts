@@ -1,25 +1,7 @@
+import type { WaveReadiness } from './answers';
+export type { WaveReadiness } from './answers';
 import { isoOf, ReadContext, select } from './context';
 import { readinessCountsSql, readySql } from './readiness';
-
-/** An upgrade wave as the dashboard shows it (GET /v1/waves): its hosts' readiness and planned reboots. */
-export interface WaveReadiness {
-  waveId: string;
-  hosts: number;
-  hostsReady: number;
-  hostsBlocked: number;
-  hostsStarted: number;
-  guests: number;
-  decided: number;
-  acknowledged: number;
-  blocked: number;
-  /** Every host of the wave is ready. */
-  go: boolean;
-  targets: { version: string; hosts: number }[];
-  /** Planned reboot times of the wave's hosts, earliest first. */
-  reboots: { at: string; hosts: number; hostsReady: number }[];
-  firstRebootAt: string | null;
-  lastRebootAt: string | null;
-}
 
 /** The hosts of a wave with one planned reboot time and target, counted. */
 interface WaveGroupDbRow {

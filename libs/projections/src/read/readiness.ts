@@ -1,4 +1,7 @@
+import { isReady } from './go-no-go';
 import { HostPlacement } from './placements';
+
+export { isReady, noGoReasons, type ReadinessCounts } from './go-no-go';
 
 export interface Readiness {
   /** Guests present on the host. */
@@ -30,19 +33,6 @@ export function readinessOf(rows: readonly HostPlacement[]): Readiness {
   };
 }
 
-/**
- * The go / no-go rule: a host may reboot when it has guests, the host acknowledged the
- * current decision of every one (so every one is decided) and none is blocked. readySql is
- * the same rule in SQL, for the reads that filter or count by it.
- */
-export function isReady(r: {
-  readonly guests: number;
-  readonly acknowledged: number;
-  readonly blocked: number;
-}): boolean {
-  return r.guests > 0 && r.acknowledged === r.guests && r.blocked === 0;
-}
-
 /** isReady over the columns guests, acknowledged and blocked of `r` (rows of readinessCountsSql). */
 export function readySql(r: string): string {
   return `${r}.guests > 0 AND ${r}.acknowledged = ${r}.guests AND ${r}.blocked = 0`;
@@ -62,27 +52,4 @@ export function readinessCountsSql(s: string, hostsFrom: string): string {
             LEFT JOIN ${s}.guests g ON g.host_id = sel.host_id AND g.present
             LEFT JOIN ${s}.acks a ON a.host_id = g.host_id AND a.guest_id = g.guest_id
            GROUP BY sel.host_id`;
-}
-
-/** A host's readiness counted in SQL (readinessCountsSql), without the guest ids. */
-export interface ReadinessCounts {
-  guests: number;
-  decided: number;
-  acknowledged: number;
-  blocked: number;
-  /** Every guest decided and acknowledged, none blocked (and at least one guest): go (isReady). */
-  ready: boolean;
-}
-
-/** Why a host is no-go, in words (empty when it is go). */
-export function noGoReasons(r: ReadinessCounts, registered: boolean): string[] {
-  const why: string[] = [];
-  if (!registered) why.push('the host has not registered');
-  if (r.guests === 0) why.push('no guests reported');
-  if (r.blocked) why.push(`${r.blocked} guest${r.blocked === 1 ? '' : 's'} blocked`);
-  const undecided = r.guests - r.decided;
-  if (undecided > 0) why.push(`${undecided} guest${undecided === 1 ? '' : 's'} not decided`);
-  const unacked = r.decided - r.acknowledged;
-  if (unacked > 0) why.push(`${unacked} decision${unacked === 1 ? '' : 's'} not acknowledged by the host`);
-  return why;
 }

@@ -1,30 +1,6 @@
+import type { FleetSummary, VersionSummary, WaveSummary } from './answers';
+export type { FleetSummary, VersionSummary, WaveSummary } from './answers';
 import { ReadContext, select } from './context';
-
-export interface VersionSummary {
-  version: string | null;
-  targetVersion: string | null;
-  hosts: number;
-  guests: number;
-  byStatus: Record<string, number>;
-}
-
-export interface WaveSummary {
-  waveId: string;
-  hosts: number;
-  guests: number;
-  byStatus: Record<string, number>;
-}
-
-export interface FleetSummary {
-  /** Present guest views. */
-  guests: number;
-  byStatus: Record<string, number>;
-  /** Per running version and planned target (null: none planned). */
-  byHypervisorVersion: VersionSummary[];
-  byWave: WaveSummary[];
-  /** Present guests whose current decision costs the first GiB superpage. */
-  lostFirstGiBSuperpage: number;
-}
 
 /** The counts of GET /v1/summary: present guests by status, per hypervisor version (and target) and per wave. */
 export async function readSummary({ db, s }: ReadContext): Promise<FleetSummary> {
