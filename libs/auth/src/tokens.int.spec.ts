@@ -52,6 +52,18 @@ describe('TokenStore (Postgres)', () => {
     );
   });
 
+  it('finds a token by id with the hash it is kept by (live tickets), until it is revoked', async () => {
+    const { token, info } = await store.create('planner', 'bob');
+    expect(await store.active(info.id)).toEqual({
+      principal: { tokenId: info.id, name: 'bob', role: 'planner' },
+      tokenSha256: sha256Hex(token),
+    });
+    expect(await store.active('00000000-0000-0000-0000-000000000000')).toBeNull();
+    expect(await store.active("x' OR '1'='1")).toBeNull();
+    await store.revoke(info.id);
+    expect(await store.active(info.id)).toBeNull();
+  });
+
   it('finds the signing keys of Kafka messages by key id, in one indexed query; revoked tokens are not found', async () => {
     const a = await store.create('host:host-k1');
     const b = await store.create('ci');

@@ -99,6 +99,18 @@ export class TokenStore {
     return role ? { tokenId: rows[0].id, name: rows[0].name, role } : null;
   }
 
+  /** A token not revoked, by id, with the sha256 access_tokens keeps of it (what live tickets are keyed by); null when unknown or revoked. */
+  async active(id: string): Promise<{ principal: Principal; tokenSha256: string } | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const rows = await this.db.query<Pick<TokenDbRow, 'id' | 'name' | 'role' | 'token_sha256'>[]>(
+      `SELECT id, name, role, token_sha256 FROM access_tokens WHERE id = $1 AND revoked_at IS NULL`,
+      [id],
+    );
+    const role = rows[0] ? parseRole(rows[0].role) : null;
+    if (!role || !/^[0-9a-f]{64}$/.test(rows[0].token_sha256)) return null;
+    return { principal: { tokenId: rows[0].id, name: rows[0].name, role }, tokenSha256: rows[0].token_sha256 };
+  }
+
   /**
    * The tokens (not revoked) whose Kafka key ids (kafka-signature.ts: hex of sha256 of the
    * stored hash) are among `keyIds`, with their signing keys: one indexed query.

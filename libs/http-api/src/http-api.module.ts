@@ -135,8 +135,8 @@ export class HttpApiModule {
         },
         {
           provide: LiveTickets,
-          useFactory: (ds: DataSource) => new LiveTickets(preparedQueryable(ds), options.bootstrapToken ?? null),
-          inject: [DataSource],
+          useFactory: (tokens: TokenStore) => new LiveTickets(tokens, options.bootstrapToken ?? null),
+          inject: [TokenStore],
         },
         { provide: LiveHub, useFactory: (cache: PlacementsCache) => new LiveHub(cache), inject: [PlacementsCache] },
       ],

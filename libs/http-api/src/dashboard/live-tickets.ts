@@ -1,6 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { parseRole, Principal } from '@fleetcompat/auth';
-import { Sql } from './dashboard.queries';
+import type { Principal, TokenStore } from '@fleetcompat/auth';
 
 /** How long a ticket may wait before it opens a stream. */
 export const LIVE_TICKET_TTL_MS = 60_000;
@@ -33,7 +32,7 @@ export class LiveTickets {
   private readonly used = new Map<string, number>();
 
   constructor(
-    private readonly db: Sql,
+    private readonly tokens: Pick<TokenStore, 'active'>,
     bootstrapToken: string | null | undefined,
     private readonly ttlMs = LIVE_TICKET_TTL_MS,
     private readonly now: () => number = Date.now,
@@ -67,14 +66,10 @@ export class LiveTickets {
       principal = { tokenId: 'bootstrap', name: 'FLEETCOMPAT_BOOTSTRAP_TOKEN', role: 'admin' };
     } else {
       if (!UUID.test(tokenId)) return null;
-      const rows: { id: string; name: string | null; role: string; token_sha256: string }[] = await this.db.query(
-        `SELECT id, name, role, token_sha256 FROM access_tokens WHERE id = $1 AND revoked_at IS NULL`,
-        [tokenId],
-      );
-      const role = rows[0] ? parseRole(rows[0].role) : null;
-      if (!role || !/^[0-9a-f]{64}$/.test(rows[0].token_sha256)) return null;
-      hash = Buffer.from(rows[0].token_sha256, 'hex');
-      principal = { tokenId: rows[0].id, name: rows[0].name, role };
+      const token = await this.tokens.active(tokenId);
+      if (!token) return null;
+      hash = Buffer.from(token.tokenSha256, 'hex');
+      principal = token.principal;
     }
     const given = Buffer.from(macText, 'base64url');
     const want = mac(ticketKey(hash), tokenId, expires);

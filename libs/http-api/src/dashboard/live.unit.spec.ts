@@ -10,10 +10,12 @@ const ID = '0b6f3c9e-6a3c-4c2e-9d55-7d0a3a1f2b11';
 function store(rows: Record<string, { role: string; token: string; revoked?: boolean }>) {
   return {
     asked: 0,
-    async query<T>(_sql: string, p: unknown[] = []): Promise<T> {
+    async active(id: string) {
       this.asked++;
-      const r = rows[p[0] as string];
-      return (r && !r.revoked ? [{ id: p[0], name: 'n', role: r.role, token_sha256: sha(r.token) }] : []) as T;
+      const r = rows[id];
+      return r && !r.revoked
+        ? { principal: { tokenId: id, name: 'n', role: r.role as 'planner' }, tokenSha256: sha(r.token) }
+        : null;
     },
   };
 }
