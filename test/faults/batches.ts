@@ -20,7 +20,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Check, InvariantResult } from './invariants';
 
 export const BATCH_LINE_FORMAT =
-  'batch committed: events=N decisions=M started=<ISO> committing=<ISO> committed=<ISO> from=<txid>/<pos> checkpoint=<txid>/<pos>';
+  'batch committed: processor=<name> events=N decisions=M started=<ISO> committing=<ISO> committed=<ISO> from=<txid>/<pos> checkpoint=<txid>/<pos>';
 
 interface Cp {
   readonly tx: bigint;
