@@ -37,9 +37,9 @@ describe('PostgresOutbox on real Postgres', () => {
    */
   async function readable(n: number) {
     await eventually(`${n} outbox rows readable`, async () => {
-      const [{ count }] = (await ds.query(
+      const [{ count }] = await ds.query<{ count: number }[]>(
         `SELECT count(*)::int AS count FROM outbox WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
-      )) as { count: number }[];
+      );
       return count === n;
     });
   }
@@ -116,7 +116,7 @@ describe('PostgresOutbox on real Postgres', () => {
       await shardA.query('BEGIN');
       await shardA.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'hA', '{"n": 1}')`);
       await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'hB', '{"n": 2}')`);
-      const ids = (await ds.query(`SELECT id::int AS id FROM outbox ORDER BY id`)) as { id: number }[];
+      const ids = await ds.query<{ id: number }[]>(`SELECT id::int AS id FROM outbox ORDER BY id`);
       expect(ids).toHaveLength(1); // A's row is not committed yet
       // B's row is held back while A is open: publishing it now and deleting up to its id
       // would leave A's lower id behind the relay's bound once A commits
