@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { FleetEvent } from '@fleetcompat/contract';
 import { PostgresEventStore } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
+import { eventually } from '@fleetcompat/testing';
 import { envelope, sampleFleet } from '@fleetcompat/sample-fleet';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
 import { Projector } from './projector';
@@ -184,6 +185,14 @@ describe('projector shards on real Postgres', () => {
     await expect(one.runOnce()).rejects.toThrow(/written by 2 projector shard\(s\).*shard 0 of 1/);
     const three = new Projector(ds, { shard: { index: 2, count: 3 }, listen: false });
     await expect(three.runOnce()).rejects.toThrow(ShardLayoutError);
+    // running, it retries and says why (what readiness reports)
+    three.start();
+    try {
+      await eventually('the layout error', async () => three.layoutError);
+    } finally {
+      await three.stop();
+    }
+    expect(three.layoutError?.message).toMatch(/shard 2 of 3: refusing to write.*DELETE FROM projection\.meta/);
     expect(await tables()).toEqual(before);
 
     // the documented reset (every projector stopped), then 3 shards
