@@ -89,13 +89,16 @@ export async function runBench(o: BenchOptions): Promise<Report> {
       appendBatch: o.appendBatch,
       queryDuration: o.queryDuration,
       queryConnections: o.queryConnections,
+      projectorShards: o.projectorShards,
     },
     peakRssMiB: {},
     notes: [],
   };
   const rss: Record<string, number[]> = {};
   const addRss = (name: string, v: number | null) => v !== null && (rss[name] ??= []).push(v);
-  log(`fleet ${JSON.stringify(o.fleet)}, ${o.runs} runs, load ${m.loadavg.join(' ')}`);
+  log(
+    `fleet ${JSON.stringify(o.fleet)}, ${o.runs} runs, ${o.projectorShards} projector shard(s), load ${m.loadavg.join(' ')}`,
+  );
 
   const wants = (s: string) => o.only.includes(s as never);
   const needPipeline = wants('ingest') || wants('latency') || wants('rebuild') || wants('queries') || wants('hosts');
@@ -117,7 +120,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         const b = await bareConsumer(prefix, total);
         bare.push(b.eventsPerSec);
         log(`run ${r + 1}: bare consumer ${b.eventsPerSec} events/s`);
-        pipeline = await startPipeline(prefix);
+        pipeline = await startPipeline(prefix, undefined, o.projectorShards);
         const run = await measurePipeline(pipeline, total);
         runs.push(run);
         log(
@@ -202,7 +205,7 @@ export async function runBench(o: BenchOptions): Promise<Report> {
         // The projector (with the ingest and the relay) runs during the point, and a trickle of
         // events makes it commit batches: each commit drops the API's cached answers.
         const api = await startApi(dbUrl);
-        const live = await startPipeline(prefix, pipelineEnv);
+        const live = await startPipeline(prefix, pipelineEnv, o.projectorShards);
         const commits = await countCommits(dbUrl);
         const trickle = await startTrickle(prefix, templates, o.trickle);
         try {
@@ -327,7 +330,7 @@ async function stopPipeline(
   addRss: (name: string, v: number | null) => void,
   drop: boolean,
 ): Promise<void> {
-  for (const a of p.apps) addRss(a.role, a.peakRssMiB());
+  for (const a of p.apps) addRss(a.name, a.peakRssMiB());
   await Promise.all(p.apps.map((a) => a.stop()));
   await p.db.end().catch(() => undefined);
   if (drop) await dropDatabase(p.dbUrl);

@@ -4,6 +4,8 @@ export interface BenchOptions {
   readonly fleet: FleetSize;
   /** Repetitions of each point (median and spread over them). */
   readonly runs: number;
+  /** Projector processes of the pipeline, one per shard (PROJECTOR_SHARDS); 1: one projector as before shards. */
+  readonly projectorShards: number;
   /** Hosts of 200 guests whose upgrade is timed (decision latency). */
   readonly latencyHosts: number;
   readonly guestsPerLatencyHost: number;
@@ -41,6 +43,7 @@ const USAGE = `npm run bench -- [options]
   --quick                 a small smoke run (40 hosts, 2,000 guests, 2 runs)
   --hosts N --guests N --kernels N --waves N --seed N   fleet size (default 5000/250000/2000/10)
   --runs N                repetitions of each point (default 3)
+  --projector-shards N    projector processes of the pipeline, one per shard (PROJECTOR_SHARDS; default 1)
   --latency-hosts N       hosts of 200 guests whose upgrade is timed (default 40)
   --latency-samples N     latency samples, round after round over those hosts (default 400)
   --trickle N             background events/s during the latency and query points (default 100)
@@ -63,6 +66,7 @@ const KNOWN = new Set([
   'waves',
   'seed',
   'runs',
+  'projector-shards',
   'latency-hosts',
   'latency-samples',
   'trickle',
@@ -113,10 +117,13 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
   const only = (flags.get('only') ?? SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[];
   for (const s of only)
     if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (sections: ${SECTIONS.join(', ')})`);
+  if (num('projector-shards', 'BENCH_PROJECTOR_SHARDS', 1, 1, 64) > 1 && only.includes('hosts'))
+    throw new Error('--projector-shards: the hosts point runs one projector of its own; leave it out (--only)');
   const stamp = new Date().toISOString().slice(0, 16).replace(/[:]/g, '').replace('T', '-');
   return {
     fleet,
     runs: num('runs', 'BENCH_RUNS', quick ? 2 : 3, 1, 20),
+    projectorShards: num('projector-shards', 'BENCH_PROJECTOR_SHARDS', 1, 1, 64),
     latencyHosts: num('latency-hosts', 'BENCH_LATENCY_HOSTS', quick ? 4 : 40, 1, 1000),
     guestsPerLatencyHost: 200,
     latencySamples: num('latency-samples', 'BENCH_LATENCY_SAMPLES', quick ? 8 : 400, 1, 100000),

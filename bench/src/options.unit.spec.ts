@@ -5,6 +5,7 @@ describe('npm run bench options', () => {
     const o = parseOptions([], {}, '/repo');
     expect(o.fleet).toMatchObject({ hosts: 5000, guests: 250000, kernels: 2000, waves: 10 });
     expect(o.runs).toBe(3);
+    expect(o.projectorShards).toBe(1);
     expect(o).toMatchObject({ latencySamples: 400, trickle: 100 });
     expect(o.only).toEqual(['ingest', 'append', 'latency', 'rebuild', 'queries', 'hosts']);
     expect(o.outDir).toBe('/repo/bench/results');
@@ -24,6 +25,14 @@ describe('npm run bench options', () => {
       fleet: { guests: 10 },
       only: ['append', 'rebuild'],
     });
+  });
+
+  it('--projector-shards runs the pipeline with one projector process per shard (not the hosts point)', () => {
+    expect(parseOptions(['--projector-shards', '2', '--only', 'ingest'], {}, '/r').projectorShards).toBe(2);
+    expect(() => parseOptions(['--projector-shards', '2'], {}, '/r')).toThrow('the hosts point runs one projector');
+    expect(() => parseOptions(['--projector-shards', '0', '--only', 'ingest'], {}, '/r')).toThrow(
+      '--projector-shards must be a whole number from 1 to 64',
+    );
   });
 
   it('rejects what it does not know, with the usage', () => {

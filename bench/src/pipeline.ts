@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { KafkaSigner } from '@fleetcompat/auth';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
-import { notifiedHosts, PROJECTION_CHANNEL } from '@fleetcompat/projections';
+import { notifiedHosts, processorNames, PROJECTION_CHANNEL } from '@fleetcompat/projections';
 import { envelope, FleetSize, generateFleet } from '@fleetcompat/sample-fleet';
 import { Client } from 'pg';
 import { Partitioners } from 'kafkajs';
@@ -127,16 +127,20 @@ export interface PipelineState {
   outbox: number;
 }
 
-export async function pipelineState(db: Client): Promise<PipelineState> {
-  const { rows } = await db.query<PipelineState>(`
+/** The store's size, whether every projector shard (of `shards`) is at its head, and the outbox's size. */
+export async function pipelineState(db: Client, shards = 1): Promise<PipelineState> {
+  const { rows } = await db.query<PipelineState>(
+    `
     SELECT (SELECT count(*) FROM events)::int AS events,
            (SELECT count(*) FROM outbox)::int AS outbox,
-           COALESCE((SELECT (c.transaction_id, c.global_position) >= (h.transaction_id, h.global_position)
-                       FROM processor_checkpoints c,
+           COALESCE((SELECT bool_and(c.processor IS NOT NULL AND (c.transaction_id, c.global_position) >= (h.transaction_id, h.global_position))
+                       FROM unnest($1::text[]) AS p(name)
+                       LEFT JOIN processor_checkpoints c ON c.processor = p.name,
                             (SELECT transaction_id, global_position FROM events
                               WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                              ORDER BY transaction_id DESC, global_position DESC LIMIT 1) h
-                      WHERE c.processor = 'projector'), false) AS projected`);
+                              ORDER BY transaction_id DESC, global_position DESC LIMIT 1) h), false) AS projected`,
+    [processorNames(shards)],
+  );
   return rows[0];
 }
 
@@ -146,12 +150,13 @@ export async function waitSettled(
   expected: number,
   timeoutMs: number,
   onStage?: (stage: 'stored' | 'projected' | 'published', at: number) => void,
+  shards = 1,
 ) {
   const until = Date.now() + timeoutMs;
   let stored = false;
   let projected = false;
   for (;;) {
-    const s = await pipelineState(db).catch(() => null);
+    const s = await pipelineState(db, shards).catch(() => null);
     const now = Date.now();
     if (s) {
       if (!stored && s.events >= expected) {
@@ -175,6 +180,8 @@ export interface Pipeline {
   db: Client;
   apps: App[];
   env: Record<string, string>;
+  /** Projector shards (one process each). */
+  shards: number;
 }
 
 /**
@@ -182,7 +189,7 @@ export interface Pipeline {
  * with `again` (a stopped pipeline's env), the same three on that database and group again
  * (the ingest resumes at the group's offsets).
  */
-export async function startPipeline(prefix: string, again?: Record<string, string>): Promise<Pipeline> {
+export async function startPipeline(prefix: string, again?: Record<string, string>, shards = 1): Promise<Pipeline> {
   const dbUrl = again?.DATABASE_URL ?? (await createDatabase('pipeline'));
   const env = again ?? {
     DATABASE_URL: dbUrl,
@@ -193,11 +200,23 @@ export async function startPipeline(prefix: string, again?: Record<string, strin
     FLEETCOMPAT_BOOTSTRAP_TOKEN: PIPELINE_TOKEN,
   };
   // The projector first: it runs the migrations; the others wait on the same advisory lock anyway.
-  const projector = await (await startApp('projector', env)).ready();
+  // With shards, one projector process per shard (the first alone: the migrations).
+  const startShard = async (index: number) => {
+    const app = await (
+      await startApp(
+        'projector',
+        shards > 1 ? { ...env, PROJECTOR_SHARDS: String(shards), PROJECTOR_SHARD: String(index) } : env,
+      )
+    ).ready();
+    if (shards > 1) app.label = `projector ${index}/${shards}`;
+    return app;
+  };
+  const projectors = [await startShard(0)];
+  projectors.push(...(await Promise.all(Array.from({ length: shards - 1 }, (_, i) => startShard(i + 1)))));
   const relay = await (await startApp('relay', env)).ready();
   const db = await pgClient(dbUrl);
   const ingest = await (await startApp('ingest', env)).ready();
-  return { dbUrl, db, apps: [ingest, projector, relay], env };
+  return { dbUrl, db, apps: [ingest, ...projectors, relay], env, shards };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +266,7 @@ export async function cpuMeter(p: Pipeline): Promise<{ end: () => Promise<Record
   return {
     end: async () => {
       const out: Record<string, number> = {};
-      p.apps.forEach((a, i) => (out[a.role] = cpuSeconds(a.child.pid) - apps0[i]));
+      p.apps.forEach((a, i) => (out[a.name] = cpuSeconds(a.child.pid) - apps0[i]));
       let db = 0;
       for (const pid of await backends()) db += (cpuSeconds(pid) || 0) - (db0.get(pid) ?? 0); // a backend born meanwhile counts whole
       out.postgres = db;
@@ -399,10 +418,16 @@ export interface IngestRun {
 export async function measurePipeline(p: Pipeline, expected: number): Promise<IngestRun> {
   const cpu = await cpuMeter(p);
   const stages: Record<string, number> = {};
-  await waitSettled(p.db, expected, 3_600_000, (stage, at) => {
-    stages[stage] = at;
-    log(`  pipeline ${stage} at ${new Date(at).toISOString().slice(11, 23)}`);
-  });
+  await waitSettled(
+    p.db,
+    expected,
+    3_600_000,
+    (stage, at) => {
+      stages[stage] = at;
+      log(`  pipeline ${stage} at ${new Date(at).toISOString().slice(11, 23)}`);
+    },
+    p.shards,
+  );
   const cpuSec = await cpu.end();
   const cpuPer1000 = Object.fromEntries(
     Object.entries(cpuSec).map(([k, v]) => [k, Math.round((v / expected) * 1000 * 1000 * 10) / 10]),
@@ -482,7 +507,7 @@ export async function measureLatency(
   );
   const hostIds = events.filter((e) => e.type === 'HostRegistered').map((e) => (e.data as { hostId: string }).hostId);
   await produceEvents(prefix, events);
-  await waitSettled(p.db, alreadyStored + events.length, 1_800_000);
+  await waitSettled(p.db, alreadyStored + events.length, 1_800_000, undefined, p.shards);
 
   const wanted = new Map<
     string,

@@ -23,6 +23,8 @@ export interface Report {
     appendBatch: number;
     queryDuration: number;
     queryConnections: number;
+    /** Projector processes, one per shard (absent: 1). */
+    projectorShards?: number;
   };
   ingest?: {
     events: number;
@@ -263,7 +265,7 @@ export function renderMarkdown(r: Report): string {
     '',
     `Fleet: ${n(f.hosts)} hosts, ${n(f.guests)} guests, ${n(f.kernels)} kernel builds, ${f.waves} upgrade waves` +
       (r.ingest ? ` (${n(r.ingest.events)} events, ${n(r.ingest.decisions)} decisions)` : '') +
-      `. ${r.options.runs} runs per point. Commit ${r.commit}; ${r.startedAt} → ${r.finishedAt} (${Math.round(r.durationSec / 60)} min).`,
+      `. ${r.options.runs} runs per point${(r.options.projectorShards ?? 1) > 1 ? `, ${r.options.projectorShards} projector shards (one process each)` : ''}. Commit ${r.commit}; ${r.startedAt} → ${r.finishedAt} (${Math.round(r.durationSec / 60)} min).`,
     `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; load average (1, 5, 15 min) ${r.machine.loadavg.join(' / ')} at the start, ${r.machine.loadavgEnd.join(' / ')} at the end (other test suites share the machine).`,
     '',
     table,

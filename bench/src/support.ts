@@ -78,6 +78,13 @@ export function kafka(clientId = 'fleetcompat-bench'): Kafka {
 
 /** A spawned app (libs/testing AppProcess) with its peak RSS read from /proc. */
 export class App extends AppProcess<string> {
+  /** What the reports call it: its role, or e.g. "projector 0/2" for a projector shard. */
+  label?: string;
+
+  get name(): string {
+    return this.label ?? this.role;
+  }
+
   override ready(timeoutMs = 90000, pattern?: RegExp): Promise<this> {
     return super.ready(timeoutMs, pattern);
   }

@@ -4,6 +4,7 @@
 import { Consumer } from 'kafkajs';
 import { Client } from 'pg';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
+import { shardsBehind } from '@fleetcompat/projections';
 import { envelope, SAMPLE_KERNELS, sampleFleet } from '@fleetcompat/sample-fleet';
 import { AppProcess, eventually, http as rawHttp, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
 import { brokers, createTopics, kafkaClient, kcatProduceSigned, uniqueName } from '../support/kafka';
@@ -87,21 +88,17 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
 
   /**
    * True once everything sent is stored, projected and relayed: the ingest group at the end of
-   * every input topic, the projector's checkpoint at the head of the store, the outbox empty.
+   * every input topic, every projector shard's checkpoint at the head of the store, the outbox empty.
    */
   async function settled(): Promise<boolean> {
     if (!(await consumedToEnd(env.KAFKA_GROUP_ID))) return false;
     const c = new Client({ connectionString: db.url });
     await c.connect();
     try {
-      const { rows } = await c.query<{ behind: number; outbox: number }>(
-        `SELECT (SELECT count(*) FROM events e
-                  WHERE (e.transaction_id, e.global_position) >
-                        (coalesce((SELECT transaction_id FROM processor_checkpoints WHERE processor = 'projector'), '0'::xid8),
-                         coalesce((SELECT global_position FROM processor_checkpoints WHERE processor = 'projector'), 0)))::int AS behind,
-                (SELECT count(*) FROM outbox)::int AS outbox`,
-      );
-      return rows[0].behind === 0 && rows[0].outbox === 0;
+      // every projector shard of the layout in force at the head
+      const shards = await shardsBehind({ query: async (sql, params) => (await c.query(sql, params)).rows as never });
+      const { rows } = await c.query<{ outbox: number }>(`SELECT count(*)::int AS outbox FROM outbox`);
+      return shards.every((s) => s.behind === 0) && rows[0].outbox === 0;
     } finally {
       await c.end();
     }

@@ -1,5 +1,6 @@
 // The projector's committed batches, read from the output of its processes: with two projector
-// processes and the advisory lock, no two committed batches may overlap in time.
+// processes of a shard and the shard's advisory lock, no two committed batches of one shard may
+// overlap in time (shards run side by side: each has its own lock and checkpoint).
 //
 // The check reads the line the projector writes per committed batch (libs/runtime projector.module.ts):
 //
@@ -10,6 +11,7 @@
 //   committed   wall clock after COMMIT returned (informational: another process may take the
 //               lock between the server's commit and this process seeing it)
 //   from        the checkpoint the batch read after (loadCheckpoint), checkpoint the one it saved
+//   processor   (optional, before events=) the shard's checkpoint and lock name; absent: 'projector'
 //
 // logged only once the commit succeeded (as the message text: Nest's Logger, pino puts it in
 // "msg"). ISO times as Date#toISOString gives them (ms); more fraction digits are used when
@@ -18,7 +20,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Check, InvariantResult } from './invariants';
 
 export const BATCH_LINE_FORMAT =
-  'batch committed: events=N decisions=M started=<ISO> committing=<ISO> committed=<ISO> from=<txid>/<pos> checkpoint=<txid>/<pos>';
+  'batch committed: processor=<name> events=N decisions=M started=<ISO> committing=<ISO> committed=<ISO> from=<txid>/<pos> checkpoint=<txid>/<pos>';
 
 interface Cp {
   readonly tx: bigint;
@@ -28,6 +30,8 @@ interface Cp {
 
 export interface Batch {
   readonly instance: string;
+  /** The shard's processor (checkpoint and lock name). */
+  readonly processor: string;
   readonly events: number;
   readonly decisions: number;
   /** Microseconds since the epoch. */
@@ -126,6 +130,7 @@ export class BatchLog {
     }
     this.batches.push({
       instance,
+      processor: fields.get('processor') ?? 'projector',
       events,
       decisions,
       start,
@@ -147,18 +152,18 @@ export class BatchLog {
 export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): InvariantResult {
   const c = new Check(
     'projector: committed batches never overlap in time',
-    `parses the projector processes' "${BATCH_LINE_FORMAT}" lines: sorted by started, no batch starts before every earlier one has reached committing (the lock goes with the commit), checkpoints rise in that order, no two batches that applied events start from the same checkpoint, none from behind the last committed one`,
+    `parses the projector processes' "${BATCH_LINE_FORMAT}" lines, per shard (processor=): sorted by started, no batch starts before every earlier one of its shard has reached committing (the lock goes with the commit), checkpoints rise in that order, no two batches that applied events start from the same checkpoint, none from behind the last committed one`,
   );
   for (const m of log.malformed) c.fail(`malformed batch line: ${m}`);
-  const bs = [...log.batches].sort((a, b) => a.start - b.start || a.end - b.end);
-  c.count('committed batches logged', bs.length);
+  const all = [...log.batches].sort((a, b) => a.start - b.start || a.end - b.end);
+  c.count('committed batches logged', all.length);
   c.count("lines of the projector's older per-batch format (no times)", log.oldFormat);
   c.count(
     'events in the logged batches',
-    bs.reduce((s, b) => s + b.events, 0),
+    all.reduce((s, b) => s + b.events, 0),
   );
   c.count('events in the store', storeEvents);
-  if (bs.length === 0) {
+  if (all.length === 0) {
     c.fail(
       storeEvents === 0
         ? 'no events in the store, no batch: nothing was checked'
@@ -166,15 +171,29 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
     );
     return c.result();
   }
+  const processors = [...new Set(all.map((b) => b.processor))].sort();
+  c.count('shards (processors) that logged batches', processors.length);
+  for (const processor of processors)
+    checkShard(
+      c,
+      processor,
+      all.filter((b) => b.processor === processor),
+    );
+  return c.result();
+}
+
+/** The checks of one shard's batches (sorted by start). */
+function checkShard(c: Check, processor: string, bs: readonly Batch[]): void {
+  const fail = (text: string) => c.fail(`${processor}: ${text}`);
   const byEnd = bs.filter((b) => b.endField === 'committed').length;
   if (byEnd)
     c.count(
-      'batches without committing= (interval ends at committed: an overlap up to the commit acknowledgement is then not a fault)',
+      `${processor}: batches without committing= (interval ends at committed: an overlap up to the commit acknowledgement is then not a fault)`,
       byEnd,
     );
   for (const b of bs)
     if (b.end < b.start)
-      c.fail(`${b.instance}: batch ends (${b.endField} ${iso(b.end)}) before it started (${iso(b.start)}): ${b.text}`);
+      fail(`${b.instance}: batch ends (${b.endField} ${iso(b.end)}) before it started (${iso(b.start)}): ${b.text}`);
 
   let open: Batch | null = null; // the batch with the latest end so far
   let last: Batch | null = null; // the previous batch in start order
@@ -183,7 +202,7 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
   let handovers = 0;
   for (const b of bs) {
     if (open && b.start < open.end) {
-      c.fail(
+      fail(
         `overlap of ${((open.end - b.start) / 1000).toFixed(3)} ms: ${b.instance} started ${iso(b.start)} while ${open.instance}'s batch (started ${iso(open.start)}, ${open.endField} ${iso(open.end)}, checkpoint ${open.checkpoint.text}) had not committed; this one: ${b.text}`,
       );
     }
@@ -195,39 +214,41 @@ export function checkBatchesDoNotOverlap(log: BatchLog, storeEvents: number): In
       // A batch that applied events moves the checkpoint; one of none (it only re-projected) leaves it.
       const rise = cmp(b.checkpoint, last.checkpoint);
       if (b.events > 0 ? rise <= 0 : rise < 0)
-        c.fail(
+        fail(
           `${b.instance}: checkpoint ${b.checkpoint.text} ${b.events > 0 ? 'not above' : 'below'} that of the batch before it (${last.instance}, ${last.checkpoint.text}): ${b.text}`,
         );
       if (b.from) {
         const d = cmp(b.from, last.checkpoint);
         if (d < 0)
-          c.fail(
+          fail(
             `${b.instance}: batch from ${b.from.text}, behind ${last.instance}'s committed checkpoint ${last.checkpoint.text} (events applied twice): ${b.text}`,
           );
-        else if (d === 0) c.count('batches that start where the one before ended');
-        else c.count('batches that start past the one before (its line lost: killed between commit and log)');
+        else if (d === 0) c.count(`${processor}: batches that start where the one before ended`);
+        else
+          c.count(
+            `${processor}: batches that start past the one before (its line lost: killed between commit and log)`,
+          );
       }
     }
     if (b.from && b.events === 0 && cmp(b.from, b.checkpoint) !== 0)
-      c.fail(
+      fail(
         `${b.instance}: a batch of no events moved the checkpoint from ${b.from.text} to ${b.checkpoint.text}: ${b.text}`,
       );
     if (b.from && b.events > 0) {
       const same = fromSeen.get(b.from.text);
       if (same)
-        c.fail(
+        fail(
           `two committed batches applied events from checkpoint ${b.from.text}: ${same.instance} (${same.text}) and ${b.instance} (${b.text})`,
         );
       fromSeen.set(b.from.text, b);
     }
-    if (b.events === 0) c.count('batches of no events (the projection re-projected, checkpoint kept)');
+    if (b.events === 0) c.count(`${processor}: batches of no events (the projection re-projected, checkpoint kept)`);
     if (!open || b.end > open.end) open = b;
     last = b;
   }
   const per = new Map<string, number>();
   for (const b of bs) per.set(b.instance, (per.get(b.instance) ?? 0) + 1);
-  for (const [i, n] of [...per].sort()) c.count(`batches by ${i}`, n);
-  c.count('lock hand-overs (consecutive batches of different processes)', handovers);
-  if (handovers) c.count('smallest gap at a hand-over (µs)', minGap);
-  return c.result();
+  for (const [i, n] of [...per].sort()) c.count(`${processor}: batches by ${i}`, n);
+  c.count(`${processor}: lock hand-overs (consecutive batches of different processes)`, handovers);
+  if (handovers) c.count(`${processor}: smallest gap at a hand-over (µs)`, minGap);
 }

@@ -2,6 +2,7 @@
 import { BatchLog, checkBatchesDoNotOverlap } from './batches';
 
 const line = (f: {
+  processor?: string;
   events?: number;
   started: string;
   committing: string;
@@ -13,7 +14,7 @@ const line = (f: {
     level: 'info',
     time: '2026-12-01T23:16:08.250Z',
     role: 'projector',
-    msg: `batch committed: events=${f.events ?? 10} decisions=2 started=2026-12-01T23:16:${f.started}Z committing=2026-12-01T23:16:${f.committing}Z committed=2026-12-01T23:16:${f.committed ?? f.committing}Z from=${f.from} checkpoint=${f.checkpoint}`,
+    msg: `batch committed: ${f.processor ? `processor=${f.processor} ` : ''}events=${f.events ?? 10} decisions=2 started=2026-12-01T23:16:${f.started}Z committing=2026-12-01T23:16:${f.committing}Z committed=2026-12-01T23:16:${f.committed ?? f.committing}Z from=${f.from} checkpoint=${f.checkpoint}`,
   }) + '\n';
 
 function run(lines: [string, string][]) {
@@ -31,7 +32,37 @@ describe('fault suite: projector batch lines', () => {
     ]);
     expect(r.failures).toEqual([]);
     expect(r.counts['committed batches logged']).toBe(3);
-    expect(r.counts['lock hand-overs (consecutive batches of different processes)']).toBe(1);
+    expect(r.counts['projector: lock hand-overs (consecutive batches of different processes)']).toBe(1);
+  });
+
+  it('checks each shard apart: batches of two shards may overlap, two of one shard may not', () => {
+    const r = run([
+      [
+        'p#1',
+        line({ processor: 'projector:0/2', started: '01.000', committing: '01.100', from: '0/0', checkpoint: '5/10' }),
+      ],
+      [
+        'p#2',
+        line({ processor: 'projector:1/2', started: '01.050', committing: '01.200', from: '0/0', checkpoint: '5/10' }),
+      ],
+      [
+        'p#3',
+        line({ processor: 'projector:1/2', started: '01.300', committing: '01.400', from: '5/10', checkpoint: '6/1' }),
+      ],
+    ]);
+    expect(r.failures).toEqual([]);
+    expect(r.counts['shards (processors) that logged batches']).toBe(2);
+    const overlap = run([
+      [
+        'p#1',
+        line({ processor: 'projector:1/2', started: '01.000', committing: '01.100', from: '0/0', checkpoint: '5/10' }),
+      ],
+      [
+        'p#2',
+        line({ processor: 'projector:1/2', started: '01.050', committing: '01.200', from: '5/10', checkpoint: '6/1' }),
+      ],
+    ]);
+    expect(overlap.failures.join('\n')).toMatch(/projector:1\/2: overlap of 50\.000 ms/);
   });
 
   it('reads a line split across chunks, and drops a cut last line', () => {

@@ -10,6 +10,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { InputTopics, Topics } from '@fleetcompat/contract';
 import { openDatabase } from '@fleetcompat/platform';
+import { processorNames } from '@fleetcompat/projections';
 import { prng } from '@fleetcompat/sample-fleet';
 import { ROOT } from '../support/apps';
 import { OwnBroker, OwnPostgres } from './infra';
@@ -48,8 +49,10 @@ export interface FaultProfile {
   readonly brokerRestarts: number;
   readonly postgresCrashes: number;
   readonly drainTimeoutSeconds: number;
-  /** Processes per role. */
+  /** Processes per role (the projector's: every shard's instances together). */
   readonly layout: { ingest: number; projector: number; relay: number; api: number };
+  /** Projector shards (PROJECTOR_SHARDS); projector instance i runs shard i mod this. */
+  readonly projectorShards: number;
   /** Decisions compared with the policy on the workload's facts: a random sample of guests, and up to perHazard per hazard. */
   readonly decisionSample: { sample: number; perHazard: number };
 }
@@ -79,7 +82,9 @@ export function profile(long: boolean): FaultProfile {
     brokerRestarts: num('FAULTS_BROKER_RESTARTS', long ? 3 : 1),
     postgresCrashes: num('FAULTS_POSTGRES_CRASHES', long ? 3 : 1),
     drainTimeoutSeconds: num('FAULTS_DRAIN_SECONDS', long ? 1800 : 900),
-    layout: { ingest: 2, projector: 2, relay: 2, api: 1 },
+    // 2 projector shards × 2 instances each (FAULTS_PROJECTOR_SHARDS=1: one projector, 2 instances)
+    layout: { ingest: 2, projector: 2 * num('FAULTS_PROJECTOR_SHARDS', 2), relay: 2, api: 1 },
+    projectorShards: num('FAULTS_PROJECTOR_SHARDS', 2),
     decisionSample: { sample: num('FAULTS_DECISION_SAMPLE', 200), perHazard: num('FAULTS_DECISION_PER_HAZARD', 40) },
   };
 }
@@ -183,11 +188,16 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
         chunk: (i, pipe, chunk) => i.role === 'projector' && batchLog.feed(`${i.role}#${i.index + 1}`, pipe, chunk),
         closed: (pipe) => batchLog.closed(pipe),
       },
+      (i): Record<string, string> =>
+        i.role === 'projector'
+          ? { PROJECTOR_SHARDS: String(p.projectorShards), PROJECTOR_SHARD: String(i.index % p.projectorShards) }
+          : {},
     );
     await sup.start();
     log(`processes up: ${JSON.stringify(sup.alive())}`);
 
-    // Lock watcher: at most one session may hold the projector's (and the relay's) lock.
+    // Lock watcher: at most one session may hold each projector shard's lock (and the relay's).
+    const shardLocks = processorNames(p.projectorShards);
     const lockStats = { samples: 0, projectorHeld: 0, projectorMax: 0, relayHeld: 0, relayMax: 0 };
     watching = true;
     const watcher = (async () => {
@@ -200,8 +210,9 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
             await c.connect();
           }
           const r = await c.query(
-            `SELECT (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtext('fleetcompat:projector')::bigint & 4294967295))::int AS projector,
+            `SELECT coalesce((SELECT max(n) FROM (SELECT (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtext('fleetcompat:' || name)::bigint & 4294967295)) AS n FROM unnest($1::text[]) AS name) per), 0)::int AS projector,
                     (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtext('fleetcompat:outbox-relay')::bigint & 4294967295))::int AS relay`,
+            [shardLocks],
           );
           lockStats.samples++;
           const { projector, relay } = r.rows[0];
@@ -314,7 +325,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     );
     fault(
       'two instances of each worker role at once',
-      `ingest ${p.layout.ingest}, projector ${p.layout.projector}, relay ${p.layout.relay}, api ${p.layout.api}`,
+      `ingest ${p.layout.ingest}, projector ${p.layout.projector} (${p.projectorShards} shard(s)), relay ${p.layout.relay}, api ${p.layout.api}`,
     );
     log(
       `all ${w.deliveries.length} deliveries sent in ${((Date.now() - t0) / 1000).toFixed(0)} s; faults go on for ${p.tailSeconds} s`,
@@ -338,7 +349,7 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
       try {
         state = {
           groupLag: await groupLag(kafka, groupId, inputs),
-          projectorBehind: await projectorBehind(ds),
+          projectorBehind: await projectorBehind(ds, p.projectorShards),
           outbox: Number((await ds.query(`SELECT count(*)::text AS n FROM outbox`))[0].n),
           alive: sup.alive(),
         };
@@ -365,12 +376,12 @@ export async function runFaultSuite(p: FaultProfile): Promise<FaultReport> {
     await watcher;
     fault(
       'lock watch (pg_locks sampled every 100 ms)',
-      `${lockStats.samples} samples; projector lock held in ${lockStats.projectorHeld}, by at most ${lockStats.projectorMax} session(s); relay lock held in ${lockStats.relayHeld}, by at most ${lockStats.relayMax}`,
+      `${lockStats.samples} samples; a projector shard lock (${shardLocks.join(', ')}) held in ${lockStats.projectorHeld}, by at most ${lockStats.projectorMax} session(s); relay lock held in ${lockStats.relayHeld}, by at most ${lockStats.relayMax}`,
     );
     invariants.push(checkNoLag(state, drainedAfter, { ...p.layout }));
     const single = invariants[invariants.length - 1];
     if (lockStats.projectorMax > 1) {
-      single.failures.push(`projector lock held by ${lockStats.projectorMax} sessions at once`);
+      single.failures.push(`a projector shard's lock held by ${lockStats.projectorMax} sessions at once`);
       single.failureCount++;
     }
     if (lockStats.relayMax > 1) {

@@ -72,6 +72,8 @@ export class Supervisor {
       chunk: (i: Instance, pipe: string, chunk: Buffer) => void;
       closed: (pipe: string) => void;
     },
+    /** Settings of one instance on top of `env` (e.g. a projector's shard). */
+    private readonly envOf?: (i: Instance) => Record<string, string>,
   ) {
     for (const [role, n] of Object.entries(layout) as [Role, number][])
       for (let i = 0; i < n; i++) this.instances.push({ role, index: i, up: false, starts: 0, crashes: [] });
@@ -93,7 +95,7 @@ export class Supervisor {
   private async spawn(i: Instance): Promise<void> {
     if (this.stopping) return;
     i.starts++;
-    const proc = await startFrom(this.dist, i.role, { ...this.env, INSTANCE: this.name(i) });
+    const proc = await startFrom(this.dist, i.role, { ...this.env, ...this.envOf?.(i), INSTANCE: this.name(i) });
     i.proc = proc;
     i.up = false;
     let tail = '';

@@ -81,7 +81,8 @@ export interface OutboxMessage {
 
 /**
  * The outbox as the relay sees it. `publishBatch` takes up to `limit` of the oldest
- * unpublished messages in commit order, hands them to `publish` (which resolves only once
+ * unpublished messages in an order no reader can skip (commit order per guest: with projector
+ * shards, several transactions write it at once), hands them to `publish` (which resolves only once
  * the broker has acknowledged all of them), and marks them published in the same database
  * transaction. If `publish` throws, nothing is marked. Only one relay instance at a time
  * gets a batch (the others get 0). Returns how many messages were published.

@@ -152,6 +152,20 @@ export class TestOutbox {
       value,
       headers ? JSON.stringify(headers) : null,
     ]);
+    await this.readable();
+  }
+
+  /**
+   * Waits until the relay can read every row: it reads, like the event store's readers, only
+   * rows of transactions older than every one still open on the server (other tests' too).
+   */
+  async readable(): Promise<void> {
+    await waitFor('the outbox rows readable (no older transaction open on the server)', async () => {
+      const [{ n }]: { n: number }[] = await this.ds.query(
+        `SELECT count(*)::int AS n FROM outbox WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`,
+      );
+      return n === 0;
+    });
   }
 
   /** Rows not yet published (the relay deletes what the broker acknowledged). */

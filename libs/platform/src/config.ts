@@ -55,6 +55,9 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9._-]*$/, 'may hold letters, digits, ".", "_" and "-" only')
     .default(''),
   PROJECTOR_BATCH_SIZE: int(1, 100000).default(2000),
+  /** Projector shards (guests by a hash of guestId): how many, and which one this process runs (README "Deploying with shards"). */
+  PROJECTOR_SHARDS: int(1, 1024).default(1),
+  PROJECTOR_SHARD: int(0, 1023).default(0),
   RELAY_BATCH_SIZE: int(1, 10000).default(500),
   RELAY_MAX_BATCH_SIZE: int(1, 100000).default(4000),
   INGEST_BATCH_SIZE: int(1, 10000).default(500),
@@ -137,6 +140,12 @@ export function loadSettings(
     throw new ConfigError(
       s.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME',
       `is required when KAFKA_SASL_MECHANISM is set`,
+    );
+  }
+  if (s.PROJECTOR_SHARD >= s.PROJECTOR_SHARDS) {
+    throw new ConfigError(
+      'PROJECTOR_SHARD',
+      `must be below PROJECTOR_SHARDS (${s.PROJECTOR_SHARDS}): 0 to ${s.PROJECTOR_SHARDS - 1} (got "${s.PROJECTOR_SHARD}")`,
     );
   }
   return s;

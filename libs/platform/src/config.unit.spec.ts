@@ -32,6 +32,8 @@ describe('settings from the environment', () => {
       SHUTDOWN_TIMEOUT_MS: 20000,
       PROJECTOR_STALL_SECONDS: 60,
       HEALTH_CHECK_TIMEOUT_MS: 3000,
+      PROJECTOR_SHARDS: 1,
+      PROJECTOR_SHARD: 0,
     });
     expect(s.DATABASE_URL).toBeUndefined();
     expect(s.KAFKA_BROKERS).toBeUndefined();
@@ -61,6 +63,13 @@ describe('settings from the environment', () => {
     expect(loadSettings({ KAFKA_AUTH: 'none', KAFKA_AUTH_CACHE_SECONDS: '0' }, false)).toMatchObject({
       KAFKA_AUTH: 'none',
       KAFKA_AUTH_CACHE_SECONDS: 0,
+    });
+  });
+
+  it('reads the projector shard of this process', () => {
+    expect(loadSettings({ PROJECTOR_SHARDS: '4', PROJECTOR_SHARD: '3' }, false)).toMatchObject({
+      PROJECTOR_SHARDS: 4,
+      PROJECTOR_SHARD: 3,
     });
   });
 
@@ -137,6 +146,12 @@ describe('settings from the environment', () => {
       { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' },
       'configuration error: KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set',
     ],
+    [{ PROJECTOR_SHARDS: '0' }, 'configuration error: PROJECTOR_SHARDS must be between 1 and 1024 (got "0")'],
+    [
+      { PROJECTOR_SHARDS: '2', PROJECTOR_SHARD: '2' },
+      'configuration error: PROJECTOR_SHARD must be below PROJECTOR_SHARDS (2): 0 to 1 (got "2")',
+    ],
+    [{ PROJECTOR_SHARD: '1' }, 'configuration error: PROJECTOR_SHARD must be below PROJECTOR_SHARDS (1)'],
   ])('rejects %j with one line naming the setting', (env, message) => {
     const e = error(env);
     expect(e.message.startsWith(message)).toBe(true);

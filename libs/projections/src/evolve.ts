@@ -20,6 +20,7 @@ import {
 } from '@fleetcompat/policy';
 import { asFactEvent, behaviourRuleKey, evolve, FactChange } from './facts';
 import { decisionIdOf, GuestReport, GuestRow, HostRow, KernelRow, RestedOn } from './model';
+import { isGuestEventType, ownerOfEvent, ShardLayout } from './shards';
 import { WorkingSet } from './working-set';
 
 /** The part of a stored event the projector uses. */
@@ -167,8 +168,17 @@ export interface EvolverOptions {
   readonly guestOsDefaults?: readonly GuestOsRule[];
   /** False: only the facts are applied, nothing is decided (a re-projection decides once at the end, see decideAll). */
   readonly decide?: boolean;
-  /** Most guests a host may have present; an observation past it is set aside. */
+  /**
+   * Most guests a host may have present; an observation past it is set aside. With shards,
+   * the present guests of the host in this shard.
+   */
   readonly maxGuestsPerHost?: number;
+  /**
+   * The shard applying (default: one shard for every guest). A guest's events are applied by
+   * its shard only; every other event by every shard (each its own copy of those facts), and
+   * only the event's owner (ownerOfEvent) records it when it is set aside.
+   */
+  readonly shard?: ShardLayout;
 }
 
 /** The latest time a stored event may carry (what timestamptz and JavaScript both take). */
@@ -220,6 +230,7 @@ export class Evolver {
   private readonly guestOsDefaults: readonly GuestOsRule[];
   private readonly decide: boolean;
   private readonly maxGuestsPerHost: number;
+  private readonly shard: ShardLayout | undefined;
 
   constructor(
     private readonly ws: WorkingSet,
@@ -229,6 +240,7 @@ export class Evolver {
     this.guestOsDefaults = options.guestOsDefaults ?? DEFAULT_GUEST_OS_RULES;
     this.decide = options.decide ?? true;
     this.maxGuestsPerHost = options.maxGuestsPerHost ?? DEFAULT_MAX_GUESTS_PER_HOST;
+    this.shard = options.shard && options.shard.count > 1 ? options.shard : undefined;
   }
 
   /**
@@ -238,16 +250,23 @@ export class Evolver {
    * admins, counted in metrics), the other events go on, and a rebuild sets it aside alike.
    */
   apply(event: ProjectedEvent): void {
+    let owned = true;
+    if (this.shard) {
+      const owner = ownerOfEvent(event, this.shard.count);
+      // another shard's guest (or a guest event whose guest cannot be read: shard 0's)
+      if (isGuestEventType(event.type) && owner !== this.shard.index) return;
+      owned = owner === this.shard.index;
+    }
     const refused = unappliable(event);
-    if (refused) return this.setAside(event, refused);
+    if (refused) return this.setAside(event, refused, owned);
     let changes: readonly FactChange[];
     try {
       changes = evolve(this.ws, asFactEvent(event));
     } catch (e) {
-      return this.setAside(event, `the facts could not be applied: ${(e as Error).message}`);
+      return this.setAside(event, `the facts could not be applied: ${(e as Error).message}`, owned);
     }
     const over = this.overGuestLimit(changes);
-    if (over) return this.setAside(event, over);
+    if (over) return this.setAside(event, over, owned);
     if (!changes.length || !this.decide) {
       for (const change of changes) this.put(change, event);
       return;
@@ -310,7 +329,9 @@ export class Evolver {
     return this.ws.keyOf(row);
   }
 
-  private setAside(event: ProjectedEvent, reason: string): void {
+  /** Records the event as set aside (only its owner shard does: the others skip it alike). */
+  private setAside(event: ProjectedEvent, reason: string, owned: boolean): void {
+    if (!owned) return;
     this.ws.putSetAside({
       eventId: event.eventId,
       type: event.type,

@@ -12,3 +12,4 @@ export * from './read';
 export * from './migrations';
 export * from './facts';
 export * from './reproject';
+export * from './shards';

@@ -1,7 +1,10 @@
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { OutboxMessage } from '@fleetcompat/contract';
+import { eventually } from '@fleetcompat/testing';
 import { openDatabase } from '@fleetcompat/platform';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
+import { OutboxTransactionOrder1764000100011 } from './migrations';
 import { PostgresOutbox } from './outbox';
 
 describe('PostgresOutbox on real Postgres', () => {
@@ -25,6 +28,20 @@ describe('PostgresOutbox on real Postgres', () => {
         `k${i % 3}`,
         JSON.stringify({ n: i }),
       ]);
+    await readable(n);
+  }
+
+  /**
+   * Waits until the relay can read `n` rows: it reads below every transaction still open on
+   * the server (the machine's other tests' included), as the event store's readers do.
+   */
+  async function readable(n: number) {
+    await eventually(`${n} outbox rows readable`, async () => {
+      const [{ count }] = await ds.query<{ count: number }[]>(
+        `SELECT count(*)::int AS count FROM outbox WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+      );
+      return count === n;
+    });
   }
 
   it('hands over rows in commit (numeric id) order and deletes exactly what was published', async () => {
@@ -70,6 +87,7 @@ describe('PostgresOutbox on real Postgres', () => {
       release();
       expect(await first).toBe(5);
       // once the first has committed, the other takes what is left
+      await readable(0);
       await fill(2);
       const seen: number[] = [];
       expect(await other.publishBatch(10, async (m) => void seen.push(...m.map((x) => JSON.parse(x.value).n)))).toBe(2);
@@ -77,5 +95,56 @@ describe('PostgresOutbox on real Postgres', () => {
     } finally {
       await otherDs.destroy();
     }
+  });
+
+  /** Publishes until `n` rows were handed over (reads stop below transactions open anywhere on the server). */
+  async function drain(n: number): Promise<number[]> {
+    const seen: number[] = [];
+    await eventually(`${n} rows published`, async () => {
+      await outbox.publishBatch(100, async (m) => void seen.push(...m.map((x) => JSON.parse(x.value).n)));
+      return seen.length >= n;
+    });
+    return seen;
+  }
+
+  it('never skips a row whose transaction commits after a later one (two projector shards writing at once)', async () => {
+    expect(await outbox.backlog()).toMatchObject({ count: 0 });
+    const shardA = new Client({ connectionString: db.url });
+    await shardA.connect();
+    try {
+      // shard A's batch takes the lower id and stays open; shard B's takes a higher one and commits
+      await shardA.query('BEGIN');
+      await shardA.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'hA', '{"n": 1}')`);
+      await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'hB', '{"n": 2}')`);
+      const ids = await ds.query<{ id: number }[]>(`SELECT id::int AS id FROM outbox ORDER BY id`);
+      expect(ids).toHaveLength(1); // A's row is not committed yet
+      // B's row is held back while A is open: publishing it now and deleting up to its id
+      // would leave A's lower id behind the relay's bound once A commits
+      const early: number[] = [];
+      expect(await outbox.publishBatch(100, async (m) => void early.push(...m.map((x) => JSON.parse(x.value).n)))).toBe(
+        0,
+      );
+      expect(early).toEqual([]);
+      await shardA.query('COMMIT');
+    } finally {
+      await shardA.end();
+    }
+    // both, in the order their transactions began (A's first)
+    expect(await drain(2)).toEqual([1, 2]);
+    expect(await outbox.backlog()).toMatchObject({ count: 0 });
+  });
+
+  it('the migration upgrades an outbox in place: its rows keep their id order, before the rows written after', async () => {
+    const qr = ds.createQueryRunner();
+    try {
+      await new OutboxTransactionOrder1764000100011().down(qr);
+      for (let i = 1; i <= 3; i++)
+        await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'k', $1)`, [{ n: i }]);
+      await new OutboxTransactionOrder1764000100011().up(qr);
+    } finally {
+      await qr.release();
+    }
+    await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'k', '{"n": 4}')`);
+    expect(await drain(4)).toEqual([1, 2, 3, 4]);
   });
 });

@@ -6,11 +6,17 @@ import { listen, withProcessorLock } from '@fleetcompat/event-store';
 export const OUTBOX_CHANNEL = 'fleetcompat_outbox';
 
 /**
- * The outbox in Postgres. The projector's transactions are serialized by its lock, so the
- * ids of committed rows follow commit order; one relay at a time (advisory lock) publishes
- * the oldest rows and deletes them in the same transaction once the broker has acked them.
- * A crash between the ack and the commit publishes those rows again (at least once); the
- * per-guest sequence lets hosts drop the repeat.
+ * The outbox in Postgres. Several projector transactions may write it at once (one per
+ * shard), so ids do not follow commit order: a row with a lower id can commit after a
+ * higher one. The relay reads the rows as the event store is read, in an order no reader can
+ * skip: `(transaction_id, id)`, only rows of transactions older than every transaction still
+ * in progress (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`); an open
+ * transaction that writes the outbox holds back every row after it until it ends. One relay
+ * at a time (advisory lock) publishes the oldest rows and deletes them in the same
+ * transaction once the broker has acked them. A crash between the ack and the commit
+ * publishes those rows again (at least once); the per-guest sequence lets hosts drop the
+ * repeat. A guest's rows come from one shard, whose batches are serialized by its lock, so
+ * its rows are read in the order they were written.
  *
  * The commit stays synchronous although a lost delete is only a repeat: `deletedThrough`
  * (below) lets the next select and delete skip what this instance deleted, so a delete lost
@@ -20,11 +26,14 @@ export const OUTBOX_CHANNEL = 'fleetcompat_outbox';
  */
 export class PostgresOutbox implements OutboxStore {
   /**
-   * The last id this instance deleted. Every row left has a higher id (ids follow commit
-   * order), so the next read starts after it instead of stepping over the index entries of
-   * rows deleted but not yet vacuumed, which made a large backlog drain ever slower.
+   * The last (transaction_id, id) this instance deleted. Every row left is after it: rows
+   * at or before it were all committed (or rolled back) when it was read (its transaction id
+   * was below the snapshot's xmin, and so were those of every row before it), so they were in
+   * that read and deleted with it. The next read starts after it instead of stepping over the
+   * index entries of rows deleted but not yet vacuumed, which made a large backlog drain ever
+   * slower.
    */
-  private deletedThrough = '0';
+  private deletedThrough = { transactionId: '0', id: '0' };
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -39,14 +48,21 @@ export class PostgresOutbox implements OutboxStore {
       }
       type OutboxRow = {
         id: string;
+        transaction_id: string;
         topic: string;
         key: string;
         value: string;
         headers: Record<string, string> | null;
       };
+      const from = this.deletedThrough;
       const rows = (await qr.query(
-        `SELECT id::text AS id, topic, key, value::text AS value, headers FROM outbox WHERE id > $2::bigint ORDER BY outbox.id LIMIT $1`,
-        [limit, this.deletedThrough],
+        `SELECT id::text AS id, transaction_id::text AS transaction_id, topic, key, value::text AS value, headers
+           FROM outbox
+          WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            AND (transaction_id, id) > ($2::text::xid8, $3::bigint)
+          ORDER BY outbox.transaction_id, outbox.id
+          LIMIT $1`,
+        [limit, from.transactionId, from.id],
       )) as OutboxRow[];
       if (rows.length === 0) {
         await qr.rollbackTransaction();
@@ -61,12 +77,18 @@ export class PostgresOutbox implements OutboxStore {
           ...(r.headers ? { headers: r.headers } : {}),
         })),
       );
-      const last = rows[rows.length - 1].id;
-      // A range from where this instance last deleted: `id <= last` alone walked the index
-      // from its start over every entry deleted but not yet vacuumed, batch after batch. Rows
-      // at or below `deletedThrough` are gone: this instance's commit that deleted them was
-      // synchronous (see the class comment on why it stays so), and ids follow commit order.
-      await qr.query(`DELETE FROM outbox WHERE id > $1::bigint AND id <= $2::bigint`, [this.deletedThrough, last]);
+      const lastRow = rows[rows.length - 1];
+      const last = { transactionId: lastRow.transaction_id, id: lastRow.id };
+      // A range from where this instance last deleted: a bound from the start walked the index
+      // over every entry deleted but not yet vacuumed, batch after batch. Every row in the
+      // range was in the read (see deletedThrough), so nothing unpublished is deleted; rows at
+      // or before `from` are gone (this instance's commit that deleted them was synchronous).
+      await qr.query(
+        `DELETE FROM outbox
+          WHERE (transaction_id, id) > ($1::text::xid8, $2::bigint)
+            AND (transaction_id, id) <= ($3::text::xid8, $4::bigint)`,
+        [from.transactionId, from.id, last.transactionId, last.id],
+      );
       await qr.commitTransaction();
       this.deletedThrough = last;
       return rows.length;

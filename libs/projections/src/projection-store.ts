@@ -15,6 +15,7 @@ import {
   TableDef,
 } from './tables';
 import { assertSchemaName } from './schema';
+import { ownsGuestSql, ownsSetAsideSql, ShardLayout, SINGLE_SHARD, writesSharedRows } from './shards';
 import { WorkingSet } from './working-set';
 
 export const kernelFromDb = (r: Record<string, unknown>): KernelRow => rowFromDb(KERNELS, r);
@@ -29,7 +30,15 @@ const GUESTS_PER_PAGE = 20_000;
 export class ProjectionStore {
   readonly schema: string;
 
-  constructor(schema: string) {
+  /**
+   * `layout`: the shard whose rows are loaded and saved (default: one shard, every row). A
+   * shard loads and writes its own guests, acks and set-aside rows; only shard 0 writes the
+   * rows every shard has (kernels, hosts, rules).
+   */
+  constructor(
+    schema: string,
+    readonly layout: ShardLayout = SINGLE_SHARD,
+  ) {
     this.schema = assertSchemaName(schema);
   }
 
@@ -37,28 +46,33 @@ export class ProjectionStore {
    * The whole projection as a working set (nothing dirty): kernels, hosts, behaviour rules,
    * acknowledgements (evolve compares their times), and every host view of a guest (with
    * what its current decision is made of, stored with it: decisionKey). Guests are read in
-   * pages.
+   * pages. A shard's: its guests, acks and set-aside rows only; with `shared` given, the
+   * kernels, hosts and rules are those of that working set (a shard other than 0 makes them
+   * from the store, see Projector), not read from the tables.
    */
-  async loadAll(q: Queryable): Promise<WorkingSet> {
+  async loadAll(q: Queryable, shared?: WorkingSet): Promise<WorkingSet> {
     const s = this.schema;
     type Row = Record<string, unknown>;
     const rowsOf = (sql: string) => q.query<Row[]>(sql);
     const text = (v: unknown): string => v as string; // a text key column
-    const ws = new WorkingSet();
-    for (const row of await rowsOf(`SELECT * FROM ${s}.kernels`))
-      ws.kernels.set(text(row.image_sha256), kernelFromDb(row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.hosts`)) ws.hosts.set(text(row.host_id), hostFromDb(row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`))
-      ws.rules.set(text(row.key), rowFromDb(BEHAVIOUR_RULES, row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`))
-      ws.guestOsRules.set(text(row.guest_os), rowFromDb(GUEST_OS_RULES, row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.set_aside`))
+    const ws = shared ?? new WorkingSet();
+    if (!shared) {
+      for (const row of await rowsOf(`SELECT * FROM ${s}.kernels`))
+        ws.kernels.set(text(row.image_sha256), kernelFromDb(row));
+      for (const row of await rowsOf(`SELECT * FROM ${s}.hosts`)) ws.hosts.set(text(row.host_id), hostFromDb(row));
+      for (const row of await rowsOf(`SELECT * FROM ${s}.behaviour_rules ORDER BY key`))
+        ws.rules.set(text(row.key), rowFromDb(BEHAVIOUR_RULES, row));
+      for (const row of await rowsOf(`SELECT * FROM ${s}.guest_os_rules ORDER BY guest_os`))
+        ws.guestOsRules.set(text(row.guest_os), rowFromDb(GUEST_OS_RULES, row));
+    }
+    const mine = this.layout;
+    for (const row of await rowsOf(`SELECT * FROM ${s}.set_aside sa WHERE ${ownsSetAsideSql('sa', mine)}`))
       ws.setAside.set(text(row.event_id), rowFromDb(SET_ASIDE, row));
-    for (const row of await rowsOf(`SELECT * FROM ${s}.acks`))
+    for (const row of await rowsOf(`SELECT * FROM ${s}.acks WHERE ${ownsGuestSql('guest_id', mine)}`))
       ws.acks.set(WorkingSet.ackKey(text(row.host_id), text(row.guest_id)), ackFromDb(row));
     for (let after = ['', '']; ;) {
       const rows = await q.query<Row[]>(
-        `SELECT * FROM ${s}.guests WHERE (guest_id, host_id) > ($1, $2) ORDER BY guest_id, host_id LIMIT ${GUESTS_PER_PAGE}`,
+        `SELECT * FROM ${s}.guests WHERE (guest_id, host_id) > ($1, $2) AND ${ownsGuestSql('guest_id', mine)} ORDER BY guest_id, host_id LIMIT ${GUESTS_PER_PAGE}`,
         after,
       );
       for (const row of rows) {
@@ -82,20 +96,23 @@ export class ProjectionStore {
    */
   async save(q: Queryable, client: CopyClient, ws: WorkingSet): Promise<void> {
     const s = this.schema;
-    await upsertRows(
-      q,
-      client,
-      s,
-      KERNELS_W,
-      [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!),
-    );
-    await upsertRows(
-      q,
-      client,
-      s,
-      HOSTS_W,
-      [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!),
-    );
+    const shared = writesSharedRows(this.layout);
+    if (shared) {
+      await upsertRows(
+        q,
+        client,
+        s,
+        KERNELS_W,
+        [...ws.dirtyKernels].map((k) => ws.kernels.get(k)!),
+      );
+      await upsertRows(
+        q,
+        client,
+        s,
+        HOSTS_W,
+        [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!),
+      );
+    }
     await upsertRows(
       q,
       client,
@@ -110,20 +127,22 @@ export class ProjectionStore {
       ACKS_W,
       [...ws.dirtyAcks].map((k) => ws.acks.get(k)!),
     );
-    await upsertRows(
-      q,
-      client,
-      s,
-      RULES_W,
-      [...ws.dirtyRules].map((k) => ws.rules.get(k)!),
-    );
-    await upsertRows(
-      q,
-      client,
-      s,
-      GUEST_OS_RULES_W,
-      [...ws.dirtyGuestOsRules].map((k) => ws.guestOsRules.get(k)!),
-    );
+    if (shared) {
+      await upsertRows(
+        q,
+        client,
+        s,
+        RULES_W,
+        [...ws.dirtyRules].map((k) => ws.rules.get(k)!),
+      );
+      await upsertRows(
+        q,
+        client,
+        s,
+        GUEST_OS_RULES_W,
+        [...ws.dirtyGuestOsRules].map((k) => ws.guestOsRules.get(k)!),
+      );
+    }
     await upsertRows(
       q,
       client,

@@ -27,11 +27,28 @@ import {
   saveProjectionVersion,
 } from './reproject';
 import { LIVE_SCHEMA } from './schema';
+import {
+  assertShardLayout,
+  checkShardLayout,
+  isSharded,
+  processorName,
+  sharedEvents,
+  ShardLayout,
+  ShardLayoutError,
+  SINGLE_SHARD,
+  writesSharedRows,
+} from './shards';
 import { WorkingSet } from './working-set';
 
 export interface ProjectorOptions {
-  /** Checkpoint and lock name; one instance at a time holds it. */
+  /** Checkpoint and lock name; one instance at a time holds it. Default: the shard's (processorName). */
   readonly processor?: string;
+  /**
+   * The shard this projector runs (PROJECTOR_SHARD of PROJECTOR_SHARDS); default one shard
+   * for every guest. Each shard has its own checkpoint and lock; several instances of a shard
+   * take turns as before.
+   */
+  readonly shard?: ShardLayout;
   /** Events per transaction. */
   readonly batchSize?: number;
   /** Default hypervisor behaviour rules (this release's data). */
@@ -88,6 +105,7 @@ export interface BatchPhases {
 export class Projector {
   private readonly log = new Logger(Projector.name);
   readonly processor: string;
+  readonly shard: ShardLayout;
   private readonly store: ProjectionStore;
   private readonly batchSize: number;
   private readonly evolverOptions: EvolverOptions;
@@ -108,8 +126,9 @@ export class Projector {
     private readonly dataSource: DataSource,
     private readonly options: ProjectorOptions = {},
   ) {
-    this.processor = options.processor ?? 'projector';
-    this.store = new ProjectionStore(LIVE_SCHEMA);
+    this.shard = assertShardLayout(options.shard ?? SINGLE_SHARD);
+    this.processor = options.processor ?? processorName(this.shard);
+    this.store = new ProjectionStore(LIVE_SCHEMA, this.shard);
     this.batchSize = options.batchSize ?? 2000;
     const idleMs = options.idleMs ?? 50;
     this.loop = new WorkLoop({
@@ -131,7 +150,13 @@ export class Projector {
       defaults: options.defaults ?? DEFAULT_BEHAVIOUR_RULES,
       guestOsDefaults: options.guestOsDefaults ?? DEFAULT_GUEST_OS_RULES,
       maxGuestsPerHost: options.maxGuestsPerHost,
+      shard: this.shard,
     };
+  }
+
+  /** The batches are refused: another shard count writes the projection (ShardLayoutError). */
+  get layoutError(): ShardLayoutError | null {
+    return this.lastError instanceof ShardLayoutError ? this.lastError : null;
   }
 
   /** Processes at most one batch. */
@@ -152,37 +177,51 @@ export class Projector {
         return { locked: false, events: 0, decisions: 0, checkpoint: { transactionId: '0', globalPosition: '0' } };
       }
       const startedAt = new Date().toISOString();
+      await checkShardLayout(qr, this.shard);
       const after = await loadCheckpoint(this.processor, qr);
-      const { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
+      let { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
       // with nothing new to apply, a batch still runs once per instance when the tables are of another projection version
       if (events.length === 0 && !this.versionChecked) {
-        const version = await projectionVersion(qr);
+        const version = await projectionVersion(qr, this.shard);
         // a store nothing was ever projected from: record the version, no batch to run (with a
         // decision history, the next batch re-projects, carrying the guests' sequences on)
         if (
           version !== PROJECTION_VERSION &&
           compareCheckpoints(after, START) === 0 &&
-          !(await hasDecisionHistory(qr))
+          !(await hasDecisionHistory(qr, this.shard))
         ) {
-          await saveProjectionVersion(qr);
+          await saveProjectionVersion(qr, this.shard);
           await qr.commitTransaction();
           this.versionChecked = true;
           return { locked: true, events: 0, decisions: 0, checkpoint };
         }
         if (version === PROJECTION_VERSION) this.versionChecked = true;
+        // a decision history and no event visible yet from the start of the store: wait for
+        // them (re-projecting nothing would withdraw every decision of the history)
+        else if (compareCheckpoints(after, START) === 0) {
+          await qr.rollbackTransaction();
+          return { locked: true, events: 0, decisions: 0, checkpoint };
+        }
       }
       if (events.length === 0 && this.versionChecked) {
         await qr.rollbackTransaction();
         return { locked: true, events: 0, decisions: 0, checkpoint };
       }
       const read = lap();
-      const { ws, reprojected } = await this.workingSet(qr, after);
+      const { ws, reprojected, through } = await this.workingSet(qr, after);
+      let applied = events.length;
+      if (through) {
+        // re-projected through the store's head: this batch's events are in it (and reported as its events)
+        events = [];
+        checkpoint = through.checkpoint;
+        applied = through.events;
+      }
       const load = lap();
       const evolver = new Evolver(ws, this.evolverOptions);
       for (const e of events) evolver.apply(e);
       const apply = lap();
       await this.store.save(qr, pgClientOf(qr), ws);
-      if (reprojected) await saveProjectionVersion(qr);
+      if (reprojected) await saveProjectionVersion(qr, this.shard);
       else await notifyChangedHosts(qr, changedHosts(ws)); // readers drop only these hosts' answers (a re-projection: everything)
       await saveCheckpoint(this.processor, checkpoint, qr);
       const save = lap();
@@ -192,7 +231,7 @@ export class Projector {
       this.memory = { ws, checkpoint };
       this.versionChecked = true;
       const phases = { read, load, apply, save, commit: lap() };
-      this.processedEvents += events.length;
+      this.processedEvents += applied;
       this.publishedDecisions += ws.records.length;
       this.setAsideEvents = ws.setAside.size;
       if (ws.dirtySetAside.size) {
@@ -200,7 +239,7 @@ export class Projector {
       }
       const result = {
         locked: true,
-        events: events.length,
+        events: applied,
         decisions: ws.records.length,
         checkpoint,
         phases,
@@ -229,7 +268,10 @@ export class Projector {
    * batch commits nothing is kept: a failed batch leaves rows changed in memory that the
    * tables do not have.
    */
-  private async workingSet(qr: QueryRunner, checkpoint: Checkpoint): Promise<{ ws: WorkingSet; reprojected: boolean }> {
+  private async workingSet(
+    qr: QueryRunner,
+    checkpoint: Checkpoint,
+  ): Promise<{ ws: WorkingSet; reprojected: boolean; through?: { checkpoint: Checkpoint; events: number } }> {
     const memory = this.memory;
     this.memory = null;
     if (memory && compareCheckpoints(memory.checkpoint, checkpoint) <= 0) {
@@ -252,21 +294,45 @@ export class Projector {
         return { ws: memory.ws, reprojected: false };
       }
     }
-    if ((await projectionVersion(qr)) !== PROJECTION_VERSION) {
-      const ws = await reproject(qr, checkpoint, { ...this.evolverOptions, batchSize: this.batchSize });
-      if (compareCheckpoints(checkpoint, START) > 0) {
+    if ((await projectionVersion(qr, this.shard)) !== PROJECTION_VERSION) {
+      // From the start of the store (a new shard layout, or a checkpoint reset with a decision
+      // history): through the store's head, so that only the decisions that differ from the
+      // history are published, not every step on the way there.
+      const fromStart = compareCheckpoints(checkpoint, START) === 0 && (await hasDecisionHistory(qr, this.shard));
+      const through = fromStart ? await readHead(qr) : checkpoint;
+      const stats = { events: 0 };
+      const ws = await reproject(qr, through, { ...this.evolverOptions, batchSize: this.batchSize, stats });
+      if (compareCheckpoints(through, START) > 0) {
         this.log.log(
-          `re-projected the store for projection version ${PROJECTION_VERSION}: ${ws.guests.size} guest views, ${ws.records.length} decisions and withdrawals queued`,
+          `re-projected the store for projection version ${PROJECTION_VERSION}${isSharded(this.shard) ? ` (shard ${this.shard.index} of ${this.shard.count})` : ''}: ${ws.guests.size} guest views, ${ws.records.length} decisions and withdrawals queued`,
         );
       }
       // every row and the re-decisions are saved with this batch, with the new version
-      return { ws, reprojected: true };
+      return {
+        ws,
+        reprojected: true,
+        ...(fromStart ? { through: { checkpoint: through, events: stats.events } } : {}),
+      };
     }
-    const ws = await this.store.loadAll(qr);
+    const ws = await this.store.loadAll(qr, await this.sharedFacts(qr, checkpoint));
     this.log.log(
       `read the projection into memory: ${ws.guests.size} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`,
     );
     return { ws, reprojected: false };
+  }
+
+  /**
+   * A shard other than 0 makes its copy of the kernels, hosts and rules from the store's
+   * events up to `checkpoint`: the tables hold shard 0's, as of shard 0's checkpoint, which
+   * may be behind or ahead of this one's. Undefined for shard 0 (it reads its own rows).
+   */
+  private async sharedFacts(qr: QueryRunner, checkpoint: Checkpoint): Promise<WorkingSet | undefined> {
+    if (writesSharedRows(this.shard)) return undefined;
+    const ws = new WorkingSet();
+    const facts = new Evolver(ws, { ...this.evolverOptions, decide: false });
+    for await (const e of sharedEvents(qr, checkpoint)) facts.apply(e);
+    ws.beginBatch();
+    return ws;
   }
 
   /**

@@ -5,6 +5,7 @@ import { decisionKey, Evolver, EvolverOptions, superpageLost } from './evolve';
 import { viewKey } from './model';
 import { unobservedRemoval } from './facts/guests';
 import { LIVE_SCHEMA } from './schema';
+import { ownsGuestSql, ownsSetAsideSql, SINGLE_SHARD, ShardLayout, versionKey, writesSharedRows } from './shards';
 import { DECISIONS } from './tables';
 import { WorkingSet } from './working-set';
 
@@ -17,8 +18,9 @@ export const PROJECTION_VERSION = `facts-5+policy-${POLICY_VERSION}`;
 
 const s = LIVE_SCHEMA;
 
-export async function projectionVersion(q: Queryable): Promise<string | null> {
-  const rows: { value: string }[] = await q.query(`SELECT value FROM ${s}.meta WHERE key = 'version'`);
+/** The projection version a shard's rows were written by (the key is per layout: versionKey). */
+export async function projectionVersion(q: Queryable, layout: ShardLayout = SINGLE_SHARD): Promise<string | null> {
+  const rows: { value: string }[] = await q.query(`SELECT value FROM ${s}.meta WHERE key = $1`, [versionKey(layout)]);
   return rows[0]?.value ?? null;
 }
 
@@ -27,15 +29,17 @@ export async function projectionVersion(q: Queryable): Promise<string | null> {
  * not enough to say "nothing was projected": an operator may have reset it to replay, and the
  * store's reads may show nothing yet (they stop below transactions still open on the server).
  */
-export async function hasDecisionHistory(q: Queryable): Promise<boolean> {
-  const rows: { any: boolean }[] = await q.query(`SELECT EXISTS (SELECT 1 FROM ${s}.${DECISIONS.name}) AS any`);
+export async function hasDecisionHistory(q: Queryable, layout: ShardLayout = SINGLE_SHARD): Promise<boolean> {
+  const rows: { any: boolean }[] = await q.query(
+    `SELECT EXISTS (SELECT 1 FROM ${s}.${DECISIONS.name} WHERE ${ownsGuestSql('guest_id', layout)}) AS any`,
+  );
   return rows[0]?.any === true;
 }
 
-export async function saveProjectionVersion(q: Queryable): Promise<void> {
+export async function saveProjectionVersion(q: Queryable, layout: ShardLayout = SINGLE_SHARD): Promise<void> {
   await q.query(
-    `INSERT INTO ${s}.meta (key, value) VALUES ('version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-    [PROJECTION_VERSION],
+    `INSERT INTO ${s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+    [versionKey(layout), PROJECTION_VERSION],
   );
 }
 
@@ -47,12 +51,16 @@ export async function saveProjectionVersion(q: Queryable): Promise<void> {
  * the new policy. Decisions that differ are recorded (so published) with the next sequence;
  * a view whose guest is gone withdraws its decision. The projection rows are deleted here;
  * the caller saves the returned working set (every row dirty) in the same transaction.
+ *
+ * A shard (options.shard) re-projects its part: its guests' views, acks and set-aside rows
+ * and their history; shard 0 also the rows every shard has (kernels, hosts, rules).
  */
 export async function reproject(
   q: Queryable,
   checkpoint: Checkpoint,
-  options: EvolverOptions & { batchSize: number },
+  options: EvolverOptions & { batchSize: number; stats?: { events: number } },
 ): Promise<WorkingSet> {
+  const layout = options.shard ?? SINGLE_SHARD;
   const ws = new WorkingSet();
   const facts = new Evolver(ws, { ...options, decide: false });
   let at: Checkpoint = START;
@@ -64,6 +72,7 @@ export async function reproject(
       if (compareCheckpoints({ transactionId: e.transactionId, globalPosition: e.globalPosition }, checkpoint) > 0)
         break;
       facts.apply(e);
+      if (options.stats) options.stats.events++;
       at = { transactionId: e.transactionId, globalPosition: e.globalPosition };
       last = e;
     }
@@ -81,7 +90,7 @@ export async function reproject(
   }[] = await q.query(
     `SELECT DISTINCT ON (guest_id, host_id) guest_id, host_id, decision_id, sequence, kind, message,
               max(sequence) OVER (PARTITION BY guest_id) AS top
-         FROM ${s}.decisions ORDER BY guest_id, host_id, sequence DESC`,
+         FROM ${s}.decisions WHERE ${ownsGuestSql('guest_id', layout)} ORDER BY guest_id, host_id, sequence DESC`,
   );
   for (const c of carried) {
     const view = ws.guests.get(viewKey(c.guest_id, c.host_id));
@@ -104,8 +113,12 @@ export async function reproject(
     ws.raiseSequence(c.guest_id, Number(c.top));
   }
 
-  for (const sql of ['kernels', 'hosts', 'guests', 'acks', 'behaviour_rules', 'guest_os_rules', 'set_aside'])
-    await q.query(`DELETE FROM ${s}.${sql}`);
+  if (writesSharedRows(layout))
+    for (const table of ['kernels', 'hosts', 'behaviour_rules', 'guest_os_rules'])
+      await q.query(`DELETE FROM ${s}.${table}`);
+  for (const table of ['guests', 'acks'])
+    await q.query(`DELETE FROM ${s}.${table} WHERE ${ownsGuestSql('guest_id', layout)}`);
+  await q.query(`DELETE FROM ${s}.set_aside sa WHERE ${ownsSetAsideSql('sa', layout)}`);
   ws.beginBatch();
   ws.markAllDirty();
   new Evolver(ws, options).decideAll({

@@ -131,9 +131,13 @@ export class Operability {
     if (watch) {
       checks.push(async () => {
         const session = this.indicators.check('projector');
+        const layoutError = this.parts.projector?.layoutError;
+        if (layoutError)
+          return session.down({ processor: this.parts.projector?.processor, message: layoutError.message });
         try {
           const p = await watch.sample();
           const data = {
+            processor: this.parts.projector?.processor,
             behind: p.behind,
             stalledForSeconds: Math.round(p.stalledForSeconds),
             setAsideEvents: this.parts.projector?.setAsideEvents ?? 0,

@@ -14,6 +14,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
   constructor(dataSource: DataSource, signals: ProcessSignals, @Inject(SETTINGS) settings: Settings) {
     this.projector = new Projector(dataSource, {
       batchSize: settings.PROJECTOR_BATCH_SIZE,
+      shard: { index: settings.PROJECTOR_SHARD, count: settings.PROJECTOR_SHARDS },
       maxGuestsPerHost: settings.MAX_GUESTS_PER_HOST,
       onCommitted: (r) => {
         if (r.decisions > 0) signals.decisionsQueued();
@@ -21,10 +22,11 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
           c ? `${c.transactionId}/${c.globalPosition}` : '';
         // one line per committed batch; the fault suite reads it to check that batches never overlap
         this.log.log({
-          msg: `batch committed: events=${r.events} decisions=${r.decisions} started=${r.startedAt} committing=${r.committingAt} committed=${r.committedAt} from=${cp(r.from)} checkpoint=${cp(r.checkpoint)}`,
+          msg: `batch committed: processor=${this.projector.processor} events=${r.events} decisions=${r.decisions} started=${r.startedAt} committing=${r.committingAt} committed=${r.committedAt} from=${cp(r.from)} checkpoint=${cp(r.checkpoint)}`,
           events: r.events,
           decisions: r.decisions,
           checkpoint: cp(r.checkpoint),
+          processor: this.projector.processor,
           ms: r.phases,
         });
       },

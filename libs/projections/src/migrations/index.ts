@@ -9,6 +9,7 @@ import { ObservedEventId1764000100007 } from './1764000100007-observed-event-id'
 import { DecisionKey1764000100008 } from './1764000100008-decision-key';
 import { SuperpageLost1764000100009 } from './1764000100009-superpage-lost';
 import { ProjectionNotifyHosts1764000100010 } from './1764000100010-projection-notify-hosts';
+import { OutboxTransactionOrder1764000100011 } from './1764000100011-outbox-transaction-order';
 
 export {
   CreateProjections1764000100000,
@@ -22,6 +23,7 @@ export {
   DecisionKey1764000100008,
   SuperpageLost1764000100009,
   ProjectionNotifyHosts1764000100010,
+  OutboxTransactionOrder1764000100011,
 };
 
 export const projectionMigrations = [
@@ -36,4 +38,5 @@ export const projectionMigrations = [
   DecisionKey1764000100008,
   SuperpageLost1764000100009,
   ProjectionNotifyHosts1764000100010,
+  OutboxTransactionOrder1764000100011,
 ];
