@@ -400,7 +400,8 @@ order across topics or keys; the service copes with any interleaving (a guest on
 does not know yet waits for the host).
 
 **Decisions.** \`fleet.placement-decisions.v1\` is keyed by \`hostId\` and published at least
-once from a transactional outbox, in commit order per key. Each message carries a
+once from a transactional outbox, in commit order per key (with projector shards, in commit
+order per guest: the guests of one host may be decided by several shards). Each message carries a
 \`sequence\` that is strictly increasing per guest (decisions and withdrawals share it): a
 consumer keeps the highest \`sequence\` it has seen per \`guestId\` and drops any message
 whose \`sequence\` is not higher (a repeat or a stale message). Hosts read the full current
