@@ -256,7 +256,7 @@ export class Projector {
       const ws = await reproject(qr, checkpoint, { ...this.evolverOptions, batchSize: this.batchSize });
       if (compareCheckpoints(checkpoint, START) > 0) {
         this.log.log(
-          `re-projected the store for projection version ${PROJECTION_VERSION}: ${ws.guests.size} guest views, ${ws.records.length} decisions and withdrawals queued`,
+          `re-projected the store for projection version ${PROJECTION_VERSION}: ${ws.guestCount} guest views, ${ws.records.length} decisions and withdrawals queued`,
         );
       }
       // every row and the re-decisions are saved with this batch, with the new version
@@ -264,7 +264,7 @@ export class Projector {
     }
     const ws = await this.store.loadAll(qr);
     this.log.log(
-      `read the projection into memory: ${ws.guests.size} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`,
+      `read the projection into memory: ${ws.guestCount} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`,
     );
     return { ws, reprojected: false };
   }
