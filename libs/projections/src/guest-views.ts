@@ -63,13 +63,6 @@ function exactInstant(s: string | null): number {
   return ms === ms && new Date(ms).toISOString() === s ? ms : NaN;
 }
 
-/** 43 base64url characters of exactly 32 bytes (a decisionKey as decisionKey() makes it). */
-function keyBytes(s: string | null): Buffer | null {
-  if (typeof s !== 'string' || s.length !== 43) return null;
-  const b = Buffer.from(s, 'base64url');
-  return b.length === KEY_BYTES && b.toString('base64url') === s ? b : null;
-}
-
 /** Strings given a small code each (0: null); past `max` codes, none. */
 class Codes {
   readonly values: (string | null)[] = [null];
@@ -108,10 +101,78 @@ class Interned {
 }
 
 type Typed = Int32Array | Uint8Array | Float64Array;
-function grown<T extends Typed>(a: T, n: number): T {
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  return b;
+
+/** Values per chunk of a column (the first chunk grows up to this; the others are made whole). */
+const CHUNK_BITS = 16;
+const CHUNK = 1 << CHUNK_BITS;
+const IN_CHUNK = CHUNK - 1;
+
+/**
+ * A column of numbers in chunks: growing never copies more than the first chunk, so a store
+ * of a million views never holds an old and a new copy of its columns at once.
+ */
+class Column<T extends Typed> {
+  private readonly chunks: T[] = [];
+  private room = 0;
+  constructor(
+    private readonly Type: new (n: number) => T,
+    private readonly initial = 0,
+  ) {}
+  get(i: number): number {
+    return this.chunks[i >>> CHUNK_BITS][i & IN_CHUNK];
+  }
+  set(i: number, value: number): void {
+    this.chunks[i >>> CHUNK_BITS][i & IN_CHUNK] = value;
+  }
+  /** Room for values 0..n-1 (new ones `initial`). */
+  reserve(n: number): void {
+    while (this.room < n) {
+      if (this.room < CHUNK) {
+        const size = Math.min(CHUNK, Math.max(256, this.room * 2, n));
+        const chunk = new this.Type(size);
+        if (this.initial) chunk.fill(this.initial);
+        if (this.chunks.length) chunk.set(this.chunks[0]);
+        this.chunks[0] = chunk;
+        this.room = size;
+      } else {
+        const chunk = new this.Type(CHUNK);
+        if (this.initial) chunk.fill(this.initial);
+        this.chunks.push(chunk);
+        this.room += CHUNK;
+      }
+    }
+  }
+}
+
+/** Decision keys as their 32 bytes, in chunks (as Column). */
+class KeyColumn {
+  private readonly chunks: Buffer[] = [];
+  private room = 0;
+  /** Writes the key; false when it is not 43 base64url characters of exactly 32 bytes. */
+  write(i: number, key: string): boolean {
+    if (key.length !== 43) return false;
+    const chunk = this.chunks[i >>> CHUNK_BITS];
+    const at = (i & IN_CHUNK) * KEY_BYTES;
+    return chunk.write(key, at, KEY_BYTES, 'base64url') === KEY_BYTES && this.read(i) === key;
+  }
+  read(i: number): string {
+    const at = (i & IN_CHUNK) * KEY_BYTES;
+    return this.chunks[i >>> CHUNK_BITS].toString('base64url', at, at + KEY_BYTES);
+  }
+  reserve(n: number): void {
+    while (this.room < n) {
+      if (this.room < CHUNK) {
+        const size = Math.min(CHUNK, Math.max(256, this.room * 2, n));
+        const chunk = Buffer.alloc(size * KEY_BYTES);
+        if (this.chunks.length) this.chunks[0].copy(chunk);
+        this.chunks[0] = chunk;
+        this.room = size;
+      } else {
+        this.chunks.push(Buffer.alloc(CHUNK * KEY_BYTES));
+        this.room += CHUNK;
+      }
+    }
+  }
 }
 
 /**
@@ -125,13 +186,13 @@ function grown<T extends Typed>(a: T, n: number): T {
  * image, doubly linked, as a view's kernel changes), never Sets of keys.
  */
 export class ColumnarGuestViews implements GuestViews {
-  private capacity = 0;
   private count = 0;
+  private guestCount = 0;
 
   private readonly guests = new Interned();
   /** Per guest: its first view, the last sequence any of its views used. */
-  private guestFirst = new Int32Array(0);
-  private guestSequence = new Float64Array(0);
+  private readonly guestFirst = new Column(Int32Array, NONE);
+  private readonly guestSequence = new Column(Float64Array);
 
   private readonly hosts = new Interned();
   private readonly hostFirst: number[] = [];
@@ -151,35 +212,36 @@ export class ColumnarGuestViews implements GuestViews {
   private readonly idWidth: number[] = [0];
 
   // per view
-  private guestOf = new Int32Array(0);
-  private hostOf = new Int32Array(0);
-  private nextOfGuest = new Int32Array(0);
-  private nextOnHost = new Int32Array(0);
-  private kernel = new Int32Array(0);
-  private bootloader = new Int32Array(0);
-  private kernelNext = new Int32Array(0);
-  private kernelPrev = new Int32Array(0);
-  private bootloaderNext = new Int32Array(0);
-  private bootloaderPrev = new Int32Array(0);
-  private flags = new Uint8Array(0);
-  private mode = new Uint8Array(0);
-  private bootMethod = new Uint8Array(0);
-  private status = new Uint8Array(0);
-  private need = new Uint8Array(0);
-  private presenceAt = new Float64Array(0);
-  private observedAt = new Float64Array(0);
-  private memoryMiB = new Float64Array(0);
-  private sequence = new Float64Array(0);
-  private observedEventPrefix = new Int32Array(0);
-  private observedEventNumber = new Float64Array(0);
-  private lastEventPrefix = new Int32Array(0);
-  private lastEventNumber = new Float64Array(0);
-  private decisionKey: Buffer = Buffer.alloc(0);
+  private readonly guestOf = new Column(Int32Array);
+  private readonly hostOf = new Column(Int32Array);
+  private readonly nextOfGuest = new Column(Int32Array);
+  private readonly nextOnHost = new Column(Int32Array);
+  private readonly kernel = new Column(Int32Array);
+  private readonly bootloader = new Column(Int32Array);
+  private readonly kernelNext = new Column(Int32Array);
+  private readonly kernelPrev = new Column(Int32Array);
+  private readonly bootloaderNext = new Column(Int32Array);
+  private readonly bootloaderPrev = new Column(Int32Array);
+  private readonly flags = new Column(Uint8Array);
+  private readonly mode = new Column(Uint8Array);
+  private readonly bootMethod = new Column(Uint8Array);
+  private readonly status = new Column(Uint8Array);
+  private readonly need = new Column(Uint8Array);
+  private readonly presenceAt = new Column(Float64Array);
+  private readonly observedAt = new Column(Float64Array);
+  private readonly memoryMiB = new Column(Float64Array);
+  private readonly sequence = new Column(Float64Array);
+  private readonly observedEventPrefix = new Column(Int32Array);
+  private readonly observedEventNumber = new Column(Float64Array);
+  private readonly lastEventPrefix = new Column(Int32Array);
+  private readonly lastEventNumber = new Column(Float64Array);
+  private readonly decisionKey = new KeyColumn();
   /** Fields of a view kept as they are (they did not fit their column). */
   private readonly odd = new Map<View, Partial<GuestRow>>();
 
+  /** Views put since clearDirty, besides those below dirtyBelow (every view markAllDirty found). */
   private readonly dirtyViews = new Set<View>();
-  private allDirty = false;
+  private dirtyBelow = 0;
 
   get size(): number {
     return this.count;
@@ -190,31 +252,32 @@ export class ColumnarGuestViews implements GuestViews {
     if (g === undefined) return undefined;
     const h = this.hosts.get(hostId);
     if (h === undefined) return undefined;
-    for (let v = this.guestFirst[g]; v !== NONE; v = this.nextOfGuest[v]) if (this.hostOf[v] === h) return v;
+    for (let v = this.guestFirst.get(g); v !== NONE; v = this.nextOfGuest.get(v))
+      if (this.hostOf.get(v) === h) return v;
     return undefined;
   }
 
   at(v: View): GuestRow {
-    const f = this.flags[v];
+    const f = this.flags.get(v);
     const row: GuestRow = {
-      guestId: this.guests.values[this.guestOf[v]],
-      hostId: this.hosts.values[this.hostOf[v]],
+      guestId: this.guests.values[this.guestOf.get(v)],
+      hostId: this.hosts.values[this.hostOf.get(v)],
       present: (f & PRESENT) !== 0,
-      presenceAt: new Date(this.presenceAt[v]).toISOString(),
-      mode: this.modes.values[this.mode[v]] as GuestRow['mode'],
-      memoryMiB: f & MEMORY_NULL ? null : this.memoryMiB[v],
-      bootMethod: this.bootMethods.values[this.bootMethod[v]] as GuestRow['bootMethod'],
-      kernelSha256: this.kernel[v] === NONE ? null : this.images.values[this.kernel[v]],
-      bootloaderSha256: this.bootloader[v] === NONE ? null : this.images.values[this.bootloader[v]],
-      observedAt: f & OBSERVED_AT_NULL ? null : new Date(this.observedAt[v]).toISOString(),
-      observedEventId: this.eventId(this.observedEventPrefix[v], this.observedEventNumber[v]),
-      status: this.statuses.values[this.status[v]] as GuestRow['status'],
-      need: this.needs.values[this.need[v]] as GuestRow['need'],
-      sequence: this.sequence[v],
+      presenceAt: new Date(this.presenceAt.get(v)).toISOString(),
+      mode: this.modes.values[this.mode.get(v)] as GuestRow['mode'],
+      memoryMiB: f & MEMORY_NULL ? null : this.memoryMiB.get(v),
+      bootMethod: this.bootMethods.values[this.bootMethod.get(v)] as GuestRow['bootMethod'],
+      kernelSha256: this.kernel.get(v) === NONE ? null : this.images.values[this.kernel.get(v)],
+      bootloaderSha256: this.bootloader.get(v) === NONE ? null : this.images.values[this.bootloader.get(v)],
+      observedAt: f & OBSERVED_AT_NULL ? null : new Date(this.observedAt.get(v)).toISOString(),
+      observedEventId: this.eventId(this.observedEventPrefix.get(v), this.observedEventNumber.get(v)),
+      status: this.statuses.values[this.status.get(v)] as GuestRow['status'],
+      need: this.needs.values[this.need.get(v)] as GuestRow['need'],
+      sequence: this.sequence.get(v),
       decisionId: null,
-      decisionKey: f & KEY_NULL ? null : this.decisionKey.toString('base64url', v * KEY_BYTES, (v + 1) * KEY_BYTES),
+      decisionKey: f & KEY_NULL ? null : this.decisionKey.read(v),
       superpageLost: (f & SUPERPAGE_LOST) !== 0,
-      lastEventId: this.eventId(this.lastEventPrefix[v], this.lastEventNumber[v]) as string,
+      lastEventId: this.eventId(this.lastEventPrefix.get(v), this.lastEventNumber.get(v)) as string,
     };
     if (this.odd.size) {
       const odd = this.odd.get(v);
@@ -237,7 +300,7 @@ export class ColumnarGuestViews implements GuestViews {
     const h = this.hosts.get(hostId);
     const views: View[] = [];
     if (h === undefined || !hostId) return views;
-    for (let v = this.hostFirst[h]; v !== NONE; v = this.nextOnHost[v]) views.push(v);
+    for (let v = this.hostFirst[h]; v !== NONE; v = this.nextOnHost.get(v)) views.push(v);
     return views;
   }
 
@@ -245,9 +308,9 @@ export class ColumnarGuestViews implements GuestViews {
     const i = this.images.get(sha);
     const views: View[] = [];
     if (i === undefined || !sha) return views;
-    for (let v = this.kernelFirst[i]; v !== NONE; v = this.kernelNext[v]) views.push(v);
-    for (let v = this.bootloaderFirst[i]; v !== NONE; v = this.bootloaderNext[v])
-      if (this.kernel[v] !== i) views.push(v);
+    for (let v = this.kernelFirst[i]; v !== NONE; v = this.kernelNext.get(v)) views.push(v);
+    for (let v = this.bootloaderFirst[i]; v !== NONE; v = this.bootloaderNext.get(v))
+      if (this.kernel.get(v) !== i) views.push(v);
     return views;
   }
 
@@ -260,17 +323,17 @@ export class ColumnarGuestViews implements GuestViews {
     const guestIds = this.guests.values;
     const hostIds = this.hosts.values;
     return [...views].sort((a, b) => {
-      const ga = guestIds[this.guestOf[a]];
-      const gb = guestIds[this.guestOf[b]];
+      const ga = guestIds[this.guestOf.get(a)];
+      const gb = guestIds[this.guestOf.get(b)];
       if (ga !== gb && (ga.includes('\u0000') || gb.includes('\u0000'))) {
         // the key's separator inside a guest id: compare the keys themselves
-        const ka = `${ga}\u0000${hostIds[this.hostOf[a]]}`;
-        const kb = `${gb}\u0000${hostIds[this.hostOf[b]]}`;
+        const ka = `${ga}\u0000${hostIds[this.hostOf.get(a)]}`;
+        const kb = `${gb}\u0000${hostIds[this.hostOf.get(b)]}`;
         return ka < kb ? -1 : ka > kb ? 1 : 0;
       }
       if (ga !== gb) return ga < gb ? -1 : 1;
-      const ha = hostIds[this.hostOf[a]];
-      const hb = hostIds[this.hostOf[b]];
+      const ha = hostIds[this.hostOf.get(a)];
+      const hb = hostIds[this.hostOf.get(b)];
       return ha < hb ? -1 : ha > hb ? 1 : 0;
     });
   }
@@ -281,41 +344,40 @@ export class ColumnarGuestViews implements GuestViews {
 
   peekSequence(guestId: string): number {
     const g = this.guests.get(guestId);
-    return g === undefined ? 0 : this.guestSequence[g];
+    return g === undefined ? 0 : this.guestSequence.get(g);
   }
 
   raiseSequence(guestId: string, sequence: number): void {
     if (!(sequence > this.peekSequence(guestId))) return;
-    this.guestSequence[this.guest(guestId)] = sequence;
+    this.guestSequence.set(this.guest(guestId), sequence);
   }
 
-  dirty(): Iterable<View> {
-    return this.allDirty ? this.all() : this.dirtyViews;
+  *dirty(): Iterable<View> {
+    for (let v = 0; v < this.dirtyBelow; v++) yield v;
+    yield* this.dirtyViews;
   }
 
   get dirtyCount(): number {
-    return this.allDirty ? this.count : this.dirtyViews.size;
+    return this.dirtyBelow + this.dirtyViews.size;
   }
 
   markAllDirty(): void {
-    this.allDirty = true;
+    this.dirtyBelow = this.count;
     this.dirtyViews.clear();
   }
 
   clearDirty(): void {
-    this.allDirty = false;
+    this.dirtyBelow = 0;
     this.dirtyViews.clear();
   }
 
   /** The guest's index, made when new. */
   private guest(guestId: string): number {
     const g = this.guests.intern(guestId);
-    if (g >= this.guestFirst.length) {
-      const n = Math.max(16, Math.ceil(this.guestFirst.length * 1.5), g + 1);
-      const first = new Int32Array(n).fill(NONE);
-      first.set(this.guestFirst);
-      this.guestFirst = first;
-      this.guestSequence = grown(this.guestSequence, n);
+    if (g === this.guestCount) {
+      this.guestCount++;
+      this.guestFirst.reserve(this.guestCount);
+      this.guestSequence.reserve(this.guestCount);
     }
     return g;
   }
@@ -343,105 +405,105 @@ export class ColumnarGuestViews implements GuestViews {
     let v = this.viewOf(row.guestId, row.hostId);
     const created = v === undefined;
     if (v === undefined) v = this.create(row.guestId, row.hostId);
-    const wasPresent = !created && (this.flags[v] & PRESENT) !== 0;
+    const wasPresent = !created && (this.flags.get(v) & PRESENT) !== 0;
     const kernel = this.image(row.kernelSha256);
     const bootloader = this.image(row.bootloaderSha256);
-    if (created || kernel !== this.kernel[v] || bootloader !== this.bootloader[v]) {
+    if (created || kernel !== this.kernel.get(v) || bootloader !== this.bootloader.get(v)) {
       if (!created) this.unlinkImages(v);
-      this.kernel[v] = kernel;
-      this.bootloader[v] = bootloader;
+      this.kernel.set(v, kernel);
+      this.bootloader.set(v, bootloader);
       this.linkImages(v);
     }
-    if (wasPresent !== row.present) this.hostPresent[this.hostOf[v]] += row.present ? 1 : -1;
+    if (wasPresent !== row.present) this.hostPresent[this.hostOf.get(v)] += row.present ? 1 : -1;
     this.encode(v, row);
     this.raiseSequence(row.guestId, row.sequence);
-    if (dirty && !this.allDirty) this.dirtyViews.add(v);
+    if (dirty && v >= this.dirtyBelow) this.dirtyViews.add(v);
     return v;
   }
 
   private create(guestId: string, hostId: string): View {
-    if (this.count === this.capacity) this.grow(Math.max(1024, Math.ceil(this.capacity * 1.5)));
     const v = this.count++;
+    this.reserve(this.count);
     const g = this.guest(guestId);
     const h = this.host(hostId);
-    this.guestOf[v] = g;
-    this.hostOf[v] = h;
-    this.nextOfGuest[v] = this.guestFirst[g];
-    this.guestFirst[g] = v;
+    this.guestOf.set(v, g);
+    this.hostOf.set(v, h);
+    this.nextOfGuest.set(v, this.guestFirst.get(g));
+    this.guestFirst.set(g, v);
     if (hostId) {
-      this.nextOnHost[v] = this.hostFirst[h];
+      this.nextOnHost.set(v, this.hostFirst[h]);
       this.hostFirst[h] = v;
-    } else this.nextOnHost[v] = NONE;
+    } else this.nextOnHost.set(v, NONE);
     return v;
   }
 
   /** Room for `n` views. */
-  private grow(n: number): void {
-    this.guestOf = grown(this.guestOf, n);
-    this.hostOf = grown(this.hostOf, n);
-    this.nextOfGuest = grown(this.nextOfGuest, n);
-    this.nextOnHost = grown(this.nextOnHost, n);
-    this.kernel = grown(this.kernel, n);
-    this.bootloader = grown(this.bootloader, n);
-    this.kernelNext = grown(this.kernelNext, n);
-    this.kernelPrev = grown(this.kernelPrev, n);
-    this.bootloaderNext = grown(this.bootloaderNext, n);
-    this.bootloaderPrev = grown(this.bootloaderPrev, n);
-    this.flags = grown(this.flags, n);
-    this.mode = grown(this.mode, n);
-    this.bootMethod = grown(this.bootMethod, n);
-    this.status = grown(this.status, n);
-    this.need = grown(this.need, n);
-    this.presenceAt = grown(this.presenceAt, n);
-    this.observedAt = grown(this.observedAt, n);
-    this.memoryMiB = grown(this.memoryMiB, n);
-    this.sequence = grown(this.sequence, n);
-    this.observedEventPrefix = grown(this.observedEventPrefix, n);
-    this.observedEventNumber = grown(this.observedEventNumber, n);
-    this.lastEventPrefix = grown(this.lastEventPrefix, n);
-    this.lastEventNumber = grown(this.lastEventNumber, n);
-    const keys = Buffer.alloc(n * KEY_BYTES);
-    this.decisionKey.copy(keys);
-    this.decisionKey = keys;
-    this.capacity = n;
+  private reserve(n: number): void {
+    for (const column of [
+      this.guestOf,
+      this.hostOf,
+      this.nextOfGuest,
+      this.nextOnHost,
+      this.kernel,
+      this.bootloader,
+      this.kernelNext,
+      this.kernelPrev,
+      this.bootloaderNext,
+      this.bootloaderPrev,
+      this.flags,
+      this.mode,
+      this.bootMethod,
+      this.status,
+      this.need,
+      this.presenceAt,
+      this.observedAt,
+      this.memoryMiB,
+      this.sequence,
+      this.observedEventPrefix,
+      this.observedEventNumber,
+      this.lastEventPrefix,
+      this.lastEventNumber,
+      this.decisionKey,
+    ])
+      column.reserve(n);
   }
 
   // The image lists skip an empty hash, as the Sets of keys they replace did.
   private linkImages(v: View): void {
-    const k = this.kernel[v];
+    const k = this.kernel.get(v);
     if (k !== NONE && this.images.values[k]) {
       const first = this.kernelFirst[k];
-      this.kernelPrev[v] = NONE;
-      this.kernelNext[v] = first;
-      if (first !== NONE) this.kernelPrev[first] = v;
+      this.kernelPrev.set(v, NONE);
+      this.kernelNext.set(v, first);
+      if (first !== NONE) this.kernelPrev.set(first, v);
       this.kernelFirst[k] = v;
     }
-    const b = this.bootloader[v];
+    const b = this.bootloader.get(v);
     if (b !== NONE && this.images.values[b]) {
       const first = this.bootloaderFirst[b];
-      this.bootloaderPrev[v] = NONE;
-      this.bootloaderNext[v] = first;
-      if (first !== NONE) this.bootloaderPrev[first] = v;
+      this.bootloaderPrev.set(v, NONE);
+      this.bootloaderNext.set(v, first);
+      if (first !== NONE) this.bootloaderPrev.set(first, v);
       this.bootloaderFirst[b] = v;
     }
   }
 
   private unlinkImages(v: View): void {
-    const k = this.kernel[v];
+    const k = this.kernel.get(v);
     if (k !== NONE && this.images.values[k]) {
-      const prev = this.kernelPrev[v];
-      const next = this.kernelNext[v];
-      if (prev !== NONE) this.kernelNext[prev] = next;
+      const prev = this.kernelPrev.get(v);
+      const next = this.kernelNext.get(v);
+      if (prev !== NONE) this.kernelNext.set(prev, next);
       else this.kernelFirst[k] = next;
-      if (next !== NONE) this.kernelPrev[next] = prev;
+      if (next !== NONE) this.kernelPrev.set(next, prev);
     }
-    const b = this.bootloader[v];
+    const b = this.bootloader.get(v);
     if (b !== NONE && this.images.values[b]) {
-      const prev = this.bootloaderPrev[v];
-      const next = this.bootloaderNext[v];
-      if (prev !== NONE) this.bootloaderNext[prev] = next;
+      const prev = this.bootloaderPrev.get(v);
+      const next = this.bootloaderNext.get(v);
+      if (prev !== NONE) this.bootloaderNext.set(prev, next);
       else this.bootloaderFirst[b] = next;
-      if (next !== NONE) this.bootloaderPrev[next] = prev;
+      if (next !== NONE) this.bootloaderPrev.set(next, prev);
     }
   }
 
@@ -451,32 +513,32 @@ export class ColumnarGuestViews implements GuestViews {
     let f = (row.present ? PRESENT : 0) | (row.superpageLost ? SUPERPAGE_LOST : 0);
 
     const presenceAt = exactInstant(row.presenceAt);
-    if (presenceAt === presenceAt) this.presenceAt[v] = presenceAt;
+    if (presenceAt === presenceAt) this.presenceAt.set(v, presenceAt);
     else (odd ??= {}).presenceAt = row.presenceAt;
 
     if (row.observedAt === null) f |= OBSERVED_AT_NULL;
     else {
       const observedAt = exactInstant(row.observedAt);
-      if (observedAt === observedAt) this.observedAt[v] = observedAt;
+      if (observedAt === observedAt) this.observedAt.set(v, observedAt);
       else (odd ??= {}).observedAt = row.observedAt;
     }
 
     if (row.memoryMiB === null) f |= MEMORY_NULL;
-    else this.memoryMiB[v] = row.memoryMiB;
-    this.sequence[v] = row.sequence;
+    else this.memoryMiB.set(v, row.memoryMiB);
+    this.sequence.set(v, row.sequence);
 
     const mode = this.modes.code(row.mode);
     if (mode === NONE) (odd ??= {}).mode = row.mode;
-    this.mode[v] = Math.max(mode, 0);
+    this.mode.set(v, Math.max(mode, 0));
     const bootMethod = this.bootMethods.code(row.bootMethod);
     if (bootMethod === NONE) (odd ??= {}).bootMethod = row.bootMethod;
-    this.bootMethod[v] = Math.max(bootMethod, 0);
+    this.bootMethod.set(v, Math.max(bootMethod, 0));
     const status = this.statuses.code(row.status);
     if (status === NONE) (odd ??= {}).status = row.status;
-    this.status[v] = Math.max(status, 0);
+    this.status.set(v, Math.max(status, 0));
     const need = this.needs.code(row.need);
     if (need === NONE) (odd ??= {}).need = row.need;
-    this.need[v] = Math.max(need, 0);
+    this.need.set(v, Math.max(need, 0));
 
     if (!this.encodeEventId(row.observedEventId, this.observedEventPrefix, this.observedEventNumber, v))
       (odd ??= {}).observedEventId = row.observedEventId;
@@ -490,15 +552,13 @@ export class ColumnarGuestViews implements GuestViews {
 
     if (row.decisionKey === null) f |= KEY_NULL;
     else {
-      const bytes = keyBytes(row.decisionKey);
-      if (bytes) bytes.copy(this.decisionKey, v * KEY_BYTES);
-      else {
+      if (!this.decisionKey.write(v, row.decisionKey)) {
         (odd ??= {}).decisionKey = row.decisionKey;
         f |= KEY_NULL;
       }
     }
 
-    this.flags[v] = f;
+    this.flags.set(v, f);
     if (odd) this.odd.set(v, odd);
     else if (this.odd.size) this.odd.delete(v);
   }
@@ -507,9 +567,14 @@ export class ColumnarGuestViews implements GuestViews {
    * An eventId as a prefix code and a number: "fleet-ev-000123" is ("fleet-ev-", 6 digits)
    * and 123. Prefix code 0 is null. False when the id has no such form (kept as it is).
    */
-  private encodeEventId(id: string | null, prefixes: Int32Array, numbers: Float64Array, v: View): boolean {
+  private encodeEventId(
+    id: string | null,
+    prefixes: Column<Int32Array>,
+    numbers: Column<Float64Array>,
+    v: View,
+  ): boolean {
     if (id === null) {
-      prefixes[v] = 0;
+      prefixes.set(v, 0);
       return true;
     }
     let start = id.length;
@@ -526,8 +591,8 @@ export class ColumnarGuestViews implements GuestViews {
       this.idPrefix.push(id.slice(0, start));
       this.idWidth.push(width);
     }
-    prefixes[v] = code;
-    numbers[v] = Number(id.slice(start));
+    prefixes.set(v, code);
+    numbers.set(v, Number(id.slice(start)));
     return true;
   }
 

@@ -34,6 +34,13 @@ export interface ProjectorOptions {
   readonly processor?: string;
   /** Events per transaction. */
   readonly batchSize?: number;
+  /**
+   * Decisions per transaction, about: a batch ends after the event that reaches this many
+   * (the rest are read again by the next batch), so that a batch of events that each reach
+   * many guests (upgrade plans of hosts of 50 guests) does not hold 100,000 decisions and
+   * their JSON in memory at once.
+   */
+  readonly maxDecisionsPerBatch?: number;
   /** Default hypervisor behaviour rules (this release's data). */
   readonly defaults?: readonly BehaviourRule[];
   /** Default GUEST_OS rules (this release's data). */
@@ -47,6 +54,9 @@ export interface ProjectorOptions {
   /** Called after a batch that queued decisions has committed (wakes the relay). */
   readonly onCommitted?: (result: BatchResult) => void;
 }
+
+/** Default of ProjectorOptions.maxDecisionsPerBatch. */
+export const DEFAULT_MAX_DECISIONS_PER_BATCH = 5000;
 
 export interface BatchResult {
   /** False when another instance holds the processor lock. */
@@ -90,6 +100,7 @@ export class Projector {
   readonly processor: string;
   private readonly store: ProjectionStore;
   private readonly batchSize: number;
+  private readonly maxDecisionsPerBatch: number;
   private readonly evolverOptions: EvolverOptions;
   /** Batches back to back while events wait; idle (woken by NOTIFY) when none; backoff after a failure. */
   private readonly loop: WorkLoop;
@@ -111,6 +122,7 @@ export class Projector {
     this.processor = options.processor ?? 'projector';
     this.store = new ProjectionStore(LIVE_SCHEMA);
     this.batchSize = options.batchSize ?? 2000;
+    this.maxDecisionsPerBatch = options.maxDecisionsPerBatch ?? DEFAULT_MAX_DECISIONS_PER_BATCH;
     const idleMs = options.idleMs ?? 50;
     this.loop = new WorkLoop({
       step: async () => {
@@ -153,7 +165,7 @@ export class Projector {
       }
       const startedAt = new Date().toISOString();
       const after = await loadCheckpoint(this.processor, qr);
-      const { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
+      let { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
       // with nothing new to apply, a batch still runs once per instance when the tables are of another projection version
       if (events.length === 0 && !this.versionChecked) {
         const version = await projectionVersion(qr);
@@ -179,7 +191,15 @@ export class Projector {
       const { ws, reprojected } = await this.workingSet(qr, after);
       const load = lap();
       const evolver = new Evolver(ws, this.evolverOptions);
-      for (const e of events) evolver.apply(e);
+      for (let i = 0; i < events.length; i++) {
+        evolver.apply(events[i]);
+        if (ws.records.length >= this.maxDecisionsPerBatch && i + 1 < events.length) {
+          // enough decisions for one transaction: the batch ends with this event, the next reads on after it
+          checkpoint = checkpointOf(events[i]);
+          events = events.slice(0, i + 1);
+          break;
+        }
+      }
       const apply = lap();
       await this.store.save(qr, pgClientOf(qr), ws);
       if (reprojected) await saveProjectionVersion(qr);
