@@ -1,13 +1,13 @@
 // What the projector's working set costs in memory per guest: applies a generated fleet to a
 // working set in this process, as the live projector does (events as the store gives them
-// back, in batches of 2,000, decisions made and dropped after each batch), and prints the
+// back, in batches of 2,000 or of 5,000 decisions, dropped after each batch), and prints the
 // memory before and after, after a full garbage collection. No database, no broker. A tool
 // for profiling, not a benchmark point:
 //   npm run build && node --expose-gc dist/bench/src/profile-memory.js [guests] [snapshot]
 // (with "snapshot" last: a heap snapshot of the loaded working set in the current directory)
 import { readFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
-import { Evolver, ProjectedEvent, WorkingSet } from '@fleetcompat/projections';
+import { DEFAULT_MAX_DECISIONS_PER_BATCH, Evolver, ProjectedEvent, WorkingSet } from '@fleetcompat/projections';
 import { generateFleet } from '@fleetcompat/sample-fleet';
 
 const MiB = 1024 * 1024;
@@ -37,7 +37,8 @@ function main(): void {
       recordedAt: new Date(Date.UTC(2026, 11, 1) + position).toISOString(),
       globalPosition: String(++position),
     });
-    if (position % 2000 === 0) ws.beginBatch();
+    // a batch: 2,000 events, or fewer that reach 5,000 decisions (as the projector's)
+    if (position % 2000 === 0 || ws.records.length >= DEFAULT_MAX_DECISIONS_PER_BATCH) ws.beginBatch();
   }
   ws.beginBatch();
   const seconds = (performance.now() - t0) / 1000;
