@@ -3,6 +3,7 @@
 // batch's phases. A tool for profiling, not a benchmark point:
 //   npm run build && node dist/bench/src/profile-projector.js [guests] [batch size] [rebuild]
 // (with "rebuild" last: the rebuild only)
+import { readFileSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { PostgresEventStore } from '@fleetcompat/event-store';
 import { openDatabase } from '@fleetcompat/platform';
@@ -62,8 +63,16 @@ async function live(ds: DataSource, batchSize: number): Promise<void> {
     for (const k of Object.keys(sum) as (keyof BatchPhases)[]) sum[k] += r.phases![k];
   }
   const ms = performance.now() - t0;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; gc && i < 3; i++) gc();
+  const m = process.memoryUsage();
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
   log(
-    `live projector: ${events} events, ${decisions} decisions in ${(ms / 1000).toFixed(1)} s = ${Math.round(events / (ms / 1000))} events/s`,
+    `memory with the projection loaded${gc ? ', after a full GC' : ' (run with --expose-gc for after a full GC)'}: rss ${mib(m.rss)}, heapUsed ${mib(m.heapUsed)}, arrayBuffers ${mib(m.arrayBuffers)}; peak rss (VmHWM) so far ${hwm ? mib(Number(hwm[1]) * 1024) : '?'}`,
+  );
+  log(
+    `live projector: ${projector.processedEvents} events, ${decisions} decisions in ${(ms / 1000).toFixed(1)} s = ${Math.round(events / (ms / 1000))} events/s`,
   );
   log(
     `phases (s): ${Object.entries(sum)

@@ -20,6 +20,7 @@ import {
 } from '@fleetcompat/policy';
 import { asFactEvent, behaviourRuleKey, evolve, FactChange } from './facts';
 import { decisionIdOf, GuestReport, GuestRow, HostRow, KernelRow, RestedOn } from './model';
+import { View } from './guest-views';
 import { isGuestEventType, ownerOfEvent, ShardLayout } from './shards';
 import { WorkingSet } from './working-set';
 
@@ -213,7 +214,7 @@ export interface Cause {
 }
 
 /** The rows an applied change asks to be decided again. */
-type Reach = { readonly kind: 'views'; readonly keys: readonly string[] } | { readonly kind: 'all' };
+type Reach = { readonly kind: 'views'; readonly views: readonly View[] } | { readonly kind: 'all' };
 
 /**
  * Applies stored events to the working set: the facts through `evolve` (pure: state and
@@ -271,15 +272,15 @@ export class Evolver {
       for (const change of changes) this.put(change, event);
       return;
     }
-    const keys = new Set<string>();
+    const reached = new Set<View>();
     let all = false;
     for (const change of changes) {
       const reach = this.put(change, event);
       if (reach.kind === 'all') all = true;
-      else for (const k of reach.keys) keys.add(k);
+      else for (const v of reach.views) reached.add(v);
     }
-    const views = all ? this.ws.allGuests() : [...keys].sort().map((k) => this.ws.guests.get(k)!);
-    for (const g of views) this.redecide(g, event);
+    // in key order; each row read as it stands when its turn comes (deciding a view changes no other)
+    for (const v of this.ws.sortedViews(all ? undefined : reached)) this.redecide(this.ws.guestAt(v), event);
   }
 
   /** Puts one changed row into the working set; returns the views to decide again. */
@@ -287,15 +288,15 @@ export class Evolver {
     switch (change.kind) {
       case 'kernel':
         this.ws.putKernel(change.row);
-        return { kind: 'views', keys: this.ws.viewsUsingImage(change.row.imageSha256) };
+        return { kind: 'views', views: this.ws.viewsUsingImage(change.row.imageSha256) };
       case 'host':
         this.ws.putHost(change.row);
-        return { kind: 'views', keys: this.ws.viewsOnHost(change.row.hostId) };
+        return { kind: 'views', views: this.ws.viewsOnHost(change.row.hostId) };
       case 'guest':
-        return { kind: 'views', keys: [this.putReport(change.row, event)] };
+        return { kind: 'views', views: [this.putReport(change.row, event)] };
       case 'ack':
         this.ws.putAck(change.row);
-        return { kind: 'views', keys: [] };
+        return { kind: 'views', views: [] };
       case 'behaviour-rule':
         this.ws.putRule(change.row);
         this.tables = null;
@@ -313,7 +314,7 @@ export class Evolver {
   }
 
   /** A host's view of a guest with its new facts; a view that lost its guest withdraws its decision. */
-  private putReport(report: GuestReport, event: Cause): string {
+  private putReport(report: GuestReport, event: Cause): View {
     const previous = this.ws.guest(report.guestId, report.hostId);
     const row: GuestRow = {
       ...report,
@@ -324,9 +325,9 @@ export class Evolver {
       decisionKey: previous?.decisionKey ?? null,
       superpageLost: previous?.superpageLost ?? false,
     };
-    this.ws.putGuest(row);
+    const view = this.ws.putGuest(row);
     if (!row.present) this.withdraw(row, event);
-    return this.ws.keyOf(row);
+    return view;
   }
 
   /** Records the event as set aside (only its owner shard does: the others skip it alike). */
@@ -354,7 +355,8 @@ export class Evolver {
 
   /** Decides every view again (present ones) or withdraws its decision (the others): a change of policy. */
   decideAll(cause: Cause): void {
-    for (const g of this.ws.allGuests()) {
+    for (const v of this.ws.sortedViews()) {
+      const g = this.ws.guestAt(v);
       if (g.present) this.redecide(g, cause);
       else this.withdraw(g, cause);
     }

@@ -15,8 +15,8 @@ const MAX_PAYLOAD_BYTES = 7800;
  */
 export function changedHosts(ws: WorkingSet): string[] | null {
   const hosts = new Set<string>(ws.dirtyHosts);
-  for (const k of ws.dirtyGuests) {
-    hosts.add(ws.guests.get(k)!.hostId);
+  for (const hostId of ws.dirtyGuestHosts()) {
+    hosts.add(hostId);
     if (hosts.size > MAX_NOTIFIED_HOSTS) return null;
   }
   for (const k of ws.dirtyAcks) {

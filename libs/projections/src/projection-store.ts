@@ -76,12 +76,7 @@ export class ProjectionStore {
         after,
       );
       for (const row of rows) {
-        const g = guestFromDb(row);
-        // one string per image in memory, not one per guest
-        if (g.kernelSha256) g.kernelSha256 = ws.kernels.get(g.kernelSha256)?.imageSha256 ?? g.kernelSha256;
-        if (g.bootloaderSha256)
-          g.bootloaderSha256 = ws.kernels.get(g.bootloaderSha256)?.imageSha256 ?? g.bootloaderSha256;
-        ws.loadGuest(g);
+        ws.loadGuest(guestFromDb(row));
       }
       if (rows.length < GUESTS_PER_PAGE) return ws;
       after = [text(rows[rows.length - 1].guest_id), text(rows[rows.length - 1].host_id)];
@@ -113,13 +108,8 @@ export class ProjectionStore {
         [...ws.dirtyHosts].map((h) => ws.hosts.get(h)!),
       );
     }
-    await upsertRows(
-      q,
-      client,
-      s,
-      GUESTS_W,
-      [...ws.dirtyGuests].map((g) => ws.guests.get(g)!),
-    );
+    // one row at a time from the columns (a re-projection writes every view)
+    await upsertRows(q, client, s, GUESTS_W, ws.dirtyGuestRows(), ws.dirtyGuestCount);
     await upsertRows(
       q,
       client,
@@ -163,7 +153,7 @@ export class ProjectionStore {
     const s = this.schema;
     await copyTable(client, s, KERNELS_W, ws.kernels.values());
     await copyTable(client, s, HOSTS_W, ws.hosts.values());
-    await copyTable(client, s, GUESTS_W, ws.guests.values());
+    await copyTable(client, s, GUESTS_W, ws.eachGuest());
     await copyTable(client, s, ACKS_W, ws.acks.values());
     await copyTable(client, s, RULES_W, ws.rules.values());
     await copyTable(client, s, GUEST_OS_RULES_W, ws.guestOsRules.values());
@@ -237,9 +227,10 @@ async function upsertRows<R>(
   client: CopyClient,
   schema: string,
   spec: TableWrite<R>,
-  rows: readonly R[],
+  rows: Iterable<R>,
+  count = (rows as readonly R[]).length,
 ): Promise<void> {
-  if (!rows.length) return;
+  if (!count) return;
   const names = spec.columns.map(([name]) => name);
   const key = spec.key!;
   const stage = `fc_stage_${schema}_${spec.table}`;

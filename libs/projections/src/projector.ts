@@ -51,6 +51,13 @@ export interface ProjectorOptions {
   readonly shard?: ShardLayout;
   /** Events per transaction. */
   readonly batchSize?: number;
+  /**
+   * Decisions per transaction, about: a batch ends after the event that reaches this many
+   * (the rest are read again by the next batch), so that a batch of events that each reach
+   * many guests (upgrade plans of hosts of 50 guests) does not hold 100,000 decisions and
+   * their JSON in memory at once.
+   */
+  readonly maxDecisionsPerBatch?: number;
   /** Default hypervisor behaviour rules (this release's data). */
   readonly defaults?: readonly BehaviourRule[];
   /** Default GUEST_OS rules (this release's data). */
@@ -64,6 +71,9 @@ export interface ProjectorOptions {
   /** Called after a batch that queued decisions has committed (wakes the relay). */
   readonly onCommitted?: (result: BatchResult) => void;
 }
+
+/** Default of ProjectorOptions.maxDecisionsPerBatch. */
+export const DEFAULT_MAX_DECISIONS_PER_BATCH = 5000;
 
 export interface BatchResult {
   /** False when another instance holds the processor lock. */
@@ -108,6 +118,7 @@ export class Projector {
   readonly shard: ShardLayout;
   private readonly store: ProjectionStore;
   private readonly batchSize: number;
+  private readonly maxDecisionsPerBatch: number;
   private readonly evolverOptions: EvolverOptions;
   /** Batches back to back while events wait; idle (woken by NOTIFY) when none; backoff after a failure. */
   private readonly loop: WorkLoop;
@@ -130,6 +141,7 @@ export class Projector {
     this.processor = options.processor ?? processorName(this.shard);
     this.store = new ProjectionStore(LIVE_SCHEMA, this.shard);
     this.batchSize = options.batchSize ?? 2000;
+    this.maxDecisionsPerBatch = options.maxDecisionsPerBatch ?? DEFAULT_MAX_DECISIONS_PER_BATCH;
     const idleMs = options.idleMs ?? 50;
     this.loop = new WorkLoop({
       step: async () => {
@@ -218,7 +230,16 @@ export class Projector {
       }
       const load = lap();
       const evolver = new Evolver(ws, this.evolverOptions);
-      for (const e of events) evolver.apply(e);
+      for (let i = 0; i < events.length; i++) {
+        evolver.apply(events[i]);
+        if (ws.records.length >= this.maxDecisionsPerBatch && i + 1 < events.length) {
+          // enough decisions for one transaction: the batch ends with this event, the next reads on after it
+          checkpoint = checkpointOf(events[i]);
+          events = events.slice(0, i + 1);
+          break;
+        }
+      }
+      if (!through) applied = events.length; // the events this batch applied (fewer when it ended at maxDecisionsPerBatch)
       const apply = lap();
       await this.store.save(qr, pgClientOf(qr), ws);
       if (reprojected) await saveProjectionVersion(qr, this.shard);
@@ -304,7 +325,7 @@ export class Projector {
       const ws = await reproject(qr, through, { ...this.evolverOptions, batchSize: this.batchSize, stats });
       if (compareCheckpoints(through, START) > 0) {
         this.log.log(
-          `re-projected the store for projection version ${PROJECTION_VERSION}${isSharded(this.shard) ? ` (shard ${this.shard.index} of ${this.shard.count})` : ''}: ${ws.guests.size} guest views, ${ws.records.length} decisions and withdrawals queued`,
+          `re-projected the store for projection version ${PROJECTION_VERSION}${isSharded(this.shard) ? ` (shard ${this.shard.index} of ${this.shard.count})` : ''}: ${ws.guestCount} guest views, ${ws.records.length} decisions and withdrawals queued`,
         );
       }
       // every row and the re-decisions are saved with this batch, with the new version
@@ -316,7 +337,7 @@ export class Projector {
     }
     const ws = await this.store.loadAll(qr, await this.sharedFacts(qr, checkpoint));
     this.log.log(
-      `read the projection into memory: ${ws.guests.size} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`,
+      `read the projection into memory: ${ws.guestCount} guests, ${ws.hosts.size} hosts, ${ws.kernels.size} kernels`,
     );
     return { ws, reprojected: false };
   }

@@ -89,16 +89,19 @@ export async function rebuildProjections(
         }
         checkpoint = batch.checkpoint;
         next = compareCheckpoints(checkpoint, head) < 0 ? readAll(dataSource, { after: checkpoint, limit }) : null;
-        for (const e of batch.events) evolver.apply(e);
+        for (const e of batch.events) {
+          evolver.apply(e);
+          if (ws.records.length >= RECORDS_PER_COPY) {
+            // copied out while the next events are applied; one COPY at a time
+            lap('apply');
+            await copying;
+            lap('write');
+            copying = store.copyRecords(client, ws.records.splice(0));
+            copying.catch(() => undefined); // awaited below; a failure surfaces there
+          }
+        }
         events += batch.events.length;
         lap('apply');
-        if (ws.records.length >= RECORDS_PER_COPY) {
-          // copied out while the next events are applied; one COPY at a time
-          await copying;
-          lap('write');
-          copying = store.copyRecords(client, ws.records.splice(0));
-          copying.catch(() => undefined); // awaited below; a failure surfaces there
-        }
       }
     } finally {
       // a read still in flight when a write failed: its outcome no longer matters

@@ -2,7 +2,6 @@ import { Checkpoint, compareCheckpoints, Queryable, readAll, START } from '@flee
 import { PlacementDecided } from '@fleetcompat/contract';
 import { POLICY_VERSION } from '@fleetcompat/policy';
 import { decisionKey, Evolver, EvolverOptions, superpageLost } from './evolve';
-import { viewKey } from './model';
 import { unobservedRemoval } from './facts/guests';
 import { LIVE_SCHEMA } from './schema';
 import { ownsGuestSql, ownsSetAsideSql, SINGLE_SHARD, ShardLayout, versionKey, writesSharedRows } from './shards';
@@ -93,7 +92,7 @@ export async function reproject(
          FROM ${s}.decisions WHERE ${ownsGuestSql('guest_id', layout)} ORDER BY guest_id, host_id, sequence DESC`,
   );
   for (const c of carried) {
-    const view = ws.guests.get(viewKey(c.guest_id, c.host_id));
+    const view = ws.guest(c.guest_id, c.host_id);
     const current =
       c.kind === 'decided'
         ? { decisionId: c.decision_id, decisionKey: decisionKey(c.message), superpageLost: superpageLost(c.message) }

@@ -10,40 +10,29 @@ import {
   SetAsideRow,
   viewKey,
 } from './model';
-
-function addTo(index: Map<string, Set<string>>, key: string | null, id: string): void {
-  if (!key) return;
-  let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(id);
-}
-function removeFrom(index: Map<string, Set<string>>, key: string | null, id: string): void {
-  if (key) index.get(key)?.delete(id);
-}
+import { ColumnarGuestViews, GuestViews, View } from './guest-views';
 
 /**
  * The projection rows held in memory while events are applied: the whole projection (the
  * projector keeps it between batches; a rebuild fills it from nothing). It is what evolve
  * reads (FactsReader); the evolver puts the changed rows here and records decisions; the
- * writer saves what changed in the batch. Guests are kept per host view (viewKey); two
- * indexes make fan-out (every view on a host, every view booting an image) never scan.
+ * writer saves what changed in the batch. Guests are kept per host view, in columns
+ * (ColumnarGuestViews: the bulk of the memory), each with a handle (View); its indexes make
+ * fan-out (every view on a host, every view booting an image) never scan.
  */
 export class WorkingSet implements FactsReader {
   readonly kernels = new Map<string, KernelRow>();
   readonly hosts = new Map<string, HostRow>();
-  /** Host views of guests, by viewKey(guestId, hostId). */
-  readonly guests = new Map<string, GuestRow>();
   readonly acks = new Map<string, AckRow>();
   readonly rules = new Map<string, BehaviourRuleRow>();
   readonly guestOsRules = new Map<string, GuestOsRuleRow>();
   /** Events set aside (not applied), by eventId. */
   readonly setAside = new Map<string, SetAsideRow>();
-  /** Per guest, the last sequence number used by any of its views. */
-  private readonly sequences = new Map<string, number>();
+  /** Host views of guests, their indexes, and per guest the last sequence number used by any of its views. */
+  private readonly views: GuestViews;
 
   readonly dirtyKernels = new Set<string>();
   readonly dirtyHosts = new Set<string>();
-  readonly dirtyGuests = new Set<string>();
   readonly dirtyAcks = new Set<string>();
   readonly dirtyRules = new Set<string>();
   readonly dirtyGuestOsRules = new Set<string>();
@@ -51,15 +40,16 @@ export class WorkingSet implements FactsReader {
   /** Decisions and withdrawals made while applying the batch, in order. */
   readonly records: DecisionRecord[] = [];
 
-  private readonly guestsByHost = new Map<string, Set<string>>();
-  private readonly presentCount = new Map<string, number>();
-  private readonly guestsByImage = new Map<string, Set<string>>();
+  /** `guests`: how the guest views are kept (tests compare the columns with plain Maps). */
+  constructor(options: { guests?: GuestViews } = {}) {
+    this.views = options.guests ?? new ColumnarGuestViews();
+  }
 
   /** Forgets what the previous batch changed and decided (the rows stay). */
   beginBatch(): void {
     this.dirtyKernels.clear();
     this.dirtyHosts.clear();
-    this.dirtyGuests.clear();
+    this.views.clearDirty();
     this.dirtyAcks.clear();
     this.dirtyRules.clear();
     this.dirtyGuestOsRules.clear();
@@ -83,7 +73,8 @@ export class WorkingSet implements FactsReader {
     return this.hosts.get(hostId);
   }
   guest(guestId: string, hostId: string): GuestRow | undefined {
-    return this.guests.get(viewKey(guestId, hostId));
+    const view = this.views.viewOf(guestId, hostId);
+    return view === undefined ? undefined : this.views.at(view);
   }
   ack(hostId: string, guestId: string): AckRow | undefined {
     return this.acks.get(WorkingSet.ackKey(hostId, guestId));
@@ -97,58 +88,65 @@ export class WorkingSet implements FactsReader {
 
   /** The last sequence number any view of the guest used (0: none). */
   peekSequence(guestId: string): number {
-    return this.sequences.get(guestId) ?? 0;
+    return this.views.peekSequence(guestId);
   }
 
   /** Takes the guest's next sequence number (strictly increasing across all its views). */
   nextSequence(guestId: string): number {
     const next = this.peekSequence(guestId) + 1;
-    this.sequences.set(guestId, next);
+    this.views.raiseSequence(guestId, next);
     return next;
   }
 
   /** Makes the guest's last used sequence at least `sequence` (carried from the decision history). */
   raiseSequence(guestId: string, sequence: number): void {
-    if (sequence > this.peekSequence(guestId)) this.sequences.set(guestId, sequence);
+    this.views.raiseSequence(guestId, sequence);
   }
 
   /** Marks every row for writing (a projection written whole). */
   markAllDirty(): void {
     for (const k of this.kernels.keys()) this.dirtyKernels.add(k);
     for (const k of this.hosts.keys()) this.dirtyHosts.add(k);
-    for (const k of this.guests.keys()) this.dirtyGuests.add(k);
+    this.views.markAllDirty();
     for (const k of this.acks.keys()) this.dirtyAcks.add(k);
     for (const k of this.rules.keys()) this.dirtyRules.add(k);
     for (const k of this.guestOsRules.keys()) this.dirtyGuestOsRules.add(k);
     for (const k of this.setAside.keys()) this.dirtySetAside.add(k);
   }
 
+  /** How many host views of guests. */
+  get guestCount(): number {
+    return this.views.size;
+  }
+
   /** Adds a row read from the database (not dirty). */
   loadGuest(row: GuestRow): void {
-    const key = this.keyOf(row);
-    if (this.guests.has(key)) return;
-    this.guests.set(key, row);
-    this.raiseSequence(row.guestId, row.sequence);
-    this.index(key, row);
-    if (row.present) this.countPresent(row.hostId, 1);
+    this.views.load(row);
   }
 
-  private countPresent(hostId: string, delta: number): void {
-    this.presentCount.set(hostId, (this.presentCount.get(hostId) ?? 0) + delta);
+  /** Replaces (or creates) a view of a guest and marks it for writing; returns the view. */
+  putGuest(row: GuestRow): View {
+    return this.views.put(row);
   }
 
-  /** Replaces (or creates) a view of a guest and marks it for writing. */
-  putGuest(row: GuestRow): void {
-    const key = this.keyOf(row);
-    const previous = this.guests.get(key);
-    const moved =
-      !previous || previous.kernelSha256 !== row.kernelSha256 || previous.bootloaderSha256 !== row.bootloaderSha256;
-    if (previous && moved) this.unindex(key, previous);
-    if (Boolean(previous?.present) !== row.present) this.countPresent(row.hostId, row.present ? 1 : -1);
-    this.guests.set(key, row);
-    if (moved) this.index(key, row);
-    this.raiseSequence(row.guestId, row.sequence);
-    this.dirtyGuests.add(key);
+  /** The row of a view (a new object: change a copy and put it back). */
+  guestAt(view: View): GuestRow {
+    return this.views.at(view);
+  }
+
+  /** The rows to write: every view put since beginBatch (every view after markAllDirty). */
+  *dirtyGuestRows(): Iterable<GuestRow> {
+    for (const v of this.views.dirty()) yield this.views.at(v);
+  }
+
+  /** How many views are to be written. */
+  get dirtyGuestCount(): number {
+    return this.views.dirtyCount;
+  }
+
+  /** The host of each view to write (with repeats). */
+  *dirtyGuestHosts(): Iterable<string> {
+    for (const v of this.views.dirty()) yield this.views.at(v).hostId;
   }
 
   putHost(row: HostRow): void {
@@ -184,42 +182,36 @@ export class WorkingSet implements FactsReader {
 
   /** How many views of the host are present. */
   presentOnHost(hostId: string): number {
-    return this.presentCount.get(hostId) ?? 0;
+    return this.views.presentOnHost(hostId);
   }
 
-  /** Keys of the views on the host (present or not). */
-  viewsOnHost(hostId: string): string[] {
-    return [...(this.guestsByHost.get(hostId) ?? [])];
+  /** The views on the host (present or not). */
+  viewsOnHost(hostId: string): View[] {
+    return this.views.onHost(hostId);
   }
 
-  /** Keys of the views whose next kernel or bootloader is this image. */
-  viewsUsingImage(sha: string): string[] {
-    return [...(this.guestsByImage.get(sha) ?? [])];
+  /** The views whose kernel or bootloader is this image. */
+  viewsUsingImage(sha: string): View[] {
+    return this.views.usingImage(sha);
+  }
+
+  /** The views in key order (viewKey: for determinism); every view when none are given. */
+  sortedViews(views?: Iterable<View>): View[] {
+    return this.views.sorted(views ?? this.views.all());
   }
 
   /** Views on the host, in key order (for determinism). */
   guestsOnHost(hostId: string): GuestRow[] {
-    return this.collect(this.guestsByHost.get(hostId));
+    return this.sortedViews(this.viewsOnHost(hostId)).map((v) => this.views.at(v));
   }
 
   /** Every view, in key order. */
   allGuests(): GuestRow[] {
-    return this.collect(new Set(this.guests.keys()));
+    return this.sortedViews().map((v) => this.views.at(v));
   }
 
-  private collect(keys: Set<string> | undefined): GuestRow[] {
-    if (!keys) return [];
-    return [...keys].sort().map((k) => this.guests.get(k)!);
-  }
-
-  private index(key: string, row: GuestRow): void {
-    addTo(this.guestsByHost, row.hostId, key);
-    addTo(this.guestsByImage, row.kernelSha256, key);
-    addTo(this.guestsByImage, row.bootloaderSha256, key);
-  }
-
-  private unindex(key: string, row: GuestRow): void {
-    removeFrom(this.guestsByImage, row.kernelSha256, key);
-    removeFrom(this.guestsByImage, row.bootloaderSha256, key);
+  /** Every view, in the order first stored, one row at a time (a projection written whole). */
+  *eachGuest(): Iterable<GuestRow> {
+    for (const v of this.views.all()) yield this.views.at(v);
   }
 }

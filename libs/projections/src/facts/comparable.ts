@@ -20,7 +20,8 @@ export function comparable(ws: WorkingSet) {
     acks: sorted(ws.acks),
     rules: sorted(ws.rules),
     guestOsRules: sorted(ws.guestOsRules),
-    guests: sorted(ws.guests).map(([k, g]) => {
+    guests: ws.allGuests().map((g) => {
+      const k = ws.keyOf(g);
       const { sequence: _s, decisionId, decisionKey: _k, superpageLost: _l, ...facts } = g;
       const message = decisionId ? (JSON.parse(decisions.get(decisionId)!) as PlacementDecided) : null;
       const decision = message
