@@ -57,6 +57,11 @@ export class TokenCache implements TokenVerifier {
     return this.listening;
   }
 
+  /** Moves on every invalidation (a notification, LISTEN lost or back). */
+  get changes(): number {
+    return this.generation;
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -31,7 +31,10 @@ describe('TokenCache told of access_tokens changes by LISTEN fleetcompat_tokens 
   });
 
   it('serves a verified token without asking Postgres, and refuses it once another connection revokes it', async () => {
+    const before = cache.changes;
     const { token, info } = await store.create('host:host-c1', 'c1');
+    // the insert's own notification drops the cache too: wait for it, so that it cannot land mid-test
+    await eventually('the new token heard of', async () => cache.changes > before, 5_000, 10);
     expect(await cache.verify(token)).toEqual({ tokenId: info.id, name: 'c1', role: 'host:host-c1' });
     const misses = cache.misses;
     for (let i = 0; i < 20; i++) expect((await cache.verify(token))?.tokenId).toBe(info.id);
@@ -62,7 +65,9 @@ describe('TokenCache told of access_tokens changes by LISTEN fleetcompat_tokens 
   });
 
   it('caches nothing while the LISTEN connection is gone, and again once it is back', async () => {
+    const before = cache.changes;
     const { token } = await store.create('planner');
+    await eventually('the new token heard of', async () => cache.changes > before, 5_000, 10);
     expect(await cache.verify(token)).not.toBeNull();
     // cut this process's LISTEN session from the server
     await other.query(
