@@ -654,10 +654,7 @@ export async function measureLatency(
     count: taken.length,
     trickle: { perSecond: trickle.perSecond, sent },
     ms: {
-      p50: percentile(sorted, 50),
-      p95: percentile(sorted, 95),
-      p99: percentile(sorted, 99),
-      max: sorted[sorted.length - 1],
+      ...spread(taken),
       min: sorted[0],
       mean: Math.round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
     },

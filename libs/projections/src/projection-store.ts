@@ -109,7 +109,7 @@ export class ProjectionStore {
       );
     }
     // one row at a time from the columns (a re-projection writes every view)
-    await upsertRows(q, client, s, GUESTS_W, ws.dirtyGuestRows(), ws.dirtyGuestCount);
+    await upsertRows(q, client, s, GUESTS_W, { rows: ws.dirtyGuestRows(), count: ws.dirtyGuestCount });
     await upsertRows(
       q,
       client,
@@ -227,9 +227,10 @@ async function upsertRows<R>(
   client: CopyClient,
   schema: string,
   spec: TableWrite<R>,
-  rows: Iterable<R>,
-  count = (rows as readonly R[]).length,
+  /** The rows: an array, or rows made one at a time with how many there are (so an empty batch costs nothing). */
+  changed: readonly R[] | { readonly rows: Iterable<R>; readonly count: number },
 ): Promise<void> {
+  const { rows, count } = 'rows' in changed ? changed : { rows: changed, count: changed.length };
   if (!count) return;
   const names = spec.columns.map(([name]) => name);
   const key = spec.key!;
