@@ -4,7 +4,7 @@ import { OutboxMessage } from '@fleetcompat/contract';
 import { eventually } from '@fleetcompat/testing';
 import { openDatabase } from '@fleetcompat/platform';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
-import { OutboxTransactionOrder1764000100011 } from './migrations';
+import { OutboxByReference1764000100012, OutboxTransactionOrder1764000100011 } from './migrations';
 import { PostgresOutbox } from './outbox';
 
 describe('PostgresOutbox on real Postgres', () => {
@@ -137,14 +137,49 @@ describe('PostgresOutbox on real Postgres', () => {
   it('the migration upgrades an outbox in place: its rows keep their id order, before the rows written after', async () => {
     const qr = ds.createQueryRunner();
     try {
+      await new OutboxByReference1764000100012().down(qr);
       await new OutboxTransactionOrder1764000100011().down(qr);
       for (let i = 1; i <= 3; i++)
         await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'k', $1)`, [{ n: i }]);
       await new OutboxTransactionOrder1764000100011().up(qr);
+      await new OutboxByReference1764000100012().up(qr);
     } finally {
       await qr.release();
     }
     await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'k', '{"n": 4}')`);
     expect(await drain(4)).toEqual([1, 2, 3, 4]);
+  });
+
+  async function insertDecision(decisionId: string, message: object) {
+    await ds.query(
+      `INSERT INTO projection.decisions (decision_id, guest_id, host_id, sequence, kind, message, caused_by, decided_at)
+       VALUES ($1, $2, 'h', $3, 'decided', $4, '{}', now())`,
+      [decisionId, decisionId.split('#')[0], Number(decisionId.split('#')[1]), JSON.stringify(message)],
+    );
+  }
+
+  it("a decision's row names its history row: the relay publishes the history's message, rows with a value their own, in one order", async () => {
+    await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'k', '{"n": 1}')`);
+    await insertDecision('g#1', { n: 2 });
+    await ds.query(`INSERT INTO outbox (topic, key, decision_id) VALUES ('t', 'k', 'g#1')`);
+    await ds.query(`INSERT INTO outbox (topic, key, value) VALUES ('t', 'k', '{"n": 3}')`);
+    await readable(3);
+    expect(await drain(3)).toEqual([1, 2, 3]);
+    await expect(ds.query(`INSERT INTO outbox (topic, key) VALUES ('t', 'k')`)).rejects.toThrow(
+      /outbox_value_or_decision/,
+    );
+  });
+
+  it('a row naming a decision the history does not have is neither published nor deleted: the relay fails and says which', async () => {
+    await ds.query(`INSERT INTO outbox (topic, key, decision_id) VALUES ('t', 'k', 'nowhere#1')`);
+    await readable(1);
+    const seen: OutboxMessage[] = [];
+    await expect(outbox.publishBatch(100, async (m) => void seen.push(...m))).rejects.toThrow(
+      /nowhere#1.*not in the decision history/,
+    );
+    expect(seen).toEqual([]);
+    expect(await outbox.backlog()).toMatchObject({ count: 1 });
+    await insertDecision('nowhere#1', { n: 9 });
+    expect(await drain(1)).toEqual([9]);
   });
 });

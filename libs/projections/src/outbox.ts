@@ -2,6 +2,13 @@ import { DataSource } from 'typeorm';
 import { OutboxMessage, OutboxStore } from '@fleetcompat/contract';
 import { listen, withProcessorLock } from '@fleetcompat/event-store';
 
+/**
+ * The outbox rows with their messages (migration OutboxByReference): a decision's row names
+ * its history row instead of holding the message again. Read through this view, never the
+ * table's `value`, which is null for those rows.
+ */
+export const OUTBOX_MESSAGES = 'outbox_messages';
+
 /** Channel notified when a transaction that queued outbox rows commits (migration NotifyOutbox). */
 export const OUTBOX_CHANNEL = 'fleetcompat_outbox';
 
@@ -51,16 +58,18 @@ export class PostgresOutbox implements OutboxStore {
         transaction_id: string;
         topic: string;
         key: string;
-        value: string;
+        value: string | null;
         headers: Record<string, string> | null;
+        decision_id: string | null;
+        missing: boolean;
       };
       const from = this.deletedThrough;
       const rows = (await qr.query(
-        `SELECT id::text AS id, transaction_id::text AS transaction_id, topic, key, value::text AS value, headers
-           FROM outbox
+        `SELECT id::text AS id, transaction_id::text AS transaction_id, topic, key, value::text AS value, headers, decision_id, missing
+           FROM ${OUTBOX_MESSAGES}
           WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
             AND (transaction_id, id) > ($2::text::xid8, $3::bigint)
-          ORDER BY outbox.transaction_id, outbox.id
+          ORDER BY transaction_id, id
           LIMIT $1`,
         [limit, from.transactionId, from.id],
       )) as OutboxRow[];
@@ -68,12 +77,19 @@ export class PostgresOutbox implements OutboxStore {
         await qr.rollbackTransaction();
         return 0;
       }
+      const lost = rows.find((r) => r.missing || r.value === null);
+      if (lost) {
+        // never publish nothing in its place, nor delete it: the history row it names is gone
+        throw new Error(
+          `outbox row ${lost.id} names decision ${JSON.stringify(lost.decision_id)}, which is not in the decision history`,
+        );
+      }
       await publish(
         rows.map((r) => ({
           id: r.id,
           topic: r.topic,
           key: r.key,
-          value: r.value,
+          value: r.value!,
           ...(r.headers ? { headers: r.headers } : {}),
         })),
       );

@@ -14,7 +14,7 @@ import {
   SET_ASIDE,
   TableDef,
 } from './tables';
-import { assertSchemaName } from './schema';
+import { assertSchemaName, LIVE_SCHEMA } from './schema';
 import { ownsGuestSql, ownsSetAsideSql, ShardLayout, SINGLE_SHARD, writesSharedRows } from './shards';
 import { WorkingSet } from './working-set';
 
@@ -141,6 +141,8 @@ export class ProjectionStore {
       [...ws.dirtySetAside].map((k) => ws.setAside.get(k)!),
     );
     if (!ws.records.length) return;
+    // the outbox rows name the live history's rows (OUTBOX_MESSAGES): only the live projection queues decisions
+    if (s !== LIVE_SCHEMA) throw new Error(`decisions are queued for publishing from ${LIVE_SCHEMA} only, not ${s}`);
     await copyTable(client, s, DECISIONS_W, ws.records);
     await copyTable(client, 'public', OUTBOX, ws.records);
   }
@@ -248,13 +250,16 @@ async function upsertRows<R>(
   );
 }
 
-/** Queued for the relay: the published message, keyed by host, with the type and guest in headers. */
+/**
+ * Queued for the relay: the decision (its message is read from the history row it names,
+ * see OUTBOX_MESSAGES), keyed by host, with the type and guest in headers.
+ */
 const OUTBOX: TableWrite<DecisionRecord> = {
   table: 'outbox',
   columns: [
     ['topic', 'text', () => Topics.placementDecisions],
     ['key', 'text', (d) => d.hostId],
-    ['value', 'json', (d) => d.message],
+    ['decision_id', 'text', (d) => d.decisionId],
     ['headers', 'json', (d) => ({ type: d.message.type, guestId: d.guestId })],
   ],
 };

@@ -36,7 +36,7 @@ describe('projector batches bounded by their decisions', () => {
     for (const b of batches.slice(0, -1)) expect(b.decisions).toBeGreaterThanOrEqual(3);
 
     const messages: { guestId: string; sequence: number }[] = (
-      await ds.query(`SELECT value FROM outbox ORDER BY id`)
+      await ds.query(`SELECT value FROM outbox_messages ORDER BY id`)
     ).map((r: { value: { guestId: string; sequence: number } }) => r.value);
     const decided = (await ds.query(`SELECT count(*)::int AS n FROM projection.decisions`))[0].n;
     expect(messages.length).toBe(decided);
@@ -47,5 +47,48 @@ describe('projector batches bounded by their decisions', () => {
     }
     await rebuildProjections(ds, { schema: 'projection_rebuild' });
     expect(await compareProjections(ds, 'projection', 'projection_rebuild')).toEqual([]);
+  });
+
+  it('the events a bounded batch left unapplied are applied once, also when instances take turns and events arrive between batches', async () => {
+    const db2 = await createTestDatabase('projector_batches_turns');
+    const ds = await openDatabase({ url: db2.url });
+    try {
+      const store = new PostgresEventStore(ds);
+      const events = sampleFleet();
+      const half = Math.floor(events.length / 2);
+      await store.store(events.slice(0, half).map((event) => ({ event, origin: { channel: 'http' as const } })));
+      let applied = 0;
+      const instance = () =>
+        new Projector(ds, {
+          batchSize: 50,
+          maxDecisionsPerBatch: 4,
+          listen: false,
+          onCommitted: (r) => (applied += r.events),
+        });
+      const [a, b] = [instance(), instance()];
+      // a runs two batches (the second from its leftover), b one (it cannot use a's leftover), then a again
+      let rest = events.slice(half);
+      for (let turn = 0; ; turn++) {
+        const r = await (turn % 3 === 2 ? b : a).runOnce();
+        if (rest.length) {
+          await store.store(rest.slice(0, 7).map((event) => ({ event, origin: { channel: 'http' as const } })));
+          rest = rest.slice(7);
+        } else if (r.events === 0) break;
+      }
+      expect(applied).toBe(events.length);
+      const messages: { guestId: string; sequence: number }[] = (
+        await ds.query(`SELECT value FROM outbox_messages ORDER BY id`)
+      ).map((r: { value: { guestId: string; sequence: number } }) => r.value);
+      const last = new Map<string, number>();
+      for (const m of messages) {
+        expect(m.sequence).toBe((last.get(m.guestId) ?? 0) + 1);
+        last.set(m.guestId, m.sequence);
+      }
+      await rebuildProjections(ds, { schema: 'projection_rebuild' });
+      expect(await compareProjections(ds, 'projection', 'projection_rebuild')).toEqual([]);
+    } finally {
+      await ds.destroy();
+      await db2.drop();
+    }
   });
 });

@@ -31,7 +31,10 @@ describe('projector on real Postgres', () => {
     return (await queries.guest(guestId))!.guest.decision!.message;
   }
   async function outbox(): Promise<any[]> {
-    return (await ds.query(`SELECT key, value FROM outbox ORDER BY id`)).map((r: any) => ({ key: r.key, ...r.value }));
+    return (await ds.query(`SELECT key, value FROM outbox_messages ORDER BY id`)).map((r: any) => ({
+      key: r.key,
+      ...r.value,
+    }));
   }
 
   beforeAll(async () => {

@@ -11,6 +11,7 @@ import {
   withProcessorLock,
   compareCheckpoints,
   Checkpoint,
+  StoredEvent,
   listen,
   EVENTS_CHANNEL,
   START,
@@ -125,6 +126,13 @@ export class Projector {
   private unlisten?: Promise<() => Promise<void>>;
   /** The projection in memory as of a checkpoint this instance committed (see workingSet). */
   private memory: { ws: WorkingSet; checkpoint: Checkpoint } | null = null;
+  /**
+   * The events the last committed batch read but did not apply (it ended at
+   * maxDecisionsPerBatch), kept for the next batch instead of reading them again: valid while
+   * the checkpoint is still the one that batch committed (`after`). They were read below the
+   * xmin horizon, so a new read of that range would return exactly them.
+   */
+  private leftover: { after: Checkpoint; events: StoredEvent[]; through: Checkpoint } | null = null;
   /** The tables were found (or made) of this release's projection version. */
   private versionChecked = false;
   lastError: Error | null = null;
@@ -191,7 +199,7 @@ export class Projector {
       const startedAt = new Date().toISOString();
       await checkShardLayout(qr, this.shard);
       const after = await loadCheckpoint(this.processor, qr);
-      let { events, checkpoint } = await readAll(qr, { after, limit: this.batchSize });
+      let { events, checkpoint } = await this.read(qr, after);
       // with nothing new to apply, a batch still runs once per instance when the tables are of another projection version
       if (events.length === 0 && !this.versionChecked) {
         const version = await projectionVersion(qr, this.shard);
@@ -230,11 +238,14 @@ export class Projector {
       }
       const load = lap();
       const evolver = new Evolver(ws, this.evolverOptions);
+      let leftover: StoredEvent[] = [];
+      const readThrough = checkpoint;
       for (let i = 0; i < events.length; i++) {
         evolver.apply(events[i]);
         if (ws.records.length >= this.maxDecisionsPerBatch && i + 1 < events.length) {
-          // enough decisions for one transaction: the batch ends with this event, the next reads on after it
+          // enough decisions for one transaction: the batch ends with this event, the next goes on after it
           checkpoint = checkpointOf(events[i]);
+          leftover = events.slice(i + 1);
           events = events.slice(0, i + 1);
           break;
         }
@@ -250,6 +261,7 @@ export class Projector {
       await qr.commitTransaction();
       const committedAt = new Date().toISOString();
       this.memory = { ws, checkpoint };
+      if (leftover.length) this.leftover = { after: checkpoint, events: leftover, through: readThrough };
       this.versionChecked = true;
       const phases = { read, load, apply, save, commit: lap() };
       this.processedEvents += applied;
@@ -277,6 +289,21 @@ export class Projector {
     } finally {
       await qr.release();
     }
+  }
+
+  /**
+   * Up to batchSize events after `after`: the last batch's leftover when it is still the
+   * next thing to apply, topped up from the store; else read from the store.
+   */
+  private async read(qr: QueryRunner, after: Checkpoint): Promise<{ events: StoredEvent[]; checkpoint: Checkpoint }> {
+    const leftover = this.leftover;
+    this.leftover = null;
+    if (!leftover || compareCheckpoints(leftover.after, after) !== 0)
+      return readAll(qr, { after, limit: this.batchSize });
+    const room = this.batchSize - leftover.events.length;
+    if (room <= 0) return { events: leftover.events, checkpoint: leftover.through };
+    const more = await readAll(qr, { after: leftover.through, limit: room });
+    return { events: leftover.events.concat(more.events), checkpoint: more.checkpoint };
   }
 
   /**

@@ -115,7 +115,7 @@ describe('projector shards on real Postgres', () => {
       decisions: await rows(`SELECT to_jsonb(d) AS r FROM projection.decisions d ORDER BY guest_id, sequence`),
       // the outbox in the relay's order, per guest
       outbox: await rows(
-        `SELECT jsonb_build_object('key', key, 'value', value, 'headers', headers) AS r FROM outbox
+        `SELECT jsonb_build_object('key', key, 'value', value, 'headers', headers) AS r FROM outbox_messages
           ORDER BY headers->>'guestId', transaction_id, id`,
       ),
     };

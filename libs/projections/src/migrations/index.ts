@@ -10,6 +10,7 @@ import { DecisionKey1764000100008 } from './1764000100008-decision-key';
 import { SuperpageLost1764000100009 } from './1764000100009-superpage-lost';
 import { ProjectionNotifyHosts1764000100010 } from './1764000100010-projection-notify-hosts';
 import { OutboxTransactionOrder1764000100011 } from './1764000100011-outbox-transaction-order';
+import { OutboxByReference1764000100012 } from './1764000100012-outbox-by-reference';
 
 export {
   CreateProjections1764000100000,
@@ -24,6 +25,7 @@ export {
   SuperpageLost1764000100009,
   ProjectionNotifyHosts1764000100010,
   OutboxTransactionOrder1764000100011,
+  OutboxByReference1764000100012,
 };
 
 export const projectionMigrations = [
@@ -39,4 +41,5 @@ export const projectionMigrations = [
   SuperpageLost1764000100009,
   ProjectionNotifyHosts1764000100010,
   OutboxTransactionOrder1764000100011,
+  OutboxByReference1764000100012,
 ];
