@@ -4,3 +4,4 @@ export * from './token-cache';
 export * from './kafka-signature';
 export * from './kafka-keys';
 export * from './migrations';
+export * from './token-notifications';

@@ -9,7 +9,10 @@ export interface KafkaKeySource {
 export interface KafkaKeyringOptions {
   /** FLEETCOMPAT_BOOTSTRAP_TOKEN: an admin, known without the store. */
   readonly bootstrapToken?: string | null;
-  /** How long a lookup, found or not, is kept (ms, default 30000): a revoked token is refused within this time. */
+  /**
+   * How long a lookup, found or not, is kept (ms, default 30000): a revoked token is refused
+   * within this time at the latest (at once when invalidate() is called on each change).
+   */
   readonly cacheMs?: number;
   /** Most key ids kept (default 100,000); the oldest lookups go first. */
   readonly maxEntries?: number;
@@ -28,6 +31,8 @@ export class KafkaKeyring {
   private readonly cacheMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  /** Moves on every invalidate(): a lookup that overlapped one is not kept. */
+  private generation = 0;
   /** Store queries made (for tests and metrics). */
   lookups = 0;
 
@@ -57,9 +62,18 @@ export class KafkaKeyring {
       if (!c || c.until <= now) missing.add(id);
     }
     if (!missing.size) return;
-    this.lookups++;
-    const found = await this.source.kafkaKeys([...missing]);
-    const until = this.now() + this.cacheMs;
+    // a lookup that a change of access_tokens overlapped may have read a row from before it (a
+    // revocation): ask again; if changes keep coming, answer this chunk but keep nothing
+    let found: Map<string, KafkaKeyEntry>;
+    let settled = false;
+    for (let attempt = 0; ; attempt++) {
+      const generation = this.generation;
+      this.lookups++;
+      found = await this.source.kafkaKeys([...missing]);
+      settled = generation === this.generation;
+      if (settled || attempt === 2) break;
+    }
+    const until = settled ? this.now() + this.cacheMs : -Infinity;
     for (const id of missing) {
       this.cache.delete(id); // re-inserted last: the Map's order is the order of lookups
       this.cache.set(id, { entry: found.get(id) ?? null, until });
@@ -77,8 +91,26 @@ export class KafkaKeyring {
     return c ? c.entry : undefined;
   }
 
-  /** Forgets every lookup (tests; after a revocation, to apply it at once in this process). */
+  /**
+   * access_tokens changed (a notification on TOKENS_CHANNEL, see watchTokenChanges): every
+   * lookup is asked again, so a revocation applies to the next chunk, not within cacheMs, and a
+   * new token is found although its id was looked up (unknown) before. Ids of the chunk in hand
+   * (loaded, not yet `get`) stay readable until the next `load`.
+   */
+  invalidate(): void {
+    this.generation++;
+    const now = this.now();
+    for (const c of this.cache.values()) c.until = Math.min(c.until, now);
+  }
+
+  /** LISTEN lost or back: notifications may have been missed, so ask again (the TTL bounds the rest). */
+  setListening(): void {
+    this.invalidate();
+  }
+
+  /** Forgets every lookup (tests). */
   clear(): void {
+    this.generation++;
     this.cache.clear();
   }
 }

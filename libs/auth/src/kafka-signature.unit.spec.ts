@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import {
   KAFKA_AUTH_HEADER,
   kafkaSigningKey,
@@ -130,5 +131,105 @@ describe('KafkaKeyring', () => {
     const ids = ['1', '2', '3', '4', '5'].map((c) => c.repeat(64));
     for (const id of ids) await ring.load([id]);
     expect(ids.map((id) => ring.get(id))).toEqual([undefined, undefined, null, null, null]);
+  });
+});
+
+describe('KafkaKeyring told of changes (invalidate)', () => {
+  const keys = [0, 1, 2].map((i) => kafkaSigningKey(`fct_host_${i}`));
+  const entry = (i: number) => ({
+    key: keys[i].key,
+    principal: { tokenId: `t${i}`, name: null, role: 'host:h1' as const },
+  });
+
+  /** A token table whose lookups read the rows at once and answer when the test says. */
+  function table() {
+    const valid = new Set([0, 1, 2]);
+    const pending: (() => void)[] = [];
+    return {
+      valid,
+      pending,
+      kafkaKeys: (ids: readonly string[]) => {
+        const found = new Map(
+          [...valid].filter((i) => ids.includes(keys[i].keyId)).map((i) => [keys[i].keyId, entry(i)] as const),
+        );
+        return new Promise<Map<string, ReturnType<typeof entry>>>((resolve) => pending.push(() => resolve(found)));
+      },
+    };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('a revocation applies at the next load once it is heard, not after cacheMs; loaded ids stay readable until then', async () => {
+    const t = table();
+    const ring = new KafkaKeyring(t, { cacheMs: 60_000 });
+    const load = ring.load([keys[0].keyId]);
+    await settle();
+    t.pending.shift()!();
+    await load;
+    expect(ring.get(keys[0].keyId)).not.toBeNull();
+    t.valid.delete(0);
+    ring.invalidate();
+    expect(ring.get(keys[0].keyId)).not.toBeNull(); // the chunk in hand
+    const again = ring.load([keys[0].keyId]);
+    await settle();
+    expect(t.pending).toHaveLength(1); // asked again at once
+    t.pending.shift()!();
+    await again;
+    expect(ring.get(keys[0].keyId)).toBeNull();
+  });
+
+  /**
+   * Whatever the interleaving of loads (answered late, in order), revocations and
+   * re-creations with their notifications: a load made with no change under way answers the
+   * table as it stands, so a lookup a change overlapped is never served from the cache.
+   */
+  it('never serves a lookup that a heard change overlapped, whatever the interleaving', async () => {
+    type Step =
+      | { kind: 'load'; key: number }
+      | { kind: 'answer' }
+      | { kind: 'revoke' | 'restore'; key: number }
+      | { kind: 'check'; key: number };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant('load' as const), key: fc.nat(2) }),
+      fc.constant({ kind: 'answer' as const }),
+      fc.record({ kind: fc.constantFrom('revoke' as const, 'restore' as const), key: fc.nat(2) }),
+      fc.record({ kind: fc.constant('check' as const), key: fc.nat(2) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 60 }), async (steps) => {
+        const t = table();
+        const ring = new KafkaKeyring(t, { cacheMs: 60_000 });
+        const loads: Promise<void>[] = [];
+        const answerAll = async () => {
+          for (let i = 0; i < 20 && t.pending.length; i++) {
+            while (t.pending.length) t.pending.shift()!();
+            await settle();
+          }
+        };
+        for (const s of steps) {
+          if (s.kind === 'load') {
+            loads.push(ring.load([keys[s.key].keyId]));
+            await settle();
+          } else if (s.kind === 'answer') {
+            t.pending.shift()?.();
+            await settle();
+          } else if (s.kind === 'revoke' || s.kind === 'restore') {
+            if (s.kind === 'revoke') t.valid.delete(s.key);
+            else t.valid.add(s.key);
+            ring.invalidate(); // the commit's notification
+          } else {
+            // every lookup under way answered, then a load with nothing changing meanwhile
+            await answerAll();
+            const check = ring.load([keys[s.key].keyId]);
+            await settle();
+            await answerAll();
+            await check;
+            expect(ring.get(keys[s.key].keyId) !== null).toBe(t.valid.has(s.key));
+          }
+        }
+        await answerAll();
+        await Promise.all(loads);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -48,7 +48,7 @@ const schema = z.object({
   KAFKA_TOPIC_REPLICATION_FACTOR: int(1, 100).optional(),
   /** signed: every input message must carry a fleetcompat-auth signature of a token whose role may write it (as over HTTP); none: the broker's ACLs alone. */
   KAFKA_AUTH: z.enum(['signed', 'none']).default('signed'),
-  /** How long the ingest keeps a token lookup for the signatures: a revoked token is refused on Kafka within this time. */
+  /** Longest the ingest keeps a token lookup for the signatures; every change of access_tokens (NOTIFY) drops them sooner. */
   KAFKA_AUTH_CACHE_SECONDS: int(0, 3600).default(30),
   FLEETCOMPAT_TOPIC_PREFIX: z
     .string()

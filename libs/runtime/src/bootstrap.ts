@@ -7,7 +7,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { EVENT_SINK, EventSink } from '@fleetcompat/contract';
 import { HttpApiModule, jsonBodyWithProblems, serveOpenApi, serveUi, PlacementsCache } from '@fleetcompat/http-api';
-import { newSecret, TokenCache, TokenStore } from '@fleetcompat/auth';
+import { newSecret, TokenCache, TokenStore, watchTokenChanges } from '@fleetcompat/auth';
 import { backoffDelay, KafkaIngestServer, KafkaProbe, KafkaTopicGate } from '@fleetcompat/kafka';
 import { PostgresOutbox } from '@fleetcompat/projections';
 import { ConfigError, loadSettings, Settings } from '@fleetcompat/platform';
@@ -169,12 +169,24 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
       ? new KafkaProbe({ ...kafkaOptionsFrom(settings, 'probe') }, settings.HEALTH_CHECK_TIMEOUT_MS)
       : undefined;
   let ingest: KafkaIngestServer | undefined;
+  let unwatchTokens: Promise<() => Promise<void>> | undefined;
   if (parts.ingest) {
     const auth = ingestAuthenticator(
       settings,
       new TokenStore(dataSource),
       settings.FLEETCOMPAT_BOOTSTRAP_TOKEN ?? generatedToken,
     );
+    // a revocation applies to the next chunk of messages, not within KAFKA_AUTH_CACHE_SECONDS
+    if (auth) {
+      unwatchTokens = watchTokenChanges(dataSource, [auth.keyring], (m) =>
+        log.warn(`${m}: Kafka signatures checked against lookups up to KAFKA_AUTH_CACHE_SECONDS old meanwhile`),
+      ).catch((e) => {
+        log.warn(
+          `LISTEN for token changes failed: ${(e as Error).message} (Kafka lookups kept KAFKA_AUTH_CACHE_SECONDS)`,
+        );
+        return async () => undefined;
+      });
+    }
     ingest = createIngestServer(
       settings,
       app.get<EventSink>(EVENT_SINK),
@@ -251,6 +263,7 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
     ...(relay
       ? [{ name: 'relay', run: (left: number) => relay.drainAndStop(Math.max(0, Math.min(10000, left / 2))) }]
       : []),
+    ...(unwatchTokens ? [{ name: 'token changes', run: async () => (await unwatchTokens)() }] : []),
     { name: 'probes', run: () => ops.close() },
     { name: 'application', run: () => app.close() },
   ];

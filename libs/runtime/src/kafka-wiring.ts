@@ -34,12 +34,15 @@ export function ingestTopics(settings: Settings): string[] {
   return InputTopics.map((t) => topicName(settings, t));
 }
 
-/** KAFKA_AUTH=signed: the signature check of the ingest over the tokens (cached KAFKA_AUTH_CACHE_SECONDS); none: undefined. */
+/**
+ * KAFKA_AUTH=signed: the signature check of the ingest over the tokens (cached
+ * KAFKA_AUTH_CACHE_SECONDS at most; tell its keyring of changes with watchTokenChanges); none: undefined.
+ */
 export function ingestAuthenticator(
   settings: Settings,
   tokens: KafkaKeySource,
   bootstrapToken: string | undefined,
-): IngestAuthenticator | undefined {
+): SignedMessageAuthenticator | undefined {
   if (settings.KAFKA_AUTH === 'none') return undefined;
   return new SignedMessageAuthenticator(
     new KafkaKeyring(tokens, { bootstrapToken, cacheMs: settings.KAFKA_AUTH_CACHE_SECONDS * 1000 }),

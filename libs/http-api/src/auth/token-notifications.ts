@@ -1,11 +1,10 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { TOKENS_CHANNEL, TokenCache } from '@fleetcompat/auth';
-import { listen } from '@fleetcompat/event-store';
+import { TokenCache, watchTokenChanges } from '@fleetcompat/auth';
 
 /**
- * Keeps the API's TokenCache told of every change of access_tokens: LISTEN on TOKENS_CHANNEL
- * (each notification drops the cache) and, while that connection is lost, no caching at all.
+ * Keeps the API's TokenCache told of every change of access_tokens (watchTokenChanges: each
+ * notification drops the cache) and, while that connection is lost, no caching at all.
  */
 export class TokenNotifications implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger(TokenNotifications.name);
@@ -17,10 +16,9 @@ export class TokenNotifications implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.unlisten = await listen(this.dataSource, TOKENS_CHANNEL, () => this.cache.invalidate(), {
-      onListening: (on) => this.cache.setListening(on),
-      onError: (e) => this.log.warn(`LISTEN ${TOKENS_CHANNEL}: ${e.message} (tokens not cached meanwhile)`),
-    });
+    this.unlisten = await watchTokenChanges(this.dataSource, [this.cache], (m) =>
+      this.log.warn(`${m}: tokens not cached meanwhile`),
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
