@@ -140,4 +140,34 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
       await ds.destroy();
     }
   });
+
+  it('a checkpoint past what the store lets it read yet (a transaction open elsewhere): the re-projection waits for those events', async () => {
+    await db.drop();
+    db = await createTestDatabase('reproject');
+    // open (with an id) before the store is written, in another database: reads of the store
+    // stop below it, while the old release's checkpoint is the committed head, past it
+    const blocker = new Client({ connectionString: TEST_DATABASE_ADMIN_URL });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT pg_current_xact_id()');
+    await oldRelease('head');
+    const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
+    try {
+      const batch = new Projector(ds).runOnce();
+      const waited = await Promise.race([
+        batch.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 500)),
+      ]);
+      expect(waited).toBe(true); // not re-projected without the events it cannot read yet
+      await blocker.query('COMMIT');
+      await batch;
+      const found = (await new ProjectionQueries(ds).guest(guestId))!;
+      expect(found.guest.decision!.message).toMatchObject({ sequence: 6, policyVersion: POLICY_VERSION });
+      const undecided = await ds.query(`SELECT guest_id FROM projection.guests WHERE present AND decision_id IS NULL`);
+      expect(undecided).toEqual([]);
+    } finally {
+      await blocker.end().catch(() => undefined);
+      await ds.destroy();
+    }
+  });
 });

@@ -66,7 +66,14 @@ export async function reproject(
   let last: { recordedAt: string } | null = null;
   while (compareCheckpoints(at, checkpoint) < 0) {
     const { events } = await readAll(q, { after: at, limit: options.batchSize });
-    if (!events.length) break;
+    if (!events.length) {
+      // events up to the checkpoint that a transaction open elsewhere holds back (reads stop
+      // below the oldest one on the server; a checkpoint saved from the committed head can be
+      // past it): wait for them, never re-project without them
+      if (!(await committedBetween(q, at, checkpoint))) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
     for (const e of events) {
       if (compareCheckpoints({ transactionId: e.transactionId, globalPosition: e.globalPosition }, checkpoint) > 0)
         break;
@@ -127,4 +134,16 @@ export async function reproject(
     recordedAt: last?.recordedAt ?? new Date(0).toISOString(),
   });
   return ws;
+}
+
+/** Whether an event is stored after `after` and at or before `through`, readable yet or not. */
+async function committedBetween(q: Queryable, after: Checkpoint, through: Checkpoint): Promise<boolean> {
+  const rows: unknown[] = await q.query(
+    `SELECT 1 FROM events
+      WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
+        AND (transaction_id, global_position) <= ($3::text::xid8, $4::bigint)
+      LIMIT 1`,
+    [after.transactionId, after.globalPosition, through.transactionId, through.globalPosition],
+  );
+  return rows.length > 0;
 }
