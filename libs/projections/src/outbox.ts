@@ -64,12 +64,13 @@ export class PostgresOutbox implements OutboxStore {
         missing: boolean;
       };
       const from = this.deletedThrough;
+      // ORDER BY the view's columns, qualified: unqualified, it would sort by the text aliases ("10" before "9")
       const rows = (await qr.query(
         `SELECT id::text AS id, transaction_id::text AS transaction_id, topic, key, value::text AS value, headers, decision_id, missing
            FROM ${OUTBOX_MESSAGES}
           WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
             AND (transaction_id, id) > ($2::text::xid8, $3::bigint)
-          ORDER BY transaction_id, id
+          ORDER BY ${OUTBOX_MESSAGES}.transaction_id, ${OUTBOX_MESSAGES}.id
           LIMIT $1`,
         [limit, from.transactionId, from.id],
       )) as OutboxRow[];
