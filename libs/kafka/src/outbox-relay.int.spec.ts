@@ -1,4 +1,5 @@
 import { OutboxMessage, OutboxStore } from '@fleetcompat/contract';
+import { OUTBOX_MESSAGES } from '@fleetcompat/projections';
 import { consumeAll, createTopics, kafkaClient, uniqueName } from '../../../test/support/kafka';
 import { brokers } from '../../../test/support/kafka';
 import { TestOutbox, waitFor } from '../test/support';
@@ -133,13 +134,14 @@ describe('OutboxRelay (real broker, real PostgresOutbox)', () => {
     await createTopics([topic], 1);
     const db = await database('retry');
     for (let i = 0; i < 5; i++) await db.add(topic, 'k', JSON.stringify({ n: i }));
-    // Before the send: the outbox table is away (a real database error on the read).
-    await db.ds.query(`ALTER TABLE outbox RENAME TO outbox_away`);
+    // Before the send: the view the relay reads is away (a real database error on the read;
+    // renaming the table would not do: the view follows it, and only the delete would fail).
+    await db.ds.query(`ALTER VIEW ${OUTBOX_MESSAGES} RENAME TO ${OUTBOX_MESSAGES}_away`);
     const r = relay(new CutAfterSend(db.outbox, db, 1));
     r.start();
     await waitFor('failed reads', () => r.stats.failures >= 2);
     expect(r.stats.published).toBe(0);
-    await db.ds.query(`ALTER TABLE outbox_away RENAME TO outbox`);
+    await db.ds.query(`ALTER VIEW ${OUTBOX_MESSAGES}_away RENAME TO ${OUTBOX_MESSAGES}`);
     // After the send: the connection is cut before the delete commits; the rows stay and go out again.
     await waitFor('all published', async () => (await db.unpublished()) === 0);
     expect(r.stats.failures).toBeGreaterThanOrEqual(3);
