@@ -6,6 +6,25 @@ import { createTestDatabase, TestDatabase } from '../../../test/support/postgres
 import { compareProjections, rebuildProjections } from './rebuild';
 import { Projector } from './projector';
 
+/**
+ * Every decision is queued once, each guest's in sequence order (1, 2, 3, ...), and the
+ * projection is the one a rebuild from the store makes.
+ */
+async function expectQueuedInSequenceAndAsRebuilt(ds: DataSource): Promise<void> {
+  const messages: { guestId: string; sequence: number }[] = (
+    await ds.query(`SELECT value FROM outbox_messages ORDER BY id`)
+  ).map((r: { value: { guestId: string; sequence: number } }) => r.value);
+  const decided = (await ds.query(`SELECT count(*)::int AS n FROM projection.decisions`))[0].n;
+  expect(messages.length).toBe(decided);
+  const last = new Map<string, number>();
+  for (const m of messages) {
+    expect(m.sequence).toBe((last.get(m.guestId) ?? 0) + 1);
+    last.set(m.guestId, m.sequence);
+  }
+  await rebuildProjections(ds, { schema: 'projection_rebuild' });
+  expect(await compareProjections(ds, 'projection', 'projection_rebuild')).toEqual([]);
+}
+
 describe('projector batches bounded by their decisions', () => {
   let db: TestDatabase;
   let ds: DataSource;
@@ -35,18 +54,7 @@ describe('projector batches bounded by their decisions', () => {
     // every batch but the last stopped at the event that reached the bound
     for (const b of batches.slice(0, -1)) expect(b.decisions).toBeGreaterThanOrEqual(3);
 
-    const messages: { guestId: string; sequence: number }[] = (
-      await ds.query(`SELECT value FROM outbox_messages ORDER BY id`)
-    ).map((r: { value: { guestId: string; sequence: number } }) => r.value);
-    const decided = (await ds.query(`SELECT count(*)::int AS n FROM projection.decisions`))[0].n;
-    expect(messages.length).toBe(decided);
-    const last = new Map<string, number>();
-    for (const m of messages) {
-      expect(m.sequence).toBe((last.get(m.guestId) ?? 0) + 1);
-      last.set(m.guestId, m.sequence);
-    }
-    await rebuildProjections(ds, { schema: 'projection_rebuild' });
-    expect(await compareProjections(ds, 'projection', 'projection_rebuild')).toEqual([]);
+    await expectQueuedInSequenceAndAsRebuilt(ds);
   });
 
   it('the events a bounded batch left unapplied are applied once, also when instances take turns and events arrive between batches', async () => {
@@ -76,16 +84,7 @@ describe('projector batches bounded by their decisions', () => {
         } else if (r.events === 0) break;
       }
       expect(applied).toBe(events.length);
-      const messages: { guestId: string; sequence: number }[] = (
-        await ds.query(`SELECT value FROM outbox_messages ORDER BY id`)
-      ).map((r: { value: { guestId: string; sequence: number } }) => r.value);
-      const last = new Map<string, number>();
-      for (const m of messages) {
-        expect(m.sequence).toBe((last.get(m.guestId) ?? 0) + 1);
-        last.set(m.guestId, m.sequence);
-      }
-      await rebuildProjections(ds, { schema: 'projection_rebuild' });
-      expect(await compareProjections(ds, 'projection', 'projection_rebuild')).toEqual([]);
+      await expectQueuedInSequenceAndAsRebuilt(ds);
     } finally {
       await ds.destroy();
       await db2.drop();

@@ -33,6 +33,19 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
     return ds;
   }
 
+  /**
+   * A transaction open on the server (with an id): reads of the store stop below it. It is
+   * in another database (xmin is cluster-wide), so that the migrations' concurrent index
+   * builds do not wait for it. COMMIT it to let the reads on.
+   */
+  async function openBlocker(): Promise<Client> {
+    const blocker = new Client({ connectionString: TEST_DATABASE_ADMIN_URL });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT pg_current_xact_id()');
+    return blocker;
+  }
+
   const guestId = 'host-r1-01.web-old-direct';
 
   /** The old release's database: the store, one guest's published decision (#5), and `checkpoint`. */
@@ -111,14 +124,9 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
   it('a checkpoint reset to the start, with the store not yet readable, still carries the sequences on', async () => {
     await db.drop();
     db = await createTestDatabase('reproject');
-    // A transaction open on the server (with an id) from before the store is written: the
-    // store's reads stop below it, so the projector's first batch sees no event at all. It is
-    // in another database (xmin is cluster-wide), so that the migrations' concurrent index
-    // builds do not wait for it.
-    const blocker = new Client({ connectionString: TEST_DATABASE_ADMIN_URL });
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT pg_current_xact_id()');
+    // A transaction open from before the store is written: the projector's first batch sees
+    // no event at all.
+    const blocker = await openBlocker();
     await oldRelease('start');
     const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
     try {
@@ -144,12 +152,9 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
   it('a checkpoint past what the store lets it read yet (a transaction open elsewhere): the re-projection waits for those events', async () => {
     await db.drop();
     db = await createTestDatabase('reproject');
-    // open (with an id) before the store is written, in another database: reads of the store
-    // stop below it, while the old release's checkpoint is the committed head, past it
-    const blocker = new Client({ connectionString: TEST_DATABASE_ADMIN_URL });
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT pg_current_xact_id()');
+    // open before the store is written: reads of the store stop below it, while the old
+    // release's checkpoint is the committed head, past it
+    const blocker = await openBlocker();
     await oldRelease('head');
     const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
     try {
