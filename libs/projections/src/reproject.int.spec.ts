@@ -8,7 +8,7 @@ import { projectionMigrations } from './migrations';
 import { Projector } from './projector';
 import { ProjectionQueries } from './queries';
 import { compareProjections, rebuildProjections } from './rebuild';
-import { PROJECTION_VERSION } from './reproject';
+import { HELD_BACK_WAIT_MS, HeldBackError, PROJECTION_VERSION } from './reproject';
 
 /**
  * A database of the release before facts in any order (policy 1): its projector had applied
@@ -170,6 +170,32 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
       expect(found.guest.decision!.message).toMatchObject({ sequence: 6, policyVersion: POLICY_VERSION });
       const undecided = await ds.query(`SELECT guest_id FROM projection.guests WHERE present AND decision_id IS NULL`);
       expect(undecided).toEqual([]);
+    } finally {
+      await blocker.end().catch(() => undefined);
+      await ds.destroy();
+    }
+  });
+
+  it('events held back past HELD_BACK_WAIT_MS: the batch is given up with HeldBackError (nothing saved), and done once they are readable', async () => {
+    await db.drop();
+    db = await createTestDatabase('reproject');
+    const blocker = await openBlocker();
+    await oldRelease('head');
+    const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
+    try {
+      const projector = new Projector(ds);
+      const started = Date.now();
+      await expect(projector.runOnce()).rejects.toBeInstanceOf(HeldBackError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(HELD_BACK_WAIT_MS);
+      // rolled back: the old release's history as it was, nothing queued, the old version in force
+      expect(await ds.query(`SELECT sequence FROM projection.decisions WHERE guest_id = $1`, [guestId])).toEqual([
+        { sequence: 5 },
+      ]);
+      expect((await ds.query(`SELECT count(*)::int AS n FROM outbox`))[0].n).toBe(0);
+      await blocker.query('COMMIT');
+      await projector.runOnce();
+      const found = (await new ProjectionQueries(ds).guest(guestId))!;
+      expect(found.guest.decision!.message).toMatchObject({ sequence: 6, policyVersion: POLICY_VERSION });
     } finally {
       await blocker.end().catch(() => undefined);
       await ds.destroy();

@@ -64,16 +64,21 @@ export async function reproject(
   const facts = new Evolver(ws, { ...options, decide: false });
   let at: Checkpoint = START;
   let last: { recordedAt: string } | null = null;
+  let heldBackSince: number | null = null;
   while (compareCheckpoints(at, checkpoint) < 0) {
     const { events } = await readAll(q, { after: at, limit: options.batchSize });
     if (!events.length) {
       // events up to the checkpoint that a transaction open elsewhere holds back (reads stop
       // below the oldest one on the server; a checkpoint saved from the committed head can be
-      // past it): wait for them, never re-project without them
+      // past it): wait for them, never re-project without them; past a few seconds, give the
+      // batch up (its transaction, lock and connection) and let the projector retry it
       if (!(await committedBetween(q, at, checkpoint))) break;
+      heldBackSince ??= Date.now();
+      if (Date.now() - heldBackSince >= HELD_BACK_WAIT_MS) throw new HeldBackError(at, checkpoint);
       await new Promise((resolve) => setTimeout(resolve, 20));
       continue;
     }
+    heldBackSince = null;
     for (const e of events) {
       if (compareCheckpoints({ transactionId: e.transactionId, globalPosition: e.globalPosition }, checkpoint) > 0)
         break;
@@ -134,6 +139,19 @@ export async function reproject(
     recordedAt: last?.recordedAt ?? new Date(0).toISOString(),
   });
   return ws;
+}
+
+/** How long a re-projection waits for events a transaction open elsewhere holds back before giving its batch up. */
+export const HELD_BACK_WAIT_MS = 5000;
+
+/** The events a re-projection must apply are stored but not readable yet: a transaction open elsewhere holds them back. */
+export class HeldBackError extends Error {
+  constructor(at: Checkpoint, through: Checkpoint) {
+    super(
+      `re-projection waited ${HELD_BACK_WAIT_MS} ms for stored events after ${at.transactionId}/${at.globalPosition} through ${through.transactionId}/${through.globalPosition}: a transaction open elsewhere on the server holds them back (see pg_stat_activity, state 'idle in transaction'); the batch is given up and retried`,
+    );
+    this.name = 'HeldBackError';
+  }
 }
 
 /** Whether an event is stored after `after` and at or before `through`, readable yet or not. */
