@@ -81,6 +81,30 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
     await old.destroy();
   }
 
+  /**
+   * A fresh database of the old release (`checkpoint`), written while a transaction was open
+   * elsewhere (`blocker`, see openBlocker), opened with this release's migrations for `body`.
+   */
+  async function withOldReleaseHeldBack(
+    checkpoint: 'head' | 'start',
+    body: (ds: DataSource, blocker: Client) => Promise<void>,
+  ): Promise<void> {
+    await db.drop();
+    db = await createTestDatabase('reproject');
+    const blocker = await openBlocker();
+    try {
+      await oldRelease(checkpoint);
+      const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
+      try {
+        await body(ds, blocker);
+      } finally {
+        await ds.destroy();
+      }
+    } finally {
+      await blocker.end().catch(() => undefined);
+    }
+  }
+
   it('re-decides every guest from the store, carrying each guest its sequence on, and publishes what changed', async () => {
     await oldRelease('head');
 
@@ -122,14 +146,8 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
   });
 
   it('a checkpoint reset to the start, with the store not yet readable, still carries the sequences on', async () => {
-    await db.drop();
-    db = await createTestDatabase('reproject');
-    // A transaction open from before the store is written: the projector's first batch sees
-    // no event at all.
-    const blocker = await openBlocker();
-    await oldRelease('start');
-    const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
-    try {
+    // the transaction open from before the store is written: the projector's first batch sees no event at all
+    await withOldReleaseHeldBack('start', async (ds, blocker) => {
       const projector = new Projector(ds);
       const first = await projector.runOnce();
       expect(first.events).toBe(0); // the store was not readable yet
@@ -143,21 +161,12 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
         hypervisorVersion: '4.11.0',
       });
       expect(found.guest.decision!.message.sequence).toBeGreaterThan(5);
-    } finally {
-      await blocker.end().catch(() => undefined);
-      await ds.destroy();
-    }
+    });
   });
 
   it('a checkpoint past what the store lets it read yet (a transaction open elsewhere): the re-projection waits for those events', async () => {
-    await db.drop();
-    db = await createTestDatabase('reproject');
-    // open before the store is written: reads of the store stop below it, while the old
-    // release's checkpoint is the committed head, past it
-    const blocker = await openBlocker();
-    await oldRelease('head');
-    const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
-    try {
+    // reads of the store stop below the transaction, while the old release's checkpoint is the committed head, past it
+    await withOldReleaseHeldBack('head', async (ds, blocker) => {
       const batch = new Projector(ds).runOnce();
       const waited = await Promise.race([
         batch.then(() => false),
@@ -170,19 +179,11 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
       expect(found.guest.decision!.message).toMatchObject({ sequence: 6, policyVersion: POLICY_VERSION });
       const undecided = await ds.query(`SELECT guest_id FROM projection.guests WHERE present AND decision_id IS NULL`);
       expect(undecided).toEqual([]);
-    } finally {
-      await blocker.end().catch(() => undefined);
-      await ds.destroy();
-    }
+    });
   });
 
   it('events held back past HELD_BACK_WAIT_MS: the batch is given up with HeldBackError (nothing saved), and done once they are readable', async () => {
-    await db.drop();
-    db = await createTestDatabase('reproject');
-    const blocker = await openBlocker();
-    await oldRelease('head');
-    const ds = await open([...eventStoreMigrations, ...projectionMigrations]);
-    try {
+    await withOldReleaseHeldBack('head', async (ds, blocker) => {
       const projector = new Projector(ds);
       const started = Date.now();
       await expect(projector.runOnce()).rejects.toBeInstanceOf(HeldBackError);
@@ -196,9 +197,6 @@ describe('re-projection after an upgrade of the facts or the policy', () => {
       await projector.runOnce();
       const found = (await new ProjectionQueries(ds).guest(guestId))!;
       expect(found.guest.decision!.message).toMatchObject({ sequence: 6, policyVersion: POLICY_VERSION });
-    } finally {
-      await blocker.end().catch(() => undefined);
-      await ds.destroy();
-    }
+    });
   });
 });
