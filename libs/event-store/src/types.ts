@@ -22,6 +22,11 @@ export interface Checkpoint {
 /** Before the first event. */
 export const START: Checkpoint = Object.freeze({ transactionId: '0', globalPosition: '0' });
 
+/** A checkpoint as text, `transactionId/globalPosition` (logs, messages; the fault suite parses it). */
+export function checkpointText(c: Checkpoint): string {
+  return `${c.transactionId}/${c.globalPosition}`;
+}
+
 /** Orders checkpoints as the store orders events: -1, 0 or 1. */
 export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
   const ta = BigInt(a.transactionId);

@@ -1,4 +1,4 @@
-import { Checkpoint, compareCheckpoints, Queryable, readAll, START } from '@fleetcompat/event-store';
+import { Checkpoint, checkpointText, compareCheckpoints, Queryable, readAll, START } from '@fleetcompat/event-store';
 import { PlacementDecided } from '@fleetcompat/contract';
 import { POLICY_VERSION } from '@fleetcompat/policy';
 import { decisionKey, Evolver, EvolverOptions, superpageLost } from './evolve';
@@ -148,7 +148,7 @@ export const HELD_BACK_WAIT_MS = 5000;
 export class HeldBackError extends Error {
   constructor(at: Checkpoint, through: Checkpoint) {
     super(
-      `re-projection waited ${HELD_BACK_WAIT_MS} ms for stored events after ${at.transactionId}/${at.globalPosition} through ${through.transactionId}/${through.globalPosition}: a transaction open elsewhere on the server holds them back (see pg_stat_activity, state 'idle in transaction'); the batch is given up and retried`,
+      `re-projection waited ${HELD_BACK_WAIT_MS} ms for stored events after ${checkpointText(at)} through ${checkpointText(through)}: a transaction open elsewhere on the server holds them back (see pg_stat_activity, state 'idle in transaction'); the batch is given up and retried`,
     );
     this.name = 'HeldBackError';
   }

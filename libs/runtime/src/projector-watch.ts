@@ -1,3 +1,5 @@
+import { checkpointText } from '@fleetcompat/event-store';
+
 /** What the watch needs of the projector (Projector.position()). */
 export interface PositionSource {
   position(): Promise<{ checkpoint: { transactionId: string; globalPosition: string }; behind: number }>;
@@ -48,7 +50,7 @@ export class ProjectorWatch {
 
   async sample(): Promise<ProjectorProgress> {
     const { checkpoint, behind } = await this.source.position();
-    const key = `${checkpoint.transactionId}/${checkpoint.globalPosition}`;
+    const key = checkpointText(checkpoint);
     const now = this.now();
     if (key !== this.lastCheckpoint || behind === 0) {
       this.lastCheckpoint = key;

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Module, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { checkpointText } from '@fleetcompat/event-store';
 import { Projector } from '@fleetcompat/projections';
 import { Settings } from '@fleetcompat/platform';
 import { SETTINGS } from './database.module';
@@ -18,8 +19,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
       maxGuestsPerHost: settings.MAX_GUESTS_PER_HOST,
       onCommitted: (r) => {
         if (r.decisions > 0) signals.decisionsQueued();
-        const cp = (c?: { transactionId: string; globalPosition: string }) =>
-          c ? `${c.transactionId}/${c.globalPosition}` : '';
+        const cp = (c?: { transactionId: string; globalPosition: string }) => (c ? checkpointText(c) : '');
         // one line per committed batch; the fault suite reads it to check that batches never overlap
         this.log.log({
           msg: `batch committed: processor=${this.projector.processor} events=${r.events} decisions=${r.decisions} started=${r.startedAt} committing=${r.committingAt} committed=${r.committedAt} from=${cp(r.from)} checkpoint=${cp(r.checkpoint)}`,
