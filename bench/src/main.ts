@@ -238,6 +238,9 @@ export async function runBench(o: BenchOptions): Promise<Report> {
             ...(qruns.some((r) => r[k].cacheHitPct !== undefined)
               ? { cacheHitPct: stat(qruns.map((r) => r[k].cacheHitPct ?? NaN)) }
               : {}),
+            ...(qruns.some((r) => r[k].keptPct !== undefined)
+              ? { keptPct: stat(qruns.map((r) => r[k].keptPct ?? NaN)) }
+              : {}),
           });
           report.queries = {
             seconds: o.queryDuration,

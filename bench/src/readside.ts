@@ -51,6 +51,8 @@ export interface LoadResult {
   non2xx: number;
   /** Of the API's placements reads during the load, the share answered from its cache (%), when the API was asked */
   cacheHitPct?: number;
+  /** Of the reads that missed that cache, the share Postgres served as kept (its tag still current) rather than built (%) */
+  keptPct?: number;
 }
 
 export function load(
@@ -84,12 +86,17 @@ export function load(
   });
 }
 
-/** The API's placements cache counters (its /metrics). */
-async function cacheCounters(api: App): Promise<{ hits: number; misses: number }> {
+/** The API's placements counters (its /metrics): its cache, and of the misses, the answers Postgres kept or built. */
+async function cacheCounters(api: App): Promise<{ hits: number; misses: number; kept: number; built: number }> {
   const text = await (await fetch(`${api.url}/metrics`)).text();
   const read = (name: string) =>
-    Number(new RegExp(`placements_cache_${name}_total(?:\\{[^}]*\\})? ([0-9.e+]+)`).exec(text)?.[1] ?? NaN);
-  return { hits: read('hits'), misses: read('misses') };
+    Number(new RegExp(`placements_${name}_total(?:\\{[^}]*\\})? ([0-9.e+]+)`).exec(text)?.[1] ?? NaN);
+  return {
+    hits: read('cache_hits'),
+    misses: read('cache_misses'),
+    kept: read('answers_kept'),
+    built: read('answers_built'),
+  };
 }
 
 /** `load` against the API, with the share of its placements reads the cache answered meanwhile. */
@@ -105,7 +112,13 @@ async function loadCounted(
   const c1 = await cacheCounters(api);
   const hits = c1.hits - c0.hits;
   const all = hits + (c1.misses - c0.misses);
-  return { ...r, ...(all > 0 ? { cacheHitPct: Math.round((hits / all) * 1000) / 10 } : {}) };
+  const kept = c1.kept - c0.kept;
+  const fromPostgres = kept + (c1.built - c0.built);
+  return {
+    ...r,
+    ...(all > 0 ? { cacheHitPct: Math.round((hits / all) * 1000) / 10 } : {}),
+    ...(fromPostgres > 0 ? { keptPct: Math.round((kept / fromPostgres) * 1000) / 10 } : {}),
+  };
 }
 
 export interface QueriesRun {

@@ -74,7 +74,15 @@ export interface Report {
   notes: string[];
 }
 
-export type QueryStat = { reqPerSec: Stat; p50: Stat; p99: Stat; errors: number; non2xx: number; cacheHitPct?: Stat };
+export type QueryStat = {
+  reqPerSec: Stat;
+  p50: Stat;
+  p99: Stat;
+  errors: number;
+  non2xx: number;
+  cacheHitPct?: Stat;
+  keptPct?: Stat;
+};
 
 const n = (x: number | undefined) =>
   x === undefined || !Number.isFinite(x)
@@ -192,7 +200,8 @@ export function renderMarkdown(r: Report): string {
     const q = r.queries;
     const fmt = (x: Report['queries'] extends infer Q ? (Q extends { placements: infer P } ? P : never) : never) =>
       `${s(x.reqPerSec, ' req/s')}, p50 ${med(x.p50, ' ms')}, p99 ${med(x.p99, ' ms')}` +
-      (x.cacheHitPct ? `, ${med(x.cacheHitPct, '%')} from the cache` : '');
+      (x.cacheHitPct ? `, ${med(x.cacheHitPct, '%')} from the cache` : '') +
+      (x.keptPct ? ` (of the rest, ${med(x.keptPct, '%')} kept in Postgres, the others built)` : '');
     const bare = `bare node:http ${fmt(q.bare)}`;
     const live = q.projectorCommitsPerSec
       ? ` (projector committing ${med(q.projectorCommitsPerSec)} batches/s, ${n(q.trickle)} events/s: each commit drops the cached answers)`

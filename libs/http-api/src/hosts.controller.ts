@@ -35,7 +35,7 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
 function sendPlacements(
   req: Request,
   res: Response,
-  answer: { etag: string; body: string | null },
+  answer: { etag: string; body: Buffer | null },
   ifNoneMatch: string | undefined,
 ): void {
   res.setHeader('ETag', answer.etag);
@@ -154,7 +154,7 @@ export class HostsController {
   private async currentAnswer(
     hostId: string,
     ifNoneMatch: string | undefined,
-  ): Promise<{ etag: string; body: string | null }> {
+  ): Promise<{ etag: string; body: Buffer | null }> {
     const known = ifNoneMatch ? this.placementsCache.knownEtag(hostId) : undefined;
     if (known !== undefined && etagMatches(ifNoneMatch, known)) return { etag: known, body: null };
     const answer = await this.placementsCache.placements(hostId);

@@ -1,7 +1,16 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { listen } from '@fleetcompat/event-store';
-import { notifiedHosts, PlacementsAnswer, PlacementsSource, PROJECTION_CHANNEL } from '@fleetcompat/projections';
+import { notifiedHosts, PlacementsSource, PROJECTION_CHANNEL } from '@fleetcompat/projections';
+
+/**
+ * An answer as the API sends it: the body's UTF-8 bytes (made once when the answer is read,
+ * not on every response: a body is tens of KB) and its tag.
+ */
+export interface PlacementsReply {
+  readonly body: Buffer;
+  readonly etag: string;
+}
 
 /**
  * Answers of `GET /v1/hosts/{id}/placements` (JSON text and entity tag), kept until the
@@ -20,11 +29,11 @@ import { notifiedHosts, PlacementsAnswer, PlacementsSource, PROJECTION_CHANNEL }
  */
 export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger(PlacementsCache.name);
-  private readonly entries = new Map<string, PlacementsAnswer>();
+  private readonly entries = new Map<string, PlacementsReply>();
   /** Tags read by the long-poll's checks (without a body), valid for this generation. */
   private readonly tags = new Map<string, string>();
   private readonly changeListeners = new Set<(hosts: readonly string[] | null) => void>();
-  private readonly inflight = new Map<string, { generation: number; answer: Promise<PlacementsAnswer | null> }>();
+  private readonly inflight = new Map<string, { generation: number; answer: Promise<PlacementsReply | null> }>();
   private bytes = 0;
   private currentGeneration = 0;
   private listening = false;
@@ -53,6 +62,11 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.unlisten?.();
+  }
+
+  /** Of the reads that missed this cache: how many Postgres served from its kept answers, how many it built. */
+  get sourceCounts(): { readonly kept: number; readonly built: number } {
+    return this.source.counts ?? { kept: 0, built: this.misses };
   }
 
   /** Moves on every notification (and every change of the LISTEN connection). */
@@ -101,11 +115,11 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
 
   /** The placements body of a host (null when the host is unknown, never cached). */
   async placementsJson(hostId: string): Promise<string | null> {
-    return (await this.placements(hostId))?.body ?? null;
+    return (await this.placements(hostId))?.body.toString('utf8') ?? null;
   }
 
   /** The placements body and tag of a host (null when the host is unknown, never cached). */
-  async placements(hostId: string): Promise<PlacementsAnswer | null> {
+  async placements(hostId: string): Promise<PlacementsReply | null> {
     const cached = this.listening ? this.entries.get(hostId) : undefined;
     if (cached !== undefined) {
       this.hits++;
@@ -121,10 +135,12 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
       return inflight.answer;
     }
     this.misses++;
-    const read = this.source.placements(hostId);
+    const read = this.source
+      .placements(hostId)
+      .then((a) => (a === null ? null : { body: Buffer.from(a.body, 'utf8'), etag: a.etag }));
     const entry = { generation, answer: read };
     this.inflight.set(hostId, entry);
-    let answer: PlacementsAnswer | null;
+    let answer: PlacementsReply | null;
     try {
       answer = await read;
     } finally {

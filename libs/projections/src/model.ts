@@ -234,6 +234,18 @@ export function viewKey(guestId: string, hostId: string): string {
   return `${guestId}\u0000${hostId}`;
 }
 
+/**
+ * A placements answer as the read side last built it (projection.placements_answers): the JSON
+ * text of `GET /v1/hosts/{id}/placements` and the tag it was built with, read in one snapshot.
+ * Not a projection: written by readers, never by the projector, and served only while the
+ * host's current tag is still `etag` (PlacementsReader).
+ */
+export interface PlacementsAnswerRow {
+  hostId: string;
+  etag: string;
+  body: string;
+}
+
 /** A stored event the projector could not apply, with the reason (projection.set_aside). */
 export interface SetAsideRow {
   eventId: string;

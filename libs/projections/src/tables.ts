@@ -6,6 +6,7 @@ import {
   GuestRow,
   HostRow,
   KernelRow,
+  PlacementsAnswerRow,
   SetAsideRow,
 } from './model';
 
@@ -194,6 +195,20 @@ export const SET_ASIDE: TableDef<SetAsideRow> = {
   },
 };
 
+/**
+ * Built placements answers, one per host, kept by the readers that built them (a cache in
+ * Postgres shared by every API process and kept across their restarts; see PlacementsReader).
+ */
+export const PLACEMENTS_ANSWERS: TableDef<PlacementsAnswerRow> = {
+  name: 'placements_answers',
+  primaryKey: ['host_id'],
+  columns: {
+    hostId: { name: 'host_id', type: 'text' },
+    etag: { name: 'etag', type: 'text' },
+    body: { name: 'body', type: 'text' },
+  },
+};
+
 /** Every projection table (in the order the DDL creates them). */
 // Tables of different row types: each is a TableDef of its own row, read here as of some object.
 export const PROJECTION_TABLES: readonly TableDef<object, never>[] = [
@@ -205,6 +220,7 @@ export const PROJECTION_TABLES: readonly TableDef<object, never>[] = [
   BEHAVIOUR_RULES,
   GUEST_OS_RULES,
   SET_ASIDE,
+  PLACEMENTS_ANSWERS,
 ];
 
 /** Unique constraints besides the key (the history's one row per guest and sequence). */

@@ -17,7 +17,7 @@ export interface OperabilityParts {
   readonly relay?: OutboxRelay;
   readonly outbox?: PostgresOutbox;
   /** Present when the process serves the HTTP API. */
-  readonly placementsCache?: Pick<PlacementsCache, 'hits' | 'misses'>;
+  readonly placementsCache?: Pick<PlacementsCache, 'hits' | 'misses' | 'sourceCounts'>;
   readonly tokenCache?: Pick<TokenCache, 'hits' | 'misses'>;
   readonly ingest?: { server: KafkaIngestServer; groupId: string; topics: readonly string[] };
   /** Present when the process talks to Kafka (ingest or relay). */
@@ -242,6 +242,16 @@ export class Operability {
         'placements_cache_misses_total',
         'GET /v1/hosts/{id}/placements read from the projections.',
         () => placementsCache.misses,
+      );
+      m.counterFrom(
+        'placements_answers_kept_total',
+        'Placements reads that missed the cache and were served from the answer kept in Postgres (its tag still current).',
+        () => placementsCache.sourceCounts.kept,
+      );
+      m.counterFrom(
+        'placements_answers_built_total',
+        'Placements reads that missed the cache and had Postgres build the answer (and keep it).',
+        () => placementsCache.sourceCounts.built,
       );
     }
     if (projector) {

@@ -11,6 +11,7 @@ import { SuperpageLost1764000100009 } from './1764000100009-superpage-lost';
 import { ProjectionNotifyHosts1764000100010 } from './1764000100010-projection-notify-hosts';
 import { OutboxTransactionOrder1764000100011 } from './1764000100011-outbox-transaction-order';
 import { OutboxByReference1764000100012 } from './1764000100012-outbox-by-reference';
+import { PlacementsAnswers1764000100013 } from './1764000100013-placements-answers';
 
 export {
   CreateProjections1764000100000,
@@ -26,6 +27,7 @@ export {
   ProjectionNotifyHosts1764000100010,
   OutboxTransactionOrder1764000100011,
   OutboxByReference1764000100012,
+  PlacementsAnswers1764000100013,
 };
 
 export const projectionMigrations = [
@@ -42,4 +44,5 @@ export const projectionMigrations = [
   ProjectionNotifyHosts1764000100010,
   OutboxTransactionOrder1764000100011,
   OutboxByReference1764000100012,
+  PlacementsAnswers1764000100013,
 ];

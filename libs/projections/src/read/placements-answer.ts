@@ -1,5 +1,7 @@
+import { Logger } from '@nestjs/common';
 import { Queryable } from '@fleetcompat/event-store';
 import { assertSchemaName, LIVE_SCHEMA } from '../schema';
+import { PLACEMENTS_ANSWERS } from '../tables';
 
 /** A placements answer: the JSON text of `GET /v1/hosts/{id}/placements` and its entity tag. */
 export interface PlacementsAnswer {
@@ -14,6 +16,14 @@ export interface PlacementsSource {
   placements(hostId: string): Promise<PlacementsAnswer | null>;
   /** The current tags of many hosts, without building their bodies; unknown hosts are left out. */
   etags(hostIds: readonly string[]): Promise<Map<string, string>>;
+  /** Of the answers read so far: how many were served as kept in Postgres, how many were built. */
+  readonly counts?: { readonly kept: number; readonly built: number };
+}
+
+/** Postgres refused a write because of where it ran (a read-only transaction or standby, or no privilege to write). */
+function refusedWrite(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code ?? (e as { driverError?: { code?: unknown } }).driverError?.code;
+  return code === '25006' || code === '42501';
 }
 
 /**
@@ -36,16 +46,35 @@ export interface PlacementsSource {
  * hash sum, short of a 64-bit collision. Weak validator: equal tags, equal bodies. The
  * long-poll checks many hosts at once with it (integer aggregates over the guests index, no
  * decision messages, no JSON).
+ *
+ * Built answers are kept in `placements_answers` (one row per host: the body and the tag it was
+ * built with, from one snapshot) and served while the host's current tag is still that tag: a
+ * read computes the tag (the aggregates above) and takes the kept body only if the tags are
+ * equal, by the same rule that lets a host keep its answer on a 304. Building a body costs about
+ * five times more than that (the host's decisions, 50 index lookups for 50 guests, and the JSON),
+ * and a kept answer outlives a projector batch that did not change it, an API restart, and the
+ * in-memory cache's size limit, for every API process. The projector never writes or clears the
+ * table: a change makes the kept row unservable by moving the tag. Where Postgres refuses the
+ * write (a read-only standby), answers are built every time, as before.
  */
 export class PlacementsReader implements PlacementsSource {
   private readonly s: string;
+  private readonly log = new Logger(PlacementsReader.name);
   private readonly bodySql: string;
   private readonly etagsSql: string;
+  private readonly keepSql: string;
+  private readonly readKeptSql: string;
+  /** keep: answers are kept and served; read: kept ones are served, none written (Postgres refused a write); off: built every time */
+  private mode: 'keep' | 'read' | 'off';
+  readonly counts = { kept: 0, built: 0 };
 
   constructor(
     private readonly db: Queryable,
     schema: string = LIVE_SCHEMA,
+    /** keep: false builds every answer when it is read (no kept answers read or written) */
+    options: { keep?: boolean } = {},
   ) {
+    this.mode = options.keep === false ? 'off' : 'keep';
     this.s = assertSchemaName(schema);
     const s = this.s;
     // count, sum of sequences and a 64-bit hash sum over the host's guest rows: integer
@@ -55,7 +84,7 @@ export class PlacementsReader implements PlacementsSource {
              FROM ${s}.guests g
              LEFT JOIN ${s}.acks a ON a.host_id = g.host_id AND a.guest_id = g.guest_id
             WHERE g.host_id = h.host_id) || '"'`;
-    this.bodySql = `SELECT json_build_object(
+    const body = `json_build_object(
                 'hostId', h.host_id,
                 'hypervisorVersion', coalesce(h.upgrade->>'toVersion', h.hypervisor_version),
                 'placements', coalesce((
@@ -74,15 +103,51 @@ export class PlacementsReader implements PlacementsSource {
                   SELECT json_agg(json_build_object('guestId', g.guest_id, 'sequence', g.sequence) ORDER BY g.guest_id)
                     FROM ${s}.guests g
                    WHERE g.host_id = h.host_id AND NOT g.present AND g.sequence > 0), '[]'::json)
-              )::text AS body,
-              ${fingerprint} AS etag
-         FROM ${s}.hosts h WHERE h.host_id = $1`;
+              )::text`;
+    this.bodySql = `SELECT ${body} AS body, ${fingerprint} AS etag FROM ${s}.hosts h WHERE h.host_id = $1`;
     this.etagsSql = `SELECT h.host_id, ${fingerprint} AS etag FROM ${s}.hosts h WHERE h.host_id = ANY($1::text[])`;
+    const kept = `${s}.${PLACEMENTS_ANSWERS.name}`;
+    const c = PLACEMENTS_ANSWERS.columns;
+    // One statement, one snapshot: the host's tag now; the kept body if it was built with that
+    // tag; else the body built now (and, with keep, kept). The body is only built when no kept
+    // body matches (built has no row otherwise), and the body kept is the one answered.
+    const answerSql = (
+      keep: boolean,
+    ) => `WITH cur AS (SELECT h.host_id, ${fingerprint} AS etag FROM ${s}.hosts h WHERE h.host_id = $1),
+         kept AS (SELECT a.${c.body.name} AS body FROM ${kept} a JOIN cur ON a.${c.hostId.name} = cur.host_id AND a.${c.etag.name} = cur.etag),
+         built AS (SELECT ${body} AS body, cur.etag FROM ${s}.hosts h JOIN cur ON cur.host_id = h.host_id WHERE NOT EXISTS (SELECT 1 FROM kept))${
+           keep
+             ? `,
+         keep AS (INSERT INTO ${kept} AS a (${c.hostId.name}, ${c.etag.name}, ${c.body.name})
+                  SELECT $1, etag, body FROM built
+                  ON CONFLICT (${c.hostId.name}) DO UPDATE SET ${c.etag.name} = EXCLUDED.${c.etag.name}, ${c.body.name} = EXCLUDED.${c.body.name}
+                  WHERE a.${c.etag.name} IS DISTINCT FROM EXCLUDED.${c.etag.name})`
+             : ''
+         }
+       SELECT cur.etag, coalesce((SELECT body FROM kept), (SELECT body FROM built)) AS body, EXISTS (SELECT 1 FROM kept) AS kept FROM cur`;
+    this.keepSql = answerSql(true);
+    this.readKeptSql = answerSql(false);
   }
 
   async placements(hostId: string): Promise<PlacementsAnswer | null> {
-    const rows: { body: string; etag: string }[] = await this.db.query(this.bodySql, [hostId]);
-    return rows[0] ? { body: rows[0].body, etag: rows[0].etag } : null;
+    let rows: { etag: string; body: string; kept?: boolean }[];
+    if (this.mode === 'off') rows = await this.db.query(this.bodySql, [hostId]);
+    else if (this.mode === 'read') rows = await this.db.query(this.readKeptSql, [hostId]);
+    else
+      try {
+        rows = await this.db.query(this.keepSql, [hostId]);
+      } catch (e) {
+        if (!refusedWrite(e)) throw e;
+        this.mode = 'read';
+        this.log.warn(
+          `placements answers are not kept in Postgres (${(e as Error).message}): those kept elsewhere are still served, the others built when read`,
+        );
+        return this.placements(hostId);
+      }
+    if (!rows[0]) return null; // an unknown host
+    if (rows[0].kept) this.counts.kept++;
+    else this.counts.built++;
+    return { body: rows[0].body, etag: rows[0].etag };
   }
 
   async etags(hostIds: readonly string[]): Promise<Map<string, string>> {
