@@ -21,7 +21,7 @@ import {
   ingestTopics,
   kafkaOptionsFrom,
 } from './kafka-wiring';
-import { createPinoLogger, loggerModule } from './logging';
+import { createPinoLogger, httpRequestLog, loggerModule } from './logging';
 import { Metrics } from './metrics';
 import { Operability } from './operability';
 import { ProjectorModule, ProjectorService } from './projector.module';
@@ -215,7 +215,7 @@ async function start(role: Role, argv: readonly string[]): Promise<NestExpressAp
     settings,
   );
   // Before Nest's routes: the probes and the scrape stay outside the API's guards and filters.
-  ops.mount(app.getHttpAdapter().getInstance());
+  ops.mount(app.getHttpAdapter().getInstance(), httpRequestLog(pinoLogger));
   app.use(...jsonBodyWithProblems(settings.HTTP_BODY_LIMIT));
   if (parts.httpApi) serveOpenApi(app, VERSION);
   // The planner's dashboard (/ui/, bundled by npm run build) and a page at / linking it and the docs.

@@ -3,6 +3,7 @@ import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthInd
 import type { NextFunction, Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { PlacementsCache } from '@fleetcompat/http-api';
+import type { RequestLine } from './logging';
 import type { TokenCache } from '@fleetcompat/auth';
 import { KafkaIngestServer, KafkaProbe, OutboxRelay, TopicGateState } from '@fleetcompat/kafka';
 import { PostgresOutbox, Projector } from '@fleetcompat/projections';
@@ -179,12 +180,16 @@ export class Operability {
    * Serves GET /health/live, /health/ready and /metrics on the Express instance, outside
    * Nest's routing: no guard, filter, interceptor or throttle of the API applies to them
    * (they stay unauthenticated whatever the /v1 routes require). Also times every request
-   * (fleetcompat_http_request_duration_seconds by route pattern). Call before app.init().
+   * (fleetcompat_http_request_duration_seconds by route pattern) and hands each finished
+   * request to `requestLog` (its log line). Call before app.init().
    */
-  mount(express: {
-    use(handler: (req: Request, res: Response, next: NextFunction) => void): unknown;
-    get(path: string, handler: (req: Request, res: Response, next: NextFunction) => unknown): unknown;
-  }): void {
+  mount(
+    express: {
+      use(handler: (req: Request, res: Response, next: NextFunction) => void): unknown;
+      get(path: string, handler: (req: Request, res: Response, next: NextFunction) => unknown): unknown;
+    },
+    requestLog?: (r: RequestLine) => void,
+  ): void {
     const hist = this.metrics.httpDuration;
     express.use((req: Request, res: Response, next: NextFunction) => {
       const started = process.hrtime.bigint();
@@ -195,6 +200,7 @@ export class Operability {
         const route = pattern && !pattern.includes('{*') && pattern !== '*' ? pattern : 'unmatched';
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         hist.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+        requestLog?.({ method: req.method, url: req.originalUrl ?? req.url, statusCode: res.statusCode, seconds });
       });
       next();
     });
