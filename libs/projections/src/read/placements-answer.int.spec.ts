@@ -191,4 +191,31 @@ describe('PlacementsReader keeps built answers in Postgres (real Postgres, the s
       await ro.destroy();
     }
   });
+
+  it('a role that may read the projections but not the kept answers gets every answer built, the same', async () => {
+    const role = `fc_test_no_answers_${process.pid}_${Date.now() % 1e6}`;
+    const db = await f.ds.query(`SELECT current_database() AS name`).then((r: { name: string }[]) => r[0].name);
+    await f.ds.query(`CREATE ROLE ${role} LOGIN`);
+    try {
+      await f.ds.query(`GRANT CONNECT ON DATABASE ${db} TO ${role}`);
+      await f.ds.query(`GRANT USAGE ON SCHEMA projection TO ${role}`);
+      await f.ds.query(`GRANT SELECT ON ALL TABLES IN SCHEMA projection TO ${role}`);
+      await f.ds.query(`REVOKE ALL ON projection.placements_answers FROM ${role}`);
+      const url = new URL((f.ds.options as { url: string }).url);
+      url.username = role;
+      const limited = await openDatabase({ url: url.toString(), migrate: false });
+      try {
+        await new PlacementsReader(f.ds).placements(HOSTS[1]); // one kept by a writer: still not readable here
+        const reader = new PlacementsReader(limited);
+        const reference = new PlacementsReader(f.ds, undefined, { keep: false });
+        for (const h of [...HOSTS, ...HOSTS]) expect(await reader.placements(h)).toEqual(await reference.placements(h));
+        expect(reader.counts).toEqual({ kept: 0, built: HOSTS.length * 2 });
+      } finally {
+        await limited.destroy();
+      }
+    } finally {
+      await f.ds.query(`DROP OWNED BY ${role}`);
+      await f.ds.query(`DROP ROLE ${role}`);
+    }
+  });
 });

@@ -55,7 +55,8 @@ function refusedWrite(e: unknown): boolean {
  * and a kept answer outlives a projector batch that did not change it, an API restart, and the
  * in-memory cache's size limit, for every API process. The projector never writes or clears the
  * table: a change makes the kept row unservable by moving the tag. Where Postgres refuses the
- * write (a read-only standby), answers are built every time, as before.
+ * write (a read-only standby, or no privilege), answers kept by a writer are still served and
+ * the others are built at each read.
  */
 export class PlacementsReader implements PlacementsSource {
   private readonly s: string;
@@ -132,15 +133,18 @@ export class PlacementsReader implements PlacementsSource {
   async placements(hostId: string): Promise<PlacementsAnswer | null> {
     let rows: { etag: string; body: string; kept?: boolean }[];
     if (this.mode === 'off') rows = await this.db.query(this.bodySql, [hostId]);
-    else if (this.mode === 'read') rows = await this.db.query(this.readKeptSql, [hostId]);
     else
       try {
-        rows = await this.db.query(this.keepSql, [hostId]);
+        rows = await this.db.query(this.mode === 'keep' ? this.keepSql : this.readKeptSql, [hostId]);
       } catch (e) {
         if (!refusedWrite(e)) throw e;
-        this.mode = 'read';
+        // keep → read (no write) → off (the table not even readable, as with no privilege on it)
+        const was = this.mode;
+        this.mode = was === 'keep' ? 'read' : 'off';
         this.log.warn(
-          `placements answers are not kept in Postgres (${(e as Error).message}): those kept elsewhere are still served, the others built when read`,
+          was === 'keep'
+            ? `placements answers are not kept in Postgres (${(e as Error).message}): those kept elsewhere are still served, the others built when read`
+            : `kept placements answers cannot be read (${(e as Error).message}): each answer is built when read`,
         );
         return this.placements(hostId);
       }
