@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Queryable } from '@fleetcompat/event-store';
 import { assertSchemaName, LIVE_SCHEMA } from '../schema';
@@ -36,7 +37,8 @@ function refusedWrite(e: unknown): boolean {
  * withdrawal, so that a host reading only this answer (the long-poll agent) can tell a
  * withdrawal from an older answer.
  *
- * The tag is an md5 over what the body is made of, without building it: the version the
+ * The tag is an md5 over what the body is made of, without building it: a hash of the SQL that
+ * builds the body (a release that changes the answer's shape moves every tag once), the version the
  * decisions are for and, over the host's guest rows (present or not), their number, the sum of
  * their sequences, and a sum of 64-bit hashes of (guest, presence, status, decision id, whether
  * the ack names the decision). A decision's message never changes once written (a new decision
@@ -78,13 +80,6 @@ export class PlacementsReader implements PlacementsSource {
     this.mode = options.keep === false ? 'off' : 'keep';
     this.s = assertSchemaName(schema);
     const s = this.s;
-    // count, sum of sequences and a 64-bit hash sum over the host's guest rows: integer
-    // aggregates, no per-row JSON or sort (about 2.5 times cheaper than hashing the rows' JSON)
-    const fingerprint = `'W/"p2-' || (SELECT md5(concat_ws('|', coalesce(h.upgrade->>'toVersion', h.hypervisor_version), count(*), sum(g.sequence),
-              sum(hashtextextended(concat_ws('|', g.guest_id, g.present, g.status, g.decision_id, a.decision_id = g.decision_id), 0))))
-             FROM ${s}.guests g
-             LEFT JOIN ${s}.acks a ON a.host_id = g.host_id AND a.guest_id = g.guest_id
-            WHERE g.host_id = h.host_id) || '"'`;
     const body = `json_build_object(
                 'hostId', h.host_id,
                 'hypervisorVersion', coalesce(h.upgrade->>'toVersion', h.hypervisor_version),
@@ -105,6 +100,16 @@ export class PlacementsReader implements PlacementsSource {
                     FROM ${s}.guests g
                    WHERE g.host_id = h.host_id AND NOT g.present AND g.sequence > 0), '[]'::json)
               )::text`;
+    // the body's own SQL is part of every tag: a release that changes what a body holds moves
+    // every tag once, so that neither a kept answer nor a host's 304 outlives the old shape
+    const shape = createHash('sha256').update(body).digest('hex').slice(0, 16);
+    // count, sum of sequences and a 64-bit hash sum over the host's guest rows: integer
+    // aggregates, no per-row JSON or sort (about 2.5 times cheaper than hashing the rows' JSON)
+    const fingerprint = `'W/"p2-' || (SELECT md5(concat_ws('|', '${shape}', coalesce(h.upgrade->>'toVersion', h.hypervisor_version), count(*), sum(g.sequence),
+              sum(hashtextextended(concat_ws('|', g.guest_id, g.present, g.status, g.decision_id, a.decision_id = g.decision_id), 0))))
+             FROM ${s}.guests g
+             LEFT JOIN ${s}.acks a ON a.host_id = g.host_id AND a.guest_id = g.guest_id
+            WHERE g.host_id = h.host_id) || '"'`;
     this.bodySql = `SELECT ${body} AS body, ${fingerprint} AS etag FROM ${s}.hosts h WHERE h.host_id = $1`;
     this.etagsSql = `SELECT h.host_id, ${fingerprint} AS etag FROM ${s}.hosts h WHERE h.host_id = ANY($1::text[])`;
     const kept = `${s}.${PLACEMENTS_ANSWERS.name}`;
