@@ -201,7 +201,9 @@ export function renderMarkdown(r: Report): string {
     const fmt = (x: Report['queries'] extends infer Q ? (Q extends { placements: infer P } ? P : never) : never) =>
       `${s(x.reqPerSec, ' req/s')}, p50 ${med(x.p50, ' ms')}, p99 ${med(x.p99, ' ms')}` +
       (x.cacheHitPct ? `, ${med(x.cacheHitPct, '%')} from the cache` : '') +
-      (x.keptPct ? ` (of the rest, ${med(x.keptPct, '%')} kept in Postgres, the others built)` : '');
+      (x.keptPct ? ` (of the rest, ${med(x.keptPct, '%')} kept in Postgres, the others built)` : '') +
+      // every run: the first one reads answers nothing has kept yet, the later ones often revisit them
+      (x.reqPerSec.runs.length > 1 ? `; runs ${x.reqPerSec.runs.map((v) => n(v)).join(', ')} req/s` : '');
     const bare = `bare node:http ${fmt(q.bare)}`;
     const live = q.projectorCommitsPerSec
       ? ` (projector committing ${med(q.projectorCommitsPerSec)} batches/s, ${n(q.trickle)} events/s: each commit drops the cached answers)`
