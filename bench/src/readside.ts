@@ -6,6 +6,7 @@ import { openDatabase } from '@fleetcompat/platform';
 import { PROJECTION_CHANNEL, rebuildProjections } from '@fleetcompat/projections';
 import { prng } from '@fleetcompat/sample-fleet';
 import { randomBytes } from 'node:crypto';
+import { rawGet } from '@fleetcompat/testing';
 import { App, pgClient, startApp, startBareServer } from './support';
 
 export interface RebuildRun {
@@ -173,15 +174,18 @@ export async function measureQueries(
   const rand = prng(7919);
   const hostPath = () => `/v1/hosts/${hostIds[Math.floor(rand() * hostIds.length)]}/placements`;
   const wavePath = () => `/v1/hosts/${waveHostIds[Math.floor(rand() * waveHostIds.length)]}/placements`;
-  const headers = { authorization: `Bearer ${API_TOKEN}` };
-  const sample = await fetch(`${api.url}/v1/hosts/${hostIds[0]}/placements`, { headers });
-  if (sample.status !== 200) throw new Error(`GET placements answered ${sample.status}: ${await sample.text()}`);
-  const body = await sample.text();
+  // what the host agent (Node's fetch) sends: the API answers gzip, and the bare server sends the same bytes
+  const headers = { authorization: `Bearer ${API_TOKEN}`, 'accept-encoding': 'gzip, deflate' };
+  const sample = await rawGet(`${api.url}/v1/hosts/${hostIds[0]}/placements`, headers);
+  if (sample.status !== 200) throw new Error(`GET placements answered ${sample.status}: ${sample.body.toString()}`);
   const blockedRes = await fetch(`${api.url}/v1/guests?status=blocked`, { headers });
   if (blockedRes.status !== 200) throw new Error(`GET guests?status=blocked answered ${blockedRes.status}`);
-  const bareServer = await startBareServer(body);
+  const coding = sample.headers['content-encoding'];
+  const bareServer = await startBareServer(sample.body, typeof coding === 'string' ? coding : undefined);
   try {
-    const bare = await load(bareServer.url, () => '/', seconds, connections);
+    const bare = await load(bareServer.url, () => '/', seconds, connections, {
+      'accept-encoding': headers['accept-encoding'],
+    });
     const placements = await loadCounted(api, hostPath, seconds, connections, headers);
     const wave = await loadCounted(api, wavePath, seconds, connections, headers);
     const blocked = await load(api.url, () => '/v1/guests?status=blocked', seconds, connections, headers);

@@ -117,11 +117,15 @@ export async function startApp(role: Role, env: Record<string, string>): Promise
 }
 
 /** A bare node:http server in its own process answering every request with `body` (the query baseline). */
-export async function startBareServer(body: string): Promise<App> {
+/**
+ * A bare node:http server answering every request with `body` as it is (bytes already in the
+ * coding `contentEncoding` names, if any): the baseline of the query point.
+ */
+export async function startBareServer(body: Buffer, contentEncoding?: string): Promise<App> {
   const port = await freePort();
-  const code = `const b=Buffer.from(process.env.BODY);require('http').createServer((q,r)=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)}).listen(${port},'127.0.0.1',()=>console.log('listening on http'))`;
+  const code = `const b=Buffer.from(process.env.BODY,'base64');const h={'content-type':'application/json','content-length':b.length};if(process.env.CODING)h['content-encoding']=process.env.CODING;require('http').createServer((q,r)=>{r.writeHead(200,h);r.end(b)}).listen(${port},'127.0.0.1',()=>console.log('listening on http'))`;
   const child = spawn(process.execPath, ['-e', code], {
-    env: { ...process.env, BODY: body },
+    env: { ...process.env, BODY: body.toString('base64'), CODING: contentEncoding ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const app = new App('bare-http', port, child);

@@ -1,12 +1,21 @@
 // The whole pipeline on the real broker and real Postgres, with every role as its own
 // process: kcat (an outside client) produces the events, the ingest, projector, relay and api
 // processes run as built, and the test reads fleet.placement-decisions.v1 as a host would.
+import { gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { Consumer } from 'kafkajs';
 import { Client } from 'pg';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
 import { shardsBehind } from '@fleetcompat/projections';
 import { envelope, SAMPLE_KERNELS, sampleFleet } from '@fleetcompat/sample-fleet';
-import { AppProcess, eventually, http as rawHttp, startApp, TEST_ADMIN_TOKEN } from '../support/apps';
+import {
+  AppProcess,
+  eventually,
+  http as rawHttp,
+  rawGet as rawHttpGet,
+  startApp,
+  TEST_ADMIN_TOKEN,
+} from '../support/apps';
 import { brokers, createTopics, kafkaClient, kcatProduceSigned, uniqueName } from '../support/kafka';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 
@@ -182,6 +191,52 @@ describe('pipeline end to end (kcat -> ingest -> store -> projector -> outbox ->
       }
       return true;
     });
+  });
+
+  it('sends placements gzip-compressed to clients that accept gzip, as JSON to the others, under one tag', async () => {
+    const url = `${api.url}/v1/hosts/host-r1-01/placements`;
+    const rawGet = (u: string, headers: Record<string, string>) =>
+      rawHttpGet(u, { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...headers });
+    const plain = await rawGet(url, {});
+    expect(plain.status).toBe(200);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const json = plain.body.toString('utf8');
+    expect(JSON.parse(json).placements).toHaveLength(9);
+    const etag = String(plain.headers.etag);
+    // Accept-Encoding as clients write it: codings with and without q, upper case, wildcards, gzip refused
+    const coding = fc.constantFrom('gzip', 'GZIP', 'x-gzip', 'deflate', 'br', 'identity', '*', 'zstd');
+    const q = fc.constantFrom('', ';q=0', ';q=0.5', ';q=1', ';q=0.001');
+    const header = fc
+      .array(
+        fc.tuple(coding, q).map(([c, w]) => c + w),
+        { maxLength: 4 },
+      )
+      .map((l) => l.join(', '));
+    await fc.assert(
+      fc.asyncProperty(header, fc.boolean(), async (acceptEncoding, conditional) => {
+        const res = await rawGet(url, {
+          'accept-encoding': acceptEncoding,
+          ...(conditional ? { 'if-none-match': etag } : {}),
+        });
+        expect(String(res.headers.vary)).toMatch(/accept-encoding/i);
+        expect(res.headers.etag).toBe(etag);
+        if (conditional) return expect(res.status).toBe(304);
+        expect(res.status).toBe(200);
+        expect([undefined, 'gzip']).toContain(res.headers['content-encoding']);
+        const gzipped = res.headers['content-encoding'] === 'gzip';
+        expect((gzipped ? gunzipSync(res.body) : res.body).toString('utf8')).toBe(json);
+        // gzip only to a client that accepts it: named (any case) or by *, with a q above 0
+        const accepted = acceptEncoding
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .some((t) => /^(gzip|\*)(;q=(1|0\.5|0\.001))?$/.test(t));
+        if (!accepted) expect(gzipped).toBe(false);
+        if (acceptEncoding.trim().toLowerCase() === 'gzip') expect(gzipped).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+    // what the host agent and the browser send
+    expect((await rawGet(url, { 'accept-encoding': 'gzip, deflate' })).headers['content-encoding']).toBe('gzip');
   });
 
   it('publishes keyed by host, with per-guest sequences strictly increasing in partition order', () => {

@@ -1,6 +1,6 @@
 // Spawns the built apps (dist/apps/<role>/src/main.js) as real Node processes for e2e tests.
 // The process, port and waiting helpers are libs/testing's (shared with bench/).
-export { AppProcess, appEntry, eventually, freePort, ROOT, startApp, type Role } from '@fleetcompat/testing';
+export { AppProcess, appEntry, eventually, freePort, rawGet, ROOT, startApp, type Role } from '@fleetcompat/testing';
 
 /** An admin token for FLEETCOMPAT_BOOTSTRAP_TOKEN in tests that start apps. */
 export const TEST_ADMIN_TOKEN = 'e2e-admin-token-0123456789';

@@ -7,7 +7,8 @@ import { badRequest, notFound } from './problem';
 import { Access } from './auth/access';
 import { HistoryService } from './history/history.service';
 import { MAX_PAGE_SIZE, pageSize } from './guests.controller';
-import { PlacementsCache } from './placements-cache';
+import { wantsGzip } from './content-coding';
+import { identityBody, PlacementsCache, PlacementsReply } from './placements-cache';
 import { PlacementsWatch } from './placements-watch';
 import { hostView } from './views';
 
@@ -32,20 +33,31 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
   return ifNoneMatch.split(',').some((t) => opaque(t) === want);
 }
 
-function sendPlacements(
+/** An answer, or only its tag when the caller's If-None-Match is known to match it. */
+type Answer = PlacementsReply | { readonly etag: string; readonly gzip: null };
+
+/** 304 when the caller has the answer; else the body, gzip when the client accepts it (one tag for both codings). */
+async function sendPlacements(
   req: Request,
   res: Response,
-  answer: { etag: string; body: Buffer | null },
+  answer: Answer,
   ifNoneMatch: string | undefined,
-): void {
+): Promise<void> {
   res.setHeader('ETag', answer.etag);
   res.setHeader('Cache-Control', 'private, no-cache');
-  res.setHeader('Vary', 'Authorization');
-  if (answer.body === null || etagMatches(ifNoneMatch, answer.etag)) {
+  res.setHeader('Vary', 'Authorization, Accept-Encoding');
+  if (answer.gzip === null || etagMatches(ifNoneMatch, answer.etag)) {
     res.status(304).end();
     return;
   }
-  res.status(200).type('application/json; charset=utf-8').send(answer.body);
+  res.status(200).type('application/json; charset=utf-8');
+  if (wantsGzip(req)) {
+    res.setHeader('Content-Encoding', 'gzip');
+    res.send(answer.gzip);
+    return;
+  }
+  const body = await identityBody(answer);
+  if (!res.destroyed) res.send(body);
 }
 
 @ApiTags('hosts')
@@ -83,9 +95,20 @@ export class HostsController {
     description: `seconds to hold the request while If-None-Match matches, 0-${MAX_PLACEMENTS_WAIT_SECONDS} (default 0)`,
   })
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'the ETag of the answer the host has' })
+  @ApiHeader({
+    name: 'Accept-Encoding',
+    required: false,
+    description: 'with gzip accepted (as Node fetch and browsers send it) the body is sent gzip-compressed',
+  })
   @ApiResponse({
     status: 200,
-    headers: { ETag: { description: 'tag of this answer (weak)', schema: { type: 'string' } } },
+    headers: {
+      ETag: { description: 'tag of this answer (weak; the same for both codings)', schema: { type: 'string' } },
+      'Content-Encoding': {
+        description: 'gzip when the request accepts it; absent otherwise',
+        schema: { type: 'string', enum: ['gzip'] },
+      },
+    },
     schema: {
       type: 'object',
       properties: {
@@ -132,7 +155,8 @@ export class HostsController {
     // JSON text from Postgres, sent as it is (see PlacementsReader), kept between projector batches
     const generation = this.placementsCache.generation;
     let answer = await this.currentAnswer(hostId, ifNoneMatch);
-    if (!etagMatches(ifNoneMatch, answer.etag) || waitMs === 0) return sendPlacements(req, res, answer, ifNoneMatch);
+    if (!etagMatches(ifNoneMatch, answer.etag) || waitMs === 0)
+      return await sendPlacements(req, res, answer, ifNoneMatch);
     const aborted = { onAbort: (f: () => void) => res.once('close', f) };
     // ends somewhere in the last quarter of the wait: hosts that started together do not all come back together
     const changed = await this.placementsWatch.wait(
@@ -144,19 +168,16 @@ export class HostsController {
     );
     if (res.destroyed || res.writableEnded) return;
     if (changed) answer = await this.currentAnswer(hostId, undefined);
-    sendPlacements(req, res, answer, ifNoneMatch);
+    await sendPlacements(req, res, answer, ifNoneMatch);
   }
 
   /**
    * The host's answer; when the caller's tag is the one already known for this generation
    * (a long-poll asking again after its wait ran out), the body is not read at all.
    */
-  private async currentAnswer(
-    hostId: string,
-    ifNoneMatch: string | undefined,
-  ): Promise<{ etag: string; body: Buffer | null }> {
+  private async currentAnswer(hostId: string, ifNoneMatch: string | undefined): Promise<Answer> {
     const known = ifNoneMatch ? this.placementsCache.knownEtag(hostId) : undefined;
-    if (known !== undefined && etagMatches(ifNoneMatch, known)) return { etag: known, body: null };
+    if (known !== undefined && etagMatches(ifNoneMatch, known)) return { etag: known, gzip: null };
     const answer = await this.placementsCache.placements(hostId);
     if (answer === null) throw notFound('Host', hostId);
     return answer;

@@ -132,7 +132,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
   it('a batch drops the answers of the hosts it changed only; a notification naming no host (a rebuild) drops them all', async () => {
     const [mine, other] = ['host-r1-01', 'host-r2-02'];
     await cache.placements(mine);
-    const old = (await cache.placements(other))!.body.toString();
+    const old = (await cache.placementsJson(other))!;
     const generation = cache.generation;
     const p = JSON.parse(old).placements.find((x: any) => !x.acknowledged);
     await append(
@@ -146,7 +146,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     const hits = cache.hits;
     await cache.placements(mine);
     expect(cache.hits).toBe(hits + 1); // still kept
-    const fresh = (await cache.placements(other))!.body.toString();
+    const fresh = (await cache.placementsJson(other))!;
     expect(cache.hits).toBe(hits + 1); // read again
     expect(fresh).toBe((await reader().placements(other))!.body);
     expect(fresh).not.toBe(old);

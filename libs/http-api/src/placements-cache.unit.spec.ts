@@ -1,4 +1,7 @@
-import { PlacementsCache } from './placements-cache';
+import { gzipBody } from './content-coding';
+import { identityBody, PlacementsCache, PlacementsReply } from './placements-cache';
+
+const text = async (a: PlacementsReply | null) => (a === null ? null : (await identityBody(a)).toString());
 
 /** A projections stand-in whose answers the test sets, counting reads. */
 function projections() {
@@ -69,21 +72,24 @@ describe('PlacementsCache', () => {
     expect(await cache.placementsJson('h1')).toBe('{"v":2}');
   });
 
-  it('never keeps an unknown host, and drops the least recently used beyond its size', async () => {
+  it('never keeps an unknown host, and drops the least recently used beyond its size (of gzip bytes)', async () => {
     const p = projections();
-    const cache = new PlacementsCache(p.queries, 20);
+    const size = (await gzipBody('{"host":"a"}')).length; // the same for each host below
+    const cache = new PlacementsCache(p.queries, 2 * size); // room for two answers
     cache.setListening(true);
     expect(await cache.placementsJson('nobody')).toBeNull();
     p.bodies.set('nobody', '{"now":"known"}');
     expect(await cache.placementsJson('nobody')).toBe('{"now":"known"}');
-    for (const h of ['a', 'b', 'c']) p.bodies.set(h, `{"host":"${h}"}`); // 12 characters each
+    for (const h of ['a', 'b', 'c']) p.bodies.set(h, `{"host":"${h}"}`);
     await cache.placementsJson('a');
-    await cache.placementsJson('b'); // 'nobody' (15) and 'a' went to make room
-    await cache.placementsJson('b');
+    await cache.placementsJson('b'); // 'nobody' went to make room
+    await cache.placementsJson('a'); // a hit: 'a' is now the most recently used
+    await cache.placementsJson('c'); // 'b' goes
     const before = p.reads();
-    await cache.placementsJson('a');
-    expect(p.reads()).toBe(before + 1);
-    await cache.placementsJson('a');
+    expect(await cache.placementsJson('a')).toBe('{"host":"a"}');
+    expect(await cache.placementsJson('c')).toBe('{"host":"c"}');
+    expect(p.reads()).toBe(before);
+    expect(await cache.placementsJson('b')).toBe('{"host":"b"}');
     expect(p.reads()).toBe(before + 1);
   });
 
@@ -114,15 +120,15 @@ describe('PlacementsCache', () => {
     cache.setListening(true);
     p.bodies.set('h1', '{"v":1}');
     const answers = await Promise.all([cache.placements('h1'), cache.placements('h1'), cache.placements('h1')]);
-    expect(answers.map((a) => a?.body.toString())).toEqual(['{"v":1}', '{"v":1}', '{"v":1}']);
+    expect(await Promise.all(answers.map(text))).toEqual(['{"v":1}', '{"v":1}', '{"v":1}']);
     expect(p.reads()).toBe(1);
     p.bodies.set('h1', '{"v":2}');
     cache.invalidate();
     p.duringNextRead(() => cache.invalidate()); // a batch commits while the read runs: a request after it does not share the read
     const first = cache.placements('h1');
     const second = cache.placements('h1');
-    expect((await first)?.body.toString()).toBe('{"v":2}');
-    expect((await second)?.body.toString()).toBe('{"v":2}');
+    expect(await text(await first)).toBe('{"v":2}');
+    expect(await text(await second)).toBe('{"v":2}');
     expect(p.reads()).toBe(3);
   });
 

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { NextFunction, Request, Response } from 'express';
+import { wantsGzip } from '../content-coding';
 
 /** Where `npm run build` writes the dashboard's bundle (apps/ui/build.mjs): dist/ui. */
 export function uiDirCandidates(): string[] {
@@ -76,7 +77,7 @@ function send(req: Request, res: Response, asset: Asset): void {
     res.status(304).end();
     return;
   }
-  const gzip = asset.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const gzip = asset.gzip && wantsGzip(req);
   if (gzip) res.setHeader('Content-Encoding', 'gzip');
   res.status(200).end(req.method === 'HEAD' ? undefined : gzip ? asset.gzip : asset.body);
 }
