@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { signingKeyFromTokenHash } from './kafka-signature';
 import { parseRole, Principal, Role } from './roles';
 
@@ -16,7 +16,7 @@ export function newSecret(): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export interface TokenInfo {
@@ -147,11 +147,11 @@ export class Authenticator {
     private readonly store: Pick<TokenStore, 'verify'>,
     bootstrapToken?: string | null,
   ) {
-    this.bootstrapHash = bootstrapToken ? createHash('sha256').update(bootstrapToken).digest() : null;
+    this.bootstrapHash = bootstrapToken ? hash('sha256', bootstrapToken, 'buffer') : null;
   }
 
   async authenticate(token: string): Promise<Principal | null> {
-    if (this.bootstrapHash && timingSafeEqual(createHash('sha256').update(token).digest(), this.bootstrapHash)) {
+    if (this.bootstrapHash && timingSafeEqual(hash('sha256', token, 'buffer'), this.bootstrapHash)) {
       return { tokenId: 'bootstrap', name: 'FLEETCOMPAT_BOOTSTRAP_TOKEN', role: 'admin' };
     }
     return this.store.verify(token);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '../../../test/support/postgres';
 import { copyRows } from './copy';
@@ -46,6 +47,29 @@ describe('copyRows (COPY FROM STDIN, text format)', () => {
       [3, '', null, [], '2026-01-02T03:04:05.006Z'],
       [4, '\\N', true, 'just a string', '2026-11-25T03:00:00.000Z'],
     ]);
+  });
+
+  it('given any strings (backslashes, tabs, newlines, carriage returns, \\N among them), each comes back as it was, in text and in JSON', async () => {
+    const awkwardChar = fc.constantFrom('\\', '\t', '\n', '\r', 'N', '.', ' ', '"', 'é', '𝄞');
+    const text = fc.oneof(
+      fc.string({ unit: awkwardChar, maxLength: 30 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(text, { minLength: 1, maxLength: 30 }), async (strings) => {
+        await client.query(`TRUNCATE t`);
+        await copyRows(
+          client,
+          't',
+          ['n', 's', 'j'],
+          strings.map((v, i) => [i, v, { v }]),
+        );
+        const { rows } = await client.query(`SELECT s, j FROM t ORDER BY n`);
+        expect(rows.map((r) => r.s)).toEqual(strings);
+        expect(rows.map((r) => r.j.v)).toEqual(strings);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('streams many rows in chunks', async () => {

@@ -264,3 +264,16 @@ describe('properties of the decision', () => {
     );
   });
 });
+
+describe('what the what-if memo relies on', () => {
+  it('given any guest and host ids, the decision is the same (what the memo relies on)', () => {
+    fc.assert(
+      fc.property(kernelNotesArb, hostArb, fc.string(), fc.string(), (notes, h, guestId, hostId) => {
+        const i = input(notes, { version: h.hypervisor.version, build: h.hypervisor.build, override: h.override });
+        expect(decidePlacement({ ...i, guest: { ...i.guest, guestId }, host: { ...i.host, hostId } })).toEqual(
+          decidePlacement(i),
+        );
+      }),
+    );
+  });
+});

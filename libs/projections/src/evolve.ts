@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   EventDataSchemas,
   EventType,
@@ -151,7 +151,7 @@ export function decisionKey(m: PlacementDecided): string {
     m.costs.map((c) => c.code),
     m.policyVersion,
   ]);
-  return createHash('sha256').update(fields).digest('base64url');
+  return hash('sha256', fields, 'base64url');
 }
 
 /** The decision costs the guest its first-GiB superpage (stored with the view: superpage_lost). */
@@ -213,6 +213,9 @@ export interface Cause {
   readonly recordedAt: string;
 }
 
+/** A decision's `causedBy`. */
+type RecordedCause = Pick<Cause, 'eventId' | 'type' | 'globalPosition'>;
+
 /** The rows an applied change asks to be decided again. */
 type Reach = { readonly kind: 'views'; readonly views: readonly View[] } | { readonly kind: 'all' };
 
@@ -232,6 +235,7 @@ export class Evolver {
   private readonly decide: boolean;
   private readonly maxGuestsPerHost: number;
   private readonly shard: ShardLayout | undefined;
+  private lastCause?: { readonly of: Cause; readonly value: RecordedCause };
 
   constructor(
     private readonly ws: WorkingSet,
@@ -362,8 +366,18 @@ export class Evolver {
     }
   }
 
-  private causedBy(cause: Cause) {
-    return { eventId: cause.eventId, type: cause.type, globalPosition: cause.globalPosition };
+  /**
+   * The cause as recorded with each decision. One object for all the decisions of one cause
+   * (an upgrade re-decides a host's guests): its JSON text is then made once for the history's
+   * COPY (projection-store's jsonText keeps it by object). Never mutated.
+   */
+  private causedBy(cause: Cause): RecordedCause {
+    if (this.lastCause?.of !== cause)
+      this.lastCause = {
+        of: cause,
+        value: { eventId: cause.eventId, type: cause.type, globalPosition: cause.globalPosition },
+      };
+    return this.lastCause.value;
   }
 
   /** Publishes a withdrawal of the view's current decision, if it has one. */
