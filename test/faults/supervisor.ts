@@ -98,11 +98,16 @@ export class Supervisor {
     const proc = await startFrom(this.dist, i.role, { ...this.env, ...this.envOf?.(i), INSTANCE: this.name(i) });
     i.proc = proc;
     i.up = false;
+    // Look for the line in the whole chunk (with the end of the last one, for a line split
+    // between two) before trimming: a busy process's pipe delivers chunks of many KB, and the
+    // line followed by more than the kept tail within one chunk was missed (the process then
+    // never counted as up, and settle() failed on a slow machine).
     let tail = '';
     const watch = (chunk: Buffer) => {
       if (i.up || i.proc !== proc) return;
-      tail = (tail + chunk.toString('utf8')).slice(-4096);
-      if (/listening on http/.test(tail)) i.up = true;
+      const text = tail + chunk.toString('utf8');
+      if (/listening on http/.test(text)) i.up = true;
+      tail = text.slice(-64);
     };
     proc.child.stdout?.on('data', watch);
     proc.child.stderr?.on('data', watch);
