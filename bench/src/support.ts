@@ -116,10 +116,9 @@ export async function startApp(role: Role, env: Record<string, string>): Promise
   return app;
 }
 
-/** A bare node:http server in its own process answering every request with `body` (the query baseline). */
 /**
- * A bare node:http server answering every request with `body` as it is (bytes already in the
- * coding `contentEncoding` names, if any): the baseline of the query point.
+ * A bare node:http server in its own process answering every request with `body` as it is
+ * (bytes already in the coding `contentEncoding` names, if any): the baseline of the query point.
  */
 export async function startBareServer(body: Buffer, contentEncoding?: string): Promise<App> {
   const port = await freePort();

@@ -152,7 +152,7 @@ export class HostsController {
   ): Promise<void> {
     const waitMs = placementsWaitMs(wait);
     const ifNoneMatch = req.headers['if-none-match'];
-    // JSON text from Postgres, sent as it is (see PlacementsReader), kept between projector batches
+    // JSON text from Postgres (see PlacementsReader), gzip-compressed once and kept between projector batches
     const generation = this.placementsCache.generation;
     let answer = await this.currentAnswer(hostId, ifNoneMatch);
     if (!etagMatches(ifNoneMatch, answer.etag) || waitMs === 0)

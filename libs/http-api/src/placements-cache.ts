@@ -21,7 +21,7 @@ export function identityBody(reply: PlacementsReply): Promise<Buffer> {
 }
 
 /**
- * Answers of `GET /v1/hosts/{id}/placements` (JSON text and entity tag), kept until the
+ * Answers of `GET /v1/hosts/{id}/placements` (gzip bytes and entity tag), kept until the
  * projections move: every committed projector batch notifies PROJECTION_CHANNEL, naming the
  * hosts it changed (their answers are dropped) or, with an empty payload (a rebuild, a
  * re-projection, a batch of many hosts), none (the whole cache is dropped). Hosts about to reboot read this all at once, mostly between batches; hosts
