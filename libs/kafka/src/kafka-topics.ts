@@ -82,15 +82,17 @@ export class KafkaTopicGate {
         try {
           let missing = await this.missingTopics();
           if (missing.length && this.options.create && !createRefused) {
+            let created = false;
             try {
               await this.createTopics(missing);
-              missing = await this.missingTopics();
+              created = true;
             } catch (e) {
               createRefused = true;
               this.log.warn(
                 `could not create the Kafka topics ${missing.join(', ')}: ${errorMessage(e)}; waiting for them instead`,
               );
             }
+            if (created) missing = await this.untilLeaders();
           }
           this.current = { present: missing.length === 0, missing };
           saidError = '';
@@ -147,8 +149,12 @@ export class KafkaTopicGate {
         `replication factor: ${replicationFactor < 0 ? "the broker's default" : replicationFactor})`,
     );
     try {
+      // Not kafkajs's waitForLeaders: it retries only LEADER_NOT_AVAILABLE, and a KRaft broker
+      // may answer the metadata request right after the create with UNKNOWN_TOPIC_OR_PARTITION
+      // ("This server does not host this topic-partition") while the new topic propagates.
+      // untilLeaders() waits for both.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         timeout: 30000,
         topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
       });
@@ -157,6 +163,26 @@ export class KafkaTopicGate {
       const errors = (e as { errors?: { type?: string }[] }).errors;
       if (!(Array.isArray(errors) && errors.length > 0 && errors.every((x) => x?.type === 'TOPIC_ALREADY_EXISTS')))
         throw e;
+    }
+  }
+
+  /**
+   * Right after creating: the needed topics still missing once every partition has a leader,
+   * checked every 100 ms for up to 10 s. A topic the broker does not know yet (metadata not
+   * propagated) counts as missing, not as an error; what is still missing after that goes to
+   * the slow loop.
+   */
+  private async untilLeaders(): Promise<string[]> {
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      let missing: string[] = [...this.options.topics];
+      try {
+        missing = await this.missingTopics();
+      } catch (e) {
+        if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() >= deadline) throw e;
+      }
+      if (!missing.length || this.closed || Date.now() >= deadline) return missing;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
