@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { KafkaSigner } from '@fleetcompat/auth';
+import { createTopicsWithLeaders } from '@fleetcompat/kafka';
 import { EventRouting, FleetEvent, InputTopics, Topics } from '@fleetcompat/contract';
 import { notifiedHosts, processorNames, PROJECTION_CHANNEL } from '@fleetcompat/projections';
 import { envelope, FleetSize, generateFleet } from '@fleetcompat/sample-fleet';
@@ -62,10 +63,10 @@ export async function createTopics(prefix: string): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(Topics).map((t) => ({ topic: prefix + t, numPartitions: 3, replicationFactor: 1 })),
-    });
+    await createTopicsWithLeaders(
+      admin,
+      Object.values(Topics).map((t) => ({ topic: prefix + t, numPartitions: 3, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -367,7 +368,7 @@ export async function bareProducer(
     allowAutoTopicCreation: false,
   });
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
     await producer.connect();
     let after = '';
     let n = 0;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { createTopicsWithLeaders } from '@fleetcompat/kafka';
 import { InputTopics, Topics } from '@fleetcompat/contract';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '@fleetcompat/platform';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
@@ -39,10 +40,10 @@ describe('health and metrics (own broker, own Postgres)', () => {
     });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(Topics).map((t) => ({ topic: `${prefix}${t}`, numPartitions: 3, replicationFactor: 1 })),
-    });
+    await createTopicsWithLeaders(
+      admin,
+      Object.values(Topics).map((t) => ({ topic: `${prefix}${t}`, numPartitions: 3, replicationFactor: 1 })),
+    );
     await admin.disconnect();
     app = await startApp('all-in-one', {
       DATABASE_URL: pg.url,

@@ -2,6 +2,7 @@
 // workload, full reads of the output topics, and the ingest group's lag.
 import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { KafkaSigner } from '@fleetcompat/auth';
+import { createTopicsWithLeaders } from '@fleetcompat/kafka';
 import { kafkaClient } from '../support/kafka';
 
 export function client(brokers: string): Kafka {
@@ -25,10 +26,10 @@ export async function withAdmin<T>(kafka: Kafka, work: (admin: Admin) => Promise
 
 export async function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
   await withAdmin(kafka, (a) =>
-    a.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-    }),
+    createTopicsWithLeaders(
+      a,
+      topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    ),
   );
 }
 

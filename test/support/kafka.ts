@@ -4,6 +4,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { IHeaders, Kafka, KafkaConfig, logCreator, logLevel, Partitioners } from 'kafkajs';
 import { KAFKA_AUTH_HEADER, KafkaSigner } from '@fleetcompat/auth';
+import { createTopicsWithLeaders } from '@fleetcompat/kafka';
 import { brokers, uniqueName } from '@fleetcompat/testing';
 
 export { brokers, uniqueName };
@@ -42,10 +43,10 @@ export async function createTopics(names: string[], partitions = 3): Promise<voi
   const admin = kafkaClient().admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-    });
+    await createTopicsWithLeaders(
+      admin,
+      names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }

@@ -82,17 +82,15 @@ export class KafkaTopicGate {
         try {
           let missing = await this.missingTopics();
           if (missing.length && this.options.create && !createRefused) {
-            let created = false;
             try {
               await this.createTopics(missing);
-              created = true;
+              missing = await this.missingTopics();
             } catch (e) {
               createRefused = true;
               this.log.warn(
                 `could not create the Kafka topics ${missing.join(', ')}: ${errorMessage(e)}; waiting for them instead`,
               );
             }
-            if (created) missing = await this.untilLeaders();
           }
           this.current = { present: missing.length === 0, missing };
           saidError = '';
@@ -148,42 +146,11 @@ export class KafkaTopicGate {
       `creating the Kafka topics ${topics.join(', ')} (partitions: ${partitions < 0 ? "the broker's default" : partitions}, ` +
         `replication factor: ${replicationFactor < 0 ? "the broker's default" : replicationFactor})`,
     );
-    try {
-      // Not kafkajs's waitForLeaders: it retries only LEADER_NOT_AVAILABLE, and a KRaft broker
-      // may answer the metadata request right after the create with UNKNOWN_TOPIC_OR_PARTITION
-      // ("This server does not host this topic-partition") while the new topic propagates.
-      // untilLeaders() waits for both.
-      await admin.createTopics({
-        waitForLeaders: false,
-        timeout: 30000,
-        topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
-      });
-    } catch (e) {
-      // Another process created some of them meanwhile: not an error. Anything else is.
-      const errors = (e as { errors?: { type?: string }[] }).errors;
-      if (!(Array.isArray(errors) && errors.length > 0 && errors.every((x) => x?.type === 'TOPIC_ALREADY_EXISTS')))
-        throw e;
-    }
-  }
-
-  /**
-   * Right after creating: the needed topics still missing once every partition has a leader,
-   * checked every 100 ms for up to 10 s. A topic the broker does not know yet (metadata not
-   * propagated) counts as missing, not as an error; what is still missing after that goes to
-   * the slow loop.
-   */
-  private async untilLeaders(): Promise<string[]> {
-    const deadline = Date.now() + 10000;
-    for (;;) {
-      let missing: string[] = [...this.options.topics];
-      try {
-        missing = await this.missingTopics();
-      } catch (e) {
-        if ((e as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() >= deadline) throw e;
-      }
-      if (!missing.length || this.closed || Date.now() >= deadline) return missing;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await createTopicsWithLeaders(
+      admin,
+      topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
+      { existingOk: true },
+    );
   }
 
   private async connect(): Promise<Admin> {
@@ -218,5 +185,75 @@ export class KafkaTopicGate {
         done();
       };
     });
+  }
+}
+
+/** One topic to create (kafkajs's ITopicConfig, the fields this codebase uses). */
+export interface NewTopic {
+  readonly topic: string;
+  /** -1 or unset: the broker's num.partitions. */
+  readonly numPartitions?: number;
+  /** -1 or unset: the broker's default.replication.factor. */
+  readonly replicationFactor?: number;
+}
+
+/**
+ * Creates topics and resolves once every partition of each has a leader. Not kafkajs's
+ * `waitForLeaders`: it retries only LEADER_NOT_AVAILABLE, and a KRaft broker may answer the
+ * metadata request right after a create with UNKNOWN_TOPIC_OR_PARTITION ("This server does not
+ * host this topic-partition") while the new topic propagates, which kafkajs throws (CI saw
+ * it). Both are waited out here, every 100 ms up to `timeoutMs`; any other error is thrown, as
+ * is a create refused by the broker (TOPIC_ALREADY_EXISTS too, unless `existingOk`).
+ */
+export async function createTopicsWithLeaders(
+  admin: Admin,
+  topics: readonly NewTopic[],
+  options: { readonly timeoutMs?: number; readonly existingOk?: boolean } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30000;
+  try {
+    await admin.createTopics({
+      waitForLeaders: false,
+      timeout: timeoutMs,
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.numPartitions ?? -1,
+        replicationFactor: t.replicationFactor ?? -1,
+      })),
+    });
+  } catch (e) {
+    // Another process created some of them meanwhile: not an error when existingOk.
+    const errors = (e as { errors?: { type?: string }[] }).errors;
+    const existed =
+      Array.isArray(errors) && errors.length > 0 && errors.every((x) => x?.type === 'TOPIC_ALREADY_EXISTS');
+    if (!(options.existingOk && existed)) throw e;
+  }
+  await untilLeaders(
+    admin,
+    topics.map((t) => t.topic),
+    Date.now() + timeoutMs,
+  );
+}
+
+/** Waits until every partition of each topic has a leader; throws at the deadline. */
+async function untilLeaders(admin: Admin, topics: readonly string[], deadline: number): Promise<void> {
+  for (;;) {
+    let lacking: readonly string[] = topics;
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const led = new Set(
+        meta
+          .filter((t) => t.partitions.length && t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0))
+          .map((t) => t.name),
+      );
+      lacking = topics.filter((t) => !led.has(t));
+    } catch (e) {
+      const type = (e as { type?: string }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw e;
+    }
+    if (!lacking.length) return;
+    if (Date.now() >= deadline)
+      throw new Error(`Kafka topics without a leader after the create: ${lacking.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -4,7 +4,7 @@
 // settings from the environment (KAFKA_SASL_*), kafkaOptionsFrom, createKafka.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { createKafka, createIdempotentProducer } from '@fleetcompat/kafka';
+import { createKafka, createIdempotentProducer, createTopicsWithLeaders } from '@fleetcompat/kafka';
 import { ConfigError, loadSettings } from '@fleetcompat/platform';
 import { kafkaOptionsFrom } from './kafka-wiring';
 
@@ -65,7 +65,7 @@ describe('Kafka over SASL/SCRAM-SHA-512 (own broker)', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1 }]);
       const producer = createIdempotentProducer(kafka);
       await producer.connect();
       await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: 'over scram' }] });
