@@ -546,14 +546,14 @@ export function hostAgentScenario(mode: Mode): void {
     it('GET /v1/hosts/h1/placements: ETag, 304 on If-None-Match, a bounded wait', async () => {
       const first = await fleet.placements(fleet.tokens.h1);
       const etag = first.headers.get('etag')!;
-      expect(etag).toMatch(/^W\/"p2-[0-9a-f]{32}"$/);
+      expect(etag).toMatch(/^W\/"p3-[0-9a-f]{32}"$/);
       expect(first.body.withdrawn).toEqual([]);
       const get = (query: string, tag?: string) =>
         fetch(`${fleet.url}/v1/hosts/h1/placements${query}`, {
           headers: { authorization: `Bearer ${fleet.tokens.h1}`, ...(tag ? { 'if-none-match': tag } : {}) },
         });
       expect((await get('', etag)).status).toBe(304);
-      expect((await get('', 'W/"p2-other"')).status).toBe(200);
+      expect((await get('', 'W/"p3-other"')).status).toBe(200);
       const t = Date.now();
       const held = await get('?wait=2', etag);
       expect(held.status).toBe(304);

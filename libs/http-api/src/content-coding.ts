@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { gunzip } from 'node:zlib';
 import type { Request } from 'express';
 
 /**
@@ -12,21 +12,9 @@ export function wantsGzip(req: Pick<Request, 'acceptsEncodings'>): boolean {
   return req.acceptsEncodings('gzip', 'identity') === 'gzip';
 }
 
-/**
- * The level answers are compressed with, once per answer read from Postgres. On a placements
- * body of 50 guests (52 KB) level 1 takes about 0.12 ms for 4.8 KB, the default 6 about
- * 0.35 ms for 4.0 KB (docs/benchmarks.md, "Session 9").
- */
-export const ANSWER_GZIP_LEVEL = 1;
-
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
-/** Compresses off the event loop (zlib's thread pool). */
-export function gzipBody(body: Buffer | string): Promise<Buffer> {
-  return gzipAsync(body, { level: ANSWER_GZIP_LEVEL });
-}
-
+/** The bytes of a gzip-compressed answer (PlacementsReader keeps them so), off the event loop. */
 export function gunzipBody(gz: Buffer): Promise<Buffer> {
   return gunzipAsync(gz);
 }

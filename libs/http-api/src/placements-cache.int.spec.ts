@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import { FleetEvent } from '@fleetcompat/contract';
 import { PostgresEventStore } from '@fleetcompat/event-store';
@@ -17,6 +18,9 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
   let cache: PlacementsCache;
   let watch: PlacementsWatch;
   const reader = () => new PlacementsReader(ds);
+  /** The JSON text of a host's answer as a fresh reader reads it. */
+  const bodyOf = async (hostId: string): Promise<string> =>
+    gunzipSync((await reader().placements(hostId))!.gzip).toString();
   const append = async (...events: FleetEvent[]) => {
     await store.store(events.map((event) => ({ event, origin: { channel: 'http' as const } })));
     await projector.catchUp();
@@ -41,7 +45,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
 
   it('the body is the projections placements answer plus remedy per placement and the withdrawn guests', async () => {
     for (const hostId of ['host-r1-01', 'host-r1-02', 'host-r2-01', 'host-r2-02']) {
-      const mine = JSON.parse((await reader().placements(hostId))!.body);
+      const mine = JSON.parse(await bodyOf(hostId));
       // the same guests, statuses, decisions and acknowledgements as the typed read (readPlacements)
       const rows = await new ProjectionQueries(ds).placements(hostId);
       expect(mine.hostId).toBe(hostId);
@@ -55,9 +59,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
       );
       expect(mine.withdrawn).toEqual([]);
     }
-    const blocked = JSON.parse((await reader().placements('host-r2-01'))!.body).placements.find(
-      (p: any) => p.status === 'blocked',
-    );
+    const blocked = JSON.parse(await bodyOf('host-r2-01')).placements.find((p: any) => p.status === 'blocked');
     expect(blocked.remedy.length).toBeGreaterThan(0);
   });
 
@@ -76,7 +78,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
         reason: 'freeze',
       }),
     );
-    const fresh = (await reader().placements(hostId))!.body;
+    const fresh = await bodyOf(hostId);
     expect(fresh).not.toBe(first);
     // the commit's notification reaches the cache's own connection shortly after the commit
     await eventually('the cache drops the old answer', async () =>
@@ -94,7 +96,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
   it('the tag moves with the body and only with it: a batch for another host leaves it, an ack or a removal moves it', async () => {
     const hostId = 'host-r1-01';
     const t0 = (await reader().placements(hostId))!.etag;
-    expect(t0).toMatch(/^W\/"p2-[0-9a-f]{32}"$/);
+    expect(t0).toMatch(/^W\/"p3-[0-9a-f]{32}"$/);
     expect((await reader().etags([hostId, 'nobody'])).get(hostId)).toBe(t0);
     await append(
       envelope('tag-other-host', 'HypervisorUpgradeCancelled', '2026-11-22T00:01:00Z', 'orchestrator', {
@@ -103,7 +105,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     );
     expect((await reader().placements(hostId))!.etag).toBe(t0);
 
-    const body = JSON.parse((await reader().placements(hostId))!.body);
+    const body = JSON.parse(await bodyOf(hostId));
     const p = body.placements[0];
     await append(
       envelope('tag-ack', 'PlacementApplied', '2026-11-22T00:02:00Z', `host-agent/${hostId}`, {
@@ -114,7 +116,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     );
     const t1 = (await reader().placements(hostId))!;
     expect(t1.etag).not.toBe(t0);
-    expect(JSON.parse(t1.body).placements[0].acknowledged).toBe(true);
+    expect(JSON.parse(gunzipSync(t1.gzip).toString()).placements[0].acknowledged).toBe(true);
 
     await append(
       envelope('tag-remove', 'GuestRemoved', '2026-11-22T00:03:00Z', `host-agent/${hostId}`, {
@@ -124,7 +126,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     );
     const t2 = (await reader().placements(hostId))!;
     expect(t2.etag).not.toBe(t1.etag);
-    const after = JSON.parse(t2.body);
+    const after = JSON.parse(gunzipSync(t2.gzip).toString());
     expect(after.placements.map((x: any) => x.guestId)).not.toContain(p.guestId);
     expect(after.withdrawn).toEqual([{ guestId: p.guestId, sequence: p.decision.sequence + 1 }]);
   });
@@ -148,7 +150,7 @@ describe('PlacementsCache and the long-poll on real Postgres (LISTEN fleetcompat
     expect(cache.hits).toBe(hits + 1); // still kept
     const fresh = (await cache.placementsJson(other))!;
     expect(cache.hits).toBe(hits + 1); // read again
-    expect(fresh).toBe((await reader().placements(other))!.body);
+    expect(fresh).toBe(await bodyOf(other));
     expect(fresh).not.toBe(old);
 
     const g2 = cache.generation;

@@ -1,19 +1,16 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { listen } from '@fleetcompat/event-store';
-import { notifiedHosts, PlacementsSource, PROJECTION_CHANNEL } from '@fleetcompat/projections';
-import { gunzipBody, gzipBody } from './content-coding';
+import { notifiedHosts, PlacementsAnswer, PlacementsSource, PROJECTION_CHANNEL } from '@fleetcompat/projections';
+import { gunzipBody } from './content-coding';
 
 /**
- * An answer as the API keeps and sends it: the body gzip-compressed (once, when the answer is
- * read from Postgres, off the event loop) and its tag. Most clients take the gzip bytes as
- * they are; a client that does not accept gzip gets them decompressed. A 52 KB body of 50
- * guests is about 5 KB so, and the cache holds about ten times more hosts than as text.
+ * An answer as the API keeps and sends it: the body gzip-compressed (as Postgres keeps it, see
+ * PlacementsReader) and its tag. Most clients take the gzip bytes as they are; a client that
+ * does not accept gzip gets them decompressed. A 52 KB body of 50 guests is about 5 KB so, and
+ * the cache holds about ten times more hosts than as text.
  */
-export interface PlacementsReply {
-  readonly gzip: Buffer;
-  readonly etag: string;
-}
+export type PlacementsReply = PlacementsAnswer;
 
 /** The answer's JSON bytes, for a client that does not accept gzip. */
 export function identityBody(reply: PlacementsReply): Promise<Buffer> {
@@ -144,9 +141,7 @@ export class PlacementsCache implements OnModuleInit, OnModuleDestroy {
       return inflight.answer;
     }
     this.misses++;
-    const read = this.source
-      .placements(hostId)
-      .then(async (a) => (a === null ? null : { gzip: await gzipBody(a.body), etag: a.etag }));
+    const read = this.source.placements(hostId);
     const entry = { generation, answer: read };
     this.inflight.set(hostId, entry);
     let answer: PlacementsReply | null;

@@ -1,4 +1,4 @@
-import { gzipBody } from './content-coding';
+import { gzipAnswer } from '@fleetcompat/projections';
 import { identityBody, PlacementsCache, PlacementsReply } from './placements-cache';
 
 const text = async (a: PlacementsReply | null) => (a === null ? null : (await identityBody(a)).toString());
@@ -20,7 +20,7 @@ function projections() {
         const f = during;
         during = undefined;
         f?.();
-        return snapshot === null ? null : { body: snapshot, etag: `W/"${snapshot}"` };
+        return snapshot === null ? null : { gzip: await gzipAnswer(snapshot), etag: `W/"${snapshot}"` };
       },
       async etags(hostIds: readonly string[]) {
         return new Map(hostIds.filter((h) => bodies.has(h)).map((h) => [h, `W/"${bodies.get(h)}"`]));
@@ -74,7 +74,7 @@ describe('PlacementsCache', () => {
 
   it('never keeps an unknown host, and drops the least recently used beyond its size (of gzip bytes)', async () => {
     const p = projections();
-    const size = (await gzipBody('{"host":"a"}')).length; // the same for each host below
+    const size = (await gzipAnswer('{"host":"a"}')).length; // the same for each host below
     const cache = new PlacementsCache(p.queries, 2 * size); // room for two answers
     cache.setListening(true);
     expect(await cache.placementsJson('nobody')).toBeNull();

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { PlacementsCache } from './placements-cache';
 import { PlacementsWatch } from './placements-watch';
 import { etagMatches, placementsWaitMs } from './hosts.controller';
@@ -10,7 +11,7 @@ function setup(options: { listening?: boolean } = {}) {
   const source = {
     async placements(hostId: string) {
       const etag = tags.get(hostId);
-      return etag ? { body: `{"tag":${JSON.stringify(etag)}}`, etag } : null;
+      return etag ? { gzip: gzipSync(`{"tag":${JSON.stringify(etag)}}`), etag } : null;
     },
     async etags(hostIds: readonly string[]) {
       calls.push([...hostIds]);

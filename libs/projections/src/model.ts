@@ -235,15 +235,17 @@ export function viewKey(guestId: string, hostId: string): string {
 }
 
 /**
- * A placements answer as the read side last built it (projection.placements_answers): the JSON
- * text of `GET /v1/hosts/{id}/placements` and the tag it was built with, read in one snapshot.
- * Not a projection: written by readers, never by the projector, and served only while the
- * host's current tag is still `etag` (PlacementsReader).
+ * A placements answer as the read side last built it (projection.placements_answers): the body
+ * of `GET /v1/hosts/{id}/placements`, gzip-compressed, and the tag it was built with (read in
+ * one snapshot with the body). Not a projection: written by readers, never by the projector,
+ * and served only while the host's current tag is still `etag` (PlacementsReader). `body`, the
+ * JSON text, is what releases before the gzip column kept; it is no longer written or served.
  */
 export interface PlacementsAnswerRow {
   hostId: string;
   etag: string;
-  body: string;
+  body: string | null;
+  gzip: Buffer | null;
 }
 
 /** A stored event the projector could not apply, with the reason (projection.set_aside). */

@@ -12,6 +12,7 @@ const SQL_TYPE: Record<ColumnType, string> = {
   timestamptz: 'timestamp with time zone',
   jsonb: 'jsonb',
   json: 'json',
+  bytea: 'bytea',
 };
 
 /**

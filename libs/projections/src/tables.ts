@@ -19,7 +19,7 @@ import {
  */
 
 /** How a column's value is written and read back. */
-export type ColumnType = 'text' | 'boolean' | 'integer' | 'bigint' | 'timestamptz' | 'jsonb' | 'json';
+export type ColumnType = 'text' | 'boolean' | 'integer' | 'bigint' | 'timestamptz' | 'jsonb' | 'json' | 'bytea';
 
 export interface Column {
   readonly name: string;
@@ -205,7 +205,8 @@ export const PLACEMENTS_ANSWERS: TableDef<PlacementsAnswerRow> = {
   columns: {
     hostId: { name: 'host_id', type: 'text' },
     etag: { name: 'etag', type: 'text' },
-    body: { name: 'body', type: 'text' },
+    body: { name: 'body', type: 'text', nullable: true },
+    gzip: { name: 'gzip', type: 'bytea', nullable: true },
   },
 };
 

@@ -12,6 +12,7 @@ import { ProjectionNotifyHosts1764000100010 } from './1764000100010-projection-n
 import { OutboxTransactionOrder1764000100011 } from './1764000100011-outbox-transaction-order';
 import { OutboxByReference1764000100012 } from './1764000100012-outbox-by-reference';
 import { PlacementsAnswers1764000100013 } from './1764000100013-placements-answers';
+import { PlacementsAnswersGzip1764000100014 } from './1764000100014-placements-answers-gzip';
 
 export {
   CreateProjections1764000100000,
@@ -28,6 +29,7 @@ export {
   OutboxTransactionOrder1764000100011,
   OutboxByReference1764000100012,
   PlacementsAnswers1764000100013,
+  PlacementsAnswersGzip1764000100014,
 };
 
 export const projectionMigrations = [
@@ -45,4 +47,5 @@ export const projectionMigrations = [
   OutboxTransactionOrder1764000100011,
   OutboxByReference1764000100012,
   PlacementsAnswers1764000100013,
+  PlacementsAnswersGzip1764000100014,
 ];

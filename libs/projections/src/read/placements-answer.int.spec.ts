@@ -1,9 +1,13 @@
+import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { sampleFleet } from '@fleetcompat/sample-fleet';
 import { openDatabase } from '@fleetcompat/platform';
 import { ReadFixture, readFixture } from '../../test/read-fixture';
 import { decisionIdOf } from '../model';
-import { PlacementsReader } from './placements-answer';
+import { PlacementsAnswer, PlacementsReader } from './placements-answer';
+
+/** What a client gets: the tag and the JSON text (the answers are kept and passed gzip-compressed). */
+const served = (a: PlacementsAnswer | null) => a && { etag: a.etag, body: gunzipSync(a.gzip).toString() };
 
 const RUNS = Number(process.env.FC_INT_RUNS ?? 20);
 const HOSTS = ['host-r1-01', 'host-r1-02', 'host-r2-01', 'host-r2-02'];
@@ -45,7 +49,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 describe('PlacementsReader keeps built answers in Postgres (real Postgres, the sample fleet projected)', () => {
   let f: ReadFixture;
   /** what a reader built for each host before the changes since (for late-keep) */
-  const builtBefore = new Map<string, { etag: string; body: string }>();
+  const builtBefore = new Map<string, PlacementsAnswer>();
 
   beforeAll(async () => {
     f = await readFixture('placements_answers');
@@ -78,9 +82,9 @@ describe('PlacementsReader keeps built answers in Postgres (real Postgres, the s
       const old = builtBefore.get(hostId);
       if (old)
         await f.ds.query(
-          `INSERT INTO projection.placements_answers (host_id, etag, body) VALUES ($1, $2, $3)
-             ON CONFLICT (host_id) DO UPDATE SET etag = EXCLUDED.etag, body = EXCLUDED.body`,
-          [hostId, old.etag, old.body],
+          `INSERT INTO projection.placements_answers (host_id, etag, gzip) VALUES ($1, $2, $3)
+             ON CONFLICT (host_id) DO UPDATE SET etag = EXCLUDED.etag, gzip = EXCLUDED.gzip`,
+          [hostId, old.etag, old.gzip],
         );
       return;
     }
@@ -147,7 +151,7 @@ describe('PlacementsReader keeps built answers in Postgres (real Postgres, the s
           const before = readers[s.reader].counts.kept;
           const answer = await readers[s.reader].placements(HOSTS[s.host]);
           kept += readers[s.reader].counts.kept - before;
-          expect(answer).toEqual(await reference.placements(HOSTS[s.host]));
+          expect(served(answer)).toEqual(served(await reference.placements(HOSTS[s.host])));
         }
       }),
       { numRuns: RUNS },
@@ -161,8 +165,8 @@ describe('PlacementsReader keeps built answers in Postgres (real Postgres, the s
     await f.ds.query(`DELETE FROM projection.placements_answers`);
     const first = await a.placements('host-r1-02');
     expect(a.counts).toEqual({ kept: 0, built: 1 });
-    expect(await b.placements('host-r1-02')).toEqual(first);
-    expect(await a.placements('host-r1-02')).toEqual(first);
+    expect(served(await b.placements('host-r1-02'))).toEqual(served(first));
+    expect(served(await a.placements('host-r1-02'))).toEqual(served(first));
     expect([a.counts, b.counts]).toEqual([
       { kept: 1, built: 1 },
       { kept: 1, built: 0 },
@@ -170,6 +174,30 @@ describe('PlacementsReader keeps built answers in Postgres (real Postgres, the s
     expect(await a.placements('nobody')).toBeNull();
     const [{ n }] = await f.ds.query(`SELECT count(*)::int AS n FROM projection.placements_answers`);
     expect(n).toBe(1);
+  });
+
+  it('kept answers are gzip bytes that decompress to the answer; a row of an older release (JSON text, no bytes) is built again and replaced', async () => {
+    const reader = new PlacementsReader(f.ds);
+    const reference = new PlacementsReader(f.ds, undefined, { keep: false });
+    await f.ds.query(`DELETE FROM projection.placements_answers`);
+    const now = served(await reference.placements(HOSTS[2]))!;
+    await f.ds.query(`INSERT INTO projection.placements_answers (host_id, etag, body) VALUES ($1, $2, $3)`, [
+      HOSTS[2],
+      now.etag,
+      now.body,
+    ]);
+    expect(served(await reader.placements(HOSTS[2]))).toEqual(now);
+    expect(reader.counts).toEqual({ kept: 0, built: 1 });
+    const [row] = await f.ds.query(`SELECT etag, body, gzip FROM projection.placements_answers WHERE host_id = $1`, [
+      HOSTS[2],
+    ]);
+    expect({ etag: row.etag, body: row.body, text: gunzipSync(row.gzip).toString() }).toEqual({
+      etag: now.etag,
+      body: null,
+      text: now.body,
+    });
+    expect(served(await reader.placements(HOSTS[2]))).toEqual(now);
+    expect(reader.counts).toEqual({ kept: 1, built: 1 });
   });
 
   it('on a read-only connection (a standby) nothing is kept: answers kept by a writer are served, the others built, all the same', async () => {
@@ -180,12 +208,13 @@ describe('PlacementsReader keeps built answers in Postgres (real Postgres, the s
       await f.ds.query(`DELETE FROM projection.placements_answers`);
       const reader = new PlacementsReader(ro);
       const reference = new PlacementsReader(f.ds, undefined, { keep: false });
-      for (const h of [...HOSTS, ...HOSTS]) expect(await reader.placements(h)).toEqual(await reference.placements(h));
+      for (const h of [...HOSTS, ...HOSTS])
+        expect(served(await reader.placements(h))).toEqual(served(await reference.placements(h)));
       expect(reader.counts).toEqual({ kept: 0, built: HOSTS.length * 2 });
       const [{ n }] = await f.ds.query(`SELECT count(*)::int AS n FROM projection.placements_answers`);
       expect(n).toBe(0);
       await new PlacementsReader(f.ds).placements(HOSTS[0]);
-      expect(await reader.placements(HOSTS[0])).toEqual(await reference.placements(HOSTS[0]));
+      expect(served(await reader.placements(HOSTS[0]))).toEqual(served(await reference.placements(HOSTS[0])));
       expect(reader.counts).toEqual({ kept: 1, built: HOSTS.length * 2 });
     } finally {
       await ro.destroy();
@@ -208,7 +237,8 @@ describe('PlacementsReader keeps built answers in Postgres (real Postgres, the s
         await new PlacementsReader(f.ds).placements(HOSTS[1]); // one kept by a writer: still not readable here
         const reader = new PlacementsReader(limited);
         const reference = new PlacementsReader(f.ds, undefined, { keep: false });
-        for (const h of [...HOSTS, ...HOSTS]) expect(await reader.placements(h)).toEqual(await reference.placements(h));
+        for (const h of [...HOSTS, ...HOSTS])
+          expect(served(await reader.placements(h))).toEqual(served(await reference.placements(h)));
         expect(reader.counts).toEqual({ kept: 0, built: HOSTS.length * 2 });
       } finally {
         await limited.destroy();

@@ -1,14 +1,33 @@
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { Logger } from '@nestjs/common';
 import { Queryable } from '@fleetcompat/event-store';
 import { assertSchemaName, LIVE_SCHEMA } from '../schema';
 import { PLACEMENTS_ANSWERS } from '../tables';
 
-/** A placements answer: the JSON text of `GET /v1/hosts/{id}/placements` and its entity tag. */
+/**
+ * A placements answer: the JSON text of `GET /v1/hosts/{id}/placements`, gzip-compressed (as
+ * it is kept, and as most clients take it), and its entity tag.
+ */
 export interface PlacementsAnswer {
-  readonly body: string;
-  /** A weak validator (`W/"p1-<md5>"`): equal tags, equal bodies. */
+  readonly gzip: Buffer;
+  /** A weak validator (`W/"p3-<md5>"`): equal tags, equal bodies. */
   readonly etag: string;
+}
+
+/**
+ * The gzip level answers are compressed with, once per answer built. On a body of 50 guests
+ * (52 KB) level 1 takes about 0.12 ms for 4.8 KB, the default 6 about 0.35 ms for 4.0 KB
+ * (docs/benchmarks.md, "Session 9").
+ */
+export const ANSWER_GZIP_LEVEL = 1;
+
+const gzipAsync = promisify(gzip);
+
+/** Compresses an answer's body off the event loop (zlib's thread pool). */
+export function gzipAnswer(body: string): Promise<Buffer> {
+  return gzipAsync(body, { level: ANSWER_GZIP_LEVEL });
 }
 
 /** Where the placements answers come from (the projections; a stand-in in unit tests). */
@@ -49,10 +68,13 @@ function refusedWrite(e: unknown): boolean {
  * long-poll checks many hosts at once with it (integer aggregates over the guests index, no
  * decision messages, no JSON).
  *
- * Built answers are kept in `placements_answers` (one row per host: the body and the tag it was
- * built with, from one snapshot) and served while the host's current tag is still that tag: a
- * read computes the tag (the aggregates above) and takes the kept body only if the tags are
- * equal, by the same rule that lets a host keep its answer on a 304. Building a body costs about
+ * Built answers are kept in `placements_answers` (one row per host: the body gzip-compressed and
+ * the tag it was built with, from one snapshot) and served while the host's current tag is
+ * still that tag: a read computes the tag (the aggregates above) and takes the kept bytes only
+ * if the tags are equal, by the same rule that lets a host keep its answer on a 304. Postgres
+ * cannot make gzip, so a build is two statements: the body and its tag (one snapshot), then,
+ * once compressed here, the bytes kept with that tag. The tag may have moved in between; the
+ * row is then kept with the tag it was built for, which no read matches any more. Building a body costs about
  * five times more than that (the host's decisions, 50 index lookups for 50 guests, and the JSON),
  * and a kept answer outlives a projector batch that did not change it, an API restart, and the
  * in-memory cache's size limit, for every API process. The projector never writes or clears the
@@ -65,8 +87,8 @@ export class PlacementsReader implements PlacementsSource {
   private readonly log = new Logger(PlacementsReader.name);
   private readonly bodySql: string;
   private readonly etagsSql: string;
+  private readonly answerSql: string;
   private readonly keepSql: string;
-  private readonly readKeptSql: string;
   /** keep: answers are kept and served; read: kept ones are served, none written (Postgres refused a write); off: built every time */
   private mode: 'keep' | 'read' | 'off';
   readonly counts = { kept: 0, built: 0 };
@@ -105,7 +127,7 @@ export class PlacementsReader implements PlacementsSource {
     const shape = createHash('sha256').update(body).digest('hex').slice(0, 16);
     // count, sum of sequences and a 64-bit hash sum over the host's guest rows: integer
     // aggregates, no per-row JSON or sort (about 2.5 times cheaper than hashing the rows' JSON)
-    const fingerprint = `'W/"p2-' || (SELECT md5(concat_ws('|', '${shape}', coalesce(h.upgrade->>'toVersion', h.hypervisor_version), count(*), sum(g.sequence),
+    const fingerprint = `'W/"p3-' || (SELECT md5(concat_ws('|', '${shape}', coalesce(h.upgrade->>'toVersion', h.hypervisor_version), count(*), sum(g.sequence),
               sum(hashtextextended(concat_ws('|', g.guest_id, g.present, g.status, g.decision_id, a.decision_id = g.decision_id), 0))))
              FROM ${s}.guests g
              LEFT JOIN ${s}.acks a ON a.host_id = g.host_id AND a.guest_id = g.guest_id
@@ -114,49 +136,60 @@ export class PlacementsReader implements PlacementsSource {
     this.etagsSql = `SELECT h.host_id, ${fingerprint} AS etag FROM ${s}.hosts h WHERE h.host_id = ANY($1::text[])`;
     const kept = `${s}.${PLACEMENTS_ANSWERS.name}`;
     const c = PLACEMENTS_ANSWERS.columns;
-    // One statement, one snapshot: the host's tag now; the kept body if it was built with that
-    // tag; else the body built now (and, with keep, kept). The body is only built when no kept
-    // body matches (built has no row otherwise), and the body kept is the one answered.
-    const answerSql = (
-      keep: boolean,
-    ) => `WITH cur AS (SELECT h.host_id, ${fingerprint} AS etag FROM ${s}.hosts h WHERE h.host_id = $1),
-         kept AS (SELECT a.${c.body.name} AS body FROM ${kept} a JOIN cur ON a.${c.hostId.name} = cur.host_id AND a.${c.etag.name} = cur.etag),
-         built AS (SELECT ${body} AS body, cur.etag FROM ${s}.hosts h JOIN cur ON cur.host_id = h.host_id WHERE NOT EXISTS (SELECT 1 FROM kept))${
-           keep
-             ? `,
-         keep AS (INSERT INTO ${kept} AS a (${c.hostId.name}, ${c.etag.name}, ${c.body.name})
-                  SELECT $1, etag, body FROM built
-                  ON CONFLICT (${c.hostId.name}) DO UPDATE SET ${c.etag.name} = EXCLUDED.${c.etag.name}, ${c.body.name} = EXCLUDED.${c.body.name}
-                  WHERE a.${c.etag.name} IS DISTINCT FROM EXCLUDED.${c.etag.name})`
-             : ''
-         }
-       SELECT cur.etag, coalesce((SELECT body FROM kept), (SELECT body FROM built)) AS body, EXISTS (SELECT 1 FROM kept) AS kept FROM cur`;
-    this.keepSql = answerSql(true);
-    this.readKeptSql = answerSql(false);
+    // One statement, one snapshot: the host's tag now, and the kept bytes if they were made with
+    // that tag, else the body built now (built has no row when kept bytes match).
+    this.answerSql = `WITH cur AS (SELECT h.host_id, ${fingerprint} AS etag FROM ${s}.hosts h WHERE h.host_id = $1),
+         kept AS (SELECT a.${c.gzip.name} AS gzip FROM ${kept} a JOIN cur ON a.${c.hostId.name} = cur.host_id AND a.${c.etag.name} = cur.etag
+                   WHERE a.${c.gzip.name} IS NOT NULL),
+         built AS (SELECT ${body} AS body FROM ${s}.hosts h JOIN cur ON cur.host_id = h.host_id WHERE NOT EXISTS (SELECT 1 FROM kept))
+       SELECT cur.etag, (SELECT gzip FROM kept) AS gzip, (SELECT body FROM built) AS body FROM cur`;
+    // a row kept with another tag is replaced; one with this tag already is left as it is
+    this.keepSql = `INSERT INTO ${kept} AS a (${c.hostId.name}, ${c.etag.name}, ${c.body.name}, ${c.gzip.name}) VALUES ($1, $2, NULL, $3)
+       ON CONFLICT (${c.hostId.name}) DO UPDATE SET ${c.etag.name} = EXCLUDED.${c.etag.name}, ${c.body.name} = NULL, ${c.gzip.name} = EXCLUDED.${c.gzip.name}
+       WHERE a.${c.etag.name} IS DISTINCT FROM EXCLUDED.${c.etag.name} OR a.${c.gzip.name} IS NULL`;
   }
 
   async placements(hostId: string): Promise<PlacementsAnswer | null> {
-    let rows: { etag: string; body: string; kept?: boolean }[];
-    if (this.mode === 'off') rows = await this.db.query(this.bodySql, [hostId]);
-    else
-      try {
-        rows = await this.db.query(this.mode === 'keep' ? this.keepSql : this.readKeptSql, [hostId]);
-      } catch (e) {
-        if (!refusedWrite(e)) throw e;
-        // keep → read (no write) → off (the table not even readable, as with no privilege on it)
-        const was = this.mode;
-        this.mode = was === 'keep' ? 'read' : 'off';
+    if (this.mode === 'off') {
+      const rows: { etag: string; body: string }[] = await this.db.query(this.bodySql, [hostId]);
+      if (!rows[0]) return null; // an unknown host
+      this.counts.built++;
+      return { gzip: await gzipAnswer(rows[0].body), etag: rows[0].etag };
+    }
+    let rows: { etag: string; gzip: Buffer | null; body: string | null }[];
+    try {
+      rows = await this.db.query(this.answerSql, [hostId]);
+    } catch (e) {
+      if (!refusedWrite(e)) throw e;
+      // the table not even readable, as with no privilege on it: build every answer
+      this.mode = 'off';
+      this.log.warn(`kept placements answers cannot be read (${(e as Error).message}): each answer is built when read`);
+      return this.placements(hostId);
+    }
+    const row = rows[0];
+    if (!row) return null; // an unknown host
+    if (row.gzip !== null) {
+      this.counts.kept++;
+      return { gzip: row.gzip, etag: row.etag };
+    }
+    this.counts.built++;
+    const gz = await gzipAnswer(row.body!);
+    if (this.mode === 'keep') await this.keep(hostId, row.etag, gz);
+    return { gzip: gz, etag: row.etag };
+  }
+
+  /** Keeps a built answer's bytes with the tag it was built with; a refused write stops keeping (read mode), any other failure only this one. */
+  private async keep(hostId: string, etag: string, gz: Buffer): Promise<void> {
+    try {
+      await this.db.query(this.keepSql, [hostId, etag, gz]);
+    } catch (e) {
+      if (refusedWrite(e)) {
+        this.mode = 'read';
         this.log.warn(
-          was === 'keep'
-            ? `placements answers are not kept in Postgres (${(e as Error).message}): those kept elsewhere are still served, the others built when read`
-            : `kept placements answers cannot be read (${(e as Error).message}): each answer is built when read`,
+          `placements answers are not kept in Postgres (${(e as Error).message}): those kept elsewhere are still served, the others built when read`,
         );
-        return this.placements(hostId);
-      }
-    if (!rows[0]) return null; // an unknown host
-    if (rows[0].kept) this.counts.kept++;
-    else this.counts.built++;
-    return { body: rows[0].body, etag: rows[0].etag };
+      } else this.log.warn(`could not keep the placements answer of ${hostId}: ${(e as Error).message}`);
+    }
   }
 
   async etags(hostIds: readonly string[]): Promise<Map<string, string>> {
