@@ -95,6 +95,29 @@ export interface BatchResult {
   readonly from?: Checkpoint;
 }
 
+/** Projector.position(): where the processor stands. */
+export interface ProjectorPosition {
+  readonly checkpoint: Checkpoint;
+  readonly head: Checkpoint;
+  /** Events committed past the checkpoint (not applied yet), readable or not. */
+  readonly behind: number;
+  /** Of those, the ones no reader may take yet: an older transaction is still open on the server. */
+  readonly heldBack: number;
+  /** The oldest transaction open on the server, when events are held back and Postgres names it. */
+  readonly holder?: OpenTransaction;
+}
+
+/** A transaction open on the server (pg_stat_activity). */
+export interface OpenTransaction {
+  readonly pid: number;
+  /** `idle in transaction`, `active`, ... */
+  readonly state: string;
+  /** When it began (ISO 8601), if shown. */
+  readonly since: string | null;
+  readonly application: string | null;
+  readonly database: string | null;
+}
+
 /** A committed batch's time per phase, in ms. */
 export interface BatchPhases {
   /** Lock, checkpoint and events read from the store. */
@@ -399,16 +422,46 @@ export class Projector {
     }
   }
 
-  /** Where this processor stands, and the store's head (for lag). */
-  async position(): Promise<{ checkpoint: Checkpoint; head: Checkpoint; behind: number }> {
+  /**
+   * Where this processor stands, and the store's head (for lag). `behind` counts every event
+   * committed past the checkpoint, `heldBack` those of them no reader may take yet: a
+   * transaction older than theirs is still open somewhere on the server (the never-skip read
+   * stops below it), so the projector cannot move however healthy it is. `holder` says which
+   * one when Postgres shows it (pg_stat_activity; a prepared transaction or a session this role
+   * may not see is not named).
+   */
+  async position(): Promise<ProjectorPosition> {
     const checkpoint = await loadCheckpoint(this.processor, this.dataSource);
     const head = await readHead(this.dataSource);
-    const rows: { n: string }[] = await this.dataSource.query(
-      `SELECT count(*)::text AS n FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+    const rows: { n: string; held: string }[] = await this.dataSource.query(
+      `SELECT count(*)::text AS n,
+              (count(*) FILTER (WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())))::text AS held
+         FROM events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)`,
       [checkpoint.transactionId, checkpoint.globalPosition],
     );
-    return { checkpoint, head, behind: Number(rows[0].n) };
+    const heldBack = Number(rows[0].held);
+    let holder: OpenTransaction | undefined;
+    if (heldBack > 0) {
+      const open: {
+        pid: number;
+        state: string | null;
+        xact_start: Date | null;
+        application_name: string | null;
+        datname: string | null;
+      }[] = await this.dataSource.query(
+        `SELECT pid, state, xact_start, application_name, datname FROM pg_stat_activity
+            WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() ORDER BY age(backend_xid) DESC LIMIT 1`,
+      );
+      if (open[0])
+        holder = {
+          pid: open[0].pid,
+          state: open[0].state ?? 'unknown',
+          since: open[0].xact_start ? new Date(open[0].xact_start).toISOString() : null,
+          application: open[0].application_name || null,
+          database: open[0].datname,
+        };
+    }
+    return { checkpoint, head, behind: Number(rows[0].n), heldBack, ...(holder ? { holder } : {}) };
   }
 
   start(): void {

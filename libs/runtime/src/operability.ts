@@ -9,7 +9,7 @@ import { KafkaIngestServer, KafkaProbe, OutboxRelay, TopicGateState } from '@fle
 import { PostgresOutbox, Projector } from '@fleetcompat/projections';
 import { Settings } from '@fleetcompat/platform';
 import { Metrics } from './metrics';
-import { ProjectorWatch } from './projector-watch';
+import { ProjectorProgress, ProjectorWatch } from './projector-watch';
 
 /** What a process runs, for its health checks and metrics. */
 export interface OperabilityParts {
@@ -140,13 +140,15 @@ export class Operability {
           const data = {
             processor: this.parts.projector?.processor,
             behind: p.behind,
+            heldBack: p.heldBack,
+            ...(p.holder ? { heldBackBy: p.holder } : {}),
             stalledForSeconds: Math.round(p.stalledForSeconds),
             setAsideEvents: this.parts.projector?.setAsideEvents ?? 0,
           };
           return p.stalled
             ? session.down({
                 ...data,
-                message: `stalled: ${p.behind} events wait and the checkpoint has not moved for ${data.stalledForSeconds} s`,
+                message: `stalled: ${p.behind} events wait and the checkpoint has not moved for ${data.stalledForSeconds} s${heldBackText(p)}`,
               })
             : session.up(data);
         } catch (e) {
@@ -263,7 +265,11 @@ export class Operability {
     if (projector) {
       const lag = m.gauge(
         'projector_lag_events',
-        'Events committed to the store that the projector has not applied yet (lag behind the store head).',
+        'Events committed to the store that the projector has not applied yet (lag behind the store head), readable or not.',
+      );
+      const heldBack = m.gauge(
+        'projector_held_back_events',
+        'Of the lag, events committed behind a transaction still open on the server: no reader of the store may take them until it ends.',
       );
       const stalled = m.gauge(
         'projector_stalled',
@@ -292,6 +298,7 @@ export class Operability {
         setAside.set(projector.setAsideEvents);
         const p = await this.watch!.sample();
         lag.set(p.behind);
+        heldBack.set(p.heldBack);
         stalled.set(p.stalled ? 1 : 0);
       });
     }
@@ -349,4 +356,14 @@ export class Operability {
       }
     }
   }
+}
+
+/** Why a stalled projector cannot move, when a transaction open on the server holds its events back. */
+function heldBackText(p: ProjectorProgress): string {
+  if (!p.heldBack) return '';
+  const h = p.holder;
+  const who = h
+    ? `pid ${h.pid}${h.application ? ` (${h.application})` : ''}${h.database ? ` on database ${h.database}` : ''}, ${h.state}${h.since ? ` since ${h.since}` : ''}`
+    : 'one Postgres does not name to this role (or a prepared transaction)';
+  return `: ${p.heldBack} of them committed behind a transaction still open on the server, ${who}; no reader of the store may pass it until it ends`;
 }

@@ -1,13 +1,23 @@
 import { checkpointText } from '@fleetcompat/event-store';
+import type { OpenTransaction } from '@fleetcompat/projections';
 
 /** What the watch needs of the projector (Projector.position()). */
 export interface PositionSource {
-  position(): Promise<{ checkpoint: { transactionId: string; globalPosition: string }; behind: number }>;
+  position(): Promise<{
+    checkpoint: { transactionId: string; globalPosition: string };
+    behind: number;
+    heldBack?: number;
+    holder?: OpenTransaction;
+  }>;
 }
 
 export interface ProjectorProgress {
-  /** Events committed to the store that the projector has not applied yet. */
+  /** Events committed to the store that the projector has not applied yet (readable or not). */
   readonly behind: number;
+  /** Of those, the ones held back by an older transaction still open on the server. */
+  readonly heldBack: number;
+  /** That transaction, when Postgres names it. */
+  readonly holder?: OpenTransaction;
   /** Seconds since the checkpoint last moved while there was work (0 when there is none). */
   readonly stalledForSeconds: number;
   /** True when events wait and the checkpoint has not moved for `stallSeconds`. */
@@ -49,7 +59,7 @@ export class ProjectorWatch {
   }
 
   async sample(): Promise<ProjectorProgress> {
-    const { checkpoint, behind } = await this.source.position();
+    const { checkpoint, behind, heldBack = 0, holder } = await this.source.position();
     const key = checkpointText(checkpoint);
     const now = this.now();
     if (key !== this.lastCheckpoint || behind === 0) {
@@ -57,7 +67,13 @@ export class ProjectorWatch {
       this.lastProgressAt = now;
     }
     const stalledForSeconds = behind > 0 ? (now - this.lastProgressAt) / 1000 : 0;
-    this.last = { behind, stalledForSeconds, stalled: behind > 0 && stalledForSeconds >= this.stallSeconds };
+    this.last = {
+      behind,
+      heldBack,
+      ...(holder ? { holder } : {}),
+      stalledForSeconds,
+      stalled: behind > 0 && stalledForSeconds >= this.stallSeconds,
+    };
     return this.last;
   }
 }
