@@ -74,8 +74,9 @@ function refusedWrite(e: unknown): boolean {
  * if the tags are equal, by the same rule that lets a host keep its answer on a 304. Postgres
  * cannot make gzip, so a build is two statements: the body and its tag (one snapshot), then,
  * once compressed here, the bytes kept with that tag. The tag may have moved in between; the
- * row is then kept with the tag it was built for, which no read matches any more. Building a body costs about
- * five times more than that (the host's decisions, 50 index lookups for 50 guests, and the JSON),
+ * row is then kept with the tag it was built for, which no read matches any more. Building a
+ * body costs about five times more than serving kept bytes (the host's decisions, 50 index
+ * lookups for 50 guests, the JSON and the compression),
  * and a kept answer outlives a projector batch that did not change it, an API restart, and the
  * in-memory cache's size limit, for every API process. The projector never writes or clears the
  * table: a change makes the kept row unservable by moving the tag. Where Postgres refuses the
