@@ -107,15 +107,21 @@ export interface ProjectorPosition {
   readonly holder?: OpenTransaction;
 }
 
-/** A transaction open on the server (pg_stat_activity). */
+/**
+ * A transaction open on the server (pg_stat_activity). Readiness answers show it to anyone who
+ * may ask, so a session of another database on a shared server is named by its pid only: an
+ * operator looks it up in pg_stat_activity.
+ */
 export interface OpenTransaction {
   readonly pid: number;
   /** `idle in transaction`, `active`, ... */
   readonly state: string;
   /** When it began (ISO 8601), if shown. */
   readonly since: string | null;
+  /** Whether it is a session of this service's database. */
+  readonly inThisDatabase: boolean;
+  /** Its application_name, for a session of this database only. */
   readonly application: string | null;
-  readonly database: string | null;
 }
 
 /** A committed batch's time per phase, in ms. */
@@ -447,9 +453,9 @@ export class Projector {
         state: string | null;
         xact_start: Date | null;
         application_name: string | null;
-        datname: string | null;
+        here: boolean;
       }[] = await this.dataSource.query(
-        `SELECT pid, state, xact_start, application_name, datname FROM pg_stat_activity
+        `SELECT pid, state, xact_start, application_name, datname IS NOT DISTINCT FROM current_database() AS here FROM pg_stat_activity
             WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() ORDER BY age(backend_xid) DESC LIMIT 1`,
       );
       if (open[0])
@@ -457,8 +463,8 @@ export class Projector {
           pid: open[0].pid,
           state: open[0].state ?? 'unknown',
           since: open[0].xact_start ? new Date(open[0].xact_start).toISOString() : null,
-          application: open[0].application_name || null,
-          database: open[0].datname,
+          inThisDatabase: open[0].here,
+          application: (open[0].here && open[0].application_name) || null,
         };
     }
     return { checkpoint, head, behind: Number(rows[0].n), heldBack, ...(holder ? { holder } : {}) };

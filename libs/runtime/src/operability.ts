@@ -363,7 +363,7 @@ function heldBackText(p: ProjectorProgress): string {
   if (!p.heldBack) return '';
   const h = p.holder;
   const who = h
-    ? `pid ${h.pid}${h.application ? ` (${h.application})` : ''}${h.database ? ` on database ${h.database}` : ''}, ${h.state}${h.since ? ` since ${h.since}` : ''}`
+    ? `pid ${h.pid}${h.application ? ` (${h.application})` : ''} ${h.inThisDatabase ? 'on this database' : 'on another database'}, ${h.state}${h.since ? ` since ${h.since}` : ''}`
     : 'one Postgres does not name to this role (or a prepared transaction)';
   return `: ${p.heldBack} of them committed behind a transaction still open on the server, ${who}; no reader of the store may pass it until it ends`;
 }
