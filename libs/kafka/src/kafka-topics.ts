@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Admin, Kafka } from 'kafkajs';
+import { Admin, ITopicMetadata, Kafka } from 'kafkajs';
 import { createKafka, KafkaClientOptions } from './kafka-client';
 import { errorMessage } from './util';
 
@@ -131,8 +131,7 @@ export class KafkaTopicGate {
     if (present.length) {
       const { topics } = await admin.fetchTopicMetadata({ topics: present });
       for (const t of topics) {
-        if (!t.partitions.length || t.partitions.some((p) => p.leader < 0 || p.partitionErrorCode !== 0))
-          missing.push(t.name);
+        if (!everyPartitionLed(t)) missing.push(t.name);
       }
     }
     return this.options.topics.filter((t) => missing.includes(t));
@@ -235,17 +234,18 @@ export async function createTopicsWithLeaders(
   );
 }
 
+/** A topic is usable: it has partitions, and each has a leader and no error. */
+function everyPartitionLed(t: ITopicMetadata): boolean {
+  return t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0);
+}
+
 /** Waits until every partition of each topic has a leader; throws at the deadline. */
 async function untilLeaders(admin: Admin, topics: readonly string[], deadline: number): Promise<void> {
   for (;;) {
     let lacking: readonly string[] = topics;
     try {
       const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const led = new Set(
-        meta
-          .filter((t) => t.partitions.length && t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0))
-          .map((t) => t.name),
-      );
+      const led = new Set(meta.filter(everyPartitionLed).map((t) => t.name));
       lacking = topics.filter((t) => !led.has(t));
     } catch (e) {
       const type = (e as { type?: string }).type;

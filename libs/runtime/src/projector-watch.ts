@@ -1,14 +1,11 @@
 import { checkpointText } from '@fleetcompat/event-store';
-import type { OpenTransaction } from '@fleetcompat/projections';
+import type { OpenTransaction, ProjectorPosition } from '@fleetcompat/projections';
 
-/** What the watch needs of the projector (Projector.position()). */
+/** What the watch needs of the projector (Projector.position(); a stand-in may leave out what is held back). */
 export interface PositionSource {
-  position(): Promise<{
-    checkpoint: { transactionId: string; globalPosition: string };
-    behind: number;
-    heldBack?: number;
-    holder?: OpenTransaction;
-  }>;
+  position(): Promise<
+    Pick<ProjectorPosition, 'checkpoint' | 'behind'> & Partial<Pick<ProjectorPosition, 'heldBack' | 'holder'>>
+  >;
 }
 
 export interface ProjectorProgress {
